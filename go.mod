@@ -1,6 +1,6 @@
 module github.com/nyx-privacy/nyx
 
-go 1.26.8
+go 1.25.9
 
 require (
 	github.com/CosmWasm/wasmd v0.70.3 // indirect
@@ -22,9 +22,9 @@ require (
 replace (
 	// The SDK's keyring fork; Go ignores replace lines of dependencies.
 	github.com/99designs/keyring => github.com/cosmos/keyring v1.2.0
-	// Pinned by the SDK: newer goleveldb breaks the iavl/leveldb backends.
-	github.com/syndtr/goleveldb => github.com/syndtr/goleveldb v1.0.1-0.20210819022825-2ae1ddf74ef7
 	// Kept by wasmd: the original jwt-go is unmaintained and vulnerable.
 	github.com/dgrijalva/jwt-go => github.com/golang-jwt/jwt/v4 v4.4.2
 	github.com/gin-gonic/gin => github.com/gin-gonic/gin v1.8.1
+	// Pinned by the SDK: newer goleveldb breaks the iavl/leveldb backends.
+	github.com/syndtr/goleveldb => github.com/syndtr/goleveldb v1.0.1-0.20210819022825-2ae1ddf74ef7
 )
