@@ -1,6 +1,6 @@
 module github.com/nyx-privacy/nyx
 
-go 1.25.9
+go 1.26.8
 
 require (
 	github.com/CosmWasm/wasmd v0.70.3 // indirect
