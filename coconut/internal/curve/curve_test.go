@@ -1,0 +1,190 @@
+package curve
+
+import (
+	"crypto/rand"
+	"testing"
+
+	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
+	"github.com/consensys/gnark-crypto/ecc/bls12-381/fp"
+)
+
+func rs(t testing.TB) Scalar {
+	s, err := RandomScalar(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func edgeScalars(t testing.TB) []Scalar {
+	one := NewScalar(1)
+	out := []Scalar{{}, one, one.Neg(), NewScalar(127), NewScalar(128), NewScalar(129), NewScalar(255), NewScalar(256)}
+	// 2^k and 2^k-1 for every window boundary.
+	p := one
+	for k := 0; k < 255; k++ {
+		out = append(out, p, p.Sub(one), p.Neg())
+		p = p.Add(p)
+	}
+	for i := 0; i < 20; i++ {
+		out = append(out, rs(t))
+	}
+	return out
+}
+
+func TestFixedBaseMatchesScalarMul(t *testing.T) {
+	g1, g2 := G1Generator().Mul(rs(t)), G2Generator().Mul(rs(t))
+	t1, t2 := NewG1Table(g1), NewG2Table(g2)
+	for _, s := range edgeScalars(t) {
+		if !t1.Mul(s).Equal(g1.Mul(s)) {
+			t.Fatalf("G1 table wrong for %x", s.Bytes())
+		}
+		if !t2.Mul(s).Equal(g2.Mul(s)) {
+			t.Fatalf("G2 table wrong for %x", s.Bytes())
+		}
+	}
+	a, b := rs(t), rs(t)
+	h := G2Generator().Mul(rs(t))
+	got := FixedMultiExpG2(h, []*G2Table{t2, NewG2Table(G2Generator())}, []Scalar{a, b})
+	if !got.Equal(h.Add(g2.Mul(a)).Add(G2Generator().Mul(b))) {
+		t.Fatal("FixedMultiExpG2 wrong")
+	}
+	k := G1Generator().Mul(rs(t))
+	if !FixedMultiExpG1(k, []*G1Table{t1}, []Scalar{a}).Equal(k.Add(g1.Mul(a))) {
+		t.Fatal("FixedMultiExpG1 wrong")
+	}
+}
+
+func TestMultiExp(t *testing.T) {
+	for _, n := range []int{1, 3, msmThreshold + 1} {
+		p1, p2, s := make([]G1, n), make([]G2, n), make([]Scalar, n)
+		var w1 G1
+		var w2 G2
+		for i := range s {
+			s[i] = rs(t)
+			p1[i], p2[i] = G1Generator().Mul(rs(t)), G2Generator().Mul(rs(t))
+			w1, w2 = w1.Add(p1[i].Mul(s[i])), w2.Add(p2[i].Mul(s[i]))
+		}
+		if !MultiExpG1(p1, s).Equal(w1) || !MultiExpG2(p2, s).Equal(w2) {
+			t.Fatalf("multiexp of %d wrong", n)
+		}
+	}
+}
+
+func TestPairingCheck(t *testing.T) {
+	a, b := rs(t), rs(t)
+	P, Q := G1Generator().Mul(a), G2Generator().Mul(b)
+	R := G1Generator().Mul(a.Mul(b))
+	if !PairingCheck([]G1{P, R.Neg()}, []G2{Q, G2Generator()}) {
+		t.Fatal("bilinearity check failed")
+	}
+	if PairingCheck([]G1{P, R}, []G2{Q, G2Generator()}) {
+		t.Fatal("wrong product accepted")
+	}
+	if PairingCheck(nil, nil) || PairingCheck([]G1{P}, nil) {
+		t.Fatal("malformed input accepted")
+	}
+}
+
+func TestEncodingRoundTrip(t *testing.T) {
+	s := rs(t)
+	var s2 Scalar
+	b := s.Bytes()
+	if err := s2.SetBytes(b[:]); err != nil || !s2.Equal(s) {
+		t.Fatal("scalar round trip")
+	}
+	p := G1Generator().Mul(s)
+	var p2 G1
+	pb := p.Bytes()
+	if err := p2.SetBytes(pb[:]); err != nil || !p2.Equal(p) {
+		t.Fatal("G1 round trip")
+	}
+	q := G2Generator().Mul(s)
+	var q2 G2
+	qb := q.Bytes()
+	if err := q2.SetBytes(qb[:]); err != nil || !q2.Equal(q) {
+		t.Fatal("G2 round trip")
+	}
+}
+
+func TestStrictDecoding(t *testing.T) {
+	var s Scalar
+	max := [32]byte{}
+	for i := range max {
+		max[i] = 0xff
+	}
+	if s.SetBytes(max[:]) == nil {
+		t.Error("non-canonical scalar accepted")
+	}
+	if s.SetBytes(make([]byte, 31)) == nil {
+		t.Error("short scalar accepted")
+	}
+	var p G1
+	var q G2
+	var id1 [G1Size]byte
+	id1[0] = 0xc0
+	if p.SetBytes(id1[:]) == nil {
+		t.Error("G1 identity accepted")
+	}
+	var id2 [G2Size]byte
+	id2[0] = 0xc0
+	if q.SetBytes(id2[:]) == nil {
+		t.Error("G2 identity accepted")
+	}
+	g := G1Generator()
+	raw := g.p.RawBytes()
+	if p.SetBytes(raw[:]) == nil || p.SetBytes(raw[:G1Size]) == nil {
+		t.Error("uncompressed G1 accepted")
+	}
+	gb := g.Bytes()
+	if p.SetBytes(gb[:47]) == nil || p.SetBytes(append(gb[:], 0)) == nil {
+		t.Error("wrong-length G1 accepted")
+	}
+	// A point on the curve outside the prime-order subgroup.
+	j := bls.GeneratePointNotInG1(fp.NewElement(7))
+	var bad bls.G1Affine
+	bad.FromJacobian(&j)
+	if !bad.IsOnCurve() || bad.IsInSubGroup() {
+		t.Fatal("test point is not what it should be")
+	}
+	bb := bad.Bytes()
+	if p.SetBytes(bb[:]) == nil {
+		t.Error("G1 point outside the subgroup accepted")
+	}
+	var e bls.E2
+	e.A0.SetUint64(5)
+	j2 := bls.GeneratePointNotInG2(e)
+	var bad2 bls.G2Affine
+	bad2.FromJacobian(&j2)
+	if !bad2.IsOnCurve() || bad2.IsInSubGroup() {
+		t.Fatal("test point is not what it should be")
+	}
+	bb2 := bad2.Bytes()
+	if q.SetBytes(bb2[:]) == nil {
+		t.Error("G2 point outside the subgroup accepted")
+	}
+}
+
+func BenchmarkG2TableMul(b *testing.B) {
+	t2 := NewG2Table(G2Generator())
+	s := rs(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		t2.Mul(s)
+	}
+}
+
+func BenchmarkG1TableMul(b *testing.B) {
+	t1 := NewG1Table(G1Generator())
+	s := rs(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		t1.Mul(s)
+	}
+}
+
+func BenchmarkNewG2Table(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		NewG2Table(G2Generator())
+	}
+}
