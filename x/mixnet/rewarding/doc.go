@@ -70,8 +70,10 @@
 //
 // # Rounding (coins are never created)
 //
-// Every multiplication and division truncates (MulTruncate, QuoTruncate), so
-// every computed value is at most its exact value. A node's epoch reward is
+// Every multiplication and division truncates (MulTruncate, QuoTruncate).
+// The work factors, α/k and the budget are thus at most their exact values,
+// and σ', λ' are capped at 1, so a rewarded set that fits the set sizes never
+// earns more than the epoch budget B in total. A node's epoch reward is
 // truncated to whole coins, R_int = floor(R); the operator's share is
 // floor(operator) and the delegators get exactly R_int − floor(operator), so
 // the node's split is exact in whole coins. The unit reward grows by
