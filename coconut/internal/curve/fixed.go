@@ -1,6 +1,10 @@
 package curve
 
-import bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
+import (
+	"sync"
+
+	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
+)
 
 // Fixed-base multiplication. For a base known in advance (a generator, a
 // verification key's alpha and betas) a table of d·2^(8j)·B for every 8-bit
@@ -180,3 +184,14 @@ func FixedMultiExpG1(start G1, tables []*G1Table, scalars []Scalar) G1 {
 	r.p.FromJacobian(&acc)
 	return r
 }
+
+var (
+	g1TableOnce = sync.OnceValue(func() *G1Table { return NewG1Table(G1Generator()) })
+	g2TableOnce = sync.OnceValue(func() *G2Table { return NewG2Table(G2Generator()) })
+)
+
+// G1GeneratorTable returns the (lazily built, shared, read-only) table of the G1 generator.
+func G1GeneratorTable() *G1Table { return g1TableOnce() }
+
+// G2GeneratorTable returns the (lazily built, shared, read-only) table of the G2 generator.
+func G2GeneratorTable() *G2Table { return g2TableOnce() }
