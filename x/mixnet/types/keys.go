@@ -1,0 +1,34 @@
+package types
+
+import "cosmossdk.io/collections"
+
+const (
+	// ModuleName is the module's name, its store key and its module account's name.
+	ModuleName = "mixnet"
+	// StoreKey is the module's KV store key.
+	StoreKey = ModuleName
+	// Denom is the token of pledges, delegations and rewards.
+	Denom = "unym"
+)
+
+// Store prefixes, one per collection of the keeper's schema.
+var (
+	ParamsKey             = collections.NewPrefix(0)
+	EpochKey              = collections.NewPrefix(1)
+	IntervalRewardingKey  = collections.NewPrefix(2)
+	RewardPoolKey         = collections.NewPrefix(3)
+	NextNodeIDKey         = collections.NewPrefix(4)
+	NextEventIDKey        = collections.NewPrefix(5)
+	NodesKey              = collections.NewPrefix(6)
+	NodeByOwnerKey        = collections.NewPrefix(7)
+	NodeByIdentityKey     = collections.NewPrefix(8)
+	NodeByHostPortKey     = collections.NewPrefix(9)
+	DelegationsKey        = collections.NewPrefix(10)
+	DelegatorIndexKey     = collections.NewPrefix(11)
+	EpochEventsKey        = collections.NewPrefix(12)
+	IntervalEventsKey     = collections.NewPrefix(13)
+	RoleAssignmentsKey    = collections.NewPrefix(14)
+	NodeRolesKey          = collections.NewPrefix(15)
+	PerformanceReportsKey = collections.NewPrefix(16)
+	SigningNoncesKey      = collections.NewPrefix(17)
+)
