@@ -96,22 +96,31 @@ func macEqual(mac *[MACSize]byte, wire []byte) bool {
 // ctrStream is AES-128 in counter mode with an all-zero initial counter
 // block, incremented as one big-endian 128-bit integer: the keystream of
 // crypto/cipher's CTR with a zero IV. It is written over cipher.Block so that
-// a hop costs one allocation (the key schedule) instead of two; the tests
-// check it against cipher.NewCTR.
+// a hop costs one allocation (the key schedule) instead of two, and its
+// counter and keystream blocks live in 32 bytes of scratch the caller owns
+// (a hop uses the group-element field of its output buffer, which it
+// overwrites afterwards anyway), because whatever is passed to
+// cipher.Block.Encrypt escapes to the heap. The tests check it against
+// cipher.NewCTR.
 type ctrStream struct {
 	block   cipher.Block
-	counter [aes.BlockSize]byte
-	ks      [aes.BlockSize]byte
-	used    int // bytes of ks already consumed
+	counter []byte // aes.BlockSize bytes of scratch
+	ks      []byte // aes.BlockSize bytes of scratch
+	used    int    // bytes of ks already consumed
 }
 
-func newCTRStream(s *ctrStream, key *[16]byte) {
+// ctrScratchSize is the scratch a ctrStream needs.
+const ctrScratchSize = 2 * aes.BlockSize
+
+func newCTRStream(s *ctrStream, key *[16]byte, scratch []byte) {
 	b, err := aes.NewCipher(key[:])
 	if err != nil {
 		// A 16-byte key is always accepted.
 		panic("sphinx: aes.NewCipher refused a 16-byte key: " + err.Error())
 	}
-	*s = ctrStream{block: b, used: aes.BlockSize}
+	scratch = scratch[:ctrScratchSize]
+	clear(scratch)
+	*s = ctrStream{block: b, counter: scratch[:aes.BlockSize], ks: scratch[aes.BlockSize:], used: aes.BlockSize}
 }
 
 // xor sets dst = src XOR the next len(src) keystream bytes. dst and src may
@@ -120,7 +129,7 @@ func (s *ctrStream) xor(dst, src []byte) {
 	dst = dst[:len(src)]
 	for len(src) > 0 {
 		if s.used == aes.BlockSize {
-			s.block.Encrypt(s.ks[:], s.counter[:])
+			s.block.Encrypt(s.ks, s.counter)
 			for i := aes.BlockSize - 1; i >= 0; i-- {
 				s.counter[i]++
 				if s.counter[i] != 0 {

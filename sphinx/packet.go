@@ -171,11 +171,12 @@ func (g Geometry) buildHeader(rand io.Reader, route []Hop, dst *Destination, hea
 
 	// Each hop's keystream covers its routing information plus the one
 	// record of zeros it appends before shifting.
-	streams := make([]byte, n*(L+t))
+	streams := make([]byte, n*(L+t)+ctrScratchSize)
+	scratch := streams[n*(L+t):]
 	stream := func(i int) []byte { return streams[i*(L+t) : (i+1)*(L+t)] }
 	for i := range hk {
 		var c ctrStream
-		newCTRStream(&c, &hk[i].headerStream)
+		newCTRStream(&c, &hk[i].headerStream, scratch)
 		ks := stream(i)
 		c.xor(ks, ks)
 	}

@@ -129,13 +129,17 @@ func (g Geometry) unwrap(st *hopState, buf []byte) (Result, error) {
 	t, L := RoutingRecordSize, g.RoutingInfoSize()
 	beta := buf[g.betaStart():g.gammaStart()]
 
+	// The group-element field is scratch for the stream until the next
+	// group element is written over it (or, at the final hop, cleared).
+	scratch := buf[:GroupElementSize]
 	var stream ctrStream
-	newCTRStream(&stream, &st.keys.headerStream)
+	newCTRStream(&stream, &st.keys.headerStream, scratch)
 	var rec [RoutingRecordSize]byte
 	stream.xor(rec[:], beta[:t])
 
 	delay := binary.BigEndian.Uint64(rec[recDelay:recTail])
 	if delay > math.MaxInt64 {
+		clear(scratch)
 		return Result{}, fmt.Errorf("%w: delay %d ns does not fit a time.Duration", ErrRoutingInfo, delay)
 	}
 	res := Result{ReplayTag: st.keys.replayTag, Delay: time.Duration(delay)}
@@ -161,6 +165,7 @@ func (g Geometry) unwrap(st *hopState, buf []byte) (Result, error) {
 		return res, nil
 
 	case flagFinal:
+		clear(scratch)
 		lionessDecrypt(&st.keys.payload, payload)
 		if !isZero(payload[:IntegritySize]) {
 			return Result{}, ErrPayloadIntegrity
@@ -172,6 +177,10 @@ func (g Geometry) unwrap(st *hopState, buf []byte) (Result, error) {
 		return res, nil
 
 	default:
+		clear(scratch)
 		return Result{}, fmt.Errorf("%w: unknown flag 0x%02x", ErrRoutingInfo, rec[0])
 	}
 }
+
+// The group-element field must hold the stream's scratch.
+var _ [GroupElementSize - ctrScratchSize]struct{}

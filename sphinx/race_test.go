@@ -1,0 +1,5 @@
+//go:build race
+
+package sphinx
+
+const raceEnabled = true
