@@ -9,9 +9,9 @@ import (
 // change to any of them is a change of the wire format.
 func TestSizeTable(t *testing.T) {
 	want := []struct {
-		g                                     Geometry
+		g                                    Geometry
 		header, routing, wirePayload, packet int
-		surb                                  int
+		surb                                 int
 	}{
 		{Ack, 333, 285, 48, 381, 526},
 		{Regular, 333, 285, 2064, 2397, 526},

@@ -79,7 +79,7 @@ func (g Geometry) ProcessHop(key *PrivateKey, packet []byte) (Result, error) {
 // for a packet its sender built wrongly, or one modified on the way, which
 // the final hop detects), dst holds partly processed bytes to be discarded.
 func (g Geometry) ProcessHopInto(dst []byte, key *PrivateKey, packet []byte) (Result, error) {
-	if g.valid() && len(dst) < g.PacketSize() {
+	if g.valid() && len(packet) == g.PacketSize() && len(dst) < g.PacketSize() {
 		return Result{}, fmt.Errorf("%w: output buffer is %d bytes, want %d", ErrPacketSize, len(dst), g.PacketSize())
 	}
 	var st hopState
