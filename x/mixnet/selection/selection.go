@@ -277,11 +277,20 @@ type drawer struct {
 const maxTotalBits = 62
 
 func newDrawer(candidates []Candidate, seed [SeedSize]byte) (*drawer, error) {
-	sorted := slices.Clone(candidates)
-	slices.SortFunc(sorted, func(a, b Candidate) int { return cmp.Compare(a.ID, b.ID) })
+	// Sort (ID, index) pairs rather than the candidates: no pointers to move.
+	type key struct {
+		id  uint64
+		idx int
+	}
+	order := make([]key, len(candidates))
+	for i, c := range candidates {
+		order[i] = key{c.ID, i}
+	}
+	slices.SortFunc(order, func(a, b key) int { return cmp.Compare(a.id, b.id) })
 	sum := new(big.Int)
-	for i, c := range sorted {
-		if i > 0 && sorted[i-1].ID == c.ID {
+	for i, k := range order {
+		c := candidates[k.idx]
+		if i > 0 && order[i-1].id == k.id {
 			return nil, fmt.Errorf("%w: duplicate id %d", ErrInvalidCandidate, c.ID)
 		}
 		if c.Weight.IsNil() || c.Weight.IsNegative() {
@@ -295,9 +304,10 @@ func newDrawer(candidates []Candidate, seed [SeedSize]byte) (*drawer, error) {
 		shift = uint(bl - (maxTotalBits - 1))
 	}
 	d := &drawer{rng: NewStream(seed)}
-	weights := make([]uint64, 0, len(sorted))
+	weights := make([]uint64, 0, len(order))
 	w := new(big.Int)
-	for _, c := range sorted {
+	for _, k := range order {
+		c := candidates[k.idx]
 		if c.Weight.IsZero() {
 			d.zeros = append(d.zeros, c.ID)
 			continue
