@@ -162,13 +162,13 @@ func (iv Interval) nodeReward(n Node, performance math.LegacyDec, status Status)
 	if sigma.IsZero() || performance.IsZero() {
 		return math.LegacyZeroDec()
 	}
-	lambda := iv.cappedSaturation(n.Pledge)
-	work := iv.WorkFactor(status).Add(lambda.MulTruncate(iv.alphaOverK))
-	return iv.epochBudget.
-		MulTruncate(performance).
-		MulTruncate(sigma).
-		MulTruncate(work).
-		QuoTruncate(iv.onePlusAlpha)
+	// Mut operations on values this function owns: one allocation each
+	// instead of one per operation (this runs once per node per epoch).
+	work := iv.cappedSaturation(n.Pledge).MulTruncateMut(iv.alphaOverK).AddMut(iv.WorkFactor(status))
+	return sigma.MulTruncateMut(iv.epochBudget).
+		MulTruncateMut(performance).
+		MulTruncateMut(work).
+		QuoTruncateMut(iv.onePlusAlpha)
 }
 
 // EpochReward computes, without changing anything, what [Node.ApplyEpoch]
@@ -191,8 +191,8 @@ func (iv Interval) split(n Node, total math.Int, performance math.LegacyDec) Rew
 	}
 	totalDec := math.LegacyNewDecFromInt(total)
 	cost := math.LegacyNewDecFromInt(n.Cost.IntervalOperatingCost).
-		QuoTruncate(iv.costDivisor).
-		MulTruncate(performance)
+		QuoTruncateMut(iv.costDivisor).
+		MulTruncateMut(performance)
 	if cost.GTE(totalDec) {
 		// The operator's cost swallows the whole reward.
 		return Reward{Total: total, Operator: total, OperatingCost: total, Delegators: math.ZeroInt()}
@@ -200,12 +200,13 @@ func (iv Interval) split(n Node, total math.Int, performance math.LegacyDec) Rew
 	if !n.Delegations.IsPositive() {
 		return Reward{Total: total, Operator: total, OperatingCost: cost.TruncateInt(), Delegators: math.ZeroInt()}
 	}
-	profit := totalDec.Sub(cost)
 	margin := n.Cost.ProfitMargin
-	// operator share of the stake s = pledge / stake, truncated.
-	share := math.LegacyNewDecFromInt(n.Pledge).QuoInt(n.Stake())
-	keep := margin.Add(math.LegacyOneDec().Sub(margin).MulTruncate(share))
-	operator := cost.Add(profit.MulTruncate(keep)).TruncateInt()
+	// keep = m + (1 − m) × s, with s = pledge / stake truncated.
+	keep := math.LegacyNewDecFromInt(n.Pledge).QuoIntMut(n.Stake()).
+		MulTruncateMut(math.LegacyOneDec().SubMut(margin)).
+		AddMut(margin)
+	profit := totalDec.SubMut(cost) // totalDec is not used after this
+	operator := profit.MulTruncateMut(keep).AddMut(cost).TruncateInt()
 	if operator.GT(total) { // cannot happen (keep ≤ 1); kept as a guard against coin creation
 		operator = total
 	}

@@ -232,18 +232,17 @@ func (iv Interval) WorkFactor(s Status) math.LegacyDec {
 
 // Saturation returns stake / N, uncapped (above 1 means over-saturated; the
 // reward uses min(·, 1)). With a zero saturation point it returns 1 for a
-// positive stake and 0 for none. It returns zero for a nil or negative stake.
+// positive stake and 0 for none. It returns zero for a nil or negative stake
+// and, never reachable from a valid [Node] (whose stake is below
+// 2^(MaxAmountBits+1)), 1 for a larger one, so it cannot overflow.
 func (iv Interval) Saturation(stake math.Int) math.LegacyDec {
 	if stake.IsNil() || !stake.IsPositive() || iv.saturationPoint.IsNil() {
 		return math.LegacyZeroDec()
 	}
-	if !iv.saturationPoint.IsPositive() {
+	if !iv.saturationPoint.IsPositive() || stake.BigIntMut().BitLen() > MaxAmountBits+1 {
 		return math.LegacyOneDec()
 	}
-	if stake.BigIntMut().BitLen() >= MaxAmountBits {
-		return math.LegacyZeroDec()
-	}
-	return math.LegacyNewDecFromInt(stake).QuoTruncate(iv.saturationPoint)
+	return math.LegacyNewDecFromInt(stake).QuoTruncateMut(iv.saturationPoint)
 }
 
 // cappedSaturation is min(Saturation(stake), 1).
