@@ -86,3 +86,8 @@ func (e EpochEvent) Deposit() math.Int {
 	}
 	return math.ZeroInt()
 }
+
+// Interval builds the interval's reward constants.
+func (ir IntervalRewarding) Interval() (rewarding.Interval, error) {
+	return rewarding.NewInterval(ir.RewardParams.ToRewarding(), ir.RewardedSet.ToRewarding(), ir.EpochsPerInterval, ir.RewardPool, ir.StakingSupply)
+}

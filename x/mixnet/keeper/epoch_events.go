@@ -1,0 +1,307 @@
+package keeper
+
+import (
+	"context"
+
+	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
+	"cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/nyx-privacy/nyx/x/mixnet/types"
+)
+
+// applyEpochEvents applies the queued epoch events, oldest first, and empties the
+// queue. It returns how many were applied.
+func (k Keeper) applyEpochEvents(ctx context.Context, params types.Params) (uint32, error) {
+	it, err := k.EpochEvents.Iterate(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	events, err := it.Values()
+	if err != nil {
+		return 0, err
+	}
+	for _, ev := range events {
+		if err := k.applyEpochEvent(ctx, params, ev); err != nil {
+			return 0, errorsmod.Wrapf(err, "event %d", ev.Id)
+		}
+	}
+	return uint32(len(events)), k.EpochEvents.Clear(ctx, nil)
+}
+
+func (k Keeper) applyEpochEvent(ctx context.Context, params types.Params, ev types.EpochEvent) error {
+	switch e := ev.Kind.(type) {
+	case *types.EpochEvent_Delegate:
+		return k.applyDelegate(ctx, e.Delegate)
+	case *types.EpochEvent_Undelegate:
+		return k.applyUndelegate(ctx, e.Undelegate)
+	case *types.EpochEvent_PledgeMore:
+		return k.applyPledgeMore(ctx, e.PledgeMore)
+	case *types.EpochEvent_DecreasePledge:
+		return k.applyDecreasePledge(ctx, params, e.DecreasePledge)
+	case *types.EpochEvent_Unbond:
+		return k.applyUnbond(ctx, e.Unbond.NodeId)
+	}
+	return errorsmod.Wrap(types.ErrInvalidGenesis, "epoch event without a kind")
+}
+
+// liveNode returns the node if it is bonded and not unbonding.
+func (k Keeper) liveNode(ctx context.Context, id uint64) (types.Node, bool, error) {
+	node, err := k.Nodes.Get(ctx, id)
+	if errorsmod.IsOf(err, collections.ErrNotFound) {
+		return types.Node{}, false, nil
+	} else if err != nil {
+		return types.Node{}, false, err
+	}
+	return node, !node.Unbonding, nil
+}
+
+func (k Keeper) applyDelegate(ctx context.Context, e *types.DelegateEvent) error {
+	delegator, err := k.parseAddress("delegator", e.Delegator)
+	if err != nil {
+		return err
+	}
+	node, ok, err := k.liveNode(ctx, e.NodeId)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// The node left or is leaving: the deposit goes back.
+		if err := k.pay(ctx, delegator, e.Amount.Amount); err != nil {
+			return err
+		}
+		return emit(ctx, &types.EventDelegationChanged{NodeId: e.NodeId, Delegator: e.Delegator, Amount: sdk.NewCoin(types.Denom, math.ZeroInt()), Returned: e.Amount})
+	}
+	key := collections.Join(e.NodeId, delegator)
+	d, err := k.Delegations.Get(ctx, key)
+	if errorsmod.IsOf(err, collections.ErrNotFound) {
+		d = types.Delegation{NodeId: e.NodeId, Delegator: e.Delegator}
+	} else if err != nil {
+		return err
+	}
+	rn, rd := node.Rewarding(), d.Rewarding()
+	if d.Amount.Amount.IsNil() {
+		rd = rdZero()
+	}
+	reward, err := rn.Delegate(&rd, e.Amount.Amount)
+	if err != nil {
+		return errorsmod.Wrap(types.ErrRewarding, err.Error())
+	}
+	node.SetRewarding(rn)
+	d.SetRewarding(rd)
+	d.Height = sdk.UnwrapSDKContext(ctx).BlockHeight()
+	if err := k.Nodes.Set(ctx, node.NodeId, node); err != nil {
+		return err
+	}
+	if err := k.Delegations.Set(ctx, key, d); err != nil {
+		return err
+	}
+	if err := k.DelegatorIndex.Set(ctx, collections.Join(delegator, e.NodeId)); err != nil {
+		return err
+	}
+	if err := k.pay(ctx, delegator, reward); err != nil {
+		return err
+	}
+	return emit(ctx, &types.EventDelegationChanged{NodeId: e.NodeId, Delegator: e.Delegator, Amount: d.Amount, Returned: sdk.NewCoin(types.Denom, reward)})
+}
+
+// removeDelegation settles and takes amount (at most the delegation) out of a
+// delegation, pays the delegator amount plus the reward, and deletes the record
+// once empty. node is updated in place; the caller saves it.
+func (k Keeper) removeDelegation(ctx context.Context, node *types.Node, d types.Delegation, amount math.Int) error {
+	delegator, err := k.parseAddress("delegator", d.Delegator)
+	if err != nil {
+		return err
+	}
+	if amount.GT(d.Amount.Amount) {
+		amount = d.Amount.Amount
+	}
+	rn, rd := node.Rewarding(), d.Rewarding()
+	reward, err := rn.Undelegate(&rd, amount)
+	if err != nil {
+		return errorsmod.Wrap(types.ErrRewarding, err.Error())
+	}
+	dust, err := rn.TakeDust()
+	if err != nil {
+		return errorsmod.Wrap(types.ErrRewarding, err.Error())
+	}
+	node.SetRewarding(rn)
+	d.SetRewarding(rd)
+	key := collections.Join(d.NodeId, delegator)
+	if d.Amount.Amount.IsZero() {
+		if err := k.Delegations.Remove(ctx, key); err != nil {
+			return err
+		}
+		if err := k.DelegatorIndex.Remove(ctx, collections.Join(delegator, d.NodeId)); err != nil {
+			return err
+		}
+	} else if err := k.Delegations.Set(ctx, key, d); err != nil {
+		return err
+	}
+	if err := k.addToPool(ctx, dust); err != nil {
+		return err
+	}
+	returned := amount.Add(reward)
+	if err := k.pay(ctx, delegator, returned); err != nil {
+		return err
+	}
+	return emit(ctx, &types.EventDelegationChanged{NodeId: d.NodeId, Delegator: d.Delegator, Amount: d.Amount, Returned: sdk.NewCoin(types.Denom, returned)})
+}
+
+func (k Keeper) applyUndelegate(ctx context.Context, e *types.UndelegateEvent) error {
+	delegator, err := k.parseAddress("delegator", e.Delegator)
+	if err != nil {
+		return err
+	}
+	d, err := k.Delegations.Get(ctx, collections.Join(e.NodeId, delegator))
+	if errorsmod.IsOf(err, collections.ErrNotFound) {
+		return nil // already returned (the node unbonded, or an earlier undelegation took it all)
+	} else if err != nil {
+		return err
+	}
+	node, err := k.Nodes.Get(ctx, e.NodeId)
+	if err != nil {
+		return err
+	}
+	if err := k.removeDelegation(ctx, &node, d, e.Amount.Amount); err != nil {
+		return err
+	}
+	return k.Nodes.Set(ctx, node.NodeId, node)
+}
+
+func (k Keeper) applyPledgeMore(ctx context.Context, e *types.PledgeChangeEvent) error {
+	node, err := k.Nodes.Get(ctx, e.NodeId)
+	if errorsmod.IsOf(err, collections.ErrNotFound) {
+		owner, err := k.parseAddress("owner", e.Owner)
+		if err != nil {
+			return err
+		}
+		return k.pay(ctx, owner, e.Amount.Amount)
+	} else if err != nil {
+		return err
+	}
+	rn := node.Rewarding()
+	if err := rn.IncreasePledge(e.Amount.Amount); err != nil {
+		return errorsmod.Wrap(types.ErrRewarding, err.Error())
+	}
+	node.SetRewarding(rn)
+	if err := k.Nodes.Set(ctx, node.NodeId, node); err != nil {
+		return err
+	}
+	return emit(ctx, &types.EventPledgeChanged{NodeId: node.NodeId, NewPledge: node.Pledge})
+}
+
+func (k Keeper) applyDecreasePledge(ctx context.Context, params types.Params, e *types.PledgeChangeEvent) error {
+	node, err := k.Nodes.Get(ctx, e.NodeId)
+	if errorsmod.IsOf(err, collections.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	rest := node.Pledge.Amount.Sub(e.Amount.Amount)
+	if rest.LT(params.MinimumPledge.Amount) {
+		// An earlier decrease or a raised minimum got there first: nothing changes.
+		k.Logger(ctx).Info("pledge decrease skipped: it would go below the minimum", "node", node.NodeId, "amount", e.Amount)
+		return nil
+	}
+	owner, err := k.parseAddress("owner", node.Owner)
+	if err != nil {
+		return err
+	}
+	rn := node.Rewarding()
+	if err := rn.DecreasePledge(e.Amount.Amount); err != nil {
+		return errorsmod.Wrap(types.ErrRewarding, err.Error())
+	}
+	node.SetRewarding(rn)
+	if err := k.Nodes.Set(ctx, node.NodeId, node); err != nil {
+		return err
+	}
+	if err := k.pay(ctx, owner, e.Amount.Amount); err != nil {
+		return err
+	}
+	return emit(ctx, &types.EventPledgeChanged{NodeId: node.NodeId, NewPledge: node.Pledge})
+}
+
+// applyUnbond removes a node: every delegation is returned with its reward, the
+// owner gets the pledge and the operator reward, rounding dust goes to the pool.
+func (k Keeper) applyUnbond(ctx context.Context, id uint64) error {
+	node, err := k.Nodes.Get(ctx, id)
+	if errorsmod.IsOf(err, collections.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	it, err := k.Delegations.Iterate(ctx, collections.NewPrefixedPairRange[uint64, sdk.AccAddress](id))
+	if err != nil {
+		return err
+	}
+	ds, err := it.Values()
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if err := k.removeDelegation(ctx, &node, d, d.Amount.Amount); err != nil {
+			return err
+		}
+	}
+	owner, err := k.parseAddress("owner", node.Owner)
+	if err != nil {
+		return err
+	}
+	rn := node.Rewarding()
+	reward, err := rn.WithdrawOperatorReward()
+	if err != nil {
+		return errorsmod.Wrap(types.ErrRewarding, err.Error())
+	}
+	dust, err := rn.TakeDust()
+	if err != nil {
+		return errorsmod.Wrap(types.ErrRewarding, err.Error())
+	}
+	if err := k.addToPool(ctx, dust); err != nil {
+		return err
+	}
+	returned := rn.Pledge.Add(reward)
+	if err := k.pay(ctx, owner, returned); err != nil {
+		return err
+	}
+	if err := k.indexNode(ctx, node, true); err != nil {
+		return err
+	}
+	if err := k.NodeRoles.Remove(ctx, id); err != nil {
+		return err
+	}
+	if err := k.Nodes.Remove(ctx, id); err != nil {
+		return err
+	}
+	return emit(ctx, &types.EventNodeUnbonded{NodeId: id, Owner: node.Owner, Returned: sdk.NewCoin(types.Denom, returned)})
+}
+
+// applyIntervalEvents applies the queued cost-param changes, oldest first.
+func (k Keeper) applyIntervalEvents(ctx context.Context) error {
+	it, err := k.IntervalEvents.Iterate(ctx, nil)
+	if err != nil {
+		return err
+	}
+	events, err := it.Values()
+	if err != nil {
+		return err
+	}
+	for _, ev := range events {
+		node, err := k.Nodes.Get(ctx, ev.NodeId)
+		if errorsmod.IsOf(err, collections.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		node.CostParams = ev.CostParams
+		if err := k.Nodes.Set(ctx, node.NodeId, node); err != nil {
+			return err
+		}
+		if err := emit(ctx, &types.EventCostParamsUpdated{NodeId: node.NodeId, CostParams: ev.CostParams}); err != nil {
+			return err
+		}
+	}
+	return k.IntervalEvents.Clear(ctx, nil)
+}

@@ -1,0 +1,227 @@
+package keeper
+
+import (
+	"context"
+
+	"cosmossdk.io/collections"
+	errorsmod "cosmossdk.io/errors"
+	"cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/nyx-privacy/nyx/x/mixnet/types"
+)
+
+// InitGenesis loads the module's state. The reward pool is what the module
+// account holds beyond everything its state owes (pledges, delegations, unpaid
+// rewards, queued deposits): a chain funds its pool by giving the module account
+// unym in the bank genesis. A genesis that states a non-zero pool must match. The
+// bank genesis must therefore be loaded first.
+func (k Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
+	if err := gs.Validate(); err != nil {
+		return err
+	}
+	if err := k.validateParams(gs.Params); err != nil {
+		return err
+	}
+	if err := k.Params.Set(ctx, gs.Params); err != nil {
+		return err
+	}
+	epoch := gs.Epoch
+	if epoch.Start.IsZero() {
+		epoch.Start = sdk.UnwrapSDKContext(ctx).BlockTime()
+	}
+	if err := k.Epoch.Set(ctx, epoch); err != nil {
+		return err
+	}
+	if err := k.NextNodeID.Set(ctx, gs.NextNodeId); err != nil {
+		return err
+	}
+	if err := k.NextEventID.Set(ctx, gs.NextEventId); err != nil {
+		return err
+	}
+	owed := math.ZeroInt()
+	for _, n := range gs.Nodes {
+		if err := k.Nodes.Set(ctx, n.NodeId, n); err != nil {
+			return err
+		}
+		if err := k.indexNode(ctx, n, false); err != nil {
+			return err
+		}
+		owed = owed.Add(n.Claims())
+	}
+	for _, d := range gs.Delegations {
+		addr, err := k.parseAddress("delegator", d.Delegator)
+		if err != nil {
+			return err
+		}
+		if err := k.Delegations.Set(ctx, collections.Join(d.NodeId, addr), d); err != nil {
+			return err
+		}
+		if err := k.DelegatorIndex.Set(ctx, collections.Join(addr, d.NodeId)); err != nil {
+			return err
+		}
+	}
+	for _, e := range gs.EpochEvents {
+		if err := k.checkEventAddresses(e); err != nil {
+			return err
+		}
+		if err := k.EpochEvents.Set(ctx, e.Id, e); err != nil {
+			return err
+		}
+		owed = owed.Add(e.Deposit())
+	}
+	for _, e := range gs.IntervalEvents {
+		if err := k.IntervalEvents.Set(ctx, e.Id, e); err != nil {
+			return err
+		}
+	}
+	for _, ra := range gs.RoleAssignments {
+		if err := k.RoleAssignments.Set(ctx, int32(ra.Role), ra); err != nil {
+			return err
+		}
+		for _, id := range ra.NodeIds {
+			if err := k.NodeRoles.Set(ctx, id, int32(ra.Role)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, r := range gs.PerformanceReports {
+		addr, err := k.parseAddress("monitor", r.Monitor)
+		if err != nil {
+			return err
+		}
+		if err := k.PerformanceReports.Set(ctx, collections.Join(r.NodeId, addr), r.Performance); err != nil {
+			return err
+		}
+	}
+	for _, n := range gs.SigningNonces {
+		addr, err := k.parseAddress("signing nonce", n.Address)
+		if err != nil {
+			return err
+		}
+		if err := k.SigningNonces.Set(ctx, addr, n.Nonce); err != nil {
+			return err
+		}
+	}
+
+	balance := k.bankKeeper.GetBalance(ctx, k.ModuleAddress(), types.Denom).Amount
+	pool := balance.Sub(owed)
+	if pool.IsNegative() {
+		return errorsmod.Wrapf(types.ErrInvalidGenesis, "the module account holds %s%s but the state owes %s%s", balance, types.Denom, owed, types.Denom)
+	}
+	if gs.RewardPool.IsPositive() && !gs.RewardPool.Equal(pool) {
+		return errorsmod.Wrapf(types.ErrInvalidGenesis, "reward pool %s does not match the module account's unowed balance %s", gs.RewardPool, pool)
+	}
+	if err := k.RewardPool.Set(ctx, pool); err != nil {
+		return err
+	}
+	ir := gs.IntervalRewarding
+	if ir == nil {
+		fresh, err := k.newIntervalRewarding(ctx, gs.Params)
+		if err != nil {
+			return err
+		}
+		ir = &fresh
+	}
+	return k.IntervalRewarding.Set(ctx, *ir)
+}
+
+func (k Keeper) checkEventAddresses(e types.EpochEvent) error {
+	var addr string
+	switch ev := e.Kind.(type) {
+	case *types.EpochEvent_Delegate:
+		addr = ev.Delegate.Delegator
+	case *types.EpochEvent_Undelegate:
+		addr = ev.Undelegate.Delegator
+	case *types.EpochEvent_PledgeMore:
+		addr = ev.PledgeMore.Owner
+	default:
+		return nil
+	}
+	_, err := k.parseAddress("event", addr)
+	return err
+}
+
+// ExportGenesis writes out the whole state; importing it gives the same state.
+func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) {
+	var gs types.GenesisState
+	var err error
+	if gs.Params, err = k.Params.Get(ctx); err != nil {
+		return nil, err
+	}
+	if gs.Epoch, err = k.Epoch.Get(ctx); err != nil {
+		return nil, err
+	}
+	ir, err := k.IntervalRewarding.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	gs.IntervalRewarding = &ir
+	if gs.RewardPool, err = k.RewardPool.Get(ctx); err != nil {
+		return nil, err
+	}
+	if gs.NextNodeId, err = k.NextNodeID.Peek(ctx); err != nil {
+		return nil, err
+	}
+	if gs.NextEventId, err = k.NextEventID.Peek(ctx); err != nil {
+		return nil, err
+	}
+	if gs.NextNodeId == 0 {
+		gs.NextNodeId = 1
+	}
+	if gs.NextEventId == 0 {
+		gs.NextEventId = 1
+	}
+	if err := k.Nodes.Walk(ctx, nil, func(_ uint64, n types.Node) (bool, error) {
+		gs.Nodes = append(gs.Nodes, n)
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := k.Delegations.Walk(ctx, nil, func(_ collections.Pair[uint64, sdk.AccAddress], d types.Delegation) (bool, error) {
+		gs.Delegations = append(gs.Delegations, d)
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := k.EpochEvents.Walk(ctx, nil, func(_ uint64, e types.EpochEvent) (bool, error) {
+		gs.EpochEvents = append(gs.EpochEvents, e)
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := k.IntervalEvents.Walk(ctx, nil, func(_ uint64, e types.IntervalEvent) (bool, error) {
+		gs.IntervalEvents = append(gs.IntervalEvents, e)
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := k.RoleAssignments.Walk(ctx, nil, func(_ int32, ra types.RoleAssignment) (bool, error) {
+		gs.RoleAssignments = append(gs.RoleAssignments, ra)
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := k.PerformanceReports.Walk(ctx, nil, func(key collections.Pair[uint64, sdk.AccAddress], p math.LegacyDec) (bool, error) {
+		monitor, err := k.addressCodec.BytesToString(key.K2())
+		if err != nil {
+			return true, err
+		}
+		gs.PerformanceReports = append(gs.PerformanceReports, types.PerformanceReport{NodeId: key.K1(), Monitor: monitor, Performance: p})
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := k.SigningNonces.Walk(ctx, nil, func(addr sdk.AccAddress, n uint64) (bool, error) {
+		s, err := k.addressCodec.BytesToString(addr)
+		if err != nil {
+			return true, err
+		}
+		gs.SigningNonces = append(gs.SigningNonces, types.SigningNonce{Address: s, Nonce: n})
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	return &gs, nil
+}
