@@ -581,3 +581,17 @@ func TestStatusString(t *testing.T) {
 		t.Error("Status.String")
 	}
 }
+
+// Saturation never panics, whatever the stake.
+func TestSaturationHugeStake(t *testing.T) {
+	iv := handInterval(t)
+	huge := math.NewIntFromBigInt(new(big.Int).Lsh(big.NewInt(1), 250))
+	eqDec(t, "saturation(2^250)", iv.Saturation(huge), "1")
+	eqDec(t, "saturation(nil)", iv.Saturation(math.Int{}), "0")
+	eqDec(t, "saturation(-1)", iv.Saturation(i64(-1)), "0")
+	// The largest valid stake (two amounts just below 2^128) is computed exactly.
+	top := math.NewIntFromBigInt(new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), MaxAmountBits+1), big.NewInt(2)))
+	if s := iv.Saturation(top); !s.GT(math.LegacyOneDec()) {
+		t.Errorf("saturation of the largest valid stake = %v", s)
+	}
+}
