@@ -2,6 +2,7 @@ package sphinx
 
 import (
 	"testing"
+	"time"
 
 	"github.com/cloudflare/circl/dh/x25519"
 )
@@ -157,4 +158,34 @@ func BenchmarkReplayFilterTestAndAdd(b *testing.B) {
 		_, _ = rnd.Read(tag[:])
 		f.TestAndAdd(tag)
 	}
+}
+
+// BenchmarkProcessHopVsFloor alternates one hop (ProcessHopInto, regular
+// packet) with the floor (two circl X25519 multiplications) in the same loop,
+// so both see the same machine load, and reports each one's mean and their
+// ratio. On a shared machine this ratio is steadier than two separate runs.
+func BenchmarkProcessHopVsFloor(b *testing.B) {
+	nodes, packet := benchPacket(b, 4)
+	dst := make([]byte, len(packet))
+	var secret, blind, point, shared, next x25519.Key
+	_, _ = newDetReader("floor").Read(secret[:])
+	_, _ = newDetReader("floor2").Read(blind[:])
+	x25519.KeyGen(&point, &secret)
+	var hop, floor time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := Regular.ProcessHopInto(dst, nodes[0].key, packet); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		x25519.Shared(&shared, &secret, &point)
+		x25519.Shared(&next, &blind, &point)
+		t2 := time.Now()
+		hop += t1.Sub(t0)
+		floor += t2.Sub(t1)
+	}
+	b.ReportMetric(float64(hop.Nanoseconds())/float64(b.N), "hop-ns")
+	b.ReportMetric(float64(floor.Nanoseconds())/float64(b.N), "floor-ns")
+	b.ReportMetric(float64(hop)/float64(floor), "hop/floor")
 }
