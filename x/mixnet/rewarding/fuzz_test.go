@@ -9,7 +9,9 @@ import (
 )
 
 // decFromRaw reads a LegacyDec from raw 10^-18 units, possibly out of range.
-func decFromRaw(v int64) math.LegacyDec { return math.LegacyNewDecFromBigIntWithPrec(big.NewInt(v), 18) }
+func decFromRaw(v int64) math.LegacyDec {
+	return math.LegacyNewDecFromBigIntWithPrec(big.NewInt(v), 18)
+}
 
 // FuzzApplyEpoch feeds arbitrary parameters, stakes and performance to the
 // whole cycle (interval, node, delegation, epoch, settle, undelegate). Bad
