@@ -158,7 +158,9 @@ func (q querier) NodeDelegations(ctx context.Context, req *types.QueryNodeDelega
 		return nil, status.Error(codes.InvalidArgument, "empty request")
 	}
 	ds, page, err := query.CollectionPaginate(ctx, q.Delegations, req.Pagination,
-		func(_ collections.Pair[uint64, sdk.AccAddress], d types.Delegation) (types.Delegation, error) { return d, nil },
+		func(_ collections.Pair[uint64, sdk.AccAddress], d types.Delegation) (types.Delegation, error) {
+			return d, nil
+		},
 		query.WithCollectionPaginationPairPrefix[uint64, sdk.AccAddress](req.NodeId))
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())

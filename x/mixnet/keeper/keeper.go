@@ -120,7 +120,9 @@ func (k Keeper) Logger(ctx context.Context) log.Logger {
 }
 
 // ModuleAddress returns the module account's address.
-func (k Keeper) ModuleAddress() sdk.AccAddress { return k.authKeeper.GetModuleAddress(types.ModuleName) }
+func (k Keeper) ModuleAddress() sdk.AccAddress {
+	return k.authKeeper.GetModuleAddress(types.ModuleName)
+}
 
 func (k Keeper) parseAddress(what, s string) (sdk.AccAddress, error) {
 	bz, err := k.addressCodec.StringToBytes(s)
