@@ -53,7 +53,7 @@ func NewReplayFilter(packetsPerSecond float64, epoch time.Duration, falsePositiv
 		return nil, fmt.Errorf("sphinx: replay filter: epoch %v must be positive", epoch)
 	}
 	n := math.Ceil(packetsPerSecond * epoch.Seconds())
-	if n > math.MaxUint32*16 {
+	if n > MaxReplayFilterBits {
 		return nil, fmt.Errorf("sphinx: replay filter: %.0f tags per epoch is too many", n)
 	}
 	return NewReplayFilterFor(uint64(n), falsePositive)
@@ -138,8 +138,9 @@ func (f *ReplayFilter) Full() bool { return f.Len() > f.n }
 
 // tagHashes returns the two 64-bit values of double hashing. Tags are HKDF
 // outputs, uniformly distributed and unknown to everyone but the packet's
-// sender and the node, so they are used directly; h2 is odd so that the k
-// probes are distinct whenever m is a power of two or k is small.
+// sender and the node, so they are used directly. h2 is odd and m is a
+// multiple of 64, so h2 is never 0 modulo m and the probes never collapse
+// onto one bit.
 func tagHashes(t *ReplayTag) (h1, h2 uint64) {
 	return binary.LittleEndian.Uint64(t[0:8]), binary.LittleEndian.Uint64(t[8:16]) | 1
 }
