@@ -223,7 +223,7 @@ func verify(p *Params, vk *VerificationKey, pk *PreparedVerificationKey, digest 
 	if pk != nil {
 		tables := make([]*curve.G2Table, 0, q+2)
 		tables = append(append(append(tables, pk.alpha), pk.beta...), g2)
-		sum = curve.FixedMultiExpG2(curve.G2{}, tables, append(sc, th.zr))
+		sum = curve.FixedMultiExpG2Batch(curve.G2{}, tables, append(sc, th.zr))
 	} else {
 		sum = curve.FixedMultiExpG2(curve.MultiExpG2(append([]curve.G2{vk.alpha}, vk.beta...), sc), []*curve.G2Table{g2}, []curve.Scalar{th.zr})
 	}

@@ -188,3 +188,51 @@ func BenchmarkNewG2Table(b *testing.B) {
 		NewG2Table(G2Generator())
 	}
 }
+
+func TestFixedMultiExpG2Batch(t *testing.T) {
+	bases := []G2{G2Generator(), G2Generator().Mul(rs(t)), G2Generator().Mul(rs(t))}
+	tables := []*G2Table{NewG2Table(bases[0]), NewG2Table(bases[1]), NewG2Table(bases[2])}
+	edge := edgeScalars(t)
+	for i := 0; i+2 < len(edge); i += 3 {
+		sc := edge[i : i+3]
+		start := G2Generator().Mul(rs(t))
+		want := start.Add(MultiExpG2(bases, sc))
+		if got := FixedMultiExpG2Batch(start, tables, sc); !got.Equal(want) {
+			t.Fatalf("batch sum wrong for scalars %d..%d", i, i+2)
+		}
+	}
+	// Cancellations and repeated points: s·B + (-s)·B + start, and B taken twice.
+	s := rs(t)
+	start := G2Generator().Mul(rs(t))
+	if got := FixedMultiExpG2Batch(start, []*G2Table{tables[1], tables[1]}, []Scalar{s, s.Neg()}); !got.Equal(start) {
+		t.Fatal("cancellation wrong")
+	}
+	if got := FixedMultiExpG2Batch(G2{}, []*G2Table{tables[1], tables[1]}, []Scalar{s, s}); !got.Equal(bases[1].Mul(s.Add(s))) {
+		t.Fatal("doubling wrong")
+	}
+	if got := FixedMultiExpG2Batch(G2{}, []*G2Table{tables[1]}, []Scalar{{}}); !got.IsIdentity() {
+		t.Fatal("zero scalar wrong")
+	}
+}
+
+func benchFixed(b *testing.B, batch bool) {
+	tables := make([]*G2Table, 7)
+	sc := make([]Scalar, 7)
+	for i := range tables {
+		tables[i] = NewG2Table(G2Generator().Mul(rs(b)))
+		sc[i] = rs(b)
+	}
+	start := G2Generator().Mul(rs(b))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if batch {
+			FixedMultiExpG2Batch(start, tables, sc)
+		} else {
+			FixedMultiExpG2(start, tables, sc)
+		}
+	}
+}
+
+func BenchmarkFixedMultiExpG2x7Jacobian(b *testing.B) { benchFixed(b, false) }
+func BenchmarkFixedMultiExpG2x7Batch(b *testing.B)    { benchFixed(b, true) }
