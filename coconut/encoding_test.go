@@ -113,12 +113,12 @@ func TestThetaHeaderRefusals(t *testing.T) {
 	w := fuzzWorldOnce(t)
 	b, _ := w.th.MarshalBinary()
 	for name, fn := range map[string]func([]byte){
-		"q = 0":               func(m []byte) { m[0] = 0 },
-		"q too large":         func(m []byte) { m[0] = MaxAttributes + 1 },
-		"tag out of range":    func(m []byte) { m[1] = 3 },
-		"tag disclosed":       func(m []byte) { m[1] = 2 },
-		"reserved byte":       func(m []byte) { m[3] = 1 },
-		"mask beyond q":       func(m []byte) { m[7] |= 8 },
+		"q = 0":            func(m []byte) { m[0] = 0 },
+		"q too large":      func(m []byte) { m[0] = MaxAttributes + 1 },
+		"tag out of range": func(m []byte) { m[1] = 3 },
+		"tag disclosed":    func(m []byte) { m[1] = 2 },
+		"reserved byte":    func(m []byte) { m[3] = 1 },
+		"mask beyond q":    func(m []byte) { m[7] |= 8 },
 	} {
 		m := append([]byte{}, b...)
 		fn(m)
