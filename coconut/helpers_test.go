@@ -69,6 +69,9 @@ func (f *fixture) issue(tb testing.TB, private, public []Scalar, who []int) ([]*
 		if err != nil {
 			tb.Fatal(err)
 		}
+		if err := VerifySignature(f.p, f.vks[i], sig, sec.Attributes()); err != nil {
+			tb.Fatalf("partial signature of authority %d: %v", i+1, err)
+		}
 		sigs, idx = append(sigs, sig), append(idx, f.idx[i])
 	}
 	return sigs, idx, sec.Attributes()

@@ -78,7 +78,8 @@ func PrepareBlindSign(rng io.Reader, p *Params, private, public []Scalar) (*Blin
 	o, os, wo, wc, wm := r[0], r[1:1+k], r[1+k], r[2+k:2+2*k], r[2+2*k:]
 	g1 := curve.G1GeneratorTable()
 
-	cm := curve.FixedMultiExpG1(curve.MultiExpG1(p.hs, append(append([]curve.Scalar{}, priv...), pub...)), []*curve.G1Table{g1}, []curve.Scalar{o})
+	tabs := p.tables() // g1, h_0..h_{q-1}
+	cm := curve.FixedMultiExpG1(curve.G1{}, tabs, append(append([]curve.Scalar{o}, priv...), pub...))
 	h := curve.HashToG1(appendG1(nil, cm), []byte(DSTCommitment))
 	c := make([]curve.G1, k)
 	ac := make([]curve.G1, k)
@@ -86,7 +87,7 @@ func PrepareBlindSign(rng io.Reader, p *Params, private, public []Scalar) (*Blin
 		c[i] = g1.Mul(os[i]).Add(h.Mul(priv[i]))
 		ac[i] = g1.Mul(wc[i]).Add(h.Mul(wm[i]))
 	}
-	acm := curve.FixedMultiExpG1(curve.MultiExpG1(p.hs[:k], wm), []*curve.G1Table{g1}, []curve.Scalar{wo})
+	acm := curve.FixedMultiExpG1(curve.G1{}, tabs[:1+k], append([]curve.Scalar{wo}, wm...))
 	req := &BlindSignRequest{cm: cm, c: c, public: pub}
 	ch := req.challenge(p, h, acm, ac)
 	req.proof = issueProof{ch: ch, zo: wo.Sub(ch.Mul(o)), zc: make([]curve.Scalar, k), zm: make([]curve.Scalar, k)}
@@ -101,7 +102,7 @@ func (req *BlindSignRequest) challenge(p *Params, h, acm curve.G1, ac []curve.G1
 	var t transcript
 	t.u32(uint32(p.q))
 	t.u32(uint32(len(req.c)))
-	t.g1(p.hs...)
+	t.b = append(t.b, p.hsDigest[:]...)
 	t.g1(req.cm, h)
 	t.g1(req.c...)
 	t.scalars(req.public...)
@@ -127,9 +128,12 @@ func (req *BlindSignRequest) verify(p *Params) (curve.G1, error) {
 	g1 := curve.G1GeneratorTable()
 	h := curve.HashToG1(appendG1(nil, req.cm), []byte(DSTCommitment))
 	pf := &req.proof
-	// A_cm = z_o·g1 + Σ z_mi·h_i + ch·(cm - Σ_public m_j·h_j)
-	cmPriv := req.cm.Sub(curve.MultiExpG1(p.hs[k:], req.public))
-	acm := curve.FixedMultiExpG1(curve.MultiExpG1(append(append([]curve.G1{}, p.hs[:k]...), cmPriv), append(append([]curve.Scalar{}, pf.zm...), pf.ch)), []*curve.G1Table{g1}, []curve.Scalar{pf.zo})
+	// A_cm = z_o·g1 + Σ_private z_mi·h_i + ch·(cm - Σ_public m_j·h_j)
+	sc := append([]curve.Scalar{pf.zo}, pf.zm...)
+	for _, m := range req.public {
+		sc = append(sc, pf.ch.Mul(m).Neg())
+	}
+	acm := curve.FixedMultiExpG1(req.cm.Mul(pf.ch), p.tables(), sc)
 	ac := make([]curve.G1, k)
 	for i := range ac {
 		// A_i = z_oi·g1 + z_mi·h + ch·c_i
@@ -163,9 +167,10 @@ func BlindSign(p *Params, sk *SecretKey, req *BlindSignRequest) (*BlindedSignatu
 }
 
 // Unblind removes the blinding from an authority's answer using that
-// authority's verification key (with its G1 half), and verifies the
-// resulting partial signature on the attributes, so a misbehaving authority
-// is caught at once.
+// authority's verification key (with its G1 half). It does not verify the
+// result: a client aggregates t partial signatures and verifies the
+// credential once (VerifySignature); only if that fails does it verify each
+// partial signature to find the authority that misbehaved.
 func Unblind(p *Params, vk *VerificationKey, bs *BlindedSignature, sec *BlindSignSecrets) (*Signature, error) {
 	if len(vk.beta) != p.q || !vk.HasG1() {
 		return nil, fmt.Errorf("%w: unblinding needs a %d-attribute key with its G1 half", ErrParams, p.q)
@@ -176,11 +181,7 @@ func Unblind(p *Params, vk *VerificationKey, bs *BlindedSignature, sec *BlindSig
 	k := len(sec.o)
 	// s = c̃ - Σ o_i·β'_i
 	s := bs.c.Sub(curve.MultiExpG1(vk.betaG1[:k], sec.o))
-	sig := &Signature{h: bs.h, s: s}
-	if err := VerifySignature(p, vk, sig, sec.Attributes()); err != nil {
-		return nil, fmt.Errorf("unblind: %w", err)
-	}
-	return sig, nil
+	return &Signature{h: bs.h, s: s}, nil
 }
 
 // VerifySignature checks a partial or aggregated signature on all q

@@ -83,13 +83,25 @@ func TestIssuanceRefusals(t *testing.T) {
 	if _, err := BlindSign(p4, f.sks[0], req); err == nil {
 		t.Fatal("parameters mismatch accepted")
 	}
-	// Unblinding with another authority's key fails verification.
+	// Unblinding with another authority's key gives a signature that fails verification.
 	bs, err := BlindSign(f.p, f.sks[0], req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Unblind(f.p, f.vks[1], bs, sec); !errors.Is(err, ErrSignature) {
+	wrong, err := Unblind(f.p, f.vks[1], bs, sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := VerifySignature(f.p, f.vks[1], wrong, sec.Attributes()); !errors.Is(err, ErrSignature) {
 		t.Fatalf("unblind with wrong key: %v", err)
+	}
+	// An answer to another request is refused.
+	_, sec2, err := PrepareBlindSign(rand.Reader, f.p, priv, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Unblind(f.p, f.vks[0], bs, sec2); !errors.Is(err, ErrSignature) {
+		t.Fatalf("answer to another request: %v", err)
 	}
 	// A partial signature checked against wrong attributes fails.
 	sig, err := Unblind(f.p, f.vks[0], bs, sec)

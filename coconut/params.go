@@ -1,8 +1,10 @@
 package coconut
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"sync"
 
 	"github.com/nyx-privacy/nyx/coconut/internal/curve"
 )
@@ -25,8 +27,12 @@ const (
 // h_0..h_{q-1} used in the issuance commitment. They are derived
 // deterministically, so every party that calls Setup(q) holds the same value.
 type Params struct {
-	q  int
-	hs []curve.G1
+	q        int
+	hs       []curve.G1
+	hsDigest [32]byte // SHA-256 of the h_i, hashed into issuance challenges
+
+	tablesOnce sync.Once
+	hsTables   []*curve.G1Table // fixed-base tables of the h_i, built on first issuance use
 }
 
 // Setup returns the parameters for credentials of q attributes,
@@ -40,7 +46,22 @@ func Setup(q int) (*Params, error) {
 		msg := binary.BigEndian.AppendUint32([]byte("h"), uint32(i))
 		p.hs[i] = curve.HashToG1(msg, []byte(DSTGenerators))
 	}
+	p.hsDigest = sha256.Sum256(appendG1(nil, p.hs...))
 	return p, nil
+}
+
+// tables returns the fixed-base tables of g1 followed by those of h_0..h_{q-1}
+// (about 0.4 MB each, built once per Params: verifiers that never issue
+// never build them).
+func (p *Params) tables() []*curve.G1Table {
+	p.tablesOnce.Do(func() {
+		p.hsTables = make([]*curve.G1Table, 0, p.q+1)
+		p.hsTables = append(p.hsTables, curve.G1GeneratorTable())
+		for _, h := range p.hs {
+			p.hsTables = append(p.hsTables, curve.NewG1Table(h))
+		}
+	})
+	return p.hsTables
 }
 
 // Attributes returns q, the number of attributes of the credentials.
