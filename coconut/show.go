@@ -82,6 +82,9 @@ func Prove(rng io.Reader, p *Params, vk *VerificationKey, sig *Signature, attrs 
 	if err != nil {
 		return nil, err
 	}
+	if sig.h.IsIdentity() {
+		return nil, ErrSignature
+	}
 	m := unwrap(attrs)
 	hidden := q - bits.OnesCount32(mask)
 	rs, err := randomScalars(rng, 3+hidden) // t, r, ρ_r, ρ_i
@@ -193,6 +196,10 @@ func verify(p *Params, vk *VerificationKey, pk *PreparedVerificationKey, digest 
 	}
 	if err := th.wellFormed(); err != nil {
 		return err
+	}
+	// Decoding never yields the identity; a Theta built in memory might.
+	if th.hp.IsIdentity() || th.sp.IsIdentity() {
+		return fmt.Errorf("%w: identity in the signature", ErrCredential)
 	}
 	c := th.challenge(digest, context)
 	g1, g2 := curve.G1GeneratorTable(), curve.G2GeneratorTable()

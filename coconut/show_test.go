@@ -175,6 +175,7 @@ func TestShowTampering(t *testing.T) {
 		"tag commitment":   mutate(func(c *Theta) { c.az = c.az.Add(c.zeta) }),
 		"tag moved":        mutate(func(c *Theta) { c.tag = BandwidthBinding }),
 		"no tag":           mutate(func(c *Theta) { c.tag = -1 }),
+		"identity h', s''": mutate(func(c *Theta) { c.hp, c.sp = curve.G1{}, curve.G1{} }),
 	}
 	for name, c := range cases {
 		if err := Verify(f.p, f.mvk, c, ctx); err == nil {
