@@ -149,6 +149,7 @@ func (g Geometry) unwrap(st *hopState, buf []byte) (Result, error) {
 	case flagForward:
 		var next x25519.Key
 		if !dh(&next, (*x25519.Key)(&st.keys.blinding), &st.alpha) {
+			clear(scratch)
 			return Result{}, fmt.Errorf("%w: blinded group element is of low order", ErrInvalidKey)
 		}
 		// Shift out this hop's record, append a record of zeros, decrypt:
