@@ -162,6 +162,13 @@ func TestHopOutputSharesNoRunWithInput(t *testing.T) {
 				t.Fatalf("%s: hop %d's output shares a %d-byte run with its input", g, i, n)
 			}
 		}
+		// Nothing shows structure either: no run of zero bytes (padding,
+		// a shifted-in record) survives into any packet.
+		for i, p := range seen {
+			if bytes.Contains(p, make([]byte, limit)) {
+				t.Fatalf("%s: the packet at hop %d has %d zero bytes in a row", g, i, limit)
+			}
+		}
 	}
 }
 
@@ -485,3 +492,50 @@ func TestAllocationsPerHop(t *testing.T) {
 		t.Fatalf("allocations per hop: ProcessHopInto %v (want <= 1), ProcessHop %v (want <= 2)", into, alloc)
 	}
 }
+
+func TestConcurrentProcessingWithOneKey(t *testing.T) {
+	nodes := newTestNodes(t, "concurrent", 2)
+	route := routeOf(nodes)
+	const n = 16
+	packets := make([][]byte, n)
+	for i := range packets {
+		p, err := Regular.NewPacket(newDetReader(fmt.Sprintf("concurrent/%d", i)), route, testDestination("c"), []byte{byte(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		packets[i] = p
+	}
+	filter, err := NewReplayFilterFor(1000, 1e-6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2*n)
+	for round := 0; round < 2; round++ {
+		for i := range packets {
+			go func() {
+				res, err := Regular.ProcessHopInto(bytes.Clone(packets[i]), nodes[0].key, packets[i])
+				if err == nil && res.NextHop != nodes[1].addr {
+					err = fmt.Errorf("packet %d: wrong next hop", i)
+				}
+				if err == nil && filter.TestAndAdd(res.ReplayTag) {
+					err = errReplayed
+				}
+				errs <- err
+			}()
+		}
+	}
+	replays := 0
+	for range 2 * n {
+		switch err := <-errs; {
+		case errors.Is(err, errReplayed):
+			replays++
+		case err != nil:
+			t.Fatal(err)
+		}
+	}
+	if replays != n {
+		t.Fatalf("%d of %d duplicate packets were caught", replays, n)
+	}
+}
+
+var errReplayed = errors.New("replayed")
