@@ -21,6 +21,10 @@ func (k Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
 	if err := gs.Validate(); err != nil {
 		return err
 	}
+	// Creates the module account if the auth genesis did not.
+	if acc := k.authKeeper.GetModuleAccount(ctx, types.ModuleName); acc == nil {
+		return errorsmod.Wrapf(types.ErrInvalidGenesis, "no %s module account", types.ModuleName)
+	}
 	if err := k.validateParams(gs.Params); err != nil {
 		return err
 	}
