@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"sync"
 
 	"github.com/nyx-privacy/nyx/coconut/internal/curve"
 )
@@ -155,12 +156,15 @@ func (th *Theta) challenge(digest [32]byte, context []byte) curve.Scalar {
 // α and every β_i (about 0.8 MB per G2 point), for a verifier that checks
 // many credentials under one key, such as a gateway: verification then
 // does no variable-base multiplication in G2. Building one takes about 16 ms
-// per G2 point.
+// per G2 point. It is safe for concurrent use.
 type PreparedVerificationKey struct {
 	vk     *VerificationKey
 	alpha  *curve.G2Table
 	beta   []*curve.G2Table
 	digest [32]byte
+
+	mu        sync.RWMutex
+	disclosed map[string]*curve.G2Table // K_D tables by disclosure key
 }
 
 // Prepare builds the fixed-base tables of vk.
@@ -174,6 +178,59 @@ func (vk *VerificationKey) Prepare() *PreparedVerificationKey {
 
 // Key returns the verification key pk was prepared from.
 func (pk *PreparedVerificationKey) Key() *VerificationKey { return pk.vk }
+
+// disclosureKey names a set of disclosed attribute values.
+func disclosureKey(mask uint32, values []curve.Scalar) string {
+	b := []byte{byte(mask >> 24), byte(mask >> 16), byte(mask >> 8), byte(mask)}
+	return string(appendScalars(b, values...))
+}
+
+// PrepareDisclosed speeds up the verification of proofs that disclose
+// exactly the given attribute values (index to value), such as the value and
+// type of a standard bandwidth voucher: it precomputes the table of
+// K = α + Σ m_j·β_j (about 16 ms and 0.8 MB), which replaces one table
+// lookup per disclosed attribute in every later Verify with such values.
+// Proofs disclosing anything else are verified as before.
+func (pk *PreparedVerificationKey) PrepareDisclosed(values map[int]Scalar) error {
+	q := len(pk.vk.beta)
+	var mask uint32
+	for i := range values {
+		if i < 0 || i >= q {
+			return fmt.Errorf("%w: attribute %d", ErrDisclosure, i)
+		}
+		mask |= 1 << i
+	}
+	ms := make([]curve.Scalar, 0, len(values))
+	bs := make([]curve.G2, 0, len(values))
+	for i := 0; i < q; i++ {
+		if mask&(1<<i) != 0 {
+			ms, bs = append(ms, values[i].s), append(bs, pk.vk.beta[i])
+		}
+	}
+	k := pk.vk.alpha.Add(curve.MultiExpG2(bs, ms))
+	t := curve.NewG2Table(k)
+	pk.mu.Lock()
+	defer pk.mu.Unlock()
+	if pk.disclosed == nil {
+		pk.disclosed = map[string]*curve.G2Table{}
+	}
+	pk.disclosed[disclosureKey(mask, ms)] = t
+	return nil
+}
+
+// PrepareBandwidth is PrepareDisclosed for bandwidth vouchers of the given value and type.
+func (pk *PreparedVerificationKey) PrepareBandwidth(value uint64, typ string) error {
+	return pk.PrepareDisclosed(map[int]Scalar{BandwidthValue: NewScalar(value), BandwidthType: HashToScalar([]byte(typ))})
+}
+
+func (pk *PreparedVerificationKey) disclosedTable(th *Theta) *curve.G2Table {
+	pk.mu.RLock()
+	defer pk.mu.RUnlock()
+	if pk.disclosed == nil {
+		return nil
+	}
+	return pk.disclosed[disclosureKey(th.reveal, th.m)]
+}
 
 // Verify checks a shown credential against a prepared key: the same result
 // as the package-level Verify, faster.
@@ -226,16 +283,37 @@ func verify(p *Params, vk *VerificationKey, pk *PreparedVerificationKey, digest 
 			hi++
 		}
 	}
-	var sum curve.G2
+	var q1, q2 curve.G2
 	if pk != nil {
-		tables := make([]*curve.G2Table, 0, q+2)
-		tables = append(append(append(tables, pk.alpha), pk.beta...), g2)
-		sum = curve.FixedMultiExpG2Batch(curve.G2{}, tables, append(sc, th.zr))
+		// Q1 = A + Σ (-scalar)·base over tables, Q2 = c·g2, summed together.
+		var tables []*curve.G2Table
+		var neg []curve.Scalar
+		if k := pk.disclosedTable(th); k != nil {
+			tables = append(tables, k, g2)
+			neg = append(neg, c.Neg(), th.zr.Neg())
+			for i := 0; i < q; i++ {
+				if th.reveal&(1<<i) == 0 {
+					tables = append(tables, pk.beta[i])
+				}
+			}
+			for _, z := range th.z {
+				neg = append(neg, z.Neg())
+			}
+		} else {
+			tables = append(append(append(tables, pk.alpha), pk.beta...), g2)
+			for _, s := range append(sc, th.zr) {
+				neg = append(neg, s.Neg())
+			}
+		}
+		r := curve.FixedMultiExpG2Batch(
+			curve.FixedSum{Start: th.a, Tables: tables, Scalars: neg},
+			curve.FixedSum{Tables: []*curve.G2Table{g2}, Scalars: []curve.Scalar{c}},
+		)
+		q1, q2 = r[0], r[1]
 	} else {
-		sum = curve.FixedMultiExpG2(curve.MultiExpG2(append([]curve.G2{vk.alpha}, vk.beta...), sc), []*curve.G2Table{g2}, []curve.Scalar{th.zr})
+		sum := curve.FixedMultiExpG2(curve.MultiExpG2(append([]curve.G2{vk.alpha}, vk.beta...), sc), []*curve.G2Table{g2}, []curve.Scalar{th.zr})
+		q1, q2 = th.a.Sub(sum), g2.Mul(c)
 	}
-	q1 := th.a.Sub(sum)
-	q2 := g2.Mul(c)
 	if !curve.PairingCheck([]curve.G1{th.hp, th.sp}, []curve.G2{q1, q2}) {
 		return ErrCredential
 	}

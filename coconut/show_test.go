@@ -83,6 +83,12 @@ func TestShowTwiceUnlinkableSameTag(t *testing.T) {
 	}
 	sig, attrs := f.credential(t, v.Private(), v.Public())
 	pk := f.mvk.Prepare()
+	if err := pk.PrepareBandwidth(1<<30, "bandwidth"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pk.PrepareDisclosed(map[int]Scalar{4: NewScalar(1)}); !errors.Is(err, ErrDisclosure) {
+		t.Fatalf("disclosure of a missing attribute prepared: %v", err)
+	}
 	ctx := []byte("gateway-7")
 	th1, err := Prove(rand.Reader, p, f.mvk, sig, attrs, BandwidthShowSpec, ctx)
 	if err != nil {
@@ -177,9 +183,19 @@ func TestShowTampering(t *testing.T) {
 		"no tag":           mutate(func(c *Theta) { c.tag = -1 }),
 		"identity h', s''": mutate(func(c *Theta) { c.hp, c.sp = curve.G1{}, curve.G1{} }),
 	}
+	pk := f.mvk.Prepare()
+	if err := pk.PrepareBandwidth(1000, "bandwidth"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pk.Verify(f.p, th, ctx); err != nil {
+		t.Fatal(err)
+	}
 	for name, c := range cases {
 		if err := Verify(f.p, f.mvk, c, ctx); err == nil {
 			t.Errorf("%s: tampered proof verified", name)
+		}
+		if err := pk.Verify(f.p, c, ctx); err == nil {
+			t.Errorf("%s: tampered proof verified under the prepared key", name)
 		}
 	}
 	if err := Verify(f.p, f.mvk, th, []byte("other ctx")); !errors.Is(err, ErrCredential) {

@@ -5,38 +5,45 @@ import bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
 // Summing many affine points. A Jacobian mixed addition costs about 11 Fp2
 // multiplications; adding the points pairwise in affine coordinates, with the
 // slopes' denominators of one round inverted together (Montgomery's trick),
-// costs about 6 plus one shared inversion per round. Rounds stop when too
-// few points remain for the shared inversion to pay off.
+// costs about 6 plus a share of one inversion per round. Several independent
+// sums share each round's inversion. Rounds stop when too few additions
+// remain for the shared inversion to pay off.
 const batchAddMin = 8
 
-// sumG2 returns Σ pts (pts is used as scratch space). Identity entries are
-// allowed.
-func sumG2(pts []bls.G2Affine) bls.G2Jac {
-	// Drop identities: the affine formulas below assume proper points.
-	n := 0
-	for i := range pts {
-		if !pts[i].IsInfinity() {
-			pts[n] = pts[i]
-			n++
-		}
+// sumG2 returns Σ g for every group g of points (the groups are used as
+// scratch space). Identity entries are allowed.
+func sumG2(groups [][]bls.G2Affine) []bls.G2Jac {
+	total := 0
+	for gi, g := range groups {
+		groups[gi] = dropIdentities(g)
+		total += len(groups[gi]) / 2
 	}
-	pts = pts[:n]
-	den := make([]bls.E2, len(pts)/2)
-	pre := make([]bls.E2, len(pts)/2)
-	for len(pts) >= batchAddMin {
-		half := len(pts) / 2
-		// Denominators x2 - x1; a zero one (P = ±Q) is added generically.
+	den := make([]bls.E2, total)
+	pre := make([]bls.E2, total)
+	for {
+		pairs := 0
+		for _, g := range groups {
+			pairs += len(g) / 2
+		}
+		if pairs < batchAddMin {
+			break
+		}
+		// Denominators x2 - x1 of every pair; a zero one (P = ±Q) is added generically.
 		var acc bls.E2
 		acc.SetOne()
-		for i := 0; i < half; i++ {
-			den[i].Sub(&pts[2*i+1].X, &pts[2*i].X)
-			pre[i] = acc
-			if !den[i].IsZero() {
-				acc.Mul(&acc, &den[i])
+		n := 0
+		for _, g := range groups {
+			for i := 0; i+1 < len(g); i += 2 {
+				den[n].Sub(&g[i+1].X, &g[i].X)
+				pre[n] = acc
+				if !den[n].IsZero() {
+					acc.Mul(&acc, &den[n])
+				}
+				n++
 			}
 		}
 		acc.Inverse(&acc)
-		for i := half - 1; i >= 0; i-- {
+		for i := n - 1; i >= 0; i-- {
 			if den[i].IsZero() {
 				continue
 			}
@@ -45,40 +52,58 @@ func sumG2(pts []bls.G2Affine) bls.G2Jac {
 			acc.Mul(&acc, &den[i])
 			den[i] = inv
 		}
-		for i := 0; i < half; i++ {
-			p, q := &pts[2*i], &pts[2*i+1]
-			if den[i].IsZero() {
-				var r bls.G2Affine
-				r.Add(p, q)
-				pts[i] = r
-				continue
+		n = 0
+		for gi, g := range groups {
+			half := len(g) / 2
+			identity := false
+			for i := 0; i < half; i++ {
+				p, q := &g[2*i], &g[2*i+1]
+				if den[n].IsZero() {
+					var r bls.G2Affine
+					r.Add(p, q)
+					g[i] = r
+					identity = identity || r.IsInfinity()
+				} else {
+					var lambda, x3, y3 bls.E2
+					lambda.Sub(&q.Y, &p.Y).Mul(&lambda, &den[n])
+					x3.Square(&lambda).Sub(&x3, &p.X).Sub(&x3, &q.X)
+					y3.Sub(&p.X, &x3).Mul(&y3, &lambda).Sub(&y3, &p.Y)
+					g[i].X, g[i].Y = x3, y3
+				}
+				n++
 			}
-			var lambda, x3, y3 bls.E2
-			lambda.Sub(&q.Y, &p.Y).Mul(&lambda, &den[i])
-			x3.Square(&lambda).Sub(&x3, &p.X).Sub(&x3, &q.X)
-			y3.Sub(&p.X, &x3).Mul(&y3, &lambda).Sub(&y3, &p.Y)
-			pts[i].X, pts[i].Y = x3, y3
-		}
-		if len(pts)%2 == 1 {
-			pts[half] = pts[len(pts)-1]
-			half++
-		}
-		// Identities can appear (P + (-P)); drop them again.
-		m := 0
-		for i := 0; i < half; i++ {
-			if !pts[i].IsInfinity() {
-				pts[m] = pts[i]
-				m++
+			if len(g)%2 == 1 {
+				g[half] = g[len(g)-1]
+				half++
 			}
+			g = g[:half]
+			if identity { // P + (-P): drop it before the next round
+				g = dropIdentities(g)
+			}
+			groups[gi] = g
 		}
-		pts = pts[:m]
 	}
-	var r bls.G2Jac
-	r.Set(&g2Identity)
-	for i := range pts {
-		r.AddMixed(&pts[i])
+	out := make([]bls.G2Jac, len(groups))
+	for gi, g := range groups {
+		out[gi].Set(&g2Identity)
+		for i := range g {
+			out[gi].AddMixed(&g[i])
+		}
 	}
-	return r
+	return out
+}
+
+func dropIdentities(g []bls.G2Affine) []bls.G2Affine {
+	n := 0
+	for i := range g {
+		if !g[i].IsInfinity() {
+			if n != i {
+				g[n] = g[i]
+			}
+			n++
+		}
+	}
+	return g[:n]
 }
 
 var g2Identity = func() bls.G2Jac {
@@ -96,27 +121,46 @@ func (t *G2Table) appendEntries(out []bls.G2Affine, s Scalar) []bls.G2Affine {
 		case v > 0:
 			out = append(out, t.t[j*windowEntries+int(v)-1])
 		case v < 0:
-			e := t.t[j*windowEntries+int(-v)-1]
+			out = append(out, t.t[j*windowEntries+int(-v)-1])
+			e := &out[len(out)-1]
 			e.Y.Neg(&e.Y)
-			out = append(out, e)
 		}
 	}
 	return out
 }
 
-// FixedMultiExpG2Batch is FixedMultiExpG2 computed by batched affine
-// additions: the same result, faster for several tables.
-func FixedMultiExpG2Batch(start G2, tables []*G2Table, scalars []Scalar) G2 {
-	if len(tables) != len(scalars) {
-		panic("curve: FixedMultiExpG2Batch length mismatch")
+// FixedSum is one sum start + Σ scalars[i]·B_i over fixed bases B_i given by
+// their tables.
+type FixedSum struct {
+	Start   G2
+	Tables  []*G2Table
+	Scalars []Scalar
+}
+
+// FixedMultiExpG2Batch computes several fixed-base sums together with
+// batched affine additions; the results equal FixedMultiExpG2's.
+func FixedMultiExpG2Batch(sums ...FixedSum) []G2 {
+	size := 0
+	for _, s := range sums {
+		if len(s.Tables) != len(s.Scalars) {
+			panic("curve: FixedMultiExpG2Batch length mismatch")
+		}
+		size += 1 + windowCount*len(s.Tables)
 	}
-	pts := make([]bls.G2Affine, 0, 1+windowCount*len(tables))
-	pts = append(pts, start.p)
-	for i, t := range tables {
-		pts = t.appendEntries(pts, scalars[i])
+	buf := make([]bls.G2Affine, 0, size)
+	groups := make([][]bls.G2Affine, len(sums))
+	for gi, s := range sums {
+		from := len(buf)
+		buf = append(buf, s.Start.p)
+		for i, t := range s.Tables {
+			buf = t.appendEntries(buf, s.Scalars[i])
+		}
+		groups[gi] = buf[from:len(buf):len(buf)]
 	}
-	acc := sumG2(pts)
-	var r G2
-	r.p.FromJacobian(&acc)
-	return r
+	jac := sumG2(groups)
+	out := make([]G2, len(sums))
+	for i := range jac {
+		out[i].p.FromJacobian(&jac[i])
+	}
+	return out
 }
