@@ -138,6 +138,16 @@ func TestShowTwiceUnlinkableSameTag(t *testing.T) {
 	if s3.Tag == s1.Tag {
 		t.Fatal("two credentials share a spend tag")
 	}
+	// A voucher of a value the key was not prepared for verifies too (generic path).
+	v3, _ := NewBandwidthVoucher(rand.Reader, v.Binding, 12345, "bandwidth")
+	sig3, attrs3 := f.credential(t, v3.Private(), v3.Public())
+	th7, err := Prove(rand.Reader, p, f.mvk, sig3, attrs3, BandwidthShowSpec, ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s7, err := VerifyBandwidth(p, pk, th7, ctx); err != nil || s7.Value != 12345 {
+		t.Fatalf("unprepared value: %v", err)
+	}
 	// The verifier insists on the bandwidth shape.
 	th4, err := Prove(rand.Reader, p, f.mvk, sig, attrs, ShowSpec{Reveal: []int{BandwidthValue, BandwidthType}}, ctx)
 	if err != nil {
