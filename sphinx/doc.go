@@ -37,20 +37,21 @@
 //
 // # Processing
 //
-// A mix node or gateway processes each packet with its private key, checks
-// the replay tag, and acts on the result:
+// A mix node or gateway processes each packet with its private key and its
+// replay filter, and acts on the result:
 //
-//	res, err := g.ProcessHopInto(buf, key, packet) // or g.ProcessHop(key, packet)
-//	if err != nil { drop }                         // bad MAC, wrong key, tampered payload, ...
-//	if filter.TestAndAdd(res.ReplayTag) { drop }   // seen before under this key
+//	res, err := g.ProcessHopFiltered(buf, key, packet, filter)
+//	if err != nil { drop } // bad MAC, replay, wrong key, tampered payload, ...
 //	switch res.Action {
 //	case sphinx.Forward: // send res.Packet to res.NextHop after res.Delay
 //	case sphinx.Deliver: // store res.Payload for res.Destination (res.Identifier)
 //	}
 //
-// A hop costs two X25519 multiplications (one at the final hop) plus
-// symmetric work, and one allocation with ProcessHopInto (which may process
-// in place) or two with ProcessHop. The header MAC is verified before
+// ProcessHopInto and ProcessHop do the same without the filter (the caller
+// then checks Result.ReplayTag itself). A hop costs two X25519
+// multiplications (one at the final hop, one for a refused packet) plus
+// symmetric work, and one allocation with ProcessHopFiltered or
+// ProcessHopInto (both may process in place) or two with ProcessHop. The header MAC is verified before
 // anything else in the packet is used; a packet that fails it is refused
 // without any change to any buffer.
 //

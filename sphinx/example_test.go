@@ -35,12 +35,10 @@ func Example() {
 		panic(err)
 	}
 	for _, n := range nodes {
-		res, err := sphinx.Regular.ProcessHopInto(packet, n.key, packet) // in place
+		// In place; a replay would give sphinx.ErrReplay.
+		res, err := sphinx.Regular.ProcessHopFiltered(packet, n.key, packet, filter)
 		if err != nil {
 			panic(err)
-		}
-		if filter.TestAndAdd(res.ReplayTag) {
-			panic("replay")
 		}
 		switch res.Action {
 		case sphinx.Forward:

@@ -202,6 +202,9 @@ var (
 	// ErrPayloadIntegrity: the payload at the final hop failed its integrity
 	// check: it was modified somewhere on the way.
 	ErrPayloadIntegrity = errors.New("sphinx: payload integrity check failed")
+	// ErrReplay: ProcessHopFiltered's filter has seen the packet's replay
+	// tag: the packet is a replay (or, rarely, a false positive).
+	ErrReplay = errors.New("sphinx: replayed packet")
 	// ErrRoute: a route given to NewPacket or NewSURB is unusable.
 	ErrRoute = errors.New("sphinx: invalid route")
 	// ErrMessageSize: a message is longer than the geometry's PayloadSize.

@@ -2,6 +2,7 @@ package sphinx
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -85,6 +86,32 @@ func (g Geometry) ProcessHopInto(dst []byte, key *PrivateKey, packet []byte) (Re
 	var st hopState
 	if err := g.open(key, packet, &st); err != nil {
 		return Result{}, err
+	}
+	dst = dst[:len(packet)]
+	copy(dst, packet)
+	return g.unwrap(&st, dst)
+}
+
+// ProcessHopFiltered is ProcessHopInto with the replay check built in, at
+// the cheapest safe moment: after the MAC has verified (so only genuine
+// packets reach the filter) and before the blinding multiplication and the
+// payload work (so a replay costs one multiplication). A packet whose tag
+// the filter has seen gives ErrReplay and leaves dst untouched; otherwise
+// the tag is added and processing goes on. This is what a node's worker
+// calls.
+func (g Geometry) ProcessHopFiltered(dst []byte, key *PrivateKey, packet []byte, filter *ReplayFilter) (Result, error) {
+	if filter == nil {
+		return Result{}, errors.New("sphinx: nil replay filter")
+	}
+	if g.valid() && len(packet) == g.PacketSize() && len(dst) < g.PacketSize() {
+		return Result{}, fmt.Errorf("%w: output buffer is %d bytes, want %d", ErrPacketSize, len(dst), g.PacketSize())
+	}
+	var st hopState
+	if err := g.open(key, packet, &st); err != nil {
+		return Result{}, err
+	}
+	if filter.TestAndAdd(st.keys.replayTag) {
+		return Result{}, ErrReplay
 	}
 	dst = dst[:len(packet)]
 	copy(dst, packet)

@@ -539,3 +539,41 @@ func TestConcurrentProcessingWithOneKey(t *testing.T) {
 }
 
 var errReplayed = errors.New("replayed")
+
+func TestProcessHopFiltered(t *testing.T) {
+	nodes := newTestNodes(t, "filtered", 2)
+	packet, err := Regular.NewPacket(newDetReader("filtered"), routeOf(nodes), testDestination("filtered"), []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter, err := NewReplayFilterFor(100, 1e-6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Regular.ProcessHop(nodes[0].key, packet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A packet that fails the MAC does not reach the filter.
+	bad := bytes.Clone(packet)
+	bad[100] ^= 1
+	dst := make([]byte, len(packet))
+	if _, err := Regular.ProcessHopFiltered(dst, nodes[0].key, bad, filter); !errors.Is(err, ErrMAC) || filter.Len() != 0 {
+		t.Fatalf("bad MAC: %v, filter holds %d", err, filter.Len())
+	}
+	got, err := Regular.ProcessHopFiltered(dst, nodes[0].key, packet, filter)
+	if err != nil || !bytes.Equal(got.Packet, want.Packet) || got.ReplayTag != want.ReplayTag {
+		t.Fatalf("first copy: %v", err)
+	}
+	sentinel := bytes.Repeat([]byte{0x5a}, len(dst))
+	copy(dst, sentinel)
+	if _, err := Regular.ProcessHopFiltered(dst, nodes[0].key, packet, filter); !errors.Is(err, ErrReplay) {
+		t.Fatalf("second copy: %v, want ErrReplay", err)
+	}
+	if !bytes.Equal(dst, sentinel) {
+		t.Fatal("a refused replay changed the output buffer")
+	}
+	if _, err := Regular.ProcessHopFiltered(dst, nodes[0].key, packet, nil); err == nil {
+		t.Fatal("nil filter accepted")
+	}
+}
