@@ -1,0 +1,345 @@
+// Package devnet writes the home directories of a local Nyx network: node
+// and validator keys, a funded operator per validator, named funded
+// accounts in a test keyring, one genesis with every validator's gentx, and
+// config.toml, app.toml and client.toml wired to each other on 127.0.0.1.
+//
+// `nyxd testnet init-files`, `make localnet` and the in-process test chain
+// all build their networks with it, so the three never drift apart.
+package devnet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	cmttime "github.com/cometbft/cometbft/types/time"
+
+	sdkmath "cosmossdk.io/math"
+
+	"github.com/cosmos/cosmos-sdk/codec"
+	"github.com/cosmos/cosmos-sdk/client/tx"
+	"github.com/cosmos/cosmos-sdk/crypto/hd"
+	"github.com/cosmos/cosmos-sdk/crypto/keyring"
+	cryptotypes "github.com/cosmos/cosmos-sdk/crypto/types"
+	serverconfig "github.com/cosmos/cosmos-sdk/server/config"
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	authtypes "github.com/cosmos/cosmos-sdk/x/auth/types"
+	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
+	"github.com/cosmos/cosmos-sdk/x/genutil"
+	genutiltypes "github.com/cosmos/cosmos-sdk/x/genutil/types"
+	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
+
+	"github.com/nyx-privacy/nyx/app"
+)
+
+// Ports are the TCP ports one node listens on, all on 127.0.0.1.
+type Ports struct {
+	P2P, RPC, GRPC, API int
+}
+
+// PortsAt returns the ports of node i when every node's ports are taken
+// from consecutive blocks of ten starting at base: P2P at base+10i, RPC
+// +1, gRPC +2, REST +3.
+func PortsAt(base, i int) Ports {
+	b := base + 10*i
+	return Ports{P2P: b, RPC: b + 1, GRPC: b + 2, API: b + 3}
+}
+
+// Config describes the network to write.
+type Config struct {
+	// Dir is the output directory; node i's home is Dir/node<i>.
+	Dir     string
+	ChainID string
+	// Validators is the number of validator nodes (at least 1).
+	Validators int
+	// Ports returns node i's ports; nil uses PortsAt(26650, i).
+	Ports func(i int) Ports
+	// Accounts are the names of extra funded accounts, created in node0's
+	// test keyring.
+	Accounts []string
+	// Balance is what every account and validator operator gets at
+	// genesis; zero values use DefaultBalance.
+	Balance sdk.Coins
+	// SelfDelegation is each validator's bonded stake in unyx; zero uses 100 NYX.
+	SelfDelegation sdkmath.Int
+	// TimeoutCommit is CometBFT's pause after each block; zero uses 1 s.
+	TimeoutCommit time.Duration
+	// Genesis, if set, edits the app state before gentxs are collected
+	// (module params, extra state).
+	Genesis func(cdc codec.Codec, state app.GenesisState) error
+}
+
+// DefaultBalance is 1,000,000 NYX and 1,000,000 NYM (6 decimals).
+func DefaultBalance() sdk.Coins {
+	return sdk.NewCoins(
+		sdk.NewCoin(app.BondDenom, sdkmath.NewInt(1_000_000_000_000)),
+		sdk.NewCoin(app.MixDenom, sdkmath.NewInt(1_000_000_000_000)),
+	)
+}
+
+// Node is one written node home.
+type Node struct {
+	Home     string
+	Moniker  string
+	NodeID   string
+	Ports    Ports
+	Operator sdk.AccAddress // the validator's operator account, key "validator"
+}
+
+// Account is a funded account with its key in node0's keyring.
+type Account struct {
+	Name     string
+	Address  sdk.AccAddress
+	Mnemonic string
+}
+
+// Network is what Write produced.
+type Network struct {
+	ChainID  string
+	Nodes    []Node
+	Accounts []Account
+}
+
+const (
+	operatorKey    = "validator"
+	keyringBackend = keyring.BackendTest
+)
+
+// Write creates every node home under cfg.Dir. It refuses a Dir that
+// already holds a network, so a mistake never overwrites keys.
+func Write(cfg Config) (*Network, error) {
+	if cfg.Validators < 1 {
+		return nil, errors.New("devnet: at least one validator is needed")
+	}
+	if cfg.ChainID == "" {
+		return nil, errors.New("devnet: chain id is empty")
+	}
+	if cfg.Ports == nil {
+		cfg.Ports = func(i int) Ports { return PortsAt(26650, i) }
+	}
+	if cfg.Balance.IsZero() {
+		cfg.Balance = DefaultBalance()
+	}
+	if cfg.SelfDelegation.IsNil() || cfg.SelfDelegation.IsZero() {
+		cfg.SelfDelegation = sdkmath.NewInt(100_000_000)
+	}
+	if cfg.TimeoutCommit == 0 {
+		cfg.TimeoutCommit = time.Second
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Dir, "node0", "config", "genesis.json")); err == nil {
+		return nil, fmt.Errorf("devnet: %s already holds a network; remove it first", cfg.Dir)
+	}
+
+	enc := app.Template().EncodingConfig()
+
+	net := &Network{ChainID: cfg.ChainID}
+	gentxDir := filepath.Join(cfg.Dir, "gentxs")
+	var (
+		accounts []authtypes.GenesisAccount
+		balances []banktypes.Balance
+		pubKeys  []cryptotypes.PubKey
+		cmtCfgs  []*cmtcfg.Config
+	)
+	fund := func(addr sdk.AccAddress) {
+		accounts = append(accounts, authtypes.NewBaseAccount(addr, nil, 0, 0))
+		balances = append(balances, banktypes.Balance{Address: addr.String(), Coins: cfg.Balance})
+	}
+
+	for i := 0; i < cfg.Validators; i++ {
+		moniker := fmt.Sprintf("node%d", i)
+		home := filepath.Join(cfg.Dir, moniker)
+		ports := cfg.Ports(i)
+		if err := os.MkdirAll(filepath.Join(home, "config"), 0o755); err != nil {
+			return nil, err
+		}
+		cc := cmtcfg.DefaultConfig()
+		cc.SetRoot(home)
+		cc.Moniker = moniker
+		cc.P2P.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", ports.P2P)
+		cc.RPC.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", ports.RPC)
+		cc.P2P.AddrBookStrict = false
+		cc.P2P.AllowDuplicateIP = true
+		cc.Consensus.TimeoutCommit = cfg.TimeoutCommit
+		cc.Instrumentation.Prometheus = false
+
+		nodeID, pubKey, err := genutil.InitializeNodeValidatorFiles(cc)
+		if err != nil {
+			return nil, fmt.Errorf("node %d keys: %w", i, err)
+		}
+		kb, err := keyring.New(sdk.KeyringServiceName(), keyringBackend, home, nil, enc.Codec)
+		if err != nil {
+			return nil, err
+		}
+		operator, _, err := newKey(kb, operatorKey)
+		if err != nil {
+			return nil, fmt.Errorf("node %d operator key: %w", i, err)
+		}
+		fund(operator)
+
+		if err := writeGentx(enc, kb, cfg, moniker, nodeID, pubKey, operator, ports, gentxDir); err != nil {
+			return nil, fmt.Errorf("node %d gentx: %w", i, err)
+		}
+		if err := writeAppAndClientConfig(home, cfg.ChainID, ports); err != nil {
+			return nil, err
+		}
+		net.Nodes = append(net.Nodes, Node{Home: home, Moniker: moniker, NodeID: nodeID, Ports: ports, Operator: operator})
+		pubKeys = append(pubKeys, pubKey)
+		cmtCfgs = append(cmtCfgs, cc)
+	}
+
+	kb0, err := keyring.New(sdk.KeyringServiceName(), keyringBackend, net.Nodes[0].Home, nil, enc.Codec)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range cfg.Accounts {
+		addr, mnemonic, err := newKey(kb0, name)
+		if err != nil {
+			return nil, fmt.Errorf("account %q: %w", name, err)
+		}
+		fund(addr)
+		net.Accounts = append(net.Accounts, Account{Name: name, Address: addr, Mnemonic: mnemonic})
+	}
+
+	state, err := initialAppState(enc, accounts, balances, cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	// Every node gets the same genesis, with the same time, and knows every
+	// other node as a persistent peer.
+	genTime := cmttime.Now()
+	for i, n := range net.Nodes {
+		cc := cmtCfgs[i]
+		var peers []string
+		for j, m := range net.Nodes {
+			if j != i {
+				peers = append(peers, fmt.Sprintf("%s@127.0.0.1:%d", m.NodeID, m.Ports.P2P))
+			}
+		}
+		cc.P2P.PersistentPeers = strings.Join(peers, ",")
+
+		genesis := genutiltypes.AppGenesis{ChainID: cfg.ChainID, AppState: state, Consensus: &genutiltypes.ConsensusGenesis{}}
+		if err := genesis.SaveAs(cc.GenesisFile()); err != nil {
+			return nil, err
+		}
+		initCfg := genutiltypes.NewInitConfig(cfg.ChainID, gentxDir, n.NodeID, pubKeys[i])
+		collected, err := genutil.GenAppStateFromConfig(enc.Codec, enc.TxConfig, cc, initCfg, &genesis,
+			banktypes.GenesisBalancesIterator{}, genutiltypes.DefaultMessageValidator,
+			enc.TxConfig.SigningContext().ValidatorAddressCodec())
+		if err != nil {
+			return nil, fmt.Errorf("collect gentxs for %s: %w", n.Moniker, err)
+		}
+		if err := genutil.ExportGenesisFileWithTime(cc.GenesisFile(), cfg.ChainID, nil, collected, genTime); err != nil {
+			return nil, err
+		}
+		cmtcfg.WriteConfigFile(filepath.Join(n.Home, "config", "config.toml"), cc)
+	}
+	return net, nil
+}
+
+func newKey(kb keyring.Keyring, name string) (sdk.AccAddress, string, error) {
+	algos, _ := kb.SupportedAlgorithms()
+	algo, err := keyring.NewSigningAlgoFromString(string(hd.Secp256k1Type), algos)
+	if err != nil {
+		return nil, "", err
+	}
+	path := hd.CreateHDPath(app.CoinType, 0, 0).String()
+	rec, mnemonic, err := kb.NewMnemonic(name, keyring.English, path, keyring.DefaultBIP39Passphrase, algo)
+	if err != nil {
+		return nil, "", err
+	}
+	addr, err := rec.GetAddress()
+	return addr, mnemonic, err
+}
+
+func writeGentx(enc app.EncodingConfig, kb keyring.Keyring, cfg Config, moniker, nodeID string,
+	pubKey cryptotypes.PubKey, operator sdk.AccAddress, ports Ports, dir string,
+) error {
+	valAddr, err := enc.TxConfig.SigningContext().ValidatorAddressCodec().BytesToString(operator)
+	if err != nil {
+		return err
+	}
+	msg, err := stakingtypes.NewMsgCreateValidator(
+		valAddr, pubKey,
+		sdk.NewCoin(app.BondDenom, cfg.SelfDelegation),
+		stakingtypes.NewDescription(moniker, "", "", "", ""),
+		stakingtypes.NewCommissionRates(sdkmath.LegacyNewDecWithPrec(1, 1), sdkmath.LegacyNewDecWithPrec(2, 1), sdkmath.LegacyNewDecWithPrec(1, 2)),
+		sdkmath.OneInt(),
+	)
+	if err != nil {
+		return err
+	}
+	memo := fmt.Sprintf("%s@127.0.0.1:%d", nodeID, ports.P2P)
+	b := enc.TxConfig.NewTxBuilder()
+	if err := b.SetMsgs(msg); err != nil {
+		return err
+	}
+	b.SetGasLimit(300_000)
+	b.SetMemo(memo)
+	f := tx.Factory{}.WithChainID(cfg.ChainID).WithMemo(memo).WithKeybase(kb).WithTxConfig(enc.TxConfig)
+	if err := tx.Sign(context.Background(), f, operatorKey, b, true); err != nil {
+		return err
+	}
+	bz, err := enc.TxConfig.TxJSONEncoder()(b.GetTx())
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, moniker+".json"), bz, 0o600)
+}
+
+func initialAppState(enc app.EncodingConfig, accounts []authtypes.GenesisAccount, balances []banktypes.Balance, cfg Config) (json.RawMessage, error) {
+	state := app.NewDefaultGenesisState()
+
+	var authGen authtypes.GenesisState
+	enc.Codec.MustUnmarshalJSON(state[authtypes.ModuleName], &authGen)
+	packed, err := authtypes.PackAccounts(accounts)
+	if err != nil {
+		return nil, err
+	}
+	authGen.Accounts = append(authGen.Accounts, packed...)
+	state[authtypes.ModuleName] = enc.Codec.MustMarshalJSON(&authGen)
+
+	var bankGen banktypes.GenesisState
+	enc.Codec.MustUnmarshalJSON(state[banktypes.ModuleName], &bankGen)
+	bankGen.Balances = append(bankGen.Balances, balances...)
+	state[banktypes.ModuleName] = enc.Codec.MustMarshalJSON(&bankGen)
+
+	if cfg.Genesis != nil {
+		if err := cfg.Genesis(enc.Codec, state); err != nil {
+			return nil, fmt.Errorf("edit genesis: %w", err)
+		}
+	}
+	return json.MarshalIndent(state, "", "  ")
+}
+
+func writeAppAndClientConfig(home, chainID string, ports Ports) error {
+	ac := app.DefaultAppConfig()
+	ac.API.Enable = true
+	ac.API.Address = fmt.Sprintf("tcp://127.0.0.1:%d", ports.API)
+	ac.GRPC.Enable = true
+	ac.GRPC.Address = fmt.Sprintf("127.0.0.1:%d", ports.GRPC)
+	ac.Telemetry.Enabled = false //nolint:staticcheck // the SDK's telemetry flag; off for local networks
+	serverconfig.SetConfigTemplate(app.AppConfigTemplate())
+	serverconfig.WriteConfigFile(filepath.Join(home, "config", "app.toml"), ac)
+
+	// client.toml: the CLI run with --home <node home> talks to this node
+	// with the test keyring, and needs no other flag.
+	client := fmt.Sprintf(`# Client configuration of nyxd for this node (written by devnet).
+chain-id = %q
+keyring-backend = %q
+keyring-default-keyname = ""
+output = "text"
+node = "tcp://127.0.0.1:%d"
+broadcast-mode = "sync"
+`, chainID, keyringBackend, ports.RPC)
+	return os.WriteFile(filepath.Join(home, "config", "client.toml"), []byte(client), 0o600)
+}
