@@ -1,6 +1,10 @@
 package curve
 
-import bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
+import (
+	"sync"
+
+	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
+)
 
 // Summing many affine points. A Jacobian mixed addition costs about 11 Fp2
 // multiplications; adding the points pairwise in affine coordinates, with the
@@ -12,14 +16,16 @@ const batchAddMin = 8
 
 // sumG2 returns Σ g for every group g of points (the groups are used as
 // scratch space). Identity entries are allowed.
-func sumG2(groups [][]bls.G2Affine) []bls.G2Jac {
+func sumG2(groups [][]bls.G2Affine, sc *scratch) []bls.G2Jac {
 	total := 0
 	for gi, g := range groups {
 		groups[gi] = dropIdentities(g)
 		total += len(groups[gi]) / 2
 	}
-	den := make([]bls.E2, total)
-	pre := make([]bls.E2, total)
+	if cap(sc.den) < total {
+		sc.den, sc.pre = make([]bls.E2, total), make([]bls.E2, total)
+	}
+	den, pre := sc.den[:total], sc.pre[:total]
 	for {
 		pairs := 0
 		for _, g := range groups {
@@ -137,6 +143,15 @@ type FixedSum struct {
 	Scalars []Scalar
 }
 
+// scratch is the working memory of FixedMultiExpG2Batch (about 50 KB for a
+// verification), recycled through scratchPool.
+type scratch struct {
+	entries  []bls.G2Affine
+	den, pre []bls.E2
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
 // FixedMultiExpG2Batch computes several fixed-base sums together with
 // batched affine additions; the results equal FixedMultiExpG2's.
 func FixedMultiExpG2Batch(sums ...FixedSum) []G2 {
@@ -147,7 +162,12 @@ func FixedMultiExpG2Batch(sums ...FixedSum) []G2 {
 		}
 		size += 1 + windowCount*len(s.Tables)
 	}
-	buf := make([]bls.G2Affine, 0, size)
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	if cap(sc.entries) < size {
+		sc.entries = make([]bls.G2Affine, 0, size)
+	}
+	buf := sc.entries[:0]
 	groups := make([][]bls.G2Affine, len(sums))
 	for gi, s := range sums {
 		from := len(buf)
@@ -157,7 +177,7 @@ func FixedMultiExpG2Batch(sums ...FixedSum) []G2 {
 		}
 		groups[gi] = buf[from:len(buf):len(buf)]
 	}
-	jac := sumG2(groups)
+	jac := sumG2(groups, sc)
 	out := make([]G2, len(sums))
 	for i := range jac {
 		out[i].p.FromJacobian(&jac[i])
