@@ -11,8 +11,8 @@ import (
 	transferv2 "github.com/cosmos/ibc-go/v11/modules/apps/transfer/v2"
 	porttypes "github.com/cosmos/ibc-go/v11/modules/core/05-port/types"
 	ibcapi "github.com/cosmos/ibc-go/v11/modules/core/api"
-	ibckeeper "github.com/cosmos/ibc-go/v11/modules/core/keeper"
 	ibcexported "github.com/cosmos/ibc-go/v11/modules/core/exported"
+	ibckeeper "github.com/cosmos/ibc-go/v11/modules/core/keeper"
 	ibctm "github.com/cosmos/ibc-go/v11/modules/light-clients/07-tendermint"
 	"github.com/spf13/cast"
 

@@ -171,7 +171,7 @@ func start(t testing.TB, dir string, o Options) (_ *Chain, err error) {
 	appCfg.GRPC.Address = grpcL.Addr().String()
 	appCfg.API.Address = "tcp://" + apiL.Addr().String()
 	appOpts := simtestutil.AppOptionsMap{
-		flags.FlagHome:        n.Home,
+		flags.FlagHome:          n.Home,
 		server.FlagMinGasPrices: appCfg.MinGasPrices,
 	}
 	nyx := app.New(logger, dbm.NewMemDB(), true, appOpts, nil,
@@ -364,4 +364,3 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
-
