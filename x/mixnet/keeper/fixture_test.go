@@ -9,6 +9,7 @@ import (
 	"time"
 
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+	dbm "github.com/cosmos/cosmos-db"
 	"github.com/stretchr/testify/require"
 
 	"cosmossdk.io/collections"
@@ -17,8 +18,8 @@ import (
 
 	addresscodec "github.com/cosmos/cosmos-sdk/codec/address"
 	"github.com/cosmos/cosmos-sdk/runtime"
+	"github.com/cosmos/cosmos-sdk/store/v2"
 	storetypes "github.com/cosmos/cosmos-sdk/store/v2/types"
-	"github.com/cosmos/cosmos-sdk/testutil/integration"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	moduletestutil "github.com/cosmos/cosmos-sdk/types/module/testutil"
 	"github.com/cosmos/cosmos-sdk/x/auth"
@@ -52,6 +53,7 @@ type fixture struct {
 	authority string
 	monitor   sdk.AccAddress
 	height    int64
+	cms       storetypes.CommitMultiStore
 }
 
 type fixtureOpt func(*fixture, *types.GenesisState)
@@ -61,7 +63,13 @@ func newFixture(t testing.TB, pool int64, opts ...fixtureOpt) *fixture {
 	enc := moduletestutil.MakeTestEncodingConfig(auth.AppModuleBasic{}, bank.AppModuleBasic{}, mixnet.AppModule{})
 	keys := storetypes.NewKVStoreKeys(authtypes.StoreKey, banktypes.StoreKey, types.StoreKey)
 	logger := log.NewNopLogger()
-	cms := integration.CreateMultiStore(keys, logger)
+	// Each store under its own prefix of one database, as in an app, so the
+	// multistore can commit (integration.CreateMultiStore shares one unprefixed db).
+	cms := store.NewCommitMultiStore(dbm.NewMemDB(), logger)
+	for _, key := range keys {
+		cms.MountStoreWithDB(key, storetypes.StoreTypeIAVL, nil)
+	}
+	require.NoError(t, cms.LoadLatestVersion())
 	ctx := sdk.NewContext(cms, cmtproto.Header{ChainID: testChainID, Height: 1, Time: genesisTime}, false, logger)
 	ac := addresscodec.NewBech32Codec("n")
 	authority := authtypes.NewModuleAddress("gov")
@@ -73,7 +81,7 @@ func newFixture(t testing.TB, pool int64, opts ...fixtureOpt) *fixture {
 	bk := bankkeeper.NewBaseKeeper(enc.Codec, runtime.NewKVStoreService(keys[banktypes.StoreKey]), ak,
 		map[string]bool{}, authorityStr, logger)
 	k := keeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[types.StoreKey]), ak, bk, authorityStr)
-	f := &fixture{t: t, ctx: ctx, k: k, msg: keeper.NewMsgServerImpl(k), q: keeper.NewQuerier(k), bank: bk, ak: ak, authority: authorityStr, height: 1}
+	f := &fixture{t: t, ctx: ctx, k: k, msg: keeper.NewMsgServerImpl(k), q: keeper.NewQuerier(k), bank: bk, ak: ak, authority: authorityStr, height: 1, cms: cms}
 
 	f.monitor = f.account("monitor", 0)
 	if pool > 0 { // the chain's reward pool: unym the bank genesis gives the module account
