@@ -62,7 +62,10 @@ func NewRootCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			clientCtx, err = config.ReadFromClientConfig(clientCtx)
+			// A fresh viper: the client config is looked up in the config
+			// paths a viper has accumulated, so a shared one would read
+			// the default home's client.toml instead of --home's.
+			clientCtx, err = config.ReadFromClientConfig(clientCtx.WithViper("NYXD"))
 			if err != nil {
 				return err
 			}
@@ -89,8 +92,8 @@ func NewRootCmd() *cobra.Command {
 	initRootCmd(rootCmd, tempApp)
 
 	autoCliOpts := tempApp.AutoCliOpts()
-	initClientCtx, _ = config.ReadFromClientConfig(initClientCtx)
-	autoCliOpts.ClientCtx = initClientCtx
+	autoCliCtx, _ := config.ReadFromClientConfig(initClientCtx.WithViper("NYXD"))
+	autoCliOpts.ClientCtx = autoCliCtx
 	if err := autoCliOpts.EnhanceRootCommand(rootCmd); err != nil {
 		panic(err)
 	}
