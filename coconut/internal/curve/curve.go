@@ -250,13 +250,10 @@ func MultiExpG1(points []G1, scalars []Scalar) G1 {
 		if _, err := acc.MultiExp(ps, ss, multiExpConfig); err != nil {
 			panic("curve: " + err.Error())
 		}
-	} else {
-		var t bls.G1Jac
-		for i := range points {
-			t.FromAffine(&points[i].p)
-			t.ScalarMultiplication(&t, scalars[i].bigInt())
-			acc.AddAssign(&t)
-		}
+	} else if len(points) > 1 {
+		acc = glvMultiExpG1(points, scalars)
+	} else if len(points) == 1 {
+		return points[0].Mul(scalars[0])
 	}
 	var r G1
 	r.p.FromJacobian(&acc)

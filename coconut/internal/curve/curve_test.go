@@ -246,3 +246,75 @@ func benchFixed(b *testing.B, batch bool) {
 
 func BenchmarkFixedMultiExpG2x7Jacobian(b *testing.B) { benchFixed(b, false) }
 func BenchmarkFixedMultiExpG2x7Batch(b *testing.B)    { benchFixed(b, true) }
+
+func TestGLVMultiExpG1(t *testing.T) {
+	edge := edgeScalars(t)
+	lam := Scalar{}
+	lam.e.SetBigInt(&glvLambda)
+	edge = append(edge, lam, lam.Add(NewScalar(1)), lam.Sub(NewScalar(1)), lam.Mul(lam))
+	p := G1Generator().Mul(rs(t))
+	for _, s := range edge {
+		var want bls.G1Affine
+		want.ScalarMultiplication(&p.p, s.bigInt())
+		got := glvMultiExpG1([]G1{p}, []Scalar{s})
+		var g bls.G1Affine
+		g.FromJacobian(&got)
+		if !g.Equal(&want) {
+			t.Fatalf("GLV wrong for %x", s.Bytes())
+		}
+	}
+	for n := 1; n <= 9; n++ {
+		pts, sc := make([]G1, n), make([]Scalar, n)
+		var want bls.G1Jac
+		for i := range pts {
+			pts[i], sc[i] = G1Generator().Mul(rs(t)), rs(t)
+			if i == 2 {
+				pts[i] = pts[0] // repeated point
+			}
+			if i == 3 {
+				sc[i] = Scalar{} // zero scalar
+			}
+			if i == 4 {
+				pts[i] = G1{} // identity
+			}
+			var tmp bls.G1Jac
+			tmp.FromAffine(&pts[i].p)
+			tmp.ScalarMultiplication(&tmp, sc[i].bigInt())
+			want.AddAssign(&tmp)
+		}
+		got := glvMultiExpG1(pts, sc)
+		if !got.Equal(&want) {
+			t.Fatalf("GLV multiexp of %d wrong", n)
+		}
+	}
+	// Cancellation to the identity.
+	s := rs(t)
+	got := glvMultiExpG1([]G1{p, p}, []Scalar{s, s.Neg()})
+	if !got.Z.IsZero() {
+		t.Fatal("cancellation not the identity")
+	}
+}
+
+func BenchmarkG1Mul(b *testing.B) {
+	p, s := G1Generator().Mul(rs(b)), rs(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		var r bls.G1Affine
+		r.ScalarMultiplication(&p.p, s.bigInt())
+	}
+}
+
+func BenchmarkGLVMultiExpG1x1(b *testing.B) { benchGLV(b, 1) }
+func BenchmarkGLVMultiExpG1x3(b *testing.B) { benchGLV(b, 3) }
+func BenchmarkGLVMultiExpG1x7(b *testing.B) { benchGLV(b, 7) }
+
+func benchGLV(b *testing.B, n int) {
+	pts, sc := make([]G1, n), make([]Scalar, n)
+	for i := range pts {
+		pts[i], sc[i] = G1Generator().Mul(rs(b)), rs(b)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		glvMultiExpG1(pts, sc)
+	}
+}
