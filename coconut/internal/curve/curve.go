@@ -230,9 +230,9 @@ func (a *G2) SetBytes(b []byte) error {
 	return nil
 }
 
-// msmThreshold is the size from which the bucket method beats one scalar
-// multiplication per point (measured: below it the library's MultiExp pays more
-// in set-up than it saves).
+// msmThreshold is the size from which the library's bucket method is used;
+// below it (where its set-up costs more than it saves) G1 sums use the
+// GLV-Straus interleaving of glv.go and G2 sums one multiplication per point.
 const msmThreshold = 24
 
 // MultiExpG1 returns Σ scalars[i]·points[i]. The slices must have equal length.
