@@ -231,8 +231,8 @@ func (a *G2) SetBytes(b []byte) error {
 }
 
 // msmThreshold is the size from which the library's bucket method is used;
-// below it (where its set-up costs more than it saves) G1 sums use the
-// GLV-Straus interleaving of glv.go and G2 sums one multiplication per point.
+// below it (where its set-up costs more than it saves) sums use the
+// GLV-Straus interleaving of glv.go.
 const msmThreshold = 24
 
 // MultiExpG1 returns Σ scalars[i]·points[i]. The slices must have equal length.
@@ -275,13 +275,10 @@ func MultiExpG2(points []G2, scalars []Scalar) G2 {
 		if _, err := acc.MultiExp(ps, ss, multiExpConfig); err != nil {
 			panic("curve: " + err.Error())
 		}
-	} else {
-		var t bls.G2Jac
-		for i := range points {
-			t.FromAffine(&points[i].p)
-			t.ScalarMultiplication(&t, scalars[i].bigInt())
-			acc.AddAssign(&t)
-		}
+	} else if len(points) > 1 {
+		acc = glvMultiExpG2(points, scalars)
+	} else if len(points) == 1 {
+		return points[0].Mul(scalars[0])
 	}
 	var r G2
 	r.p.FromJacobian(&acc)

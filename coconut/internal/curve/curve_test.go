@@ -318,3 +318,60 @@ func benchGLV(b *testing.B, n int) {
 		glvMultiExpG1(pts, sc)
 	}
 }
+
+func TestGLVMultiExpG2(t *testing.T) {
+	q := G2Generator().Mul(rs(t))
+	for _, s := range edgeScalars(t) {
+		got := glvMultiExpG2([]G2{q}, []Scalar{s})
+		var g bls.G2Affine
+		g.FromJacobian(&got)
+		if !(G2{g}).Equal(q.Mul(s)) {
+			t.Fatalf("G2 GLV wrong for %x", s.Bytes())
+		}
+	}
+	for n := 1; n <= 6; n++ {
+		pts, sc := make([]G2, n), make([]Scalar, n)
+		var want G2
+		for i := range pts {
+			pts[i], sc[i] = G2Generator().Mul(rs(t)), rs(t)
+			if i == 2 {
+				pts[i] = pts[0]
+			}
+			if i == 3 {
+				pts[i] = G2{}
+			}
+			want = want.Add(pts[i].Mul(sc[i]))
+		}
+		got := glvMultiExpG2(pts, sc)
+		var g bls.G2Affine
+		g.FromJacobian(&got)
+		if !(G2{g}).Equal(want) {
+			t.Fatalf("G2 GLV multiexp of %d wrong", n)
+		}
+	}
+}
+
+func BenchmarkGLVMultiExpG2x4(b *testing.B) {
+	pts, sc := make([]G2, 4), make([]Scalar, 4)
+	for i := range pts {
+		pts[i], sc[i] = G2Generator().Mul(rs(b)), rs(b)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		glvMultiExpG2(pts, sc)
+	}
+}
+
+func BenchmarkSeqMulG2x4(b *testing.B) {
+	pts, sc := make([]G2, 4), make([]Scalar, 4)
+	for i := range pts {
+		pts[i], sc[i] = G2Generator().Mul(rs(b)), rs(b)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		var acc G2
+		for i := range pts {
+			acc = acc.Add(pts[i].Mul(sc[i]))
+		}
+	}
+}
