@@ -2,6 +2,7 @@ package curve
 
 import (
 	"crypto/rand"
+	"encoding/hex"
 	"testing"
 
 	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
@@ -373,5 +374,17 @@ func BenchmarkSeqMulG2x4(b *testing.B) {
 		for i := range pts {
 			acc = acc.Add(pts[i].Mul(sc[i]))
 		}
+	}
+}
+
+// TestHashToG1Vector checks the RFC 9380 suite against the published test
+// vector (RFC 9380, Appendix J.9.1, BLS12381G1_XMD:SHA-256_SSWU_RO_, msg "").
+func TestHashToG1Vector(t *testing.T) {
+	p := HashToG1(nil, []byte("QUUX-V01-CS02-with-BLS12381G1_XMD:SHA-256_SSWU_RO_"))
+	x, y := p.p.X.Bytes(), p.p.Y.Bytes()
+	const wantX = "052926add2207b76ca4fa57a8734416c8dc95e24501772c814278700eed6d1e4e8cf62d9c09db0fac349612b759e79a1"
+	const wantY = "08ba738453bfed09cb546dbb0783dbb3a5f1f566ed67bb6be0e8c67e2e81a4cc68ee29813bb7994998f3eae0c9c6a265"
+	if hex.EncodeToString(x[:]) != wantX || hex.EncodeToString(y[:]) != wantY {
+		t.Fatalf("HashToG1 = (%x, %x)", x, y)
 	}
 }
