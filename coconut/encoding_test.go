@@ -3,6 +3,7 @@ package coconut
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"testing"
 
@@ -161,5 +162,25 @@ func TestScalarHelpers(t *testing.T) {
 	}
 	if _, err := Setup(MaxAttributes + 1); !errors.Is(err, ErrParams) {
 		t.Fatal("Setup(MaxAttributes+1) accepted")
+	}
+}
+
+// TestFixedValues pins the derivation of the public parameters and of
+// attribute hashing: any change to a domain separation tag or to the
+// generator derivation breaks compatibility with credentials and keys made
+// before, and must show up here. (Values computed by this implementation;
+// the hash-to-curve suite itself is checked against RFC 9380 in internal/curve.)
+func TestFixedValues(t *testing.T) {
+	p, err := Setup(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h1 := p.hs[1].Bytes()
+	if got := hex.EncodeToString(h1[:]); got != "980d0f4b7a1283e57c6a05221553eb92cf5460849ed4c6e70b6f51218b35ab0c0e8af79306b7c1f79d4377b0d81d8407" {
+		t.Errorf("h_1 = %s", got)
+	}
+	s := HashToScalar([]byte("bandwidth")).Bytes()
+	if got := hex.EncodeToString(s[:]); got != "2ac5b54d8ae3e5281286bcfb8ee6a41d24c8fa93a6f3aff1a5c1c1cb0ed2c264" {
+		t.Errorf("HashToScalar(bandwidth) = %s", got)
 	}
 }
