@@ -176,11 +176,11 @@ func TestFixedValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	h1 := p.hs[1].Bytes()
-	if got := hex.EncodeToString(h1[:]); got != "980d0f4b7a1283e57c6a05221553eb92cf5460849ed4c6e70b6f51218b35ab0c0e8af79306b7c1f79d4377b0d81d8407" {
+	if got := hex.EncodeToString(h1[:]); got != "a8457f02020c96b3e724740b8a64d89e88d994d9f28a12326d7f0ae2e404fd1ce917c4924c60828597ae3877909a01fd" {
 		t.Errorf("h_1 = %s", got)
 	}
 	s := HashToScalar([]byte("bandwidth")).Bytes()
-	if got := hex.EncodeToString(s[:]); got != "2ac5b54d8ae3e5281286bcfb8ee6a41d24c8fa93a6f3aff1a5c1c1cb0ed2c264" {
+	if got := hex.EncodeToString(s[:]); got != "1a3b5b5be2b366bc9f12dbe13b421c4c444bacfe00be73e50b5b7d8e01e174f6" {
 		t.Errorf("HashToScalar(bandwidth) = %s", got)
 	}
 }
