@@ -41,6 +41,7 @@ import (
 	"github.com/cosmos/cosmos-sdk/server"
 	"github.com/cosmos/cosmos-sdk/server/api"
 	servergrpc "github.com/cosmos/cosmos-sdk/server/grpc"
+	servertypes "github.com/cosmos/cosmos-sdk/server/types"
 	servercmtlog "github.com/cosmos/cosmos-sdk/server/log"
 	simtestutil "github.com/cosmos/cosmos-sdk/testutil/sims"
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -161,6 +162,8 @@ func start(t testing.TB, dir string, o Options) (_ *Chain, err error) {
 	cmtCfg.RPC.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", ports.RPC)
 	cmtCfg.Consensus.TimeoutCommit = o.BlockTime
 	cmtCfg.Instrumentation.Prometheus = false
+	// One validator has no peers to exchange: no address book, no PEX.
+	cmtCfg.P2P.PexReactor = false
 
 	logger := log.NewNopLogger()
 	if o.Logs {
@@ -273,6 +276,23 @@ func start(t testing.TB, dir string, o Options) (_ *Chain, err error) {
 	return c, nil
 }
 
+// StopAndExport stops block production and exports the app's final state
+// as a genesis (as `nyxd export` does), then stops the rest of the chain.
+func (c *Chain) StopAndExport() (servertypes.ExportedApp, error) {
+	if c.stopped {
+		return servertypes.ExportedApp{}, errors.New("chain already stopped")
+	}
+	if err := c.node.Stop(); err != nil {
+		return servertypes.ExportedApp{}, fmt.Errorf("stop cometbft: %w", err)
+	}
+	c.node.Wait()
+	exported, err := c.App.ExportAppStateAndValidators(false, nil, nil)
+	if stopErr := c.Stop(); err == nil {
+		err = stopErr
+	}
+	return exported, err
+}
+
 // Stop shuts the chain down: REST, gRPC, CometBFT, then the app. It is safe
 // to call more than once.
 func (c *Chain) Stop() error {
@@ -313,9 +333,10 @@ func (c *Chain) GRPC(t testing.TB) *grpc.ClientConn {
 	return conn
 }
 
-// Height returns the latest committed height.
+// Height returns the latest height the app has committed (and can answer
+// queries at).
 func (c *Chain) Height() int64 {
-	return c.node.BlockStore().Height()
+	return c.App.LastBlockHeight()
 }
 
 // WaitForHeight waits until the chain has committed height h.
@@ -323,12 +344,12 @@ func (c *Chain) WaitForHeight(ctx context.Context, h int64) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if c.node.BlockStore().Height() >= h {
+		if c.Height() >= h {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("wait for height %d (at %d): %w", h, c.node.BlockStore().Height(), ctx.Err())
+			return fmt.Errorf("wait for height %d (at %d): %w", h, c.Height(), ctx.Err())
 		case <-tick.C:
 		}
 	}

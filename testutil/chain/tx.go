@@ -41,6 +41,7 @@ func (c *Chain) BroadcastTx(ctx context.Context, from string, msgs ...sdk.Msg) (
 	f := tx.Factory{}.
 		WithChainID(c.ChainID).
 		WithKeybase(c.Keyring).
+		WithFromName(from).
 		WithTxConfig(c.ClientCtx.TxConfig).
 		WithAccountRetriever(c.ClientCtx.AccountRetriever).
 		WithAccountNumber(acc.GetAccountNumber()).
