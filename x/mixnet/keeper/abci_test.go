@@ -201,3 +201,24 @@ func TestEpochWaitsForBlockTime(t *testing.T) {
 	require.Equal(t, e.EpochId, e2.EpochId)
 	f.nextEpoch()
 }
+
+// TestEpochRewardByHand checks one epoch's reward against a hand computation of
+// the formula: R = B × perf × σ' × (ω + α·λ'/k) / (1 + α).
+func TestEpochRewardByHand(t *testing.T) {
+	f := newFixture(t, 1_000_000_000_000)
+	n := f.bond(1, 100_000_000)
+	f.nextEpoch() // draws the node (the only one: an entry gateway)
+	node, _ := f.k.Nodes.Get(f.ctx, n.id)
+	require.True(t, node.OperatorReward.IsZero(), "nothing is paid for the epoch before the node had a role")
+	f.nextEpoch()
+	// B = 10^12 × 0.02 / 4 epochs = 5×10^9. The interval was fixed at genesis when no
+	// unym was outside the pool: zero saturation point, so σ' = λ' = 1. Sizes: 5
+	// active + 1 standby, k = 6, f = 10: ω_a = 10 × trunc(1/51) = 0.196078431372549010.
+	// α·λ'/k = 0.3/6 = 0.05. R = 5×10^9 × 0.246078431372549010 / 1.3
+	// = 946,455,505.27... → 946,455,505, all of it the operator's (no delegators,
+	// cost 40,000,000/4 below R).
+	node, _ = f.k.Nodes.Get(f.ctx, n.id)
+	require.Equal(t, math.NewInt(946_455_505), node.OperatorReward)
+	pool, _ := f.k.RewardPool.Get(f.ctx)
+	require.Equal(t, math.NewInt(1_000_000_000_000-946_455_505), pool)
+}
