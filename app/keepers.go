@@ -52,6 +52,9 @@ import (
 	"github.com/CosmWasm/wasmd/x/wasm"
 	wasmkeeper "github.com/CosmWasm/wasmd/x/wasm/keeper"
 	wasmtypes "github.com/CosmWasm/wasmd/x/wasm/types"
+
+	mixnetkeeper "github.com/nyx-privacy/nyx/x/mixnet/keeper"
+	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
 // Keepers holds every keeper of the app.
@@ -74,6 +77,8 @@ type Keepers struct {
 	IBCKeeper      *ibckeeper.Keeper
 	TransferKeeper *ibctransferkeeper.Keeper
 	WasmKeeper     wasmkeeper.Keeper
+
+	MixnetKeeper mixnetkeeper.Keeper
 
 	tmLightClientModule ibctm.LightClientModule
 }
@@ -182,6 +187,10 @@ func (app *NyxApp) newKeepers(appOpts servertypes.AppOptions, wasmOpts []wasmkee
 	)
 
 	app.wireIBC()
+
+	app.MixnetKeeper = mixnetkeeper.NewKeeper(
+		cdc, store(mixnettypes.StoreKey), app.AccountKeeper, app.BankKeeper, authority,
+	)
 	return nodeConfig
 }
 

@@ -19,6 +19,8 @@ import (
 	upgradetypes "github.com/cosmos/cosmos-sdk/x/upgrade/types"
 
 	wasmtypes "github.com/CosmWasm/wasmd/x/wasm/types"
+
+	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
 // storeKeyNames lists every persistent store of the app. A new module adds
@@ -39,6 +41,7 @@ var storeKeyNames = []string{
 	ibcexported.StoreKey,
 	ibctransfertypes.StoreKey,
 	wasmtypes.StoreKey,
+	mixnettypes.StoreKey,
 }
 
 func newStoreKeys() map[string]*storetypes.KVStoreKey {

@@ -42,6 +42,9 @@ import (
 
 	"github.com/CosmWasm/wasmd/x/wasm"
 	wasmtypes "github.com/CosmWasm/wasmd/x/wasm/types"
+
+	"github.com/nyx-privacy/nyx/x/mixnet"
+	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
 // maccPerms are the module accounts and what each may do with coins.
@@ -54,6 +57,9 @@ var maccPerms = map[string][]string{
 	govtypes.ModuleName:            {authtypes.Burner},
 	ibctransfertypes.ModuleName:    {authtypes.Minter, authtypes.Burner},
 	wasmtypes.ModuleName:           {authtypes.Burner},
+	// x/mixnet holds pledges, delegations, unpaid rewards and the reward
+	// pool; it neither mints nor burns.
+	mixnettypes.ModuleName: nil,
 }
 
 // ModuleAccountPermissions returns a copy of the module account permissions.
@@ -93,6 +99,7 @@ func (app *NyxApp) newModuleManager(txConfig client.TxConfig) *module.Manager {
 		ibc.NewAppModule(app.IBCKeeper),
 		transfer.NewAppModule(app.TransferKeeper),
 		ibctm.NewAppModule(app.tmLightClientModule),
+		mixnet.NewAppModule(app.MixnetKeeper),
 	)
 }
 
@@ -139,6 +146,8 @@ func setOrderings(mm *module.Manager) {
 		ibctransfertypes.ModuleName,
 		ibcexported.ModuleName,
 		wasmtypes.ModuleName,
+		// epochs close after every other module has run in the block.
+		mixnettypes.ModuleName,
 	)
 
 	// genutil after staking (gentxs need the pools) and after auth (it
@@ -158,6 +167,8 @@ func setOrderings(mm *module.Manager) {
 		feegrant.ModuleName,
 		upgradetypes.ModuleName,
 		consensusparamtypes.ModuleName,
+		// after bank: its genesis checks the module account's balance.
+		mixnettypes.ModuleName,
 		ibctransfertypes.ModuleName,
 		ibcexported.ModuleName,
 		wasmtypes.ModuleName,
