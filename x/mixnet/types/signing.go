@@ -1,10 +1,13 @@
 package types
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
 	"net"
 	"strings"
+
+	"filippo.io/edwards25519"
 
 	errorsmod "cosmossdk.io/errors"
 )
@@ -75,8 +78,8 @@ func SignBond(key ed25519.PrivateKey, p BondPayload) []byte {
 
 // VerifyBondSignature checks sig is the payload's identity key's signature.
 func VerifyBondSignature(p BondPayload, sig []byte) error {
-	if len(p.IdentityKey) != IdentityKeySize {
-		return errorsmod.Wrapf(ErrInvalidKey, "identity key is %d bytes, want %d", len(p.IdentityKey), IdentityKeySize)
+	if err := ValidateIdentityKey(p.IdentityKey); err != nil {
+		return err
 	}
 	if len(sig) != SignatureSize {
 		return errorsmod.Wrapf(ErrInvalidSignature, "signature is %d bytes, want %d", len(sig), SignatureSize)
@@ -95,10 +98,24 @@ func (m *MsgBondNode) BondPayload(chainID string, nonce uint64) BondPayload {
 	}
 }
 
-// ValidateIdentityKey checks an ed25519 public key's length.
+// ValidateIdentityKey checks an ed25519 public key is the canonical encoding of
+// a curve point outside the small-order subgroup. ed25519.Verify accepts such
+// weak keys, for which signatures can be forged without any private key (an
+// all-zero key and an all-zero signature verify), so they must be refused before
+// a signature is trusted.
 func ValidateIdentityKey(k []byte) error {
 	if len(k) != IdentityKeySize {
 		return errorsmod.Wrapf(ErrInvalidKey, "identity key is %d bytes, want %d", len(k), IdentityKeySize)
+	}
+	p, err := new(edwards25519.Point).SetBytes(k)
+	if err != nil {
+		return errorsmod.Wrap(ErrInvalidKey, "identity key is not a curve point")
+	}
+	if !bytes.Equal(p.Bytes(), k) {
+		return errorsmod.Wrap(ErrInvalidKey, "identity key is not canonically encoded")
+	}
+	if new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1 {
+		return errorsmod.Wrap(ErrInvalidKey, "identity key is a small-order point")
 	}
 	return nil
 }

@@ -69,6 +69,26 @@ func TestVerifyBondSignature(t *testing.T) {
 	require.ErrorIs(t, types.VerifyBondSignature(p, sig), types.ErrInvalidKey)
 }
 
+func TestWeakIdentityKeysRefused(t *testing.T) {
+	zero := make([]byte, 32)
+	identity := append([]byte{1}, make([]byte, 31)...)
+	// Go's ed25519 accepts an all-zero signature under the all-zero key for
+	// about one message in four (both are small-order points): the chain must
+	// refuse the key itself.
+	p := testPayload()
+	p.IdentityKey = zero
+	for !ed25519.Verify(zero, types.BondSigningBytes(p), make([]byte, 64)) {
+		p.Nonce++
+	}
+	require.ErrorIs(t, types.VerifyBondSignature(p, make([]byte, 64)), types.ErrInvalidKey)
+	for _, k := range [][]byte{zero, identity, bytes.Repeat([]byte{0xff}, 32)} {
+		require.ErrorIs(t, types.ValidateIdentityKey(k), types.ErrInvalidKey, "%x", k)
+	}
+	pub, _, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	require.NoError(t, types.ValidateIdentityKey(pub))
+}
+
 func TestValidateHost(t *testing.T) {
 	for _, h := range []string{"1.2.3.4", "::1", "mix-1.example.net", "localhost", "example.net."} {
 		require.NoError(t, types.ValidateHost(h), h)
