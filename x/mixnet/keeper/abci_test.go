@@ -222,3 +222,47 @@ func TestEpochRewardByHand(t *testing.T) {
 	pool, _ := f.k.RewardPool.Get(f.ctx)
 	require.Equal(t, math.NewInt(1_000_000_000_000-946_455_505), pool)
 }
+
+// TestPerformanceMedian checks a node's epoch performance is the median of the
+// monitors' reports (the mean of the middle two for an even count), and that a
+// rewarded node nobody reported on gets 0 while monitors exist.
+func TestPerformanceMedian(t *testing.T) {
+	var monitors []sdk.AccAddress
+	f := newFixture(t, 1_000_000_000_000, func(f *fixture, gs *types.GenesisState) {
+		for i := range 4 {
+			m := f.account(fmt.Sprintf("monitor-%d", i), 0)
+			monitors = append(monitors, m)
+			gs.Params.NetworkMonitors = append(gs.Params.NetworkMonitors, f.addr(m))
+		}
+	})
+	a := f.bond(1, 100_000_000)
+	b := f.bond(2, 100_000_000)
+	c := f.bond(3, 100_000_000)
+	f.nextEpoch() // all three get roles
+	report := func(m sdk.AccAddress, id uint64, p string) {
+		_, err := f.msg.SubmitPerformance(f.ctx, &types.MsgSubmitPerformance{Monitor: f.addr(m), EpochId: 1,
+			Reports: []types.NodePerformance{{NodeId: id, Performance: math.LegacyMustNewDecFromStr(p)}}})
+		require.NoError(t, err)
+	}
+	report(monitors[0], a.id, "0.2")
+	report(monitors[1], a.id, "0.9")
+	report(monitors[2], a.id, "0.5")
+	report(monitors[0], b.id, "0.4")
+	report(monitors[1], b.id, "0.8")
+	report(monitors[1], b.id, "0.6") // replaces the monitor's earlier report
+	report(monitors[2], b.id, "1")
+	report(monitors[3], b.id, "0.9")
+	f.nextEpoch()
+	perf := func(id uint64) string {
+		n, err := f.k.Nodes.Get(f.ctx, id)
+		require.NoError(t, err)
+		return n.Performance.String()
+	}
+	require.Equal(t, "0.500000000000000000", perf(a.id))
+	require.Equal(t, "0.750000000000000000", perf(b.id)) // 0.4 0.6 0.9 1 -> (0.6+0.9)/2
+	require.Equal(t, "0.000000000000000000", perf(c.id))
+	nc, _ := f.k.Nodes.Get(f.ctx, c.id)
+	require.True(t, nc.OperatorReward.IsZero(), "an unmeasured node earns nothing")
+	na, _ := f.k.Nodes.Get(f.ctx, a.id)
+	require.True(t, na.OperatorReward.IsPositive())
+}
