@@ -1,0 +1,314 @@
+package gateway
+
+import (
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nyx-privacy/nyx/sphinx"
+)
+
+// ProtocolVersion is the version of the client-gateway protocol described in
+// PROTOCOL.md. A handshake naming another version is refused.
+const ProtocolVersion = 1
+
+// Sizes of the protocol's fixed fields, in bytes.
+const (
+	// IdentitySize is an ed25519 public key: a client's or a gateway's identity.
+	IdentitySize = ed25519.PublicKeySize
+	// EphemeralSize is an X25519 public key.
+	EphemeralSize = 32
+	// SharedKeySize is the key a registration derives and authentication uses.
+	SharedKeySize = 32
+	// NonceSize is the client's nonce in an authentication.
+	NonceSize = 16
+	// MACSize is an HMAC-SHA256 output.
+	MACSize = sha256.Size
+	// NextHopSize prefixes a client's binary frame: the identity of the
+	// layer-1 node the packet goes to.
+	NextHopSize = sphinx.NodeAddressSize
+	// MessageIDSize prefixes a gateway's binary frame: the id the client
+	// acknowledges.
+	MessageIDSize = 8
+	// MaxControlSize bounds a text (control) frame.
+	MaxControlSize = 4096
+)
+
+// Control message types (the "type" field of a text frame).
+const (
+	TypeRegisterInit      = "register_init"
+	TypeRegisterChallenge = "register_challenge"
+	TypeRegisterFinish    = "register_finish"
+	TypeRegistered        = "registered"
+	TypeAuthenticate      = "authenticate"
+	TypeAuthenticated     = "authenticated"
+	TypeAck               = "ack"
+	TypeError             = "error"
+)
+
+// Domain-separation labels. Every signature, MAC and key derivation of the
+// protocol carries its own label, so no value made for one step is accepted
+// by another.
+const (
+	labelTranscript    = "nyx-gateway-v1 register"
+	labelGatewaySig    = "nyx-gateway-v1 gateway-signature"
+	labelClientSig     = "nyx-gateway-v1 client-signature"
+	labelSharedKey     = "nyx-gateway-v1 shared-key"
+	labelRegistered    = "nyx-gateway-v1 registered"
+	labelAuthenticate  = "nyx-gateway-v1 authenticate"
+	labelAuthenticated = "nyx-gateway-v1 authenticated"
+)
+
+// ErrBadFrame is wrapped by every error about a frame that does not parse
+// or does not follow the protocol.
+var ErrBadFrame = errors.New("gateway: bad frame")
+
+// SharedKey is the 32-byte secret a client and its gateway share after a
+// registration.
+type SharedKey [SharedKeySize]byte
+
+// Control is a text frame as it travels: a JSON object whose "type" says
+// which of the other fields are present. Byte strings are standard base64
+// (with padding), timestamps are Unix milliseconds. Parse* functions check
+// it; the zero value of a field means "absent".
+type Control struct {
+	Type      string `json:"type"`
+	Version   int    `json:"version,omitempty"`
+	Identity  []byte `json:"identity,omitempty"`
+	Gateway   []byte `json:"gateway,omitempty"`
+	Ephemeral []byte `json:"ephemeral,omitempty"`
+	Timestamp int64  `json:"timestamp,omitempty"`
+	Nonce     []byte `json:"nonce,omitempty"`
+	Signature []byte `json:"signature,omitempty"`
+	MAC       []byte `json:"mac,omitempty"`
+	UpTo      uint64 `json:"upto,omitempty"`
+	Stored    uint64 `json:"stored,omitempty"`
+	Code      string `json:"code,omitempty"`
+	Message   string `json:"message,omitempty"`
+}
+
+// ParseControl decodes a text frame. It checks only the shape (size, JSON,
+// a known type, the fields that type needs with their exact sizes); the
+// cryptographic checks are the handshake's.
+func ParseControl(b []byte) (*Control, error) {
+	if len(b) > MaxControlSize {
+		return nil, fmt.Errorf("%w: control frame of %d bytes (max %d)", ErrBadFrame, len(b), MaxControlSize)
+	}
+	var c Control
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("%w: control frame is not JSON: %v", ErrBadFrame, err)
+	}
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Control) check() error {
+	need := func(name string, v []byte, size int) error {
+		if len(v) != size {
+			return fmt.Errorf("%w: %s: field %q has %d bytes, want %d", ErrBadFrame, c.Type, name, len(v), size)
+		}
+		return nil
+	}
+	version := func() error {
+		if c.Version != ProtocolVersion {
+			return fmt.Errorf("%w: %s: protocol version %d, this gateway speaks %d", ErrBadFrame, c.Type, c.Version, ProtocolVersion)
+		}
+		return nil
+	}
+	switch c.Type {
+	case TypeRegisterInit:
+		return errors.Join(version(), need("identity", c.Identity, IdentitySize), need("ephemeral", c.Ephemeral, EphemeralSize))
+	case TypeRegisterChallenge:
+		return errors.Join(need("gateway", c.Gateway, IdentitySize), need("ephemeral", c.Ephemeral, EphemeralSize),
+			need("signature", c.Signature, ed25519.SignatureSize))
+	case TypeRegisterFinish:
+		return need("signature", c.Signature, ed25519.SignatureSize)
+	case TypeRegistered, TypeAuthenticated:
+		return need("mac", c.MAC, MACSize)
+	case TypeAuthenticate:
+		return errors.Join(version(), need("identity", c.Identity, IdentitySize), need("nonce", c.Nonce, NonceSize),
+			need("mac", c.MAC, MACSize))
+	case TypeAck:
+		if c.UpTo == 0 {
+			return fmt.Errorf("%w: ack: field \"upto\" missing or zero", ErrBadFrame)
+		}
+		return nil
+	case TypeError:
+		if c.Code == "" {
+			return fmt.Errorf("%w: error: field \"code\" missing", ErrBadFrame)
+		}
+		return nil
+	case "":
+		return fmt.Errorf("%w: control frame without a type", ErrBadFrame)
+	default:
+		return fmt.Errorf("%w: unknown control type %q", ErrBadFrame, truncate(c.Type, 32))
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// Marshal encodes c as a text frame.
+func (c *Control) Marshal() []byte {
+	b, err := json.Marshal(c)
+	if err != nil {
+		// Only unsupported types fail json.Marshal; Control has none.
+		panic("gateway: marshal control: " + err.Error())
+	}
+	return b
+}
+
+// Transcript is what both sides of a registration sign and derive the
+// shared key from.
+type Transcript struct {
+	Gateway, Client                   [IdentitySize]byte
+	ClientEphemeral, GatewayEphemeral [EphemeralSize]byte
+	Timestamp                         int64 // Unix milliseconds, from register_init
+}
+
+// Hash returns SHA-256("nyx-gateway-v1 register" || gateway || client ||
+// client ephemeral || gateway ephemeral || timestamp as 8 bytes big-endian).
+func (t *Transcript) Hash() [sha256.Size]byte {
+	b := make([]byte, 0, len(labelTranscript)+4*32+8)
+	b = append(b, labelTranscript...)
+	b = append(b, t.Gateway[:]...)
+	b = append(b, t.Client[:]...)
+	b = append(b, t.ClientEphemeral[:]...)
+	b = append(b, t.GatewayEphemeral[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(t.Timestamp))
+	return sha256.Sum256(b)
+}
+
+func (t *Transcript) signed(label string) []byte {
+	h := t.Hash()
+	return append([]byte(label), h[:]...)
+}
+
+// GatewaySigningBytes is what the gateway signs with its identity key in
+// register_challenge.
+func (t *Transcript) GatewaySigningBytes() []byte { return t.signed(labelGatewaySig) }
+
+// ClientSigningBytes is what the client signs with its identity key in
+// register_finish.
+func (t *Transcript) ClientSigningBytes() []byte { return t.signed(labelClientSig) }
+
+// SharedKey derives the registration's shared key from the ephemeral
+// Diffie-Hellman secret: HKDF-SHA256(ikm = dh, salt = transcript hash,
+// info = "nyx-gateway-v1 shared-key").
+func (t *Transcript) SharedKey(dh []byte) (SharedKey, error) {
+	var k SharedKey
+	h := t.Hash()
+	out, err := hkdf.Key(sha256.New, dh, h[:], labelSharedKey, SharedKeySize)
+	if err != nil {
+		return k, fmt.Errorf("derive shared key: %w", err)
+	}
+	copy(k[:], out)
+	return k, nil
+}
+
+// RegisteredMAC is the gateway's key confirmation in "registered".
+func (t *Transcript) RegisteredMAC(k SharedKey) []byte {
+	h := t.Hash()
+	return mac(k, labelRegistered, h[:])
+}
+
+// AuthMAC is the client's MAC in "authenticate".
+func AuthMAC(k SharedKey, gateway, client [IdentitySize]byte, nonce [NonceSize]byte, timestamp int64) []byte {
+	return mac(k, labelAuthenticate, authFields(gateway, client, nonce, timestamp))
+}
+
+// AuthenticatedMAC is the gateway's answer in "authenticated": proof that it
+// holds the same key.
+func AuthenticatedMAC(k SharedKey, gateway, client [IdentitySize]byte, nonce [NonceSize]byte, timestamp int64) []byte {
+	return mac(k, labelAuthenticated, authFields(gateway, client, nonce, timestamp))
+}
+
+func authFields(gateway, client [IdentitySize]byte, nonce [NonceSize]byte, timestamp int64) []byte {
+	b := make([]byte, 0, 2*IdentitySize+NonceSize+8)
+	b = append(b, gateway[:]...)
+	b = append(b, client[:]...)
+	b = append(b, nonce[:]...)
+	return binary.BigEndian.AppendUint64(b, uint64(timestamp))
+}
+
+func mac(k SharedKey, label string, msg []byte) []byte {
+	m := hmac.New(sha256.New, k[:])
+	m.Write([]byte(label))
+	m.Write(msg)
+	return m.Sum(nil)
+}
+
+// x25519 computes the ephemeral Diffie-Hellman secret, refusing a peer key
+// that gives the all-zero secret (a low-order point).
+func x25519(priv *ecdh.PrivateKey, peer []byte) ([]byte, error) {
+	pub, err := ecdh.X25519().NewPublicKey(peer)
+	if err != nil {
+		return nil, fmt.Errorf("%w: ephemeral key: %v", ErrBadFrame, err)
+	}
+	s, err := priv.ECDH(pub)
+	if err != nil {
+		return nil, fmt.Errorf("%w: ephemeral key: %v", ErrBadFrame, err)
+	}
+	return s, nil
+}
+
+// ForwardFrame is a client's binary frame: the layer-1 node's identity and
+// the Sphinx packet to send it.
+func ForwardFrame(next [NextHopSize]byte, packet []byte) []byte {
+	b := make([]byte, 0, NextHopSize+len(packet))
+	b = append(b, next[:]...)
+	return append(b, packet...)
+}
+
+// ParseForwardFrame splits a client's binary frame. The packet must have
+// the length of a standard Sphinx geometry.
+func ParseForwardFrame(b []byte) (next [NextHopSize]byte, packet []byte, err error) {
+	if len(b) < NextHopSize {
+		return next, nil, fmt.Errorf("%w: binary frame of %d bytes is shorter than a next-hop identity", ErrBadFrame, len(b))
+	}
+	packet = b[NextHopSize:]
+	if _, err := sphinx.GeometryForPacketSize(len(packet)); err != nil {
+		return next, nil, fmt.Errorf("%w: packet of %d bytes is no Sphinx packet size", ErrBadFrame, len(packet))
+	}
+	copy(next[:], b)
+	return next, packet, nil
+}
+
+// DeliveryFrame is a gateway's binary frame: a message id and a payload.
+func DeliveryFrame(id uint64, payload []byte) []byte {
+	b := make([]byte, MessageIDSize, MessageIDSize+len(payload))
+	binary.BigEndian.PutUint64(b, id)
+	return append(b, payload...)
+}
+
+// ParseDeliveryFrame splits a gateway's binary frame.
+func ParseDeliveryFrame(b []byte) (id uint64, payload []byte, err error) {
+	if len(b) < MessageIDSize {
+		return 0, nil, fmt.Errorf("%w: delivery frame of %d bytes", ErrBadFrame, len(b))
+	}
+	id = binary.BigEndian.Uint64(b)
+	if id == 0 {
+		return 0, nil, fmt.Errorf("%w: delivery frame with message id 0", ErrBadFrame)
+	}
+	return id, b[MessageIDSize:], nil
+}
+
+func unixMilli(t time.Time) int64 { return t.UnixMilli() }
+
+func skewOK(ts int64, now time.Time, skew time.Duration) bool {
+	d := now.Sub(time.UnixMilli(ts))
+	return d <= skew && d >= -skew
+}
