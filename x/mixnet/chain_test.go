@@ -68,7 +68,6 @@ func TestChainBondDelegateTopology(t *testing.T) {
 			Owner: owner, Pledge: sdk.NewInt64Coin(types.Denom, 10_000_000),
 			IdentityKey: key.Public().(ed25519.PublicKey), SphinxKey: sphinx[:],
 			Host: fmt.Sprintf("127.0.0.%d", i+1), MixPort: 1789, ClientsPort: 9000, HttpPort: 8000,
-			CostParams: types.DefaultCostParams(),
 		}
 		msg.Signature = types.SignBond(key, msg.BondPayload(c.ChainID, nonce.Nonce))
 		res, err := c.BroadcastTx(ctx, name, msg)
@@ -83,7 +82,7 @@ func TestChainBondDelegateTopology(t *testing.T) {
 	bad := &types.MsgBondNode{
 		Owner: c.Accounts["delegator"].String(), Pledge: sdk.NewInt64Coin(types.Denom, 10_000_000),
 		IdentityKey: make([]byte, 32), SphinxKey: make([]byte, 32), Host: "10.1.1.1",
-		MixPort: 1, ClientsPort: 2, HttpPort: 3, CostParams: types.DefaultCostParams(), Signature: make([]byte, 64),
+		MixPort: 1, ClientsPort: 2, HttpPort: 3, Signature: make([]byte, 64),
 	}
 	bad.SphinxKey[0] = 1
 	_, err = c.BroadcastTx(ctx, "delegator", bad)

@@ -161,7 +161,6 @@ func (f *fixture) bondMsg(i int, owner sdk.AccAddress, pledge int64) *types.MsgB
 		MixPort:     1789,
 		ClientsPort: 9000,
 		HttpPort:    8000,
-		CostParams:  types.DefaultCostParams(),
 	}
 	nonce, err := f.q.SigningNonce(f.ctx, &types.QuerySigningNonceRequest{Address: m.Owner})
 	require.NoError(f.t, err)

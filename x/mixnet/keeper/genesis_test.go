@@ -22,7 +22,7 @@ func TestGenesisExportImportRoundTrip(t *testing.T) {
 	// Leave something in every queue.
 	_, err = f.msg.Delegate(f.ctx, &types.MsgDelegate{Delegator: f.addr(d), NodeId: b.id, Amount: coin(5_000)})
 	require.NoError(t, err)
-	_, err = f.msg.UpdateCostParams(f.ctx, &types.MsgUpdateCostParams{Owner: f.addr(b.owner), CostParams: types.DefaultCostParams()})
+	_, err = f.msg.UpdateCostParams(f.ctx, &types.MsgUpdateCostParams{Owner: f.addr(b.owner), ProfitMargin: math.LegacyNewDecWithPrec(3, 1)})
 	require.NoError(t, err)
 	_, err = f.msg.SubmitPerformance(f.ctx, &types.MsgSubmitPerformance{Monitor: f.addr(f.monitor), EpochId: 2,
 		Reports: []types.NodePerformance{{NodeId: a.id, Performance: math.LegacyMustNewDecFromStr("0.5")}}})

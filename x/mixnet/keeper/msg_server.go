@@ -90,7 +90,7 @@ func (k msgServer) BondNode(ctx context.Context, msg *types.MsgBondNode) (*types
 		MixPort:        msg.MixPort,
 		ClientsPort:    msg.ClientsPort,
 		HttpPort:       msg.HttpPort,
-		CostParams:     msg.CostParams,
+		CostParams:     msg.CostParams(),
 		BondingHeight:  sdkCtx.BlockHeight(),
 		Performance:    math.LegacyOneDec(),
 		Delegations:    math.ZeroInt(),
@@ -216,14 +216,18 @@ func (k msgServer) UpdateCostParams(ctx context.Context, msg *types.MsgUpdateCos
 	if err != nil {
 		return nil, err
 	}
+	cp := msg.Apply(node.CostParams)
+	if err := cp.Validate(); err != nil {
+		return nil, err
+	}
 	id, err := k.nextEventID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := k.IntervalEvents.Set(ctx, id, types.IntervalEvent{Id: id, NodeId: node.NodeId, CostParams: msg.CostParams}); err != nil {
+	if err := k.IntervalEvents.Set(ctx, id, types.IntervalEvent{Id: id, NodeId: node.NodeId, CostParams: cp}); err != nil {
 		return nil, err
 	}
-	return &types.MsgUpdateCostParamsResponse{}, emit(ctx, &types.EventCostParamsUpdateQueued{NodeId: node.NodeId, EventId: id, CostParams: msg.CostParams})
+	return &types.MsgUpdateCostParamsResponse{}, emit(ctx, &types.EventCostParamsUpdateQueued{NodeId: node.NodeId, EventId: id, CostParams: cp})
 }
 
 // PledgeMore takes the coins now and raises the pledge at the epoch boundary.

@@ -68,7 +68,8 @@ func TestBondNodeRejects(t *testing.T) {
 		{"wrong denom", func(m *types.MsgBondNode) { m.Pledge = sdk.NewInt64Coin("unyx", 5_000) }, types.ErrInvalidAmount},
 		{"same ports", func(m *types.MsgBondNode) { m.HttpPort = m.MixPort }, types.ErrInvalidHost},
 		{"bad host", func(m *types.MsgBondNode) { m.Host = "no spaces.example" }, types.ErrInvalidHost},
-		{"profit margin above one", func(m *types.MsgBondNode) { m.CostParams.ProfitMargin = math.LegacyNewDec(2) }, types.ErrInvalidCostParams},
+		{"profit margin above one", func(m *types.MsgBondNode) { m.ProfitMargin = math.LegacyNewDec(2) }, types.ErrInvalidCostParams},
+		{"operating cost in another denom", func(m *types.MsgBondNode) { m.IntervalOperatingCost = sdk.NewInt64Coin("unyx", 1) }, types.ErrInvalidCostParams},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,8 +228,16 @@ func TestUpdateCostParamsAppliesAtInterval(t *testing.T) {
 	f := newFixture(t, 0)
 	n := f.bond(1, 5_000)
 	cp := types.CostParams{ProfitMargin: math.LegacyNewDecWithPrec(5, 1), IntervalOperatingCost: coin(10)}
-	_, err := f.msg.UpdateCostParams(f.ctx, &types.MsgUpdateCostParams{Owner: f.addr(n.owner), CostParams: cp})
+	_, err := f.msg.UpdateCostParams(f.ctx, &types.MsgUpdateCostParams{Owner: f.addr(n.owner)})
+	require.ErrorIs(t, err, types.ErrInvalidCostParams, "nothing to update")
+	_, err = f.msg.UpdateCostParams(f.ctx, &types.MsgUpdateCostParams{Owner: f.addr(n.owner), ProfitMargin: math.LegacyNewDecWithPrec(11, 1)})
+	require.ErrorIs(t, err, types.ErrInvalidCostParams)
+	_, err = f.msg.UpdateCostParams(f.ctx, &types.MsgUpdateCostParams{Owner: f.addr(n.owner), ProfitMargin: math.LegacyNewDecWithPrec(9, 1)})
 	require.NoError(t, err)
+	// A later update of only the cost keeps the margin of the node's current params.
+	_, err = f.msg.UpdateCostParams(f.ctx, &types.MsgUpdateCostParams{Owner: f.addr(n.owner), IntervalOperatingCost: coin(10)})
+	require.NoError(t, err)
+	cp.ProfitMargin = types.DefaultCostParams().ProfitMargin
 	for i := 0; i < 3; i++ { // epochs 1..3 of a 4-epoch interval
 		f.nextEpoch()
 		node, _ := f.k.Nodes.Get(f.ctx, n.id)

@@ -64,7 +64,7 @@ func (m *MsgBondNode) ValidateBasic() error {
 	if err := ValidatePorts(m.MixPort, m.ClientsPort, m.HttpPort); err != nil {
 		return err
 	}
-	if err := m.CostParams.Validate(); err != nil {
+	if err := m.CostParams().Validate(); err != nil {
 		return err
 	}
 	if len(m.Signature) != SignatureSize {
@@ -102,13 +102,36 @@ func (m *MsgUpdateNodeConfig) ValidateBasic() error {
 	return nil
 }
 
-// ValidateBasic checks the cost params.
+// ValidateBasic checks the cost params that are set.
 func (m *MsgUpdateCostParams) ValidateBasic() error {
 	if err := requireAddress("owner", m.Owner); err != nil {
 		return err
 	}
-	return m.CostParams.Validate()
+	if m.ProfitMargin.IsNil() && isUnsetCoin(m.IntervalOperatingCost) {
+		return errorsmod.Wrap(ErrInvalidCostParams, "nothing to update")
+	}
+	return m.Apply(DefaultCostParams()).Validate()
 }
+
+// Apply returns current with the message's set fields replacing its own.
+func (m *MsgUpdateCostParams) Apply(current CostParams) CostParams {
+	out := current
+	if !m.ProfitMargin.IsNil() {
+		out.ProfitMargin = m.ProfitMargin
+	}
+	if !isUnsetCoin(m.IntervalOperatingCost) {
+		out.IntervalOperatingCost = m.IntervalOperatingCost
+	}
+	return out
+}
+
+// CostParams returns the bond's cost params, Nym's default for each one not set.
+func (m *MsgBondNode) CostParams() CostParams {
+	return (&MsgUpdateCostParams{ProfitMargin: m.ProfitMargin, IntervalOperatingCost: m.IntervalOperatingCost}).Apply(DefaultCostParams())
+}
+
+// isUnsetCoin reports a coin field left out of a message.
+func isUnsetCoin(c sdk.Coin) bool { return c.Denom == "" && (c.Amount.IsNil() || c.Amount.IsZero()) }
 
 // ValidateBasic checks the amount.
 func (m *MsgPledgeMore) ValidateBasic() error {

@@ -54,8 +54,8 @@ func TestMsgValidateBasic(t *testing.T) {
 		"no reports":              {&types.MsgSubmitPerformance{Monitor: "n1m"}, types.ErrInvalidPerformance},
 		"report twice": {&types.MsgSubmitPerformance{Monitor: "n1m", Reports: []types.NodePerformance{
 			{NodeId: 1, Performance: math.LegacyOneDec()}, {NodeId: 1, Performance: math.LegacyOneDec()}}}, types.ErrInvalidPerformance},
-		"cost margin negative": {&types.MsgUpdateCostParams{Owner: "n1o", CostParams: types.CostParams{
-			ProfitMargin: math.LegacyNewDec(-1), IntervalOperatingCost: coinOf(1)}}, types.ErrInvalidCostParams},
+		"cost margin negative": {&types.MsgUpdateCostParams{Owner: "n1o", ProfitMargin: math.LegacyNewDec(-1)}, types.ErrInvalidCostParams},
+		"cost update empty":    {&types.MsgUpdateCostParams{Owner: "n1o"}, types.ErrInvalidCostParams},
 	} {
 		t.Run(name, func(t *testing.T) { require.ErrorIs(t, tc.msg.ValidateBasic(), tc.err) })
 	}

@@ -101,7 +101,7 @@ func TestValidateHost(t *testing.T) {
 func FuzzMsgBondNode(f *testing.F) {
 	pub, priv, _ := ed25519.GenerateKey(nil)
 	m := types.MsgBondNode{Owner: "n1owner", IdentityKey: pub, SphinxKey: bytes.Repeat([]byte{2}, 32), Host: "mix.example.net",
-		MixPort: 1789, ClientsPort: 9000, HttpPort: 8000, Pledge: types.DefaultParams().MinimumPledge, CostParams: types.DefaultCostParams()}
+		MixPort: 1789, ClientsPort: 9000, HttpPort: 8000, Pledge: types.DefaultParams().MinimumPledge}
 	m.Signature = types.SignBond(priv, m.BondPayload("nyx-1", 0))
 	seed, err := m.Marshal()
 	require.NoError(f, err)
