@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,11 +32,7 @@ func TestLocalnet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "nyxd")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build nyxd: %v\n%s", err, out)
-	}
+	bin := buildNyxd(t)
 	dir := filepath.Join(t.TempDir(), "localnet")
 	base := freePortBlock(t)
 
@@ -72,6 +69,40 @@ func TestLocalnet(t *testing.T) {
 		t.Fatalf("--fresh chain is at height %d, beyond the old chain's %d: not fresh", h, h1)
 	}
 	third.interrupt(t)
+}
+
+var (
+	nyxdOnce sync.Once
+	nyxdBin  string
+	nyxdErr  error
+)
+
+// buildNyxd builds this command once per test run.
+func buildNyxd(t *testing.T) string {
+	t.Helper()
+	nyxdOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "nyxd-test")
+		if err != nil {
+			nyxdErr = err
+			return
+		}
+		nyxdBin = filepath.Join(dir, "nyxd")
+		if out, err := exec.Command("go", "build", "-o", nyxdBin, ".").CombinedOutput(); err != nil {
+			nyxdErr = fmt.Errorf("build nyxd: %v\n%s", err, out)
+		}
+	})
+	if nyxdErr != nil {
+		t.Fatal(nyxdErr)
+	}
+	return nyxdBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if nyxdBin != "" {
+		os.RemoveAll(filepath.Dir(nyxdBin))
+	}
+	os.Exit(code)
 }
 
 type localnet struct {
@@ -195,19 +226,18 @@ func freePortBlock(t *testing.T) int {
 	t.Helper()
 	for range 50 {
 		base := 20000 + 10*rand.IntN(3000)
-		ok := true
-		for p := base; p < base+4 && ok; p++ {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				continue
-			}
-			l.Close()
-		}
-		if ok {
+		if freePortFrom(base) == nil {
 			return base
 		}
 	}
 	t.Fatal("no free block of 4 ports")
 	return 0
+}
+
+func checkFree(port int) error {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return err
+	}
+	return l.Close()
 }
