@@ -44,7 +44,8 @@ if [ -f "$home/config/genesis.json" ]; then
 	echo "localnet: resuming the chain in $dir (use --fresh to start a new one)"
 else
 	"$nyxd" testnet init-files --v 1 --output-dir "$dir" --chain-id "$chain_id" \
-		--accounts "$accounts" --starting-port "$base" --timeout-commit 500ms >"$dir.init.log" 2>&1 ||
+		--accounts "$accounts" --starting-port "$base" --timeout-commit 500ms \
+		--mixnet-epoch 30s --reward-pool 100000000000unym >"$dir.init.log" 2>&1 ||
 		{ cat "$dir.init.log" >&2; exit 1; }
 	mv "$dir.init.log" "$dir/init.log"
 fi

@@ -46,6 +46,21 @@ func TestLocalnet(t *testing.T) {
 	if bal.Balance.Amount != "1000000000000" {
 		t.Fatalf("alice's unym over REST: %q", bal.Balance.Amount)
 	}
+	// The localnet's mixnet: short epochs and a funded reward pool.
+	var params struct {
+		Params struct {
+			EpochDuration string `json:"epoch_duration"`
+		} `json:"params"`
+	}
+	getJSONURL(t, fmt.Sprintf("http://127.0.0.1:%d/nyx/mixnet/v1/params", base+3), &params)
+	if params.Params.EpochDuration != "30s" {
+		t.Fatalf("localnet mixnet epoch: %q, want 30s", params.Params.EpochDuration)
+	}
+	var pool map[string]any
+	getJSONURL(t, fmt.Sprintf("http://127.0.0.1:%d/nyx/mixnet/v1/reward_pool", base+3), &pool)
+	if !strings.Contains(fmt.Sprint(pool), "100000000000") {
+		t.Fatalf("localnet reward pool: %v", pool)
+	}
 	if !strings.Contains(first.out.String(), fmt.Sprintf("http://127.0.0.1:%d", base+1)) {
 		t.Fatalf("the script did not print its RPC endpoint:\n%s", first.out.String())
 	}

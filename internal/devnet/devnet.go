@@ -36,6 +36,7 @@ import (
 	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
 
 	"github.com/nyx-privacy/nyx/app"
+	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
 // Ports are the TCP ports one node listens on, all on 127.0.0.1.
@@ -70,6 +71,12 @@ type Config struct {
 	SelfDelegation sdkmath.Int
 	// TimeoutCommit is CometBFT's pause after each block; zero uses 1 s.
 	TimeoutCommit time.Duration
+	// MixnetEpoch, if set, replaces x/mixnet's epoch duration (an hour by
+	// default) so a local network assigns roles quickly.
+	MixnetEpoch time.Duration
+	// RewardPool is unym given to x/mixnet's module account at genesis: the
+	// pool its rewards are paid from.
+	RewardPool sdkmath.Int
 	// Genesis, if set, edits the app state before gentxs are collected
 	// (module params, extra state).
 	Genesis func(cdc codec.Codec, state app.GenesisState) error
@@ -311,8 +318,20 @@ func initialAppState(enc app.EncodingConfig, accounts []authtypes.GenesisAccount
 	var bankGen banktypes.GenesisState
 	enc.Codec.MustUnmarshalJSON(state[banktypes.ModuleName], &bankGen)
 	bankGen.Balances = append(bankGen.Balances, balances...)
+	if !cfg.RewardPool.IsNil() && cfg.RewardPool.IsPositive() {
+		bankGen.Balances = append(bankGen.Balances, banktypes.Balance{
+			Address: authtypes.NewModuleAddress(mixnettypes.ModuleName).String(),
+			Coins:   sdk.NewCoins(sdk.NewCoin(app.MixDenom, cfg.RewardPool)),
+		})
+	}
 	state[banktypes.ModuleName] = enc.Codec.MustMarshalJSON(&bankGen)
 
+	if cfg.MixnetEpoch > 0 {
+		var mg mixnettypes.GenesisState
+		enc.Codec.MustUnmarshalJSON(state[mixnettypes.ModuleName], &mg)
+		mg.Params.EpochDuration = cfg.MixnetEpoch
+		state[mixnettypes.ModuleName] = enc.Codec.MustMarshalJSON(&mg)
+	}
 	if cfg.Genesis != nil {
 		if err := cfg.Genesis(enc.Codec, state); err != nil {
 			return nil, fmt.Errorf("edit genesis: %w", err)

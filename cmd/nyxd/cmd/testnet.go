@@ -7,6 +7,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	sdkmath "cosmossdk.io/math"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/nyx-privacy/nyx/app"
+
 	"github.com/nyx-privacy/nyx/internal/devnet"
 )
 
@@ -28,6 +34,8 @@ func initFilesCmd() *cobra.Command {
 		basePort      int
 		accounts      string
 		timeoutCommit time.Duration
+		mixnetEpoch   time.Duration
+		rewardPool    string
 	)
 	cmd := &cobra.Command{
 		Use:   "init-files",
@@ -48,7 +56,17 @@ gRPC, REST. Start each node with: nyxd start --home <output-dir>/node<i>`,
 					names = append(names, n)
 				}
 			}
+			pool := sdkmath.ZeroInt()
+			if rewardPool != "" {
+				c, err := sdk.ParseCoinNormalized(rewardPool)
+				if err != nil || c.Denom != app.MixDenom {
+					return fmt.Errorf("--reward-pool %q: want an amount of %s", rewardPool, app.MixDenom)
+				}
+				pool = c.Amount
+			}
 			net, err := devnet.Write(devnet.Config{
+				MixnetEpoch:   mixnetEpoch,
+				RewardPool:    pool,
 				Dir:           outputDir,
 				ChainID:       chainID,
 				Validators:    validators,
@@ -78,5 +96,7 @@ gRPC, REST. Start each node with: nyxd start --home <output-dir>/node<i>`,
 	f.IntVar(&basePort, "starting-port", 26650, "first port of node0; node i uses starting-port+10*i .. +3")
 	f.StringVar(&accounts, "accounts", "", "comma-separated names of funded accounts to create in node0's keyring")
 	f.DurationVar(&timeoutCommit, "timeout-commit", time.Second, "CometBFT's pause after each block")
+	f.DurationVar(&mixnetEpoch, "mixnet-epoch", 0, "x/mixnet epoch duration (default: the module's, one hour)")
+	f.StringVar(&rewardPool, "reward-pool", "", "unym for x/mixnet's reward pool at genesis, e.g. 100000000000unym")
 	return cmd
 }
