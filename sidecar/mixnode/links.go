@@ -1,0 +1,249 @@
+package mixnode
+
+import (
+	"context"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/nyx-privacy/nyx/sidecar/wire"
+)
+
+// outgoing is a processed packet on its way out: to a next hop (packet is
+// the next packet) or to the gateway (deliver; packet is the payload). buf
+// is the pooled buffer packet lives in, returned once it is written.
+type outgoing struct {
+	buf     *[]byte
+	packet  []byte
+	next    [32]byte
+	deliver bool
+	dest    [32]byte
+}
+
+// links keeps one outgoing connection per next hop, each with a bounded
+// queue and a goroutine that dials, writes and redials.
+type links struct {
+	n   *Node
+	ctx context.Context
+	wg  sync.WaitGroup
+
+	mu sync.RWMutex
+	m  map[[32]byte]*link
+}
+
+type link struct {
+	id [32]byte
+	q  chan outgoing
+}
+
+func newLinks(ctx context.Context, n *Node) *links {
+	return &links{n: n, ctx: ctx, m: map[[32]byte]*link{}}
+}
+
+func (ls *links) count() int {
+	ls.mu.RLock()
+	defer ls.mu.RUnlock()
+	return len(ls.m)
+}
+
+func (ls *links) queued() int {
+	ls.mu.RLock()
+	defer ls.mu.RUnlock()
+	total := 0
+	for _, l := range ls.m {
+		total += len(l.q)
+	}
+	return total
+}
+
+// send queues out for its next hop, starting the hop's link if needed. It
+// reports why it dropped the packet, if it did (the caller counts it and
+// releases the buffer).
+func (ls *links) send(out outgoing) (DropReason, bool) {
+	ls.mu.RLock()
+	l := ls.m[out.next]
+	if l != nil {
+		ok := l.enqueue(out)
+		ls.mu.RUnlock()
+		if !ok {
+			return DropLinkQueueFull, false
+		}
+		return 0, true
+	}
+	ls.mu.RUnlock()
+	if _, known := ls.n.resolve(out.next); !known {
+		return DropUnknownNextHop, false
+	}
+	ls.mu.Lock()
+	if ls.ctx.Err() != nil {
+		ls.mu.Unlock()
+		return DropShutdown, false
+	}
+	l = ls.m[out.next]
+	if l == nil {
+		l = &link{id: out.next, q: make(chan outgoing, ls.n.cfg.LinkQueue)}
+		ls.m[out.next] = l
+		ls.wg.Add(1)
+		go ls.run(l)
+	}
+	ok := l.enqueue(out)
+	ls.mu.Unlock()
+	if !ok {
+		return DropLinkQueueFull, false
+	}
+	return 0, true
+}
+
+func (l *link) enqueue(out outgoing) bool {
+	select {
+	case l.q <- out:
+		return true
+	default:
+		return false
+	}
+}
+
+// run is a link's goroutine: it writes queued packets in batches (one flush
+// per batch), dials when it has a packet and no connection, backs off after
+// a failed dial (dropping what arrives meanwhile), and ends after LinkIdle
+// without packets.
+func (ls *links) run(l *link) {
+	defer ls.wg.Done()
+	n := ls.n
+	cfg := n.cfg
+	var (
+		conn     net.Conn
+		dead     chan struct{} // closed when the peer closes conn
+		w        *wire.Writer
+		pending  uint64 // written since the last flush
+		backoff  = cfg.ReconnectMin
+		nextDial time.Time
+	)
+	closeConn := func() {
+		if conn != nil {
+			conn.Close()
+			conn, w = nil, nil
+		}
+	}
+	lost := func(k uint64) {
+		n.counters.dropped[DropLinkDown].Add(k)
+	}
+	write := func(out outgoing) {
+		defer n.pool.put(out.buf)
+		if conn != nil {
+			select {
+			case <-dead: // the peer went away: redial now rather than write into a dead socket
+				n.log.Debug("link closed by the next hop", "next", shortID(l.id))
+				lost(pending)
+				pending = 0
+				closeConn()
+			default:
+			}
+		}
+		if conn == nil {
+			if time.Now().Before(nextDial) {
+				lost(1)
+				return
+			}
+			addr, ok := n.resolve(l.id)
+			if !ok {
+				n.counters.dropped[DropUnknownNextHop].Add(1)
+				return
+			}
+			d := net.Dialer{Timeout: cfg.DialTimeout}
+			c, err := d.DialContext(ls.ctx, "tcp", addr)
+			if err == nil {
+				w, err = wire.NewWriter(c)
+				if err != nil {
+					c.Close()
+				}
+			}
+			if err != nil {
+				n.log.Warn("next hop unreachable", "next", shortID(l.id), "addr", addr, "err", err, "retry_in", backoff)
+				nextDial = time.Now().Add(backoff)
+				backoff = min(2*backoff, cfg.ReconnectMax)
+				lost(1)
+				return
+			}
+			n.log.Debug("link up", "next", shortID(l.id), "addr", addr)
+			conn, backoff = c, cfg.ReconnectMin
+			dead = make(chan struct{})
+			go watch(c, dead)
+		}
+		if pending == 0 {
+			_ = conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+		}
+		if err := w.WritePacket(out.packet); err != nil {
+			n.log.Warn("link write failed", "next", shortID(l.id), "err", err)
+			lost(pending + 1)
+			pending = 0
+			closeConn()
+			return
+		}
+		pending++
+	}
+	flush := func() {
+		if conn == nil || pending == 0 {
+			return
+		}
+		if err := w.Flush(); err != nil {
+			n.log.Warn("link write failed", "next", shortID(l.id), "err", err)
+			lost(pending)
+			closeConn()
+		} else {
+			n.counters.forwarded.Add(pending)
+		}
+		pending = 0
+	}
+
+	idle := time.NewTimer(cfg.LinkIdle)
+	defer idle.Stop()
+	for {
+		select {
+		case <-ls.ctx.Done():
+			closeConn()
+			ls.mu.Lock()
+			delete(ls.m, l.id)
+			ls.mu.Unlock()
+			for {
+				select {
+				case out := <-l.q:
+					n.counters.dropped[DropShutdown].Add(1)
+					n.pool.put(out.buf)
+				default:
+					return
+				}
+			}
+		case <-idle.C:
+			ls.mu.Lock()
+			if len(l.q) == 0 {
+				delete(ls.m, l.id)
+				ls.mu.Unlock()
+				closeConn()
+				return
+			}
+			ls.mu.Unlock()
+			idle.Reset(cfg.LinkIdle)
+		case out := <-l.q:
+			write(out)
+			for more := true; more; {
+				select {
+				case out := <-l.q:
+					write(out)
+				default:
+					more = false
+				}
+			}
+			flush()
+			idle.Reset(cfg.LinkIdle)
+		}
+	}
+}
+
+// watch reads conn (a next hop never writes on it) until it fails: the peer
+// closed it or it was closed here. It then closes dead.
+func watch(conn net.Conn, dead chan struct{}) {
+	_, _ = io.Copy(io.Discard, conn)
+	close(dead)
+}

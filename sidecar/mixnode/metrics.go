@@ -1,0 +1,162 @@
+package mixnode
+
+import (
+	"errors"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nyx-privacy/nyx/sidecar/wire"
+	"github.com/nyx-privacy/nyx/sphinx"
+)
+
+// DropReason says why a packet (or a connection's bytes) was dropped.
+type DropReason int
+
+// The drop reasons, as the "reason" label of nyx_mixnode_packets_dropped_total.
+const (
+	DropBadPreface       DropReason = iota // a connection did not start with the preface
+	DropBadFrame                           // a frame length that is no packet size
+	DropBadMAC                             // Sphinx header MAC failed (garbage, wrong key, tampering)
+	DropReplay                             // replay tag seen before under this key
+	DropBadRouting                         // verified routing information unusable
+	DropBadPayload                         // final-hop payload integrity failed
+	DropBadPacket                          // any other Sphinx refusal (invalid group element, ...)
+	DropDelayTooLong                       // per-hop delay above the configured maximum
+	DropProcessQueueFull                   // workers' queue full
+	DropDelayQueueFull                     // delay heap full
+	DropLinkQueueFull                      // next hop's outgoing queue full
+	DropUnknownNextHop                     // next hop not in the topology
+	DropLinkDown                           // next hop unreachable (dial or write failed)
+	DropDeliverQueueFull                   // final-hop delivery queue full
+	DropNoGateway                          // final-hop packet but no gateway to deliver to
+	DropDeliverFailed                      // the gateway refused the delivery
+	DropConnLimit                          // incoming connection over the limit (counts connections)
+	DropShutdown                           // node closing
+	numDropReasons
+)
+
+var dropNames = [numDropReasons]string{
+	"bad_preface", "bad_frame", "bad_mac", "replay", "bad_routing", "bad_payload", "bad_packet",
+	"delay_too_long", "process_queue_full", "delay_queue_full", "link_queue_full",
+	"unknown_next_hop", "link_down", "deliver_queue_full", "no_gateway", "deliver_failed",
+	"conn_limit", "shutdown",
+}
+
+// String is the reason's metric label.
+func (r DropReason) String() string {
+	if r >= 0 && r < numDropReasons {
+		return dropNames[r]
+	}
+	return "unknown"
+}
+
+// sphinxDropReason sorts a sphinx processing error.
+func sphinxDropReason(err error) DropReason {
+	switch {
+	case errors.Is(err, sphinx.ErrMAC):
+		return DropBadMAC
+	case errors.Is(err, sphinx.ErrReplay):
+		return DropReplay
+	case errors.Is(err, sphinx.ErrRoutingInfo):
+		return DropBadRouting
+	case errors.Is(err, sphinx.ErrPayloadIntegrity):
+		return DropBadPayload
+	}
+	return DropBadPacket
+}
+
+// wireDropReason sorts a frame reader error; ok is false for an ordinary
+// connection error (EOF, reset, timeout).
+func wireDropReason(err error) (DropReason, bool) {
+	switch {
+	case errors.Is(err, wire.ErrPreface):
+		return DropBadPreface, true
+	case errors.Is(err, wire.ErrFrameSize):
+		return DropBadFrame, true
+	}
+	return 0, false
+}
+
+// counters are the node's counts, kept in atomics the packet path updates
+// and Prometheus reads.
+type counters struct {
+	received, forwarded, delivered atomic.Uint64
+	connsAccepted                  atomic.Uint64
+	dropped                        [numDropReasons]atomic.Uint64
+}
+
+// Stats is a snapshot of a node's counters.
+type Stats struct {
+	Received, Forwarded, Delivered uint64
+	ConnsAccepted                  uint64
+	Dropped                        map[string]uint64 // by reason label, only non-zero ones
+}
+
+// DroppedTotal sums the drops of every reason.
+func (s Stats) DroppedTotal() uint64 {
+	var n uint64
+	for _, v := range s.Dropped {
+		n += v
+	}
+	return n
+}
+
+func (c *counters) snapshot() Stats {
+	s := Stats{Received: c.received.Load(), Forwarded: c.forwarded.Load(), Delivered: c.delivered.Load(),
+		ConnsAccepted: c.connsAccepted.Load(), Dropped: map[string]uint64{}}
+	for i := range c.dropped {
+		if v := c.dropped[i].Load(); v != 0 {
+			s.Dropped[DropReason(i).String()] = v
+		}
+	}
+	return s
+}
+
+// register exposes the counters and the queue depths on reg.
+func (n *Node) register(reg prometheus.Registerer) error {
+	if reg == nil {
+		return nil
+	}
+	c := &n.counters
+	cf := func(name, help string, v *atomic.Uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "nyx", Subsystem: "mixnode", Name: name, Help: help},
+			func() float64 { return float64(v.Load()) })
+	}
+	cs := []prometheus.Collector{
+		cf("packets_received_total", "Packets read from previous hops and gateways' clients.", &c.received),
+		cf("packets_forwarded_total", "Packets written to the next hop.", &c.forwarded),
+		cf("packets_delivered_total", "Final-hop payloads handed to the gateway.", &c.delivered),
+		cf("connections_accepted_total", "Incoming mix connections accepted.", &c.connsAccepted),
+	}
+	for i := range c.dropped {
+		v := &c.dropped[i]
+		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "nyx", Subsystem: "mixnode", Name: "packets_dropped_total",
+			Help:        "Packets (or connections, for conn_limit and bad_preface) dropped, by reason.",
+			ConstLabels: prometheus.Labels{"reason": DropReason(i).String()},
+		}, func() float64 { return float64(v.Load()) }))
+	}
+	gauge := func(queue string, f func() int) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "nyx", Subsystem: "mixnode", Name: "queue_depth",
+			Help: "Packets waiting in a queue: process (workers), delay (timer heap), " +
+				"deliver (to the gateway), links (all next hops' outgoing queues).",
+			ConstLabels: prometheus.Labels{"queue": queue},
+		}, func() float64 { return float64(f()) })
+	}
+	cs = append(cs,
+		gauge("process", func() int { return len(n.jobs) }),
+		gauge("delay", n.delay.len),
+		gauge("deliver", func() int { return len(n.deliveries) }),
+		gauge("links", n.links.queued),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "nyx", Subsystem: "mixnode", Name: "links",
+			Help: "Outgoing links to next hops."}, func() float64 { return float64(n.links.count()) }),
+	)
+	for _, col := range cs {
+		if err := reg.Register(col); err != nil {
+			return err
+		}
+	}
+	return nil
+}

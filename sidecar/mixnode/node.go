@@ -1,0 +1,538 @@
+// Package mixnode is the packet engine of a nym-node: it reads Sphinx packets
+// from its previous hops over TCP (sidecar/wire framing), processes them on a
+// pool of workers, holds each for the delay its sender chose on one timer
+// heap, and writes it to the next hop over one long-lived connection per
+// neighbour, or hands a final-hop payload to the gateway.
+//
+// Every queue is bounded and drops with a counter (see DropReason); bytes
+// that are not packets are refused, counted, and cost the sender its
+// connection, never the node its service.
+package mixnode
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nyx-privacy/nyx/sidecar/wire"
+	"github.com/nyx-privacy/nyx/sphinx"
+)
+
+// Config tunes a Node. The zero value of any field gives its default.
+type Config struct {
+	// Workers is the number of Sphinx processing goroutines; default
+	// GOMAXPROCS.
+	Workers int
+	// ProcessQueue bounds the packets read and waiting for a worker.
+	ProcessQueue int
+	// DelayQueue bounds the packets held for their delay.
+	DelayQueue int
+	// LinkQueue bounds the packets waiting for one next hop's connection.
+	LinkQueue int
+	// DeliverQueue bounds the final-hop payloads waiting for the gateway.
+	DeliverQueue int
+	// MaxDelay is the longest per-hop delay the node honours; a packet asking
+	// for more is dropped.
+	MaxDelay time.Duration
+	// MaxConns bounds the incoming mix connections.
+	MaxConns int
+	// DialTimeout bounds a dial to a next hop; WriteTimeout one batch of
+	// writes to it.
+	DialTimeout, WriteTimeout time.Duration
+	// ReconnectMin and ReconnectMax bound the backoff between dials to an
+	// unreachable next hop (packets for it are dropped meanwhile).
+	ReconnectMin, ReconnectMax time.Duration
+	// LinkIdle closes an outgoing link unused this long; ReadIdle an
+	// incoming connection silent this long.
+	LinkIdle, ReadIdle time.Duration
+	// ReplayRate (packets per second) and ReplayWindow (the sphinx key's
+	// expected lifetime) size the replay filter, for a false-positive
+	// rate of ReplayFalsePositive once that many packets have been seen.
+	ReplayRate          float64
+	ReplayWindow        time.Duration
+	ReplayFalsePositive float64
+	// Geometries are the packet formats accepted; default the standard ones.
+	Geometries []sphinx.Geometry
+}
+
+// Defaults of Config.
+const (
+	DefaultProcessQueue        = 4096
+	DefaultDelayQueue          = 100_000
+	DefaultLinkQueue           = 2048
+	DefaultDeliverQueue        = 1024
+	DefaultMaxDelay            = 30 * time.Second
+	DefaultMaxConns            = 1024
+	DefaultDialTimeout         = 5 * time.Second
+	DefaultWriteTimeout        = 10 * time.Second
+	DefaultReconnectMin        = 100 * time.Millisecond
+	DefaultReconnectMax        = 10 * time.Second
+	DefaultLinkIdle            = 10 * time.Minute
+	DefaultReadIdle            = 30 * time.Minute
+	DefaultReplayRate          = 500
+	DefaultReplayWindow        = time.Hour
+	DefaultReplayFalsePositive = 1e-5
+)
+
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defd := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.Workers, runtime.GOMAXPROCS(0))
+	def(&c.ProcessQueue, DefaultProcessQueue)
+	def(&c.DelayQueue, DefaultDelayQueue)
+	def(&c.LinkQueue, DefaultLinkQueue)
+	def(&c.DeliverQueue, DefaultDeliverQueue)
+	def(&c.MaxConns, DefaultMaxConns)
+	defd(&c.MaxDelay, DefaultMaxDelay)
+	defd(&c.DialTimeout, DefaultDialTimeout)
+	defd(&c.WriteTimeout, DefaultWriteTimeout)
+	defd(&c.ReconnectMin, DefaultReconnectMin)
+	defd(&c.ReconnectMax, DefaultReconnectMax)
+	defd(&c.LinkIdle, DefaultLinkIdle)
+	defd(&c.ReadIdle, DefaultReadIdle)
+	defd(&c.ReplayWindow, DefaultReplayWindow)
+	if c.ReplayRate <= 0 {
+		c.ReplayRate = DefaultReplayRate
+	}
+	if c.ReplayFalsePositive <= 0 || c.ReplayFalsePositive >= 1 {
+		c.ReplayFalsePositive = DefaultReplayFalsePositive
+	}
+	if len(c.Geometries) == 0 {
+		c.Geometries = sphinx.StandardGeometries()
+	}
+	return c
+}
+
+// Resolver finds the mix address (host:port) of a node by its identity key;
+// ok is false for a node not in the topology.
+type Resolver func(identity [32]byte) (addr string, ok bool)
+
+// Deliverer takes final-hop payloads: the gateway (sidecar/gateway's
+// *Gateway is one). payload is the node's own copy.
+type Deliverer interface {
+	Deliver(dest [32]byte, payload []byte) error
+}
+
+// Errors of Forward.
+var (
+	ErrUnknownHop = errors.New("mixnode: next hop is not in the topology")
+	ErrQueueFull  = errors.New("mixnode: next hop's queue is full")
+	ErrPacketSize = errors.New("mixnode: not a packet of an accepted size")
+	ErrClosed     = errors.New("mixnode: node closed")
+)
+
+type keyState struct {
+	key    *sphinx.PrivateKey
+	filter *sphinx.ReplayFilter
+}
+
+type job struct {
+	buf    *[]byte
+	packet []byte
+}
+
+// Node is a running mix node. Create it with New, feed it with Serve, and
+// stop it with Close.
+type Node struct {
+	cfg      Config
+	log      *slog.Logger
+	resolve  Resolver
+	sizes    wire.Sizes
+	geoms    map[int]sphinx.Geometry
+	pool     *bufPool
+	counters counters
+
+	keys      atomic.Pointer[keyState]
+	deliverer atomic.Pointer[Deliverer]
+
+	jobs       chan job
+	deliveries chan outgoing
+	delay      *delayQueue
+	links      *links
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	conns  chan struct{} // semaphore of incoming connections
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	open      map[net.Conn]struct{}
+	closed    bool
+}
+
+// New starts a node's workers with its Sphinx key. resolve maps next hops to
+// addresses (normally from the current topology); metrics go to reg if it is
+// not nil. Serve then accepts connections.
+func New(cfg Config, key *sphinx.PrivateKey, resolve Resolver, log *slog.Logger, reg prometheus.Registerer) (*Node, error) {
+	cfg = cfg.WithDefaults()
+	if key == nil {
+		return nil, errors.New("mixnode: no sphinx key")
+	}
+	if resolve == nil {
+		return nil, errors.New("mixnode: no resolver")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	n := &Node{
+		cfg: cfg, log: log.With("component", "mixnode"), resolve: resolve,
+		sizes: wire.SizesOf(cfg.Geometries...), geoms: map[int]sphinx.Geometry{},
+		jobs:       make(chan job, cfg.ProcessQueue),
+		deliveries: make(chan outgoing, cfg.DeliverQueue),
+		delay:      newDelayQueue(cfg.DelayQueue),
+		conns:      make(chan struct{}, cfg.MaxConns),
+		listeners:  map[net.Listener]struct{}{},
+		open:       map[net.Conn]struct{}{},
+	}
+	for _, g := range cfg.Geometries {
+		if err := g.Validate(); err != nil {
+			return nil, fmt.Errorf("mixnode: geometry %v: %w", g, err)
+		}
+		n.geoms[g.PacketSize()] = g
+	}
+	n.pool = newBufPool(n.sizes.List())
+	if err := n.SetKey(key); err != nil {
+		return nil, err
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.links = newLinks(n.ctx, n)
+	if err := n.register(reg); err != nil {
+		n.cancel()
+		return nil, fmt.Errorf("mixnode: register metrics: %w", err)
+	}
+	for range cfg.Workers {
+		n.wg.Add(1)
+		go n.worker()
+	}
+	n.wg.Add(2)
+	go func() {
+		defer n.wg.Done()
+		n.delay.run(n.ctx, n.release, func(out outgoing) {
+			n.counters.dropped[DropShutdown].Add(1)
+			n.pool.put(out.buf)
+		})
+	}()
+	go n.deliverLoop()
+	return n, nil
+}
+
+// SetKey makes key the node's Sphinx key, with a fresh replay filter: the
+// tags of the old key cannot recur, since its packets fail the MAC under the
+// new one.
+func (n *Node) SetKey(key *sphinx.PrivateKey) error {
+	if key == nil {
+		return errors.New("mixnode: no sphinx key")
+	}
+	if old := n.keys.Load(); old != nil && old.key.Equal(key) {
+		return nil
+	}
+	f, err := sphinx.NewReplayFilter(n.cfg.ReplayRate, n.cfg.ReplayWindow, n.cfg.ReplayFalsePositive)
+	if err != nil {
+		return fmt.Errorf("mixnode: replay filter: %w", err)
+	}
+	n.log.Info("sphinx key set, replay filter reset", "public", hex.EncodeToString(key.PublicKey().Bytes()[:6]))
+	n.keys.Store(&keyState{key: key, filter: f})
+	return nil
+}
+
+// SetDeliverer sets where final-hop payloads go (nil: dropped as no_gateway).
+func (n *Node) SetDeliverer(d Deliverer) {
+	if d == nil {
+		n.deliverer.Store(nil)
+		return
+	}
+	n.deliverer.Store(&d)
+}
+
+// Stats returns a snapshot of the node's counters.
+func (n *Node) Stats() Stats { return n.counters.snapshot() }
+
+// Serve accepts mix connections on l until Close (then it returns
+// ErrClosed) or until l fails.
+func (n *Node) Serve(l net.Listener) error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		l.Close()
+		return ErrClosed
+	}
+	n.listeners[l] = struct{}{}
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		delete(n.listeners, l)
+		n.mu.Unlock()
+	}()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if n.ctx.Err() != nil {
+				return ErrClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("mixnode: accept: %w", err)
+		}
+		select {
+		case n.conns <- struct{}{}:
+		default:
+			n.counters.dropped[DropConnLimit].Add(1)
+			c.Close()
+			continue
+		}
+		n.mu.Lock()
+		if n.closed {
+			n.mu.Unlock()
+			c.Close()
+			return ErrClosed
+		}
+		n.open[c] = struct{}{}
+		n.wg.Add(1)
+		n.mu.Unlock()
+		n.counters.connsAccepted.Add(1)
+		go n.serveConn(c)
+	}
+}
+
+func (n *Node) serveConn(c net.Conn) {
+	defer func() {
+		c.Close()
+		n.mu.Lock()
+		delete(n.open, c)
+		n.mu.Unlock()
+		<-n.conns
+		n.wg.Done()
+	}()
+	r := wire.NewReader(c, n.sizes)
+	var cur *[]byte
+	get := func(size int) []byte {
+		cur = n.pool.get(size)
+		return *cur
+	}
+	for {
+		if r.Buffered() == 0 {
+			_ = c.SetReadDeadline(time.Now().Add(n.cfg.ReadIdle))
+		}
+		p, err := r.ReadPacket(get)
+		if err != nil {
+			if cur != nil {
+				n.pool.put(cur)
+			}
+			if reason, bad := wireDropReason(err); bad {
+				n.counters.dropped[reason].Add(1)
+				n.log.Warn("refused bytes on the mix port", "remote", c.RemoteAddr().String(), "err", err)
+			}
+			return
+		}
+		n.counters.received.Add(1)
+		select {
+		case n.jobs <- job{buf: cur, packet: p}:
+		default:
+			n.counters.dropped[DropProcessQueueFull].Add(1)
+			n.pool.put(cur)
+		}
+		cur = nil
+	}
+}
+
+func (n *Node) worker() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case j := <-n.jobs:
+			n.process(j)
+		}
+	}
+}
+
+// process runs one hop of Sphinx in place in the packet's buffer.
+func (n *Node) process(j job) {
+	ks := n.keys.Load()
+	g := n.geoms[len(j.packet)]
+	res, err := g.ProcessHopFiltered(j.packet, ks.key, j.packet, ks.filter)
+	if err != nil {
+		n.drop(sphinxDropReason(err), j.buf)
+		return
+	}
+	if res.Delay > n.cfg.MaxDelay {
+		n.drop(DropDelayTooLong, j.buf)
+		return
+	}
+	out := outgoing{buf: j.buf}
+	switch res.Action {
+	case sphinx.Forward:
+		out.packet, out.next = res.Packet, res.NextHop
+	case sphinx.Deliver:
+		out.deliver, out.packet, out.dest = true, res.Payload, res.Destination
+	default:
+		n.drop(DropBadPacket, j.buf)
+		return
+	}
+	if res.Delay <= 0 {
+		n.release(out)
+		return
+	}
+	if !n.delay.add(time.Now().Add(res.Delay), out) {
+		n.drop(DropDelayQueueFull, j.buf)
+	}
+}
+
+// release sends a packet whose delay has passed on its way.
+func (n *Node) release(out outgoing) {
+	if out.deliver {
+		select {
+		case n.deliveries <- out:
+		default:
+			n.drop(DropDeliverQueueFull, out.buf)
+		}
+		return
+	}
+	if reason, ok := n.links.send(out); !ok {
+		n.drop(reason, out.buf)
+	}
+}
+
+func (n *Node) drop(reason DropReason, buf *[]byte) {
+	n.counters.dropped[reason].Add(1)
+	n.pool.put(buf)
+}
+
+func (n *Node) deliverLoop() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case out := <-n.deliveries:
+			payload := bytes.Clone(out.packet)
+			n.pool.put(out.buf)
+			d := n.deliverer.Load()
+			if d == nil {
+				n.counters.dropped[DropNoGateway].Add(1)
+				continue
+			}
+			if err := (*d).Deliver(out.dest, payload); err != nil {
+				n.counters.dropped[DropDeliverFailed].Add(1)
+				n.log.Warn("gateway refused a final-hop payload", "dest", shortID(out.dest), "err", err)
+				continue
+			}
+			n.counters.delivered.Add(1)
+		}
+	}
+}
+
+// Forward sends packet, unprocessed, to the node with identity next: what an
+// entry gateway does with its clients' packets. It copies packet. It
+// implements sidecar/gateway's Forwarder.
+func (n *Node) Forward(next [32]byte, packet []byte) error {
+	if n.ctx.Err() != nil {
+		return ErrClosed
+	}
+	if _, ok := n.geoms[len(packet)]; !ok {
+		n.counters.dropped[DropBadFrame].Add(1)
+		return fmt.Errorf("%w: %d bytes", ErrPacketSize, len(packet))
+	}
+	n.counters.received.Add(1)
+	buf := n.pool.get(len(packet))
+	copy(*buf, packet)
+	reason, ok := n.links.send(outgoing{buf: buf, packet: (*buf)[:len(packet)], next: next})
+	if ok {
+		return nil
+	}
+	n.drop(reason, buf)
+	switch reason {
+	case DropUnknownNextHop:
+		return fmt.Errorf("%w: %s", ErrUnknownHop, shortID(next))
+	case DropShutdown:
+		return ErrClosed
+	}
+	return fmt.Errorf("%w: %s", ErrQueueFull, shortID(next))
+}
+
+// Close stops the node: its listeners, connections, workers and links.
+// Packets still queued are dropped (counted as shutdown).
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	n.cancel()
+	for l := range n.listeners {
+		l.Close()
+	}
+	for c := range n.open {
+		c.Close()
+	}
+	n.mu.Unlock()
+	n.wg.Wait()
+	n.links.wg.Wait()
+	for {
+		select {
+		case j := <-n.jobs:
+			n.drop(DropShutdown, j.buf)
+		case out := <-n.deliveries:
+			n.drop(DropShutdown, out.buf)
+		default:
+			return nil
+		}
+	}
+}
+
+func shortID(id [32]byte) string { return hex.EncodeToString(id[:6]) }
+
+// bufPool recycles packet buffers, one pool per accepted packet size.
+type bufPool struct {
+	pools map[int]*sync.Pool
+}
+
+func newBufPool(sizes []int) *bufPool {
+	p := &bufPool{pools: map[int]*sync.Pool{}}
+	for _, s := range sizes {
+		p.pools[s] = &sync.Pool{New: func() any { b := make([]byte, s); return &b }}
+	}
+	return p
+}
+
+func (p *bufPool) get(n int) *[]byte {
+	if sp, ok := p.pools[n]; ok {
+		return sp.Get().(*[]byte)
+	}
+	b := make([]byte, n)
+	return &b
+}
+
+func (p *bufPool) put(b *[]byte) {
+	if b == nil {
+		return
+	}
+	if sp, ok := p.pools[cap(*b)]; ok {
+		*b = (*b)[:cap(*b)]
+		sp.Put(b)
+	}
+}
