@@ -86,7 +86,7 @@ func (g *Gateway) serveConn(conn *websocket.Conn, remote string) {
 	log := g.log.With("remote", remote)
 	conn.SetReadLimit(maxFrameSize)
 	_ = conn.SetReadDeadline(time.Now().Add(g.cfg.HandshakeTimeout))
-	client, key, err := g.handshake(conn)
+	client, key, answer, err := g.handshake(conn)
 	if err != nil {
 		g.refuseConn(conn, log, err)
 		return
@@ -102,10 +102,22 @@ func (g *Gateway) serveConn(conn *websocket.Conn, remote string) {
 		done:   make(chan struct{}),
 		nextID: 1,
 	}
+	// Attach before answering: once the client has its answer, it is the
+	// client's newest session, and a later connection replaces it, never the
+	// reverse. Nothing is written to it before the writer starts.
 	if !g.attach(s) {
 		return
 	}
 	defer g.detach(s)
+	if err := g.writeControl(conn, answer); err != nil {
+		return
+	}
+	if answer.Type == TypeRegistered {
+		g.m.registrations.Inc()
+		s.log.Info("client registered")
+	} else {
+		g.m.auths.Inc()
+	}
 	s.log.Debug("client session open")
 	var writer sync.WaitGroup
 	writer.Add(1)
@@ -177,11 +189,11 @@ func (g *Gateway) writeControl(conn *websocket.Conn, c *Control) error {
 
 // handshake runs a registration or an authentication and returns the
 // client's identity and shared key.
-func (g *Gateway) handshake(conn *websocket.Conn) ([IdentitySize]byte, SharedKey, error) {
+func (g *Gateway) handshake(conn *websocket.Conn) ([IdentitySize]byte, SharedKey, *Control, error) {
 	var id [IdentitySize]byte
 	c, err := readControl(conn)
 	if err != nil {
-		return id, SharedKey{}, err
+		return id, SharedKey{}, nil, err
 	}
 	switch c.Type {
 	case TypeRegisterInit:
@@ -189,25 +201,25 @@ func (g *Gateway) handshake(conn *websocket.Conn) ([IdentitySize]byte, SharedKey
 	case TypeAuthenticate:
 		return g.authenticate(conn, c)
 	default:
-		return id, SharedKey{}, refuse(ReasonUnauthenticated, "%q before a handshake", c.Type)
+		return id, SharedKey{}, nil, refuse(ReasonUnauthenticated, "%q before a handshake", c.Type)
 	}
 }
 
-func (g *Gateway) register(conn *websocket.Conn, init *Control) ([IdentitySize]byte, SharedKey, error) {
+func (g *Gateway) register(conn *websocket.Conn, init *Control) ([IdentitySize]byte, SharedKey, *Control, error) {
 	now := g.now()
 	t := Transcript{Gateway: g.id, Timestamp: init.Timestamp}
 	copy(t.Client[:], init.Identity)
 	copy(t.ClientEphemeral[:], init.Ephemeral)
 	if !skewOK(init.Timestamp, now, g.cfg.MaxClockSkew) {
-		return t.Client, SharedKey{}, refuse(ReasonSkew, "register_init timestamp %d is more than %s from the gateway's clock", init.Timestamp, g.cfg.MaxClockSkew)
+		return t.Client, SharedKey{}, nil, refuse(ReasonSkew, "register_init timestamp %d is more than %s from the gateway's clock", init.Timestamp, g.cfg.MaxClockSkew)
 	}
 	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
 	if err != nil {
-		return t.Client, SharedKey{}, fmt.Errorf("ephemeral key: %w", err)
+		return t.Client, SharedKey{}, nil, fmt.Errorf("ephemeral key: %w", err)
 	}
 	dh, err := x25519(eph, init.Ephemeral)
 	if err != nil {
-		return t.Client, SharedKey{}, refuse(ReasonBadFrame, "%w", err)
+		return t.Client, SharedKey{}, nil, refuse(ReasonBadFrame, "%w", err)
 	}
 	copy(t.GatewayEphemeral[:], eph.PublicKey().Bytes())
 	err = g.writeControl(conn, &Control{
@@ -217,70 +229,60 @@ func (g *Gateway) register(conn *websocket.Conn, init *Control) ([IdentitySize]b
 		Signature: ed25519.Sign(g.identity, t.GatewaySigningBytes()),
 	})
 	if err != nil {
-		return t.Client, SharedKey{}, err
+		return t.Client, SharedKey{}, nil, err
 	}
 	fin, err := readControl(conn)
 	if err != nil {
-		return t.Client, SharedKey{}, err
+		return t.Client, SharedKey{}, nil, err
 	}
 	if fin.Type != TypeRegisterFinish {
-		return t.Client, SharedKey{}, refuse(ReasonBadFrame, "%q where register_finish was expected", fin.Type)
+		return t.Client, SharedKey{}, nil, refuse(ReasonBadFrame, "%q where register_finish was expected", fin.Type)
 	}
 	if !ed25519.Verify(ed25519.PublicKey(t.Client[:]), t.ClientSigningBytes(), fin.Signature) {
-		return t.Client, SharedKey{}, refuse(ReasonBadSignature, "client signature over the registration transcript does not verify")
+		return t.Client, SharedKey{}, nil, refuse(ReasonBadSignature, "client signature over the registration transcript does not verify")
 	}
 	key, err := t.SharedKey(dh)
 	if err != nil {
-		return t.Client, SharedKey{}, err
+		return t.Client, SharedKey{}, nil, err
 	}
 	if err := g.st.putClient(t.Client, clientRecord{Key: key, RegisteredAt: now}); err != nil {
-		return t.Client, SharedKey{}, err
+		return t.Client, SharedKey{}, nil, err
 	}
-	if err := g.writeControl(conn, &Control{Type: TypeRegistered, MAC: t.RegisteredMAC(key)}); err != nil {
-		return t.Client, SharedKey{}, err
-	}
-	g.m.registrations.Inc()
-	g.log.Info("client registered", "client", fmt.Sprintf("%x", t.Client[:8]))
-	return t.Client, key, nil
+	return t.Client, key, &Control{Type: TypeRegistered, MAC: t.RegisteredMAC(key)}, nil
 }
 
-func (g *Gateway) authenticate(conn *websocket.Conn, a *Control) ([IdentitySize]byte, SharedKey, error) {
+func (g *Gateway) authenticate(conn *websocket.Conn, a *Control) ([IdentitySize]byte, SharedKey, *Control, error) {
 	var id [IdentitySize]byte
 	var nonce [NonceSize]byte
 	copy(id[:], a.Identity)
 	copy(nonce[:], a.Nonce)
 	now := g.now()
 	if !skewOK(a.Timestamp, now, g.cfg.MaxClockSkew) {
-		return id, SharedKey{}, refuse(ReasonSkew, "authenticate timestamp %d is more than %s from the gateway's clock", a.Timestamp, g.cfg.MaxClockSkew)
+		return id, SharedKey{}, nil, refuse(ReasonSkew, "authenticate timestamp %d is more than %s from the gateway's clock", a.Timestamp, g.cfg.MaxClockSkew)
 	}
 	rec, err := g.st.client(id)
 	if errors.Is(err, ErrUnknownClient) {
-		return id, SharedKey{}, refuse(ReasonUnknownClient, "client %x has not registered here", id[:8])
+		return id, SharedKey{}, nil, refuse(ReasonUnknownClient, "client %x has not registered here", id[:8])
 	}
 	if err != nil {
-		return id, SharedKey{}, err
+		return id, SharedKey{}, nil, err
 	}
 	if !hmac.Equal(a.MAC, AuthMAC(rec.Key, g.id, id, nonce, a.Timestamp)) {
-		return id, SharedKey{}, refuse(ReasonBadMAC, "authentication MAC does not verify")
+		return id, SharedKey{}, nil, refuse(ReasonBadMAC, "authentication MAC does not verify")
 	}
 	fresh, err := g.nonces.add(id, nonce, now, time.UnixMilli(a.Timestamp).Add(g.cfg.MaxClockSkew+time.Second))
 	if err != nil {
-		return id, SharedKey{}, refuse(ReasonBusy, "%w", err)
+		return id, SharedKey{}, nil, refuse(ReasonBusy, "%w", err)
 	}
 	if !fresh {
-		return id, SharedKey{}, refuse(ReasonReplay, "authentication nonce already used")
+		return id, SharedKey{}, nil, refuse(ReasonReplay, "authentication nonce already used")
 	}
 	stored, _ := g.st.count(&id)
-	err = g.writeControl(conn, &Control{
+	return id, rec.Key, &Control{
 		Type:   TypeAuthenticated,
 		MAC:    AuthenticatedMAC(rec.Key, g.id, id, nonce, a.Timestamp),
 		Stored: uint64(stored),
-	})
-	if err != nil {
-		return id, SharedKey{}, err
-	}
-	g.m.auths.Inc()
-	return id, rec.Key, nil
+	}, nil
 }
 
 // session is one authenticated client connection.

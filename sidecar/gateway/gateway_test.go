@@ -1,0 +1,737 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/nyx-privacy/nyx/sphinx"
+)
+
+// chanForwarder is the test's layer-1 side: it hands forwarded packets to
+// the test.
+type chanForwarder struct {
+	ch   chan forwarded
+	fail error
+}
+
+type forwarded struct {
+	next   [32]byte
+	packet []byte
+}
+
+func (f *chanForwarder) Forward(next [32]byte, packet []byte) error {
+	if f.fail != nil {
+		return f.fail
+	}
+	f.ch <- forwarded{next, packet}
+	return nil
+}
+
+type testGateway struct {
+	*Gateway
+	url string
+	fwd *chanForwarder
+	reg *prometheus.Registry
+}
+
+func newTestGateway(t *testing.T, cfg Config, identity ed25519.PrivateKey) *testGateway {
+	t.Helper()
+	if cfg.StoreDir == "" {
+		cfg.StoreDir = t.TempDir()
+	}
+	if identity == nil {
+		_, identity, _ = ed25519.GenerateKey(rand.Reader)
+	}
+	fwd := &chanForwarder{ch: make(chan forwarded, 16)}
+	reg := prometheus.NewRegistry()
+	g, err := New(cfg, identity, nil, fwd, nil, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g.Handler())
+	t.Cleanup(func() {
+		g.Close()
+		srv.Close()
+	})
+	return &testGateway{Gateway: g, url: "ws" + strings.TrimPrefix(srv.URL, "http"), fwd: fwd, reg: reg}
+}
+
+func newClientKey(t *testing.T) ed25519.PrivateKey {
+	_, k, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func refused(g *testGateway, reason string) float64 {
+	return value(g.m.refused.WithLabelValues(reason))
+}
+
+// value reads a counter or gauge.
+func value(c prometheus.Metric) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		panic(err)
+	}
+	switch {
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	}
+	panic("not a counter or gauge")
+}
+
+func idOf(k ed25519.PrivateKey) [32]byte {
+	return [32]byte(k.Public().(ed25519.PublicKey))
+}
+
+func register(t *testing.T, g *testGateway, client ed25519.PrivateKey) (*ClientConn, SharedKey) {
+	t.Helper()
+	c, key, err := Register(ctx(t), g.url, g.Identity(), client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, key
+}
+
+func receive(t *testing.T, c *ClientConn) Message {
+	t.Helper()
+	m, err := c.Receive(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// waitFor polls cond; the test fails if it never holds. It waits for an
+// asynchronous effect (an ack processed by the gateway), it times nothing.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestRegisterThenAuthenticate(t *testing.T) {
+	g := newTestGateway(t, Config{}, nil)
+	client := newClientKey(t)
+	c, key := register(t, g, client)
+	c.Close()
+	if key == (SharedKey{}) {
+		t.Fatal("zero shared key")
+	}
+	rec, err := g.st.client(idOf(client))
+	if err != nil || rec.Key != key {
+		t.Fatalf("stored key %x, %v; client derived %x", rec.Key, err, key)
+	}
+	c2, err := Dial(ctx(t), g.url, g.Identity(), client, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2.Close()
+	if got := value(g.m.registrations); got != 1 {
+		t.Errorf("registrations = %v", got)
+	}
+	if got := value(g.m.auths); got != 1 {
+		t.Errorf("authentications = %v", got)
+	}
+
+	// A wrong key is refused with bad_mac, an unknown client with unknown_client.
+	var wrong SharedKey
+	wrong[0] = 1
+	if _, err := Dial(ctx(t), g.url, g.Identity(), client, wrong); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), ReasonBadMAC) {
+		t.Errorf("wrong key: %v", err)
+	}
+	if _, err := Dial(ctx(t), g.url, g.Identity(), newClientKey(t), key); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), ReasonUnknownClient) {
+		t.Errorf("unknown client: %v", err)
+	}
+	if refused(g, ReasonBadMAC) != 1 || refused(g, ReasonUnknownClient) != 1 {
+		t.Errorf("refusals not counted: bad_mac %v unknown_client %v", refused(g, ReasonBadMAC), refused(g, ReasonUnknownClient))
+	}
+}
+
+func TestClientChecksGatewayIdentity(t *testing.T) {
+	g := newTestGateway(t, Config{}, nil)
+	impostor := newClientKey(t).Public().(ed25519.PublicKey)
+	if _, _, err := Register(ctx(t), g.url, impostor, newClientKey(t)); err == nil || !strings.Contains(err.Error(), "answered as") {
+		t.Fatalf("registration with the wrong gateway identity: %v", err)
+	}
+}
+
+// rawConn is a websocket connection driven frame by frame, for replays and
+// garbage.
+func rawConn(t *testing.T, g *testGateway) *websocket.Conn {
+	t.Helper()
+	conn, resp, err := websocket.DefaultDialer.DialContext(ctx(t), g.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func send(t *testing.T, conn *websocket.Conn, c *Control) {
+	t.Helper()
+	if err := conn.WriteMessage(websocket.TextMessage, c.Marshal()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func next(t *testing.T, conn *websocket.Conn) *Control {
+	t.Helper()
+	mt, data, err := conn.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mt != websocket.TextMessage {
+		t.Fatalf("binary frame where a control was expected")
+	}
+	c, err := ParseControl(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func expectRefusal(t *testing.T, conn *websocket.Conn, reason string) {
+	t.Helper()
+	c := next(t, conn)
+	if c.Type != TypeError || c.Code != reason {
+		t.Fatalf("got %s %q (%s), want error %q", c.Type, c.Code, c.Message, reason)
+	}
+	// The gateway then closes the connection.
+	if _, _, err := conn.ReadMessage(); err == nil {
+		t.Fatal("connection still open after a refusal")
+	}
+}
+
+func TestAuthenticationReplayRefused(t *testing.T) {
+	g := newTestGateway(t, Config{}, nil)
+	client := newClientKey(t)
+	c, key := register(t, g, client)
+	c.Close()
+
+	var gw, id [32]byte
+	var nonce [NonceSize]byte
+	copy(gw[:], g.Identity())
+	id = idOf(client)
+	rand.Read(nonce[:])
+	ts := time.Now().UnixMilli()
+	auth := &Control{Type: TypeAuthenticate, Version: ProtocolVersion, Identity: id[:], Nonce: nonce[:], Timestamp: ts, MAC: AuthMAC(key, gw, id, nonce, ts)}
+
+	first := rawConn(t, g)
+	send(t, first, auth)
+	if c := next(t, first); c.Type != TypeAuthenticated {
+		t.Fatalf("first authentication: %s %s", c.Type, c.Message)
+	}
+	again := rawConn(t, g)
+	send(t, again, auth)
+	expectRefusal(t, again, ReasonReplay)
+
+	// Same nonce with a fresh timestamp: the MAC covers the timestamp, so
+	// the replayer cannot make one; with a valid MAC it is still a replay.
+	ts2 := ts + 1
+	auth2 := *auth
+	auth2.Timestamp = ts2
+	tampered := rawConn(t, g)
+	send(t, tampered, &auth2)
+	expectRefusal(t, tampered, ReasonBadMAC)
+
+	// A timestamp outside the skew, even correctly MACed, is refused.
+	old := time.Now().Add(-time.Hour).UnixMilli()
+	rand.Read(nonce[:])
+	stale := rawConn(t, g)
+	send(t, stale, &Control{Type: TypeAuthenticate, Version: ProtocolVersion, Identity: id[:], Nonce: nonce[:], Timestamp: old, MAC: AuthMAC(key, gw, id, nonce, old)})
+	expectRefusal(t, stale, ReasonSkew)
+
+	if refused(g, ReasonReplay) != 1 || refused(g, ReasonBadMAC) != 1 || refused(g, ReasonSkew) != 1 {
+		t.Errorf("refusals: replay %v bad_mac %v skew %v", refused(g, ReasonReplay), refused(g, ReasonBadMAC), refused(g, ReasonSkew))
+	}
+}
+
+func TestRegistrationReplayRefused(t *testing.T) {
+	g := newTestGateway(t, Config{}, nil)
+	client := newClientKey(t)
+	id := idOf(client)
+
+	// A genuine registration, recorded frame by frame.
+	conn := rawConn(t, g)
+	var eph [32]byte
+	rand.Read(eph[:])
+	ephKey, _ := ecdhKey(eph[:])
+	init := &Control{Type: TypeRegisterInit, Version: ProtocolVersion, Identity: id[:], Ephemeral: ephKey.PublicKey().Bytes(), Timestamp: time.Now().UnixMilli()}
+	send(t, conn, init)
+	ch := next(t, conn)
+	if ch.Type != TypeRegisterChallenge {
+		t.Fatalf("got %s", ch.Type)
+	}
+	tr := Transcript{Timestamp: init.Timestamp}
+	copy(tr.Gateway[:], g.Identity())
+	tr.Client = id
+	copy(tr.ClientEphemeral[:], init.Ephemeral)
+	copy(tr.GatewayEphemeral[:], ch.Ephemeral)
+	finish := &Control{Type: TypeRegisterFinish, Signature: ed25519.Sign(client, tr.ClientSigningBytes())}
+	send(t, conn, finish)
+	if c := next(t, conn); c.Type != TypeRegistered {
+		t.Fatalf("got %s %s", c.Type, c.Message)
+	}
+
+	// The same two frames replayed: the gateway's new ephemeral key changes
+	// the transcript, so the recorded signature no longer verifies.
+	replay := rawConn(t, g)
+	send(t, replay, init)
+	if c := next(t, replay); c.Type != TypeRegisterChallenge || bytes.Equal(c.Ephemeral, ch.Ephemeral) {
+		t.Fatalf("second challenge: %s, same ephemeral %v", c.Type, bytes.Equal(c.Ephemeral, ch.Ephemeral))
+	}
+	send(t, replay, finish)
+	expectRefusal(t, replay, ReasonBadSignature)
+
+	// Someone else's identity without its key: the signature fails too.
+	other := rawConn(t, g)
+	send(t, other, init)
+	next(t, other)
+	send(t, other, &Control{Type: TypeRegisterFinish, Signature: ed25519.Sign(newClientKey(t), tr.ClientSigningBytes())})
+	expectRefusal(t, other, ReasonBadSignature)
+
+	if got := refused(g, ReasonBadSignature); got != 2 {
+		t.Errorf("bad_signature refusals = %v", got)
+	}
+	rec, err := g.st.client(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key, _ := tr.SharedKey(mustDH(t, ephKey, ch.Ephemeral)); rec.Key != key {
+		t.Error("the refused registrations changed the stored key")
+	}
+}
+
+func TestBadFramesRefusedAndCounted(t *testing.T) {
+	g := newTestGateway(t, Config{}, nil)
+
+	cases := []struct {
+		name   string
+		mt     int
+		data   []byte
+		reason string
+	}{
+		{"not json", websocket.TextMessage, []byte("hello"), ReasonBadFrame},
+		{"unknown type", websocket.TextMessage, []byte(`{"type":"gimme"}`), ReasonBadFrame},
+		{"short identity", websocket.TextMessage, []byte(`{"type":"register_init","version":1,"identity":"AAAA","ephemeral":"AAAA"}`), ReasonBadFrame},
+		{"wrong version", websocket.TextMessage, (&Control{Type: TypeRegisterInit, Version: 9, Identity: make([]byte, 32), Ephemeral: make([]byte, 32)}).Marshal(), ReasonBadFrame},
+		{"ack before auth", websocket.TextMessage, []byte(`{"type":"ack","upto":3}`), ReasonUnauthenticated},
+		{"packet before auth", websocket.BinaryMessage, make([]byte, NextHopSize+sphinx.Regular.PacketSize()), ReasonUnauthenticated},
+		{"low-order ephemeral", websocket.TextMessage, (&Control{Type: TypeRegisterInit, Version: 1, Identity: make([]byte, 32), Ephemeral: make([]byte, 32), Timestamp: time.Now().UnixMilli()}).Marshal(), ReasonBadFrame},
+		{"oversized frame", websocket.BinaryMessage, make([]byte, maxFrameSize+1), ReasonBadFrame},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := refused(g, tc.reason)
+			conn := rawConn(t, g)
+			if err := conn.WriteMessage(tc.mt, tc.data); err != nil {
+				t.Fatal(err)
+			}
+			if tc.name == "oversized frame" {
+				// gorilla answers a frame over the read limit with a close frame.
+				if _, _, err := conn.ReadMessage(); err == nil {
+					t.Fatal("connection still open")
+				}
+			} else {
+				expectRefusal(t, conn, tc.reason)
+			}
+			waitFor(t, "the refusal to be counted", func() bool { return refused(g, tc.reason) == before+1 })
+		})
+	}
+
+	// An authenticated session: a packet of the wrong size is refused and
+	// reported, and the session goes on; a bad control frame ends it.
+	client := newClientKey(t)
+	c, _ := register(t, g, client)
+	if err := c.write(websocket.BinaryMessage, make([]byte, NextHopSize+100)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-c.Refusals():
+		if r.Code != ReasonBadPacket {
+			t.Fatalf("refusal %q", r.Code)
+		}
+	case <-ctx(t).Done():
+		t.Fatal("no refusal for a bad packet")
+	}
+	packet := make([]byte, sphinx.Regular.PacketSize())
+	rand.Read(packet)
+	if err := c.Send([32]byte{7}, packet); err != nil {
+		t.Fatal(err)
+	}
+	if f := <-g.fwd.ch; f.next != [32]byte{7} || !bytes.Equal(f.packet, packet) {
+		t.Fatal("packet after a refused one not forwarded intact")
+	}
+	if err := c.write(websocket.TextMessage, []byte(`{"type":"register_finish","signature":"`+strings.Repeat("A", 88)+`"}`)); err != nil {
+		t.Fatal(err)
+	}
+	<-c.Done()
+	if refused(g, ReasonBadPacket) != 1 {
+		t.Errorf("bad_packet refusals = %v", refused(g, ReasonBadPacket))
+	}
+
+	// The gateway still serves.
+	c2, _ := register(t, g, newClientKey(t))
+	if err := c2.Send([32]byte{8}, packet); err != nil {
+		t.Fatal(err)
+	}
+	if f := <-g.fwd.ch; f.next != [32]byte{8} {
+		t.Fatal("gateway stopped forwarding after garbage")
+	}
+}
+
+func TestForwardFailureReported(t *testing.T) {
+	g := newTestGateway(t, Config{}, nil)
+	g.fwd.fail = errors.New("no link to that node")
+	c, _ := register(t, g, newClientKey(t))
+	if err := c.Send([32]byte{1}, make([]byte, sphinx.Regular.PacketSize())); err != nil {
+		t.Fatal(err)
+	}
+	r := <-c.Refusals()
+	if r.Code != ReasonForwardFailed || !strings.Contains(r.Message, "no link") {
+		t.Fatalf("refusal %q %q", r.Code, r.Message)
+	}
+	if refused(g, ReasonForwardFailed) != 1 {
+		t.Fatal("forward failure not counted")
+	}
+}
+
+// TestForwardRealPacket sends a real Sphinx packet through the gateway and
+// checks that layer 1 can process what the forwarder got.
+func TestForwardRealPacket(t *testing.T) {
+	g := newTestGateway(t, Config{}, nil)
+	c, _ := register(t, g, newClientKey(t))
+	var route []sphinx.Hop
+	var keys []*sphinx.PrivateKey
+	for i := range 4 {
+		k, err := sphinx.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+		route = append(route, sphinx.Hop{Address: sphinx.NodeAddress{byte(i + 1)}, PublicKey: k.PublicKey()})
+	}
+	packet, err := sphinx.Regular.NewPacket(rand.Reader, route, sphinx.Destination{}, []byte("through the gateway"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Send([32]byte(route[0].Address), packet); err != nil {
+		t.Fatal(err)
+	}
+	f := <-g.fwd.ch
+	res, err := sphinx.Regular.ProcessHop(keys[0], f.packet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.next != [32]byte(route[0].Address) || res.Action != sphinx.Forward || res.NextHop != route[1].Address {
+		t.Fatalf("forwarded to %x, layer 1 sends to %x", f.next[:2], res.NextHop[:2])
+	}
+	if value(g.m.forwarded) != 1 {
+		t.Fatal("forward not counted")
+	}
+}
+
+func payloadN(i int) []byte { return fmt.Appendf(nil, "message %04d", i) }
+
+func TestOfflineStorageDeliveredOnReconnect(t *testing.T) {
+	dir := t.TempDir()
+	_, gwKey, _ := ed25519.GenerateKey(rand.Reader)
+	client := newClientKey(t)
+	id := idOf(client)
+	g := newTestGateway(t, Config{StoreDir: dir}, gwKey)
+	c, key := register(t, g, client)
+	c.Close()
+	waitFor(t, "the session to end", func() bool { return value(g.m.connected) == 0 })
+
+	const n = 20
+	for i := range n {
+		if err := g.Deliver(id, payloadN(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := g.StoredMessages(&id); got != n {
+		t.Fatalf("stored %d, want %d", got, n)
+	}
+	// Unregistered clients get nothing stored.
+	if err := g.Deliver([32]byte{9}, []byte("x")); !errors.Is(err, ErrUnknownClient) {
+		t.Fatalf("delivery to an unknown client: %v", err)
+	}
+
+	// A clean restart keeps everything.
+	g.Close()
+	g = newTestGateway(t, Config{StoreDir: dir}, gwKey)
+	if got := g.StoredMessages(&id); got != n {
+		t.Fatalf("after restart: stored %d, want %d", got, n)
+	}
+	if got := value(g.m.stored); got != n {
+		t.Fatalf("stored_messages gauge %v", got)
+	}
+	c, err := Dial(ctx(t), g.url, g.Identity(), client, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Stored != n {
+		t.Errorf("authenticated says %d stored", c.Stored)
+	}
+	for i := range n {
+		m := receive(t, c)
+		if !bytes.Equal(m.Payload, payloadN(i)) {
+			t.Fatalf("message %d: %q", i, m.Payload)
+		}
+		if i == n-1 {
+			if err := c.Ack(m.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitFor(t, "the acknowledged messages to leave the store", func() bool { return g.StoredMessages(&id) == 0 })
+	if got := value(g.m.delivered); got != n {
+		t.Errorf("delivered counter %v", got)
+	}
+	if got := value(g.m.pushed.WithLabelValues("stored")); got != n {
+		t.Errorf("pushed{stored} %v", got)
+	}
+}
+
+func TestLivePushWindowAndDisconnect(t *testing.T) {
+	const window = 4
+	g := newTestGateway(t, Config{Window: window}, nil)
+	client := newClientKey(t)
+	id := idOf(client)
+	c, key := register(t, g, client)
+
+	// Nothing acknowledged: the first `window` are pushed from memory, the
+	// rest are stored, in order.
+	const n = 10
+	for i := range n {
+		if err := g.Deliver(id, payloadN(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var last uint64
+	for i := range window {
+		m := receive(t, c)
+		if !bytes.Equal(m.Payload, payloadN(i)) {
+			t.Fatalf("message %d: %q", i, m.Payload)
+		}
+		last = m.ID
+	}
+	if got := g.StoredMessages(&id); got != n {
+		// The window filled: the pushed ones were stored too, before the rest.
+		t.Fatalf("stored %d, want %d", got, n)
+	}
+	if err := c.Ack(last); err != nil {
+		t.Fatal(err)
+	}
+	for i := window; i < 7; i++ {
+		m := receive(t, c)
+		if !bytes.Equal(m.Payload, payloadN(i)) {
+			t.Fatalf("message %d: %q", i, m.Payload)
+		}
+		last = m.ID
+	}
+	if err := c.Ack(last); err != nil {
+		t.Fatal(err)
+	}
+	// Disconnect with 7..9 pushed but unacknowledged.
+	for i := 7; i < n; i++ {
+		receive(t, c)
+	}
+	c.Close()
+	waitFor(t, "the session to end", func() bool { return value(g.m.connected) == 0 })
+	if got := g.StoredMessages(&id); got != n-7 {
+		t.Fatalf("stored after disconnect %d, want %d", got, n-7)
+	}
+
+	// Reconnect, catch up, go live; a live message that is never
+	// acknowledged is stored at disconnect and comes back.
+	c, err := Dial(ctx(t), g.url, g.Identity(), client, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 7; i < n; i++ {
+		if m := receive(t, c); !bytes.Equal(m.Payload, payloadN(i)) {
+			t.Fatalf("message %d: %q", i, m.Payload)
+		} else {
+			last = m.ID
+		}
+	}
+	if err := c.Ack(last); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the store to empty", func() bool { return g.StoredMessages(&id) == 0 })
+	if err := g.Deliver(id, []byte("live")); err != nil {
+		t.Fatal(err)
+	}
+	if m := receive(t, c); string(m.Payload) != "live" {
+		t.Fatalf("live message %q", m.Payload)
+	}
+	if g.StoredMessages(&id) != 0 {
+		t.Fatal("a live push to a caught-up client was stored")
+	}
+	c.Close()
+	waitFor(t, "the unacknowledged live message to be stored", func() bool { return g.StoredMessages(&id) == 1 })
+	c, err = Dial(ctx(t), g.url, g.Identity(), client, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if m := receive(t, c); string(m.Payload) != "live" {
+		t.Fatalf("after reconnect %q", m.Payload)
+	}
+}
+
+func TestAckOfUnsentIDRefused(t *testing.T) {
+	g := newTestGateway(t, Config{}, nil)
+	c, _ := register(t, g, newClientKey(t))
+	if err := c.Ack(5); err != nil {
+		t.Fatal(err)
+	}
+	<-c.Done()
+	if refused(g, ReasonBadFrame) != 1 {
+		t.Fatalf("bad_frame = %v", refused(g, ReasonBadFrame))
+	}
+}
+
+func TestNewSessionReplacesOld(t *testing.T) {
+	g := newTestGateway(t, Config{}, nil)
+	client := newClientKey(t)
+	c1, key := register(t, g, client)
+	c2, err := Dial(ctx(t), g.url, g.Identity(), client, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	<-c1.Done()
+	if err := g.Deliver(idOf(client), []byte("to the new one")); err != nil {
+		t.Fatal(err)
+	}
+	if m := receive(t, c2); string(m.Payload) != "to the new one" {
+		t.Fatalf("%q", m.Payload)
+	}
+}
+
+func TestExpiry(t *testing.T) {
+	g := newTestGateway(t, Config{MaxMessageAge: time.Hour}, nil)
+	client := newClientKey(t)
+	id := idOf(client)
+	c, _ := register(t, g, client)
+	c.Close()
+	waitFor(t, "the session to end", func() bool { return value(g.m.connected) == 0 })
+	start := time.Now()
+	g.now = func() time.Time { return start }
+	for i := range 3 {
+		if err := g.Deliver(id, payloadN(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.now = func() time.Time { return start.Add(30 * time.Minute) }
+	if err := g.Deliver(id, payloadN(3)); err != nil {
+		t.Fatal(err)
+	}
+	g.now = func() time.Time { return start.Add(61 * time.Minute) }
+	g.expire()
+	if got := g.StoredMessages(&id); got != 1 {
+		t.Fatalf("after expiry %d stored, want 1", got)
+	}
+	if value(g.m.expired) != 3 {
+		t.Fatalf("expired counter %v", value(g.m.expired))
+	}
+	msgs, _, err := g.st.after(id, 0, 10)
+	if err != nil || len(msgs) != 1 || !bytes.Equal(msgs[0].Payload, payloadN(3)) {
+		t.Fatalf("left %v %v", msgs, err)
+	}
+}
+
+func TestInboxQuotaAndSizeLimits(t *testing.T) {
+	g := newTestGateway(t, Config{MaxStoredPerClient: 2, MaxPayloadSize: 100}, nil)
+	client := newClientKey(t)
+	id := idOf(client)
+	c, _ := register(t, g, client)
+	c.Close()
+	waitFor(t, "the session to end", func() bool { return value(g.m.connected) == 0 })
+	if err := g.Deliver(id, make([]byte, 101)); err == nil {
+		t.Fatal("oversized payload accepted")
+	}
+	for range 2 {
+		if err := g.Deliver(id, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := g.Deliver(id, []byte("x")); !errors.Is(err, ErrInboxFull) {
+		t.Fatalf("third message: %v", err)
+	}
+	if refused(g, ReasonInboxFull) != 1 || refused(g, ReasonTooLarge) != 1 {
+		t.Fatal("refusals not counted")
+	}
+}
+
+func TestConcurrentDeliveriesKeepOrderPerClient(t *testing.T) {
+	g := newTestGateway(t, Config{Window: 8}, nil)
+	const clients, n = 4, 50
+	var keys []ed25519.PrivateKey
+	var conns []*ClientConn
+	for range clients {
+		k := newClientKey(t)
+		c, _ := register(t, g, k)
+		keys = append(keys, k)
+		conns = append(conns, c)
+	}
+	var wg sync.WaitGroup
+	for _, k := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range n {
+				if err := g.Deliver(idOf(k), payloadN(i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for ci, c := range conns {
+		for i := range n {
+			m := receive(t, c)
+			if !bytes.Equal(m.Payload, payloadN(i)) {
+				t.Fatalf("client %d message %d: %q", ci, i, m.Payload)
+			}
+			if i%5 == 4 {
+				c.Ack(m.ID)
+			}
+		}
+	}
+	wg.Wait()
+	waitFor(t, "every acknowledged message to leave the store", func() bool { return g.StoredMessages(nil) == 0 })
+}
