@@ -118,7 +118,7 @@ func Prove(rng io.Reader, p *Params, vk *VerificationKey, sig *Signature, attrs 
 		th.zeta = g1.Mul(m[tag])
 		th.az = g1.Mul(rhoTag)
 	}
-	c := th.challenge(vkDigest(vk), context)
+	c := th.challenge(vkDigest(vk), context).Scalar()
 	th.zr = rhoR.Add(c.Mul(r))
 	th.z = make([]curve.Scalar, len(hidx))
 	for j, i := range hidx {
@@ -136,7 +136,10 @@ func vkDigest(vk *VerificationKey) [32]byte {
 	return d
 }
 
-func (th *Theta) challenge(digest [32]byte, context []byte) curve.Scalar {
+// challenge is the 128-bit Fiat-Shamir challenge of a show (see README.md,
+// "Challenge size"): c = lo + hi·λ with lo, hi < 2^64, hashed from the
+// statement and the commitments.
+func (th *Theta) challenge(digest [32]byte, context []byte) curve.Challenge {
 	var t transcript
 	t.b = append(t.b, digest[:]...)
 	t.bytes(context)
@@ -149,7 +152,7 @@ func (th *Theta) challenge(digest [32]byte, context []byte) curve.Scalar {
 		t.g1(th.zeta, th.az)
 	}
 	t.scalars(th.m...)
-	return t.challenge(DSTShow)
+	return curve.HashToChallenge(t.b, []byte(DSTShow))
 }
 
 // PreparedVerificationKey is a verification key with fixed-base tables for
@@ -264,19 +267,20 @@ func verify(p *Params, vk *VerificationKey, pk *PreparedVerificationKey, digest 
 	if th.tag >= 0 {
 		// z_τ·g1 = A_ζ + c·ζ
 		zt := th.z[th.hiddenPos(th.tag)]
-		if !g1.Mul(zt).Equal(th.az.Add(th.zeta.Mul(c))) {
+		if !g1.SchnorrCheck(zt, th.az, c, th.zeta) {
 			return fmt.Errorf("%w: spend tag proof", ErrCredential)
 		}
 	}
 	// Q1 = A - (c·α + z_r·g2 + Σ_hidden z_i·β_i + Σ_revealed c·m_j·β_j), Q2 = c·g2,
 	// and e(h', Q1)·e(s'', Q2) = 1 is the Schnorr check
 	// e(h', z_r·g2 + Σ z_i β_i) = e(h', A)·X^c with X = e(s'', g2)/e(h', α + Σ m_j β_j).
+	cs := c.Scalar()
 	sc := make([]curve.Scalar, 0, q+1)
-	sc = append(sc, c)
+	sc = append(sc, cs)
 	hi, di := 0, 0
 	for i := 0; i < q; i++ {
 		if th.reveal&(1<<i) != 0 {
-			sc = append(sc, c.Mul(th.m[di]))
+			sc = append(sc, cs.Mul(th.m[di]))
 			di++
 		} else {
 			sc = append(sc, th.z[hi])
@@ -285,12 +289,15 @@ func verify(p *Params, vk *VerificationKey, pk *PreparedVerificationKey, digest 
 	}
 	var q1, q2 curve.G2
 	if pk != nil {
-		// Q1 = A + Σ (-scalar)·base over tables, Q2 = c·g2, summed together.
+		// Q1 = A + Σ (-scalar)·base over tables, Q2 = c·g2, summed together;
+		// the challenge terms take half the table entries of the others.
 		var tables []*curve.G2Table
 		var neg []curve.Scalar
+		ctab := pk.alpha
 		if k := pk.disclosedTable(th); k != nil {
-			tables = append(tables, k, g2)
-			neg = append(neg, c.Neg(), th.zr.Neg())
+			ctab = k
+			tables = append(tables, g2)
+			neg = append(neg, th.zr.Neg())
 			for i := 0; i < q; i++ {
 				if th.reveal&(1<<i) == 0 {
 					tables = append(tables, pk.beta[i])
@@ -300,19 +307,20 @@ func verify(p *Params, vk *VerificationKey, pk *PreparedVerificationKey, digest 
 				neg = append(neg, z.Neg())
 			}
 		} else {
-			tables = append(append(append(tables, pk.alpha), pk.beta...), g2)
-			for _, s := range append(sc, th.zr) {
+			tables = append(append(tables, pk.beta...), g2)
+			for _, s := range append(sc[1:], th.zr) {
 				neg = append(neg, s.Neg())
 			}
 		}
 		r := curve.FixedMultiExpG2Batch(
-			curve.FixedSum{Start: th.a, Tables: tables, Scalars: neg},
-			curve.FixedSum{Tables: []*curve.G2Table{g2}, Scalars: []curve.Scalar{c}},
+			curve.FixedSum{Start: th.a, Tables: tables, Scalars: neg,
+				ChallengeTables: []*curve.G2Table{ctab}, Challenges: []curve.Challenge{c.Neg()}},
+			curve.FixedSum{ChallengeTables: []*curve.G2Table{g2}, Challenges: []curve.Challenge{c}},
 		)
 		q1, q2 = r[0], r[1]
 	} else {
 		sum := curve.FixedMultiExpG2(curve.MultiExpG2(append([]curve.G2{vk.alpha}, vk.beta...), sc), []*curve.G2Table{g2}, []curve.Scalar{th.zr})
-		q1, q2 = th.a.Sub(sum), g2.Mul(c)
+		q1, q2 = th.a.Sub(sum), g2.Mul(cs)
 	}
 	if !curve.PairingCheck([]curve.G1{th.hp, th.sp}, []curve.G2{q1, q2}) {
 		return ErrCredential

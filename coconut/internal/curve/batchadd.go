@@ -135,12 +135,16 @@ func (t *G2Table) appendEntries(out []bls.G2Affine, s Scalar) []bls.G2Affine {
 	return out
 }
 
-// FixedSum is one sum start + Σ scalars[i]·B_i over fixed bases B_i given by
-// their tables.
+// FixedSum is one sum start + Σ Scalars[i]·B_i + Σ Challenges[j]·C_j over
+// fixed bases B_i, C_j given by their tables. A challenge term takes at most
+// 18 table entries, a scalar term 32.
 type FixedSum struct {
 	Start   G2
 	Tables  []*G2Table
 	Scalars []Scalar
+
+	ChallengeTables []*G2Table
+	Challenges      []Challenge
 }
 
 // scratch is the working memory of FixedMultiExpG2Batch (about 50 KB for a
@@ -157,10 +161,10 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 func FixedMultiExpG2Batch(sums ...FixedSum) []G2 {
 	size := 0
 	for _, s := range sums {
-		if len(s.Tables) != len(s.Scalars) {
+		if len(s.Tables) != len(s.Scalars) || len(s.ChallengeTables) != len(s.Challenges) {
 			panic("curve: FixedMultiExpG2Batch length mismatch")
 		}
-		size += 1 + windowCount*len(s.Tables)
+		size += 1 + windowCount*len(s.Tables) + 18*len(s.ChallengeTables)
 	}
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
@@ -174,6 +178,9 @@ func FixedMultiExpG2Batch(sums ...FixedSum) []G2 {
 		buf = append(buf, s.Start.p)
 		for i, t := range s.Tables {
 			buf = t.appendEntries(buf, s.Scalars[i])
+		}
+		for i, t := range s.ChallengeTables {
+			buf = t.appendChallengeEntries(buf, s.Challenges[i])
 		}
 		groups[gi] = buf[from:len(buf):len(buf)]
 	}

@@ -198,28 +198,28 @@ func TestFixedMultiExpG2Batch(t *testing.T) {
 		sc := edge[i : i+3]
 		start := G2Generator().Mul(rs(t))
 		want := start.Add(MultiExpG2(bases, sc))
-		if got := FixedMultiExpG2Batch(FixedSum{start, tables, sc})[0]; !got.Equal(want) {
+		if got := FixedMultiExpG2Batch(FixedSum{Start: start, Tables: tables, Scalars: sc})[0]; !got.Equal(want) {
 			t.Fatalf("batch sum wrong for scalars %d..%d", i, i+2)
 		}
 	}
 	// Cancellations and repeated points: s·B + (-s)·B + start, and B taken twice.
 	s := rs(t)
 	start := G2Generator().Mul(rs(t))
-	if got := FixedMultiExpG2Batch(FixedSum{start, []*G2Table{tables[1], tables[1]}, []Scalar{s, s.Neg()}})[0]; !got.Equal(start) {
+	if got := FixedMultiExpG2Batch(FixedSum{Start: start, Tables: []*G2Table{tables[1], tables[1]}, Scalars: []Scalar{s, s.Neg()}})[0]; !got.Equal(start) {
 		t.Fatal("cancellation wrong")
 	}
-	if got := FixedMultiExpG2Batch(FixedSum{G2{}, []*G2Table{tables[1], tables[1]}, []Scalar{s, s}})[0]; !got.Equal(bases[1].Mul(s.Add(s))) {
+	if got := FixedMultiExpG2Batch(FixedSum{Start: G2{}, Tables: []*G2Table{tables[1], tables[1]}, Scalars: []Scalar{s, s}})[0]; !got.Equal(bases[1].Mul(s.Add(s))) {
 		t.Fatal("doubling wrong")
 	}
-	if got := FixedMultiExpG2Batch(FixedSum{G2{}, []*G2Table{tables[1]}, []Scalar{{}}})[0]; !got.IsIdentity() {
+	if got := FixedMultiExpG2Batch(FixedSum{Start: G2{}, Tables: []*G2Table{tables[1]}, Scalars: []Scalar{{}}})[0]; !got.IsIdentity() {
 		t.Fatal("zero scalar wrong")
 	}
 	// Several sums at once, one of them short, one cancelling to the identity.
 	a, c := rs(t), rs(t)
 	got := FixedMultiExpG2Batch(
-		FixedSum{start, tables, []Scalar{a, c, s}},
-		FixedSum{G2{}, tables[:1], []Scalar{c}},
-		FixedSum{bases[2].Mul(s), tables[2:], []Scalar{s.Neg()}},
+		FixedSum{Start: start, Tables: tables, Scalars: []Scalar{a, c, s}},
+		FixedSum{Start: G2{}, Tables: tables[:1], Scalars: []Scalar{c}},
+		FixedSum{Start: bases[2].Mul(s), Tables: tables[2:], Scalars: []Scalar{s.Neg()}},
 	)
 	if !got[0].Equal(start.Add(MultiExpG2(bases, []Scalar{a, c, s}))) || !got[1].Equal(bases[0].Mul(c)) || !got[2].IsIdentity() {
 		t.Fatal("joint sums wrong")
@@ -238,7 +238,7 @@ func benchFixed(b *testing.B, batch bool) {
 	b.ResetTimer()
 	for b.Loop() {
 		if batch {
-			FixedMultiExpG2Batch(FixedSum{start, tables, sc})
+			FixedMultiExpG2Batch(FixedSum{Start: start, Tables: tables, Scalars: sc})
 		} else {
 			FixedMultiExpG2(start, tables, sc)
 		}

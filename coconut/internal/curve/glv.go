@@ -110,6 +110,18 @@ func boolToBorrow(b bool) uint64 {
 
 // glvMultiExpG1 returns Σ scalars[i]·points[i].
 func glvMultiExpG1(points []G1, scalars []Scalar) bls.G1Jac {
+	ks := make([][2][3]uint64, len(points))
+	for i := range points {
+		if !scalars[i].IsZero() {
+			ks[i][0], ks[i][1] = splitGLV(scalars[i])
+		}
+	}
+	return strausG1(points, ks)
+}
+
+// strausG1 returns Σ (ks[i][0] + ks[i][1]·λ)·points[i] for integers
+// ks[i][h] < 2^129 given as little-endian limbs.
+func strausG1(points []G1, ks [][2][3]uint64) bls.G1Jac {
 	const tsize = 1 << (wnafWidth - 2) // 8 odd multiples
 	n := len(points)
 	jac := make([]bls.G1Jac, 0, n*tsize)
@@ -118,10 +130,10 @@ func glvMultiExpG1(points []G1, scalars []Scalar) bls.G1Jac {
 	used := make([]int, 0, n)
 	maxLen := 0
 	for i := range points {
-		if points[i].IsIdentity() || scalars[i].IsZero() {
+		k1, k2 := ks[i][0], ks[i][1]
+		if points[i].IsIdentity() || k1 == [3]uint64{} && k2 == [3]uint64{} {
 			continue
 		}
-		k1, k2 := splitGLV(scalars[i])
 		lens[i][0] = wnaf(k1, &digits[i][0])
 		lens[i][1] = wnaf(k2, &digits[i][1])
 		maxLen = max(maxLen, lens[i][0], lens[i][1])
