@@ -12,7 +12,7 @@ import (
 // costs about 6 plus a share of one inversion per round. Several independent
 // sums share each round's inversion. Rounds stop when too few additions
 // remain for the shared inversion to pay off.
-const batchAddMin = 8
+const batchAddMin = 2
 
 // sumG2 returns Σ g for every group g of points (the groups are used as
 // scratch space). Identity entries are allowed.
