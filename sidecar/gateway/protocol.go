@@ -105,6 +105,11 @@ func ParseControl(b []byte) (*Control, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("%w: control frame is not JSON: %v", ErrBadFrame, err)
 	}
+	for _, f := range []*[]byte{&c.Identity, &c.Gateway, &c.Ephemeral, &c.Nonce, &c.Signature, &c.MAC} {
+		if len(*f) == 0 {
+			*f = nil // "" and absent mean the same
+		}
+	}
 	if err := c.check(); err != nil {
 		return nil, err
 	}

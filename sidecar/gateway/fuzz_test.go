@@ -1,0 +1,178 @@
+package gateway
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/nyx-privacy/nyx/sphinx"
+)
+
+func controlSeeds() [][]byte {
+	b32 := bytes.Repeat([]byte{7}, 32)
+	return [][]byte{
+		(&Control{Type: TypeRegisterInit, Version: 1, Identity: b32, Ephemeral: b32, Timestamp: 1700000000000}).Marshal(),
+		(&Control{Type: TypeRegisterChallenge, Gateway: b32, Ephemeral: b32, Signature: make([]byte, 64)}).Marshal(),
+		(&Control{Type: TypeRegisterFinish, Signature: make([]byte, 64)}).Marshal(),
+		(&Control{Type: TypeRegistered, MAC: b32}).Marshal(),
+		(&Control{Type: TypeAuthenticate, Version: 1, Identity: b32, Nonce: make([]byte, 16), Timestamp: 5, MAC: b32}).Marshal(),
+		(&Control{Type: TypeAuthenticated, MAC: b32, Stored: 3}).Marshal(),
+		(&Control{Type: TypeAck, UpTo: 9}).Marshal(),
+		(&Control{Type: TypeError, Code: "replay", Message: "no"}).Marshal(),
+		[]byte(`{"type":"ack","upto":-1}`),
+		[]byte(`{"type":"register_init","identity":"!!"}`),
+		[]byte(`[]`),
+		[]byte(``),
+	}
+}
+
+func FuzzParseControl(f *testing.F) {
+	for _, s := range controlSeeds() {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseControl(b)
+		if err != nil {
+			if !errors.Is(err, ErrBadFrame) {
+				t.Fatalf("error does not wrap ErrBadFrame: %v", err)
+			}
+			return
+		}
+		again, err := ParseControl(c.Marshal())
+		if err != nil {
+			t.Fatalf("re-encoded control does not parse: %v", err)
+		}
+		if !reflect.DeepEqual(c, again) {
+			t.Fatalf("round trip changed the control: %+v → %+v", c, again)
+		}
+	})
+}
+
+func FuzzParseForwardFrame(f *testing.F) {
+	f.Add(ForwardFrame([32]byte{1}, make([]byte, sphinx.Regular.PacketSize())))
+	f.Add(ForwardFrame([32]byte{1}, make([]byte, sphinx.Ack.PacketSize())))
+	f.Add([]byte{1, 2, 3})
+	f.Add(make([]byte, NextHopSize+sphinx.Regular.PacketSize()-1))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		next, packet, err := ParseForwardFrame(b)
+		if err != nil {
+			return
+		}
+		if _, err := sphinx.GeometryForPacketSize(len(packet)); err != nil {
+			t.Fatalf("accepted a packet of %d bytes", len(packet))
+		}
+		if !bytes.Equal(ForwardFrame(next, packet), b) {
+			t.Fatal("round trip changed the frame")
+		}
+	})
+}
+
+func FuzzParseDeliveryFrame(f *testing.F) {
+	f.Add(DeliveryFrame(1, []byte("payload")))
+	f.Add(DeliveryFrame(1<<63, nil))
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 1})
+	f.Add([]byte{1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		id, payload, err := ParseDeliveryFrame(b)
+		if err != nil {
+			return
+		}
+		if id == 0 || !bytes.Equal(DeliveryFrame(id, payload), b) {
+			t.Fatal("round trip changed the frame")
+		}
+	})
+}
+
+func FuzzStoredRecords(f *testing.F) {
+	f.Add(clientRecord{Key: SharedKey{1, 2}, RegisteredAt: time.Unix(1700000000, 0)}.marshal(), seqKey(1))
+	f.Add(marshalMessage(time.Unix(0, 1700000000000000000), []byte("hello")), seqKey(7))
+	f.Add([]byte{2, 0, 0}, []byte{1})
+	f.Add([]byte{}, []byte{})
+	f.Fuzz(func(t *testing.T, value, key []byte) {
+		if r, err := parseClientRecord(value); err == nil {
+			if !bytes.Equal(r.marshal(), value) {
+				t.Fatal("client record round trip changed it")
+			}
+		} else if !errors.Is(err, ErrCorruptRecord) {
+			t.Fatalf("client record error does not wrap ErrCorruptRecord: %v", err)
+		}
+		m, err := parseMessage(key, value, 1<<16)
+		if err != nil {
+			if !errors.Is(err, ErrCorruptRecord) {
+				t.Fatalf("message error does not wrap ErrCorruptRecord: %v", err)
+			}
+			return
+		}
+		if !bytes.Equal(marshalMessage(m.StoredAt, m.Payload), value) || !bytes.Equal(seqKey(m.Seq), key) {
+			t.Fatal("message record round trip changed it")
+		}
+	})
+}
+
+// FuzzGatewayFrames sends two arbitrary frames to a live gateway as a client
+// would, and checks that it answers every connection with a refusal or a
+// handshake step and keeps serving.
+func FuzzGatewayFrames(f *testing.F) {
+	for _, s := range controlSeeds() {
+		f.Add(true, s, false, []byte{})
+	}
+	f.Add(false, make([]byte, NextHopSize+sphinx.Regular.PacketSize()), true, []byte(`{"type":"ack","upto":1}`))
+	f.Add(true, controlSeeds()[0], true, controlSeeds()[2])
+
+	_, key, _ := ed25519.GenerateKey(nil)
+	g, err := New(Config{StoreDir: f.TempDir()}, key, nil, discardForwarder{}, nil, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	srv := httptest.NewServer(g.Handler())
+	f.Cleanup(func() {
+		g.Close()
+		srv.Close()
+	})
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+
+	f.Fuzz(func(t *testing.T, text1 bool, frame1 []byte, text2 bool, frame2 []byte) {
+		conn, resp, err := websocket.DefaultDialer.Dial(url, nil)
+		if err != nil {
+			t.Fatalf("gateway stopped accepting connections: %v", err)
+		}
+		resp.Body.Close()
+		defer conn.Close()
+		mt := func(text bool) int {
+			if text {
+				return websocket.TextMessage
+			}
+			return websocket.BinaryMessage
+		}
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if conn.WriteMessage(mt(text1), frame1) != nil {
+			return
+		}
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		c, err := ParseControl(data)
+		if err != nil {
+			t.Fatalf("gateway sent an unparsable control frame: %v", err)
+		}
+		if c.Type != TypeError && c.Type != TypeRegisterChallenge {
+			t.Fatalf("gateway answered garbage with %q", c.Type)
+		}
+		if c.Type == TypeRegisterChallenge {
+			conn.WriteMessage(mt(text2), frame2)
+			if _, data, err = conn.ReadMessage(); err == nil {
+				if c, err := ParseControl(data); err != nil || c.Type != TypeError {
+					t.Fatalf("second frame answered with %s %v", data, err)
+				}
+			}
+		}
+	})
+}
