@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"testing"
 
 	bls "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fp"
+	"github.com/nyx-privacy/nyx/coconut/internal/curve"
 )
 
 // notInSubgroupG1 returns the compressed encoding of a point on the curve
@@ -169,7 +171,9 @@ func TestScalarHelpers(t *testing.T) {
 // attribute hashing: any change to a domain separation tag or to the
 // generator derivation breaks compatibility with credentials and keys made
 // before, and must show up here. (Values computed by this implementation;
-// the hash-to-curve suite itself is checked against RFC 9380 in internal/curve.)
+// the hash-to-curve suite itself is checked against RFC 9380 in internal/curve;
+// the show-challenge bytes were also computed independently with Python's
+// hashlib from RFC 9380 §5.3.1.)
 func TestFixedValues(t *testing.T) {
 	p, err := Setup(2)
 	if err != nil {
@@ -178,6 +182,11 @@ func TestFixedValues(t *testing.T) {
 	h1 := p.hs[1].Bytes()
 	if got := hex.EncodeToString(h1[:]); got != "a8457f02020c96b3e724740b8a64d89e88d994d9f28a12326d7f0ae2e404fd1ce917c4924c60828597ae3877909a01fd" {
 		t.Errorf("h_1 = %s", got)
+	}
+	// The 128-bit show challenge: 16 bytes of expand_message_xmd under DSTShow, lo || hi.
+	lo, hi, _ := curve.HashToChallenge([]byte("transcript"), []byte(DSTShow)).Halves()
+	if got := fmt.Sprintf("%016x%016x", lo, hi); got != "32eaedde65f36b083900d4035121098d" {
+		t.Errorf("show challenge = %s", got)
 	}
 	s := HashToScalar([]byte("bandwidth")).Bytes()
 	if got := hex.EncodeToString(s[:]); got != "1a3b5b5be2b366bc9f12dbe13b421c4c444bacfe00be73e50b5b7d8e01e174f6" {

@@ -10,14 +10,15 @@ import (
 )
 
 // Domain separation tags. Every hash in the scheme is RFC 9380 (hash_to_curve
-// for points, hash_to_field for scalars, both expand_message_xmd with SHA-256)
-// under one of these tags, so no output of one use can be replayed in another.
+// for points, hash_to_field for scalars, both expand_message_xmd with SHA-256;
+// the 128-bit show challenge is 16 bytes of expand_message_xmd) under one of
+// these tags, so no output of one use can be replayed in another.
 const (
 	DSTGenerators = "NYX-COCONUT-V1-GENERATORS_BLS12381G1_XMD:SHA-256_SSWU_RO_"
 	DSTCommitment = "NYX-COCONUT-V1-COMMITMENT_BLS12381G1_XMD:SHA-256_SSWU_RO_"
 	DSTAttribute  = "NYX-COCONUT-V1-ATTRIBUTE_XMD:SHA-256"
 	DSTIssue      = "NYX-COCONUT-V1-ISSUE-CHALLENGE_XMD:SHA-256"
-	DSTShow       = "NYX-COCONUT-V1-SHOW-CHALLENGE_XMD:SHA-256"
+	DSTShow       = "NYX-COCONUT-V1-SHOW-CHALLENGE-128_XMD:SHA-256"
 	DSTDealing    = "NYX-COCONUT-V1-DKG-SHARE-KEY_XMD:SHA-256"
 	DSTComplaint  = "NYX-COCONUT-V1-DKG-COMPLAINT-CHALLENGE_XMD:SHA-256"
 )
