@@ -231,3 +231,52 @@ func (vk *VerificationKey) UnmarshalBinary(data []byte) error {
 	vk.alpha, vk.beta, vk.betaG1 = alpha, beta, betaG1
 	return nil
 }
+
+// BlindSignSecretsSize returns the encoded size of the secrets of a request
+// with k private and p public attributes: 2 + 48 + 32(2k + p).
+func BlindSignSecretsSize(k, p int) int { return 2 + G1Size + ScalarSize*(2*k+p) }
+
+// MarshalBinary encodes the secrets as k (1 byte) || p (1 byte) || h ||
+// m_1..m_k (private attributes) || public_1..public_p || o_1..o_k (the
+// openings of the c_i). The encoding holds the private attributes and the
+// blinding factors: store it as a secret (encrypted at rest), and discard it
+// once the credential is unblinded.
+func (s *BlindSignSecrets) MarshalBinary() ([]byte, error) {
+	k, p := len(s.private), len(s.public)
+	if k < 1 || len(s.o) != k || k+p > MaxAttributes || s.h.IsIdentity() {
+		return nil, fmt.Errorf("%w: blind-sign secrets not from PrepareBlindSign", ErrEncoding)
+	}
+	b := make([]byte, 0, BlindSignSecretsSize(k, p))
+	b = append(b, byte(k), byte(p))
+	b = appendG1(b, s.h)
+	b = appendScalars(b, s.private...)
+	b = appendScalars(b, s.public...)
+	return appendScalars(b, s.o...), nil
+}
+
+// UnmarshalBinary decodes the encoding of MarshalBinary strictly: at least
+// one private attribute, at most MaxAttributes in all, h a proper G1 point,
+// canonical scalars, no trailing bytes.
+func (s *BlindSignSecrets) UnmarshalBinary(data []byte) error {
+	r := &reader{b: data}
+	k, p := r.u8(), r.u8()
+	if r.err != nil {
+		return fmt.Errorf("blind-sign secrets: %w", r.err)
+	}
+	if k < 1 {
+		return fmt.Errorf("blind-sign secrets: %w: no private attribute", ErrEncoding)
+	}
+	if err := checkAttrCount(k + p); err != nil {
+		return fmt.Errorf("blind-sign secrets: %w", err)
+	}
+	r.expect(BlindSignSecretsSize(k, p) - 2)
+	t := &BlindSignSecrets{h: r.g1()}
+	t.private = r.scalars(k)
+	t.public = r.scalars(p)
+	t.o = r.scalars(k)
+	if err := r.done(); err != nil {
+		return fmt.Errorf("blind-sign secrets: %w", err)
+	}
+	*s = *t
+	return nil
+}

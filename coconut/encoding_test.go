@@ -55,6 +55,7 @@ func TestEncodings(t *testing.T) {
 		{"verification key", w.f.vks[0], func() codec { return &VerificationKey{} }, VerificationKeySize(3, true), []int{2 + 4*G2Size}, []int{2, 2 + G2Size}},
 		{"verification key without G1", &noG1, func() codec { return &VerificationKey{} }, VerificationKeySize(3, false), nil, []int{2}},
 		{"blind sign request", w.req, func() codec { return &BlindSignRequest{} }, BlindSignRequestSize(2, 1), []int{2, 2 + G1Size}, nil},
+		{"blind sign secrets", w.sec, func() codec { return &BlindSignSecrets{} }, BlindSignSecretsSize(2, 1), []int{2}, nil},
 		{"blinded signature", w.bs, func() codec { return &BlindedSignature{} }, SignatureSize, []int{0, G1Size}, nil},
 		{"signature", w.sig, func() codec { return &Signature{} }, SignatureSize, []int{0, G1Size}, nil},
 		{"theta", w.th, func() codec { return &Theta{} }, ThetaSize(3, true), []int{8, 8 + G1Size, 8 + 2*G1Size + G2Size}, []int{8 + 2*G1Size}},
@@ -109,6 +110,61 @@ func TestEncodings(t *testing.T) {
 				t.Errorf("%s: G2 point outside the subgroup at %d accepted", c.name, at)
 			}
 		}
+	}
+}
+
+// TestBlindSignSecretsEncoding: decoded secrets unblind to the same
+// signature; malformed headers, non-canonical scalars and secrets of
+// another shape are refused.
+func TestBlindSignSecretsEncoding(t *testing.T) {
+	w := fuzzWorldOnce(t)
+	b, err := w.sec.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sec BlindSignSecrets
+	if err := sec.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	sig, err := Unblind(w.f.p, w.f.vks[0], w.bs, &sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sig.h.Equal(w.sig.h) || !sig.s.Equal(w.sig.s) {
+		t.Fatal("decoded secrets unblind to another signature")
+	}
+	if err := VerifySignature(w.f.p, w.f.vks[0], sig, sec.Attributes()); err != nil {
+		t.Fatal(err)
+	}
+	mod := func(f func(m []byte) []byte) []byte { return f(append([]byte{}, b...)) }
+	for name, m := range map[string][]byte{
+		"no private attribute":  mod(func(m []byte) []byte { m[0] = 0; return m }),
+		"too many attributes":   mod(func(m []byte) []byte { m[0], m[1] = 16, 17; return m }),
+		"count beyond the data": mod(func(m []byte) []byte { m[1] = 2; return m }),
+		"scalar not canonical":  mod(func(m []byte) []byte { copy(m[2+G1Size:], bytes.Repeat([]byte{0xff}, ScalarSize)); return m }),
+		"header only":           b[:2],
+	} {
+		if err := new(BlindSignSecrets).UnmarshalBinary(m); !errors.Is(err, ErrEncoding) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := (&BlindSignSecrets{}).MarshalBinary(); !errors.Is(err, ErrEncoding) {
+		t.Errorf("zero value encoded: %v", err)
+	}
+	// Well-formed secrets of another shape (2 private + 2 public, for q = 4)
+	// are refused by Unblind, not used.
+	p4, _ := Setup(4)
+	_, sec4, err := PrepareBlindSign(rand.Reader, p4, randomAttrs(t, 2), randomAttrs(t, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b4, _ := sec4.MarshalBinary()
+	var other BlindSignSecrets
+	if err := other.UnmarshalBinary(b4); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Unblind(w.f.p, w.f.vks[0], w.bs, &other); !errors.Is(err, ErrAttributes) {
+		t.Errorf("secrets for q = 4 with q = 3 parameters: %v", err)
 	}
 }
 

@@ -24,6 +24,7 @@ type codec interface {
 type fuzzWorld struct {
 	f     *fixture
 	req   *BlindSignRequest
+	sec   *BlindSignSecrets
 	bs    *BlindedSignature
 	sig   *Signature
 	th    *Theta
@@ -47,10 +48,9 @@ func fuzzWorldOnce(tb testing.TB) *fuzzWorld {
 	}
 	w := &fuzzWorld{f: newFixture(tb, 3, 2, 3)}
 	priv, pub := randomAttrs(tb, 2), randomAttrs(tb, 1)
-	var sec *BlindSignSecrets
-	w.req, sec, _ = PrepareBlindSign(rand.Reader, w.f.p, priv, pub)
+	w.req, w.sec, _ = PrepareBlindSign(rand.Reader, w.f.p, priv, pub)
 	w.bs, _ = BlindSign(w.f.p, w.f.sks[0], w.req)
-	w.sig, _ = Unblind(w.f.p, w.f.vks[0], w.bs, sec)
+	w.sig, _ = Unblind(w.f.p, w.f.vks[0], w.bs, w.sec)
 	cred, attrs := w.f.credential(tb, priv, pub)
 	w.th, _ = Prove(rand.Reader, w.f.p, w.f.mvk, cred, attrs, ShowSpec{Reveal: []int{2}, Tag: true, TagIndex: 0}, []byte("fuzz"))
 	w.thRaw, _ = Prove(rand.Reader, w.f.p, w.f.mvk, cred, attrs, ShowSpec{Reveal: []int{0, 1}}, []byte("fuzz"))
@@ -127,6 +127,19 @@ func FuzzBlindSignRequest(f *testing.F) {
 		var req BlindSignRequest
 		if roundTrip(t, data, &req) {
 			_ = req.Verify(w.f.p)
+		}
+	})
+}
+
+// FuzzBlindSignSecrets decodes secrets and unblinds the seed's answer with
+// them: a wrong shape is refused, never a panic.
+func FuzzBlindSignSecrets(f *testing.F) {
+	w := fuzzWorldOnce(f)
+	seed(f, w.sec)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var sec BlindSignSecrets
+		if roundTrip(t, data, &sec) {
+			_, _ = Unblind(w.f.p, w.f.vks[0], w.bs, &sec)
 		}
 	})
 }

@@ -43,7 +43,9 @@ type issueProof struct {
 }
 
 // BlindSignSecrets is what the client keeps between PrepareBlindSign and
-// Unblind: the attributes and the openings of its commitments.
+// Unblind: the attributes and the openings of its commitments. It has an
+// exact encoding (MarshalBinary) for a client that must keep it across a
+// restart; the encoding is secret.
 type BlindSignSecrets struct {
 	h       curve.G1
 	private []curve.Scalar
@@ -174,6 +176,9 @@ func BlindSign(p *Params, sk *SecretKey, req *BlindSignRequest) (*BlindedSignatu
 func Unblind(p *Params, vk *VerificationKey, bs *BlindedSignature, sec *BlindSignSecrets) (*Signature, error) {
 	if len(vk.beta) != p.q || !vk.HasG1() {
 		return nil, fmt.Errorf("%w: unblinding needs a %d-attribute key with its G1 half", ErrParams, p.q)
+	}
+	if len(sec.o) != len(sec.private) || len(sec.private)+len(sec.public) != p.q {
+		return nil, fmt.Errorf("%w: secrets for %d private + %d public attributes, parameters for %d", ErrAttributes, len(sec.private), len(sec.public), p.q)
 	}
 	if !bs.h.Equal(sec.h) {
 		return nil, fmt.Errorf("%w: blinded signature is for another request", ErrSignature)
