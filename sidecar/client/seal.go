@@ -1,0 +1,120 @@
+package client
+
+import (
+	"crypto/cipher"
+	"crypto/ecdh"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+// A message travels end to end sealed to the recipient's encryption key, so
+// the recipient's gateway, which sees the Sphinx payload in the clear, learns
+// nothing but that a message arrived. The sealed form fills the whole
+// payload, whatever the message's length:
+//
+//	payload = kind (1) || E (32) || ChaCha20-Poly1305(k, nonce 0, ad = kind || E || R, plaintext)
+//	plaintext = length (4, big-endian) || message || zero padding
+//	k = HKDF-SHA256(ikm = X25519(e, R), salt = E || R, info = "nyx-client-v1 seal", 32)
+//
+// where (e, E) is a fresh X25519 pair per message and R the recipient's
+// encryption key. The key is used once, so a zero nonce is safe.
+
+// Payload kinds: the first byte of a sealed payload.
+const (
+	KindMessage byte = 1
+)
+
+const (
+	sealLabel    = "nyx-client-v1 seal"
+	sealOverhead = 1 + 32 + chacha20poly1305.Overhead + 4
+)
+
+// ErrMessageTooLarge: the message does not fit in one packet.
+var ErrMessageTooLarge = errors.New("client: message too large for one packet")
+
+// ErrSealed is wrapped by every error about a payload that does not open.
+var ErrSealed = errors.New("client: payload does not open")
+
+// MaxMessageSize is the largest message one packet of payloadSize bytes
+// carries.
+func MaxMessageSize(payloadSize int) int { return payloadSize - sealOverhead }
+
+// Seal seals message to the recipient's encryption key into a payload of
+// exactly payloadSize bytes.
+func Seal(rand io.Reader, recipient *ecdh.PublicKey, message []byte, payloadSize int) ([]byte, error) {
+	if len(message) > MaxMessageSize(payloadSize) {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d fit", ErrMessageTooLarge, len(message), max(MaxMessageSize(payloadSize), 0))
+	}
+	eph, err := ecdh.X25519().GenerateKey(rand)
+	if err != nil {
+		return nil, fmt.Errorf("seal: ephemeral key: %w", err)
+	}
+	shared, err := eph.ECDH(recipient)
+	if err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	head := append([]byte{KindMessage}, eph.PublicKey().Bytes()...)
+	aead, err := sealAEAD(shared, head, recipient)
+	if err != nil {
+		return nil, err
+	}
+	plain := make([]byte, payloadSize-len(head)-chacha20poly1305.Overhead)
+	binary.BigEndian.PutUint32(plain, uint32(len(message)))
+	copy(plain[4:], message)
+	var nonce [chacha20poly1305.NonceSize]byte
+	return aead.Seal(head, nonce[:], plain, adFor(head, recipient)), nil
+}
+
+// Open opens a payload sealed to priv and returns the message.
+func Open(priv *ecdh.PrivateKey, payload []byte) ([]byte, error) {
+	if len(payload) < sealOverhead {
+		return nil, fmt.Errorf("%w: %d bytes", ErrSealed, len(payload))
+	}
+	if payload[0] != KindMessage {
+		return nil, fmt.Errorf("%w: kind %d", ErrSealed, payload[0])
+	}
+	head := payload[:33]
+	eph, err := ecdh.X25519().NewPublicKey(head[1:])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSealed, err)
+	}
+	shared, err := priv.ECDH(eph)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSealed, err)
+	}
+	aead, err := sealAEAD(shared, head, priv.PublicKey())
+	if err != nil {
+		return nil, err
+	}
+	var nonce [chacha20poly1305.NonceSize]byte
+	plain, err := aead.Open(nil, nonce[:], payload[33:], adFor(head, priv.PublicKey()))
+	if err != nil {
+		return nil, fmt.Errorf("%w: authentication failed", ErrSealed)
+	}
+	n := binary.BigEndian.Uint32(plain)
+	if uint64(n) > uint64(len(plain)-4) {
+		return nil, fmt.Errorf("%w: length %d beyond the payload", ErrSealed, n)
+	}
+	return plain[4 : 4+n], nil
+}
+
+// sealAEAD derives the message key from the shared secret, the payload's
+// head (kind || E) and the recipient's key R.
+func sealAEAD(shared, head []byte, recipient *ecdh.PublicKey) (cipher.AEAD, error) {
+	salt := append(append([]byte(nil), head[1:]...), recipient.Bytes()...)
+	k, err := hkdf.Key(sha256.New, shared, salt, sealLabel, chacha20poly1305.KeySize)
+	if err != nil {
+		return nil, fmt.Errorf("seal: derive key: %w", err)
+	}
+	return chacha20poly1305.New(k)
+}
+
+func adFor(head []byte, recipient *ecdh.PublicKey) []byte {
+	return append(append([]byte(nil), head...), recipient.Bytes()...)
+}

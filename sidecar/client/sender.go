@@ -1,0 +1,256 @@
+package client
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/nyx-privacy/nyx/sidecar/topology"
+	"github.com/nyx-privacy/nyx/sphinx"
+)
+
+// Errors of Send.
+var (
+	ErrQueueFull      = errors.New("client: send queue full")
+	ErrNoTopology     = errors.New("client: no topology yet")
+	ErrUnknownGateway = errors.New("client: recipient's gateway is not a gateway in the current topology")
+)
+
+// SenderConfig tunes the sender. Values are used as given (zero delays mean
+// none); DefaultSenderConfig has Nym's client defaults.
+type SenderConfig struct {
+	// Geometry is the Sphinx geometry of every packet.
+	Geometry sphinx.Geometry
+	// AveragePacketDelay is the mean of the exponential delay each hop holds
+	// a packet.
+	AveragePacketDelay time.Duration
+	// AverageSendDelay is the mean gap between packets of the Poisson
+	// release stream.
+	AverageSendDelay time.Duration
+	// QueueSize bounds the messages waiting for a release slot.
+	QueueSize int
+}
+
+// DefaultSenderConfig returns Nym's client defaults: regular packets, 15 ms
+// mean per-hop delay, 20 ms mean gap between packets.
+func DefaultSenderConfig() SenderConfig {
+	return SenderConfig{Geometry: sphinx.Regular, AveragePacketDelay: 15 * time.Millisecond, AverageSendDelay: 20 * time.Millisecond, QueueSize: 1024}
+}
+
+// Transmit hands a packet to the client's gateway for the layer-1 node next.
+type Transmit func(next [32]byte, packet []byte) error
+
+// Cover makes a cover packet for a release slot no real message takes (and
+// reports false if it has none). Loopix's drop and loop cover traffic plugs
+// in here: with a Cover, every slot of the Poisson stream sends a packet,
+// so an observer cannot tell when the client has something to say.
+type Cover func(t *topology.Topology) (next [32]byte, packet []byte, ok bool)
+
+// Sender turns messages into Sphinx packets, each sealed to its recipient,
+// routed through one random node per mix layer to the recipient's gateway,
+// and releases them as a Poisson stream.
+type Sender struct {
+	cfg      SenderConfig
+	topo     func() *topology.Topology
+	transmit Transmit
+	cover    Cover
+	log      *slog.Logger
+	queue    chan outgoing
+	rng      *mrand.Rand // used by Run only
+
+	sent, failed atomic.Uint64
+}
+
+type outgoing struct {
+	to      Address
+	payload []byte
+}
+
+// NewSender returns a sender that reads the topology from topo, hands
+// packets to transmit and, if cover is not nil, fills empty slots with it.
+func NewSender(cfg SenderConfig, topo func() *topology.Topology, transmit Transmit, cover Cover, log *slog.Logger) (*Sender, error) {
+	if err := cfg.Geometry.Validate(); err != nil {
+		return nil, fmt.Errorf("sender: %w", err)
+	}
+	if cfg.Geometry.MaxHops < 4 {
+		return nil, fmt.Errorf("sender: geometry %s has room for %d hops, a route needs 4", cfg.Geometry, cfg.Geometry.MaxHops)
+	}
+	if cfg.AveragePacketDelay < 0 || cfg.AverageSendDelay < 0 || cfg.QueueSize <= 0 {
+		return nil, errors.New("sender: negative delay or non-positive queue size")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var seed [32]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		return nil, err
+	}
+	return &Sender{
+		cfg: cfg, topo: topo, transmit: transmit, cover: cover, log: log,
+		queue: make(chan outgoing, cfg.QueueSize),
+		rng:   mrand.New(mrand.NewChaCha8(seed)),
+	}, nil
+}
+
+// MaxMessageSize is the largest message Send takes.
+func (s *Sender) MaxMessageSize() int { return MaxMessageSize(s.cfg.Geometry.PayloadSize) }
+
+// Send seals message to the recipient and queues it for the next release
+// slot. It refuses a message larger than one packet carries, a recipient
+// whose gateway is not in the topology, and a full queue.
+func (s *Sender) Send(to Address, message []byte) error {
+	if len(message) > s.MaxMessageSize() {
+		return fmt.Errorf("%w: %d bytes, at most %d fit (splitting long messages comes later)", ErrMessageTooLarge, len(message), s.MaxMessageSize())
+	}
+	t := s.topo()
+	if t == nil {
+		return ErrNoTopology
+	}
+	if _, err := recipientGateway(t, to); err != nil {
+		return err
+	}
+	enc, err := ecdh.X25519().NewPublicKey(to.Encryption[:])
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrAddress, err)
+	}
+	payload, err := Seal(rand.Reader, enc, message, s.cfg.Geometry.PayloadSize)
+	if err != nil {
+		return err
+	}
+	select {
+	case s.queue <- outgoing{to: to, payload: payload}:
+		return nil
+	default:
+		return ErrQueueFull
+	}
+}
+
+func recipientGateway(t *topology.Topology, to Address) (topology.Node, error) {
+	gw, ok := t.ByIdentity(to.Gateway)
+	if !ok || !gw.Role.IsGateway() {
+		return gw, fmt.Errorf("%w (epoch %d)", ErrUnknownGateway, t.Epoch)
+	}
+	return gw, nil
+}
+
+// Run releases packets until ctx ends. Without cover traffic it waits for a
+// message and then for an exponential gap before sending it: by the memoryless
+// property this is the next slot of a Poisson stream, and an idle client costs
+// nothing. With cover traffic every slot sends a packet.
+func (s *Sender) Run(ctx context.Context) error {
+	for {
+		var msg *outgoing
+		if s.cover == nil {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case m := <-s.queue:
+				msg = &m
+			}
+		}
+		if err := s.sleep(ctx, s.exp(s.cfg.AverageSendDelay)); err != nil {
+			return err
+		}
+		if msg == nil {
+			select {
+			case m := <-s.queue:
+				msg = &m
+			default:
+			}
+		}
+		s.release(msg)
+	}
+}
+
+func (s *Sender) release(msg *outgoing) {
+	t := s.topo()
+	if t == nil {
+		s.failed.Add(1)
+		s.log.Warn("packet dropped: no topology")
+		return
+	}
+	var next [32]byte
+	var packet []byte
+	if msg != nil {
+		var err error
+		next, packet, err = s.build(t, msg)
+		if err != nil {
+			s.failed.Add(1)
+			s.log.Warn("packet dropped", "err", err)
+			return
+		}
+	} else {
+		var ok bool
+		if next, packet, ok = s.cover(t); !ok {
+			return
+		}
+	}
+	if err := s.transmit(next, packet); err != nil {
+		s.failed.Add(1)
+		s.log.Warn("packet dropped: gateway did not take it", "err", err)
+		return
+	}
+	s.sent.Add(1)
+}
+
+// build makes the packet for msg over a fresh random route.
+func (s *Sender) build(t *topology.Topology, msg *outgoing) ([32]byte, []byte, error) {
+	gw, err := recipientGateway(t, msg.to)
+	if err != nil {
+		return [32]byte{}, nil, err
+	}
+	route := make([]sphinx.Hop, 0, 4)
+	for l := 1; l <= 3; l++ {
+		layer := t.Layer(l)
+		if len(layer) == 0 {
+			return [32]byte{}, nil, fmt.Errorf("mix layer %d is empty in epoch %d", l, t.Epoch)
+		}
+		route = append(route, layer[s.rng.IntN(len(layer))].Hop(s.exp(s.cfg.AveragePacketDelay)))
+	}
+	route = append(route, gw.Hop(s.exp(s.cfg.AveragePacketDelay)))
+	var dst sphinx.Destination
+	dst.Address = sphinx.DestinationAddress(msg.to.Identity)
+	if _, err := rand.Read(dst.Identifier[:]); err != nil {
+		return [32]byte{}, nil, err
+	}
+	packet, err := s.cfg.Geometry.NewPacket(rand.Reader, route, dst, msg.payload)
+	if err != nil {
+		return [32]byte{}, nil, fmt.Errorf("build packet: %w", err)
+	}
+	return [32]byte(route[0].Address), packet, nil
+}
+
+func (s *Sender) exp(mean time.Duration) time.Duration {
+	if mean <= 0 {
+		return 0
+	}
+	return time.Duration(s.rng.ExpFloat64() * float64(mean))
+}
+
+func (s *Sender) sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// SenderStats counts packets released and dropped.
+type SenderStats struct{ Sent, Failed uint64 }
+
+// Stats returns the sender's counters.
+func (s *Sender) Stats() SenderStats {
+	return SenderStats{Sent: s.sent.Load(), Failed: s.failed.Load()}
+}
