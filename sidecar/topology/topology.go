@@ -257,25 +257,25 @@ func (t *Topology) All() []Node {
 
 // ByIdentity finds a node of any role by its identity key.
 func (t *Topology) ByIdentity(id [32]byte) (Node, bool) {
-	if t == nil {
-		return Node{}, false
-	}
-	for _, n := range t.All() {
-		if n.Identity == id {
-			return n, true
-		}
-	}
-	return Node{}, false
+	return t.find(func(n *Node) bool { return n.Identity == id })
 }
 
 // ByID finds a node of any role by its chain node id.
 func (t *Topology) ByID(id uint64) (Node, bool) {
+	return t.find(func(n *Node) bool { return n.ID == id })
+}
+
+// find searches every role without building a list (a node resolves next
+// hops with it).
+func (t *Topology) find(match func(*Node) bool) (Node, bool) {
 	if t == nil {
 		return Node{}, false
 	}
-	for _, n := range t.All() {
-		if n.ID == id {
-			return n, true
+	for _, group := range [][]Node{t.Entry, t.Layers[0], t.Layers[1], t.Layers[2], t.Exit, t.Standby} {
+		for i := range group {
+			if match(&group[i]) {
+				return group[i], true
+			}
 		}
 	}
 	return Node{}, false

@@ -87,7 +87,6 @@ func Bond(ctx context.Context, c *chain.Chain, q mixnettypes.QueryClient, owner 
 		Owner: addr, Pledge: sdk.NewInt64Coin(mixnettypes.Denom, Pledge),
 		IdentityKey: k.Identity.Public().(ed25519.PublicKey), SphinxKey: k.Sphinx.PublicKey().Bytes(),
 		Host: k.Host, MixPort: uint32(k.MixPort), ClientsPort: uint32(k.ClientsPort), HttpPort: uint32(k.HTTPPort),
-		CostParams: mixnettypes.DefaultCostParams(),
 	}
 	msg.Signature = mixnettypes.SignBond(k.Identity, msg.BondPayload(c.ChainID, nonce.Nonce))
 	if _, err := c.BroadcastTx(ctx, owner, msg); err != nil {

@@ -1,0 +1,201 @@
+// Command nym-node runs a Nyx mix node or gateway: the chain assigns its role
+// each epoch.
+//
+//	nym-node init --home DIR --host HOST --grpc NYXD:9090 --chain-id ID
+//	nym-node bonding-info --home DIR --owner n1... [--grpc NYXD:9090 | --nonce N]
+//	nym-node run --home DIR
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nyx-privacy/nyx/sidecar/node"
+	"github.com/nyx-privacy/nyx/sidecar/topology"
+	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
+)
+
+func main() {
+	if err := newRootCmd().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+}
+
+func defaultHome() string {
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".nym-node")
+	}
+	return ".nym-node"
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "nym-node",
+		Short:         "A Nyx mix node or gateway; the chain assigns its role each epoch",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().String("home", defaultHome(), "the node's home directory (config, keys, data)")
+	root.AddCommand(initCmd(), bondingInfoCmd(), runCmd())
+	return root
+}
+
+func initCmd() *cobra.Command {
+	def := node.DefaultConfig()
+	var (
+		host                      string
+		mixPort, clients, httpP   uint16
+		listenHost, grpc, chainID string
+		noGateway                 bool
+	)
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Write a new home directory: identity and sphinx keys (owner-only) and a documented config.toml",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home, _ := cmd.Flags().GetString("home")
+			cfg := node.DefaultConfig()
+			cfg.Node.Host, cfg.Node.MixPort, cfg.Node.ClientsPort, cfg.Node.HTTPPort = host, mixPort, clients, httpP
+			cfg.Node.MixListen = net.JoinHostPort(listenHost, strconv.Itoa(int(mixPort)))
+			cfg.Node.ClientsListen = net.JoinHostPort(listenHost, strconv.Itoa(int(clients)))
+			cfg.Node.HTTPListen = net.JoinHostPort(listenHost, strconv.Itoa(int(httpP)))
+			cfg.Chain.GRPC, cfg.Chain.ChainID = grpc, chainID
+			cfg.Gateway.Enabled = !noGateway
+			if err := node.Init(home, cfg); err != nil {
+				return err
+			}
+			keys, err := node.LoadKeys(home)
+			if err != nil {
+				return err
+			}
+			id := keys.IdentityPublic()
+			fmt.Fprintf(cmd.OutOrStdout(), "initialised %s\nidentity key: %x\nsphinx key:   %x\nnext: nym-node bonding-info --home %s --owner <your n1... address> --grpc %s\n",
+				home, id[:], keys.Sphinx.PublicKey().Bytes(), home, grpc)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&host, "host", def.Node.Host, "host (IP or DNS name) others reach this node at; bonded on chain")
+	f.Uint16Var(&mixPort, "mix-port", def.Node.MixPort, "mix (packet) port")
+	f.Uint16Var(&clients, "clients-port", def.Node.ClientsPort, "clients (websocket) port")
+	f.Uint16Var(&httpP, "http-port", def.Node.HTTPPort, "HTTP (metrics, health) port")
+	f.StringVar(&listenHost, "listen-host", "0.0.0.0", "interface address to listen on")
+	f.StringVar(&grpc, "grpc", def.Chain.GRPC, "nyxd gRPC address")
+	f.StringVar(&chainID, "chain-id", def.Chain.ChainID, "chain id")
+	f.BoolVar(&noGateway, "no-gateway", false, "do not serve clients (the node then drops final-hop packets)")
+	return cmd
+}
+
+func bondingInfoCmd() *cobra.Command {
+	var (
+		owner, grpc, chainID, pledge string
+		nonce                        int64
+		asJSON                       bool
+	)
+	cmd := &cobra.Command{
+		Use:   "bonding-info",
+		Short: "Print what the owner needs to bond this node: keys, host, ports and the identity key's signature",
+		Long: "Print the node's public keys, host and ports and its identity key's signature over the bond for an owner.\n" +
+			"The signature covers the owner's signing nonce: with --grpc it is read from the chain (Query/SigningNonce),\n" +
+			"otherwise give it with --nonce.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home, _ := cmd.Flags().GetString("home")
+			cfg, err := node.LoadConfig(home)
+			if err != nil {
+				return err
+			}
+			keys, err := node.LoadKeys(home)
+			if err != nil {
+				return err
+			}
+			if chainID != "" {
+				cfg.Chain.ChainID = chainID
+			}
+			if owner == "" {
+				return errors.New("--owner is required")
+			}
+			n, err := resolveNonce(cmd.Context(), grpc, owner, nonce)
+			if err != nil {
+				return err
+			}
+			info, err := node.NewBondingInfo(keys, cfg, owner, n)
+			if err != nil {
+				return err
+			}
+			return printBondingInfo(cmd.OutOrStdout(), info, pledge, asJSON)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&owner, "owner", "", "the owner's bech32 address (the account that will sign MsgBondNode)")
+	f.StringVar(&grpc, "grpc", "", "nyxd gRPC address to read the owner's signing nonce from")
+	f.Int64Var(&nonce, "nonce", -1, "the owner's signing nonce, when --grpc is not given")
+	f.StringVar(&chainID, "chain-id", "", "chain id (default: the config's)")
+	f.StringVar(&pledge, "pledge", "100000000unym", "pledge to show in the bond command")
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func resolveNonce(ctx context.Context, grpc, owner string, nonce int64) (uint64, error) {
+	if grpc == "" {
+		if nonce < 0 {
+			return 0, errors.New("give --grpc to read the owner's signing nonce from the chain, or --nonce")
+		}
+		return uint64(nonce), nil
+	}
+	conn, err := topology.Dial(grpc)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	resp, err := mixnettypes.NewQueryClient(conn).SigningNonce(ctx, &mixnettypes.QuerySigningNonceRequest{Address: owner})
+	if err != nil {
+		return 0, fmt.Errorf("query signing nonce of %s at %s: %w", owner, grpc, err)
+	}
+	if nonce >= 0 && uint64(nonce) != resp.Nonce {
+		return 0, fmt.Errorf("--nonce %d differs from the chain's %d", nonce, resp.Nonce)
+	}
+	return resp.Nonce, nil
+}
+
+func printBondingInfo(w io.Writer, info node.BondingInfo, pledge string, asJSON bool) error {
+	if asJSON {
+		e := json.NewEncoder(w)
+		e.SetIndent("", "  ")
+		return e.Encode(info)
+	}
+	_, err := fmt.Fprintf(w, "%s\nbond it (as the owner):\n  %s\n", info.Text(), info.Command(pledge, "<owner key name>"))
+	return err
+}
+
+func runCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Run the node: follow the chain's topology and serve the mix and gateway roles",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home, _ := cmd.Flags().GetString("home")
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return node.Run(ctx, home, node.Options{})
+		},
+	}
+}

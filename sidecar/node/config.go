@@ -1,0 +1,380 @@
+// Package node is the nym-node daemon: its home directory (a documented TOML
+// config and key files, written by Init), what its owner needs to bond it
+// (BondingInfo), and its run loop (Run): it follows the chain's topology,
+// finds its own role each epoch, and runs the mix engine (sidecar/mixnode)
+// and the gateway (sidecar/gateway) on their ports, with metrics and health
+// on the HTTP port.
+package node
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/nyx-privacy/nyx/sidecar/gateway"
+	"github.com/nyx-privacy/nyx/sidecar/mixnode"
+	"github.com/nyx-privacy/nyx/sidecar/topology"
+	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
+)
+
+// Files of a node's home directory.
+const (
+	ConfigFile      = "config/config.toml"
+	IdentityKeyFile = "keys/identity_ed25519.key"
+	SphinxKeyFile   = "keys/sphinx_x25519.key"
+	DataDir         = "data"
+)
+
+// Default ports, as Nym's.
+const (
+	DefaultMixPort     = 1789
+	DefaultClientsPort = 9000
+	DefaultHTTPPort    = 8000
+)
+
+// Duration is a time.Duration written in TOML as a Go duration string
+// ("250ms", "1h").
+type Duration time.Duration
+
+// MarshalText writes d as a duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText parses a duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// String is the duration string.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// Config is a node's config.toml.
+type Config struct {
+	Node    NodeSection    `toml:"node"`
+	Chain   ChainSection   `toml:"chain"`
+	Mixnode MixnodeSection `toml:"mixnode"`
+	Gateway GatewaySection `toml:"gateway"`
+	Log     LogSection     `toml:"log"`
+}
+
+// NodeSection is what the node announces on chain and where it listens.
+type NodeSection struct {
+	Host          string `toml:"host"`
+	MixPort       uint16 `toml:"mix_port"`
+	ClientsPort   uint16 `toml:"clients_port"`
+	HTTPPort      uint16 `toml:"http_port"`
+	MixListen     string `toml:"mix_listen"`
+	ClientsListen string `toml:"clients_listen"`
+	HTTPListen    string `toml:"http_listen"`
+}
+
+// ChainSection is how the node reaches nyxd.
+type ChainSection struct {
+	GRPC      string   `toml:"grpc"`
+	ChainID   string   `toml:"chain_id"`
+	Refresh   Duration `toml:"topology_refresh"`
+	EpochPoll Duration `toml:"epoch_poll"`
+}
+
+// MixnodeSection mirrors mixnode.Config.
+type MixnodeSection struct {
+	Workers             int      `toml:"workers"`
+	ProcessQueue        int      `toml:"process_queue"`
+	DelayQueue          int      `toml:"delay_queue"`
+	LinkQueue           int      `toml:"link_queue"`
+	DeliverQueue        int      `toml:"deliver_queue"`
+	MaxDelay            Duration `toml:"max_delay"`
+	MaxConnections      int      `toml:"max_connections"`
+	DialTimeout         Duration `toml:"dial_timeout"`
+	WriteTimeout        Duration `toml:"write_timeout"`
+	ReconnectMin        Duration `toml:"reconnect_min"`
+	ReconnectMax        Duration `toml:"reconnect_max"`
+	LinkIdle            Duration `toml:"link_idle"`
+	ReadIdle            Duration `toml:"read_idle"`
+	ReplayRate          float64  `toml:"replay_rate"`
+	ReplayWindow        Duration `toml:"replay_window"`
+	ReplayFalsePositive float64  `toml:"replay_false_positive"`
+}
+
+// GatewaySection mirrors gateway.Config.
+type GatewaySection struct {
+	Enabled            bool     `toml:"enabled"`
+	StoreDir           string   `toml:"store_dir"`
+	MaxMessageAge      Duration `toml:"max_message_age"`
+	SweepInterval      Duration `toml:"sweep_interval"`
+	MaxStoredPerClient int      `toml:"max_stored_per_client"`
+	Window             int      `toml:"window"`
+	MaxClockSkew       Duration `toml:"max_clock_skew"`
+	HandshakeTimeout   Duration `toml:"handshake_timeout"`
+	WriteTimeout       Duration `toml:"write_timeout"`
+	PingInterval       Duration `toml:"ping_interval"`
+	MaxConnections     int      `toml:"max_connections"`
+}
+
+// LogSection sets the logs.
+type LogSection struct {
+	Level  string `toml:"level"`
+	Format string `toml:"format"`
+}
+
+// DefaultConfig is the config Init writes, with every default spelled out.
+func DefaultConfig() Config {
+	m := mixnode.Config{}.WithDefaults()
+	g := gateway.DefaultConfig(filepath.Join(DataDir, "inbox"))
+	return Config{
+		Node: NodeSection{
+			Host: "127.0.0.1", MixPort: DefaultMixPort, ClientsPort: DefaultClientsPort, HTTPPort: DefaultHTTPPort,
+			MixListen:     net.JoinHostPort("0.0.0.0", strconv.Itoa(DefaultMixPort)),
+			ClientsListen: net.JoinHostPort("0.0.0.0", strconv.Itoa(DefaultClientsPort)),
+			HTTPListen:    net.JoinHostPort("0.0.0.0", strconv.Itoa(DefaultHTTPPort)),
+		},
+		Chain: ChainSection{GRPC: "127.0.0.1:9090", ChainID: "nyx-1",
+			Refresh: Duration(topology.DefaultRefresh), EpochPoll: Duration(topology.DefaultEpochPoll)},
+		Mixnode: MixnodeSection{
+			Workers: 0, ProcessQueue: m.ProcessQueue, DelayQueue: m.DelayQueue, LinkQueue: m.LinkQueue,
+			DeliverQueue: m.DeliverQueue, MaxDelay: Duration(m.MaxDelay), MaxConnections: m.MaxConns,
+			DialTimeout: Duration(m.DialTimeout), WriteTimeout: Duration(m.WriteTimeout),
+			ReconnectMin: Duration(m.ReconnectMin), ReconnectMax: Duration(m.ReconnectMax),
+			LinkIdle: Duration(m.LinkIdle), ReadIdle: Duration(m.ReadIdle),
+			ReplayRate: m.ReplayRate, ReplayWindow: Duration(m.ReplayWindow), ReplayFalsePositive: m.ReplayFalsePositive,
+		},
+		Gateway: GatewaySection{
+			Enabled: true, StoreDir: g.StoreDir, MaxMessageAge: Duration(g.MaxMessageAge),
+			SweepInterval: Duration(g.SweepInterval), MaxStoredPerClient: g.MaxStoredPerClient, Window: g.Window,
+			MaxClockSkew: Duration(g.MaxClockSkew), HandshakeTimeout: Duration(g.HandshakeTimeout),
+			WriteTimeout: Duration(g.WriteTimeout), PingInterval: Duration(g.PingInterval), MaxConnections: g.MaxConnections,
+		},
+		Log: LogSection{Level: "info", Format: "text"},
+	}
+}
+
+// Validate checks the config can run a node.
+func (c Config) Validate() error {
+	var errs []error
+	if err := mixnettypes.ValidateHost(c.Node.Host); err != nil {
+		errs = append(errs, fmt.Errorf("node.host: %v", err))
+	}
+	if err := mixnettypes.ValidatePorts(uint32(c.Node.MixPort), uint32(c.Node.ClientsPort), uint32(c.Node.HTTPPort)); err != nil {
+		errs = append(errs, fmt.Errorf("node ports: %v", err))
+	}
+	for name, a := range map[string]string{"node.mix_listen": c.Node.MixListen, "node.clients_listen": c.Node.ClientsListen, "node.http_listen": c.Node.HTTPListen} {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %v", name, err))
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.Chain.GRPC); err != nil {
+		errs = append(errs, fmt.Errorf("chain.grpc: %v", err))
+	}
+	if c.Chain.ChainID == "" {
+		errs = append(errs, errors.New("chain.chain_id is empty"))
+	}
+	if c.Mixnode.Workers < 0 || c.Mixnode.ProcessQueue < 0 || c.Mixnode.DelayQueue < 0 || c.Mixnode.LinkQueue < 0 ||
+		c.Mixnode.DeliverQueue < 0 || c.Mixnode.MaxConnections < 0 {
+		errs = append(errs, errors.New("mixnode: counts must not be negative"))
+	}
+	if c.Mixnode.ReplayFalsePositive < 0 || c.Mixnode.ReplayFalsePositive >= 1 {
+		errs = append(errs, errors.New("mixnode.replay_false_positive must be in [0, 1)"))
+	}
+	if c.Gateway.Enabled && c.Gateway.StoreDir == "" {
+		errs = append(errs, errors.New("gateway.store_dir is empty"))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level %q is not debug, info, warn or error", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log.format %q is not text or json", c.Log.Format))
+	}
+	return errors.Join(errs...)
+}
+
+// ParseConfig decodes config.toml. Unknown keys are an error (a typo must
+// not silently leave a default in place); missing keys keep their defaults.
+func ParseConfig(b []byte) (Config, error) {
+	c := DefaultConfig()
+	dec := toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		var sme *toml.StrictMissingError
+		if errors.As(err, &sme) {
+			return Config{}, fmt.Errorf("parse config: %s", strings.TrimSpace(sme.String()))
+		}
+		return Config{}, fmt.Errorf("parse config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("invalid config: %w", err)
+	}
+	return c, nil
+}
+
+// LoadConfig reads home's config.toml.
+func LoadConfig(home string) (Config, error) {
+	b, err := os.ReadFile(filepath.Join(home, ConfigFile))
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	return ParseConfig(b)
+}
+
+// MixnodeConfig is the mix engine's config.
+func (c Config) MixnodeConfig() mixnode.Config {
+	m := c.Mixnode
+	return mixnode.Config{
+		Workers: m.Workers, ProcessQueue: m.ProcessQueue, DelayQueue: m.DelayQueue, LinkQueue: m.LinkQueue,
+		DeliverQueue: m.DeliverQueue, MaxDelay: time.Duration(m.MaxDelay), MaxConns: m.MaxConnections,
+		DialTimeout: time.Duration(m.DialTimeout), WriteTimeout: time.Duration(m.WriteTimeout),
+		ReconnectMin: time.Duration(m.ReconnectMin), ReconnectMax: time.Duration(m.ReconnectMax),
+		LinkIdle: time.Duration(m.LinkIdle), ReadIdle: time.Duration(m.ReadIdle),
+		ReplayRate: m.ReplayRate, ReplayWindow: time.Duration(m.ReplayWindow), ReplayFalsePositive: m.ReplayFalsePositive,
+	}
+}
+
+// GatewayConfig is the gateway's config, its store directory resolved
+// against home.
+func (c Config) GatewayConfig(home string) gateway.Config {
+	g := c.Gateway
+	dir := g.StoreDir
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(home, dir)
+	}
+	return gateway.Config{
+		StoreDir: dir, MaxMessageAge: time.Duration(g.MaxMessageAge), SweepInterval: time.Duration(g.SweepInterval),
+		MaxStoredPerClient: g.MaxStoredPerClient, Window: g.Window, MaxClockSkew: time.Duration(g.MaxClockSkew),
+		HandshakeTimeout: time.Duration(g.HandshakeTimeout), WriteTimeout: time.Duration(g.WriteTimeout),
+		PingInterval: time.Duration(g.PingInterval), MaxConnections: g.MaxConnections,
+	}
+}
+
+// Render writes c as a documented config.toml: every setting with a comment.
+func (c Config) Render() ([]byte, error) {
+	var b bytes.Buffer
+	if err := configTemplate.Execute(&b, c); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+var configTemplate = template.Must(template.New("config").Funcs(template.FuncMap{
+	"q": strconv.Quote,
+	"f": tomlFloat,
+}).Parse(`# nym-node configuration, written by "nym-node init".
+# Every setting is shown with its default; a missing setting keeps its default,
+# an unknown one is an error. Durations are Go durations ("250ms", "1h").
+
+[node]
+# Host (IP address or DNS name) other nodes and clients reach this node at.
+# It is bonded on chain: after changing it, update the bond
+# ("nyxd tx mixnet update-node-config").
+host = {{q .Node.Host}}
+# Ports bonded on chain: mix packets (TCP), clients (websocket), HTTP
+# (metrics at /metrics, health at /health). Distinct, 1..65535.
+mix_port = {{.Node.MixPort}}
+clients_port = {{.Node.ClientsPort}}
+http_port = {{.Node.HTTPPort}}
+# Addresses the node listens on (host:port); normally the bonded ports on
+# every interface.
+mix_listen = {{q .Node.MixListen}}
+clients_listen = {{q .Node.ClientsListen}}
+http_listen = {{q .Node.HTTPListen}}
+
+[chain]
+# nyxd's gRPC address (host:port), where the topology is read.
+grpc = {{q .Chain.GRPC}}
+# The chain id, which bond signatures cover.
+chain_id = {{q .Chain.ChainID}}
+# Longest time between two topology reads; the node also reads when the epoch
+# is due to end.
+topology_refresh = {{q .Chain.Refresh.String}}
+# How often to ask again once the epoch's end has passed but the chain has not
+# yet ended it.
+epoch_poll = {{q .Chain.EpochPoll.String}}
+
+[mixnode]
+# Sphinx processing goroutines; 0 means one per CPU.
+workers = {{.Mixnode.Workers}}
+# Bounded queues; a packet that finds its queue full is dropped and counted
+# (nyx_mixnode_packets_dropped_total{reason=...}).
+# Packets read and waiting for a worker.
+process_queue = {{.Mixnode.ProcessQueue}}
+# Packets held for their per-hop delay.
+delay_queue = {{.Mixnode.DelayQueue}}
+# Packets waiting for one next hop's connection.
+link_queue = {{.Mixnode.LinkQueue}}
+# Final-hop payloads waiting for the gateway.
+deliver_queue = {{.Mixnode.DeliverQueue}}
+# Longest per-hop delay honoured; a packet asking for more is dropped.
+max_delay = {{q .Mixnode.MaxDelay.String}}
+# Incoming mix connections at most.
+max_connections = {{.Mixnode.MaxConnections}}
+# Bound on a dial to a next hop, and on one batch of writes to it.
+dial_timeout = {{q .Mixnode.DialTimeout.String}}
+write_timeout = {{q .Mixnode.WriteTimeout.String}}
+# Backoff between dials to an unreachable next hop.
+reconnect_min = {{q .Mixnode.ReconnectMin.String}}
+reconnect_max = {{q .Mixnode.ReconnectMax.String}}
+# An outgoing link unused this long is closed; an incoming connection silent
+# this long is closed.
+link_idle = {{q .Mixnode.LinkIdle.String}}
+read_idle = {{q .Mixnode.ReadIdle.String}}
+# The replay filter (one per sphinx key) is sized for replay_rate packets per
+# second over replay_window with this false-positive rate.
+replay_rate = {{f .Mixnode.ReplayRate}}
+replay_window = {{q .Mixnode.ReplayWindow.String}}
+replay_false_positive = {{f .Mixnode.ReplayFalsePositive}}
+
+[gateway]
+# Serve clients on the clients port and deliver final-hop packets to them.
+# The chain may make any node a gateway in any epoch, and clients registered
+# here keep this gateway in their address, so leave it on.
+enabled = {{.Gateway.Enabled}}
+# The inbox store of offline clients' messages (relative to the home
+# directory unless absolute).
+store_dir = {{q .Gateway.StoreDir}}
+# Stored messages older than this are deleted, checked every sweep_interval.
+max_message_age = {{q .Gateway.MaxMessageAge.String}}
+sweep_interval = {{q .Gateway.SweepInterval.String}}
+# Stored messages per client at most; beyond, deliveries are refused.
+max_stored_per_client = {{.Gateway.MaxStoredPerClient}}
+# Pushed messages a client may leave unacknowledged.
+window = {{.Gateway.Window}}
+# Largest difference between a client's handshake timestamp and our clock.
+max_clock_skew = {{q .Gateway.MaxClockSkew.String}}
+# Bound from the websocket upgrade to a completed handshake.
+handshake_timeout = {{q .Gateway.HandshakeTimeout.String}}
+# Bound on one websocket write.
+write_timeout = {{q .Gateway.WriteTimeout.String}}
+# Idle clients are pinged this often, and dropped after two silent intervals.
+ping_interval = {{q .Gateway.PingInterval.String}}
+# Open websocket connections at most.
+max_connections = {{.Gateway.MaxConnections}}
+
+[log]
+# debug, info, warn or error.
+level = {{q .Log.Level}}
+# text or json.
+format = {{q .Log.Format}}
+`))
+
+// tomlFloat writes v as a TOML float (always with a fraction or exponent).
+func tomlFloat(v float64) string {
+	s := strconv.FormatFloat(v, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".eEn") {
+		s += ".0"
+	}
+	return s
+}

@@ -1,0 +1,351 @@
+package node
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+
+	"github.com/nyx-privacy/nyx/sidecar/gateway"
+	"github.com/nyx-privacy/nyx/sidecar/mixnode"
+	"github.com/nyx-privacy/nyx/sidecar/topology"
+	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
+)
+
+// Options are what Start takes beyond the config and keys.
+type Options struct {
+	// Logger gets the node's logs; nil builds one from the config's [log]
+	// section, on stderr.
+	Logger *slog.Logger
+	// MixListener, ClientsListener and HTTPListener, when set, are used
+	// instead of listening on the config's addresses (tests bind port 0 first
+	// to learn the ports they bond).
+	MixListener, ClientsListener, HTTPListener net.Listener
+}
+
+// Server is a running nym-node.
+type Server struct {
+	cfg  Config
+	keys Keys
+	id   [32]byte
+	log  *slog.Logger
+	reg  *prometheus.Registry
+
+	conn   *grpc.ClientConn
+	reader *topology.Reader
+	mix    *mixnode.Node
+	gw     *gateway.Gateway
+
+	mixL        net.Listener
+	clientsSrv  *http.Server
+	httpSrv     *http.Server
+	mixAddr     string
+	clientsAddr string
+	httpAddr    string
+
+	role     atomic.Int64
+	epoch    atomic.Uint64
+	previous atomic.Pointer[topology.Topology] // the epoch before the current one
+
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewLogger builds the logger the [log] section asks for, writing to w.
+func NewLogger(c LogSection, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Run loads home's config and keys, starts the node and serves until ctx
+// ends.
+func Run(ctx context.Context, home string, opts Options) error {
+	cfg, err := LoadConfig(home)
+	if err != nil {
+		return err
+	}
+	keys, err := LoadKeys(home)
+	if err != nil {
+		return err
+	}
+	s, err := Start(ctx, home, cfg, keys, opts)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return s.Close()
+}
+
+// Start starts a node: the topology reader, the mix engine on the mix port,
+// the gateway on the clients port (if enabled) and metrics and health on the
+// HTTP port. Stop it with Close.
+func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options) (_ *Server, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid config: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = NewLogger(cfg.Log, os.Stderr)
+	}
+	s := &Server{cfg: cfg, keys: keys, id: keys.IdentityPublic(), reg: prometheus.NewRegistry()}
+	s.log = log.With("node", hex.EncodeToString(s.id[:6]))
+	s.role.Store(int64(topology.None))
+	var closers []func()
+	defer func() {
+		if err != nil {
+			for i := len(closers) - 1; i >= 0; i-- {
+				closers[i]()
+			}
+		}
+	}()
+	listen := func(given net.Listener, addr, what string) (net.Listener, error) {
+		if given != nil {
+			return given, nil
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen for %s on %s: %w", what, addr, err)
+		}
+		return l, nil
+	}
+	mixL, err := listen(opts.MixListener, cfg.Node.MixListen, "mix packets")
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, func() { mixL.Close() })
+	httpL, err := listen(opts.HTTPListener, cfg.Node.HTTPListen, "HTTP")
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, func() { httpL.Close() })
+	var clientsL net.Listener
+	if cfg.Gateway.Enabled {
+		if clientsL, err = listen(opts.ClientsListener, cfg.Node.ClientsListen, "clients"); err != nil {
+			return nil, err
+		}
+		closers = append(closers, func() { clientsL.Close() })
+	} else if opts.ClientsListener != nil {
+		opts.ClientsListener.Close()
+	}
+
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "nyx", Subsystem: "node", Name: "role",
+			Help: "This epoch's role: 0 none, 1 entry gateway, 2-4 mix layer 1-3, 5 exit gateway, 6 standby."},
+			func() float64 { return float64(s.role.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "nyx", Subsystem: "node", Name: "epoch",
+			Help: "The epoch of the topology in use."}, func() float64 { return float64(s.epoch.Load()) }),
+	)
+
+	if s.conn, err = topology.Dial(cfg.Chain.GRPC); err != nil {
+		return nil, err
+	}
+	closers = append(closers, func() { s.conn.Close() })
+	s.reader = topology.NewReader(mixnettypes.NewQueryClient(s.conn), topology.ReaderConfig{
+		Refresh: time.Duration(cfg.Chain.Refresh), EpochPoll: time.Duration(cfg.Chain.EpochPoll), Logger: s.log})
+
+	if s.mix, err = mixnode.New(cfg.MixnodeConfig(), keys.Sphinx, s.resolve, s.log, s.reg); err != nil {
+		return nil, err
+	}
+	closers = append(closers, func() { s.mix.Close() })
+	if cfg.Gateway.Enabled {
+		if s.gw, err = gateway.New(cfg.GatewayConfig(home), keys.Identity, keys.Sphinx, s.mix, s.log, s.reg); err != nil {
+			return nil, fmt.Errorf("start gateway: %w", err)
+		}
+		closers = append(closers, func() { s.gw.Close() })
+		s.mix.SetDeliverer(s.gw)
+	}
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	updates, unsubscribe := s.reader.Subscribe()
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		_ = s.reader.Run(runCtx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		defer unsubscribe()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case u := <-updates:
+				s.onTopology(u)
+			}
+		}
+	}()
+
+	s.mixL, s.mixAddr = mixL, mixL.Addr().String()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.mix.Serve(mixL); err != nil && !errors.Is(err, mixnode.ErrClosed) {
+			s.log.Error("mix listener stopped", "err", err)
+		}
+	}()
+	if s.gw != nil {
+		s.clientsAddr = clientsL.Addr().String()
+		s.clientsSrv = &http.Server{Handler: s.gw.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		s.serveHTTP(s.clientsSrv, clientsL, "clients")
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/health", s.health)
+	s.httpAddr = httpL.Addr().String()
+	s.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.serveHTTP(s.httpSrv, httpL, "http")
+
+	s.log.Info("nym-node started", "identity", hex.EncodeToString(s.id[:]), "mix", s.mixAddr,
+		"clients", s.clientsAddr, "http", s.httpAddr, "chain", cfg.Chain.GRPC, "gateway", s.gw != nil)
+	return s, nil
+}
+
+func (s *Server) serveHTTP(srv *http.Server, l net.Listener, what string) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("listener stopped", "listener", what, "err", err)
+		}
+	}()
+}
+
+// resolve finds a next hop's mix address in the current topology, or in the
+// previous epoch's for packets sent just before the change.
+func (s *Server) resolve(id [32]byte) (string, bool) {
+	if n, ok := s.reader.Current().ByIdentity(id); ok {
+		return n.MixAddr(), true
+	}
+	if n, ok := s.previous.Load().ByIdentity(id); ok {
+		return n.MixAddr(), true
+	}
+	return "", false
+}
+
+// onTopology follows the chain: the role of this node in the new epoch, and
+// whether the chain still has this node's sphinx key.
+func (s *Server) onTopology(u topology.Update) {
+	t := u.Topology
+	if u.Previous != nil && u.Previous.Epoch != t.Epoch {
+		s.previous.Store(u.Previous)
+	}
+	s.epoch.Store(t.Epoch)
+	me, in := t.ByIdentity(s.id)
+	role := topology.None
+	if in {
+		role = me.Role
+	}
+	if old := topology.Role(s.role.Swap(int64(role))); old != role || u.Diff.EpochChanged {
+		s.log.Info("role for epoch", "epoch", t.Epoch, "role", role.String(), "previous", old.String(), "epoch_end", t.EpochEnd)
+	}
+	if in && !me.SphinxKey.Equal(s.keys.Sphinx.PublicKey()) {
+		s.log.Error("the chain has another sphinx key for this node: packets made for it will fail here",
+			"chain", hex.EncodeToString(me.SphinxKey.Bytes()), "ours", hex.EncodeToString(s.keys.Sphinx.PublicKey().Bytes()))
+	}
+}
+
+// Status is what /health reports.
+type Status struct {
+	Status   string `json:"status"`
+	Identity string `json:"identity"`
+	Epoch    uint64 `json:"epoch"`
+	Role     string `json:"role"`
+	Gateway  bool   `json:"gateway"`
+	// Chain is empty while the chain answers, else the last error.
+	Chain string `json:"chain,omitempty"`
+}
+
+// Status reports the node's state.
+func (s *Server) Status() Status {
+	st := Status{Status: "ok", Identity: hex.EncodeToString(s.id[:]), Epoch: s.epoch.Load(),
+		Role: topology.Role(s.role.Load()).String(), Gateway: s.gw != nil}
+	if err := s.reader.Err(); err != nil {
+		st.Chain = err.Error()
+	}
+	return st
+}
+
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(s.Status())
+}
+
+// Identity is the node's identity public key.
+func (s *Server) Identity() [32]byte { return s.id }
+
+// Role is the node's role in the topology in use.
+func (s *Server) Role() topology.Role { return topology.Role(s.role.Load()) }
+
+// Topology is the node's topology reader.
+func (s *Server) Topology() *topology.Reader { return s.reader }
+
+// Mix is the node's mix engine.
+func (s *Server) Mix() *mixnode.Node { return s.mix }
+
+// Gateway is the node's gateway, or nil if it is disabled.
+func (s *Server) Gateway() *gateway.Gateway { return s.gw }
+
+// Registry is the node's metrics registry.
+func (s *Server) Registry() *prometheus.Registry { return s.reg }
+
+// MixAddr, ClientsAddr and HTTPAddr are the addresses the node listens on.
+func (s *Server) MixAddr() string     { return s.mixAddr }
+func (s *Server) ClientsAddr() string { return s.clientsAddr }
+func (s *Server) HTTPAddr() string    { return s.httpAddr }
+
+// Close stops the node: listeners first, then the mix engine, the gateway
+// (which syncs its store) and the topology reader.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var errs []error
+		if s.clientsSrv != nil {
+			if err := s.clientsSrv.Shutdown(ctx); err != nil {
+				s.clientsSrv.Close()
+			}
+		}
+		if err := s.httpSrv.Shutdown(ctx); err != nil {
+			s.httpSrv.Close()
+		}
+		if err := s.mix.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("mix: %w", err))
+		}
+		if s.gw != nil {
+			if err := s.gw.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("gateway: %w", err))
+			}
+		}
+		s.cancel()
+		s.wg.Wait()
+		if err := s.conn.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("grpc: %w", err))
+		}
+		s.closeErr = errors.Join(errs...)
+		s.log.Info("nym-node stopped")
+	})
+	return s.closeErr
+}
