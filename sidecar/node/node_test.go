@@ -1,0 +1,244 @@
+package node
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
+)
+
+func TestConfigRoundTrip(t *testing.T) {
+	def := DefaultConfig()
+	b, err := def.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseConfig(b)
+	if err != nil {
+		t.Fatalf("parse the rendered default: %v\n%s", err, b)
+	}
+	if !reflect.DeepEqual(got, def) {
+		t.Fatalf("round trip differs:\n%+v\n%+v", got, def)
+	}
+	// Every setting is written out, each after a comment line.
+	lines := strings.Split(string(b), "\n")
+	settings := 0
+	for i, l := range lines {
+		if l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "[") {
+			continue
+		}
+		settings++
+		if !strings.HasPrefix(lines[i-1], "#") && !strings.Contains(lines[i-1], " = ") {
+			t.Fatalf("setting %q has no comment", l)
+		}
+	}
+	if want := countFields(reflect.TypeOf(def)); settings != want {
+		t.Fatalf("%d settings written, config has %d fields", settings, want)
+	}
+
+	// A changed value survives too.
+	c := def
+	c.Node.Host, c.Mixnode.MaxDelay, c.Mixnode.ReplayRate, c.Gateway.Enabled = "node.example.org", Duration(3*time.Second), 1234.5, false
+	b, _ = c.Render()
+	if got, err := ParseConfig(b); err != nil || !reflect.DeepEqual(got, c) {
+		t.Fatalf("changed config: %v", err)
+	}
+}
+
+func countFields(t reflect.Type) int {
+	n := 0
+	for i := range t.NumField() {
+		f := t.Field(i).Type
+		if f.Kind() == reflect.Struct {
+			n += countFields(f)
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	for name, in := range map[string]string{
+		"unknown key":     "[node]\nhots = \"x\"\n",
+		"bad duration":    "[mixnode]\nmax_delay = \"soon\"\n",
+		"bad host":        "[node]\nhost = \"not a host!\"\n",
+		"same ports":      "[node]\nmix_port = 9000\n",
+		"bad level":       "[log]\nlevel = \"loud\"\n",
+		"not toml":        "this is not toml",
+		"bad grpc":        "[chain]\ngrpc = \"nohostport\"\n",
+		"negative queue":  "[mixnode]\ndelay_queue = -1\n",
+		"wrong type":      "[node]\nmix_port = \"x\"\n",
+		"port overflow":   "[node]\nmix_port = 70000\n",
+		"no store dir":    "[gateway]\nstore_dir = \"\"\n",
+		"bad false posit": "[mixnode]\nreplay_false_positive = 2.0\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := ParseConfig([]byte(in)); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+	// An empty file is the defaults.
+	if c, err := ParseConfig(nil); err != nil || !reflect.DeepEqual(c, DefaultConfig()) {
+		t.Fatalf("empty config: %v", err)
+	}
+}
+
+func TestInitAndKeys(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	if err := Init(home, DefaultConfig()); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{IdentityKeyFile, SphinxKeyFile, ConfigFile} {
+		st, err := os.Stat(filepath.Join(home, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s has mode %v", f, st.Mode().Perm())
+		}
+	}
+	if st, _ := os.Stat(filepath.Join(home, "keys")); st.Mode().Perm() != 0o700 {
+		t.Fatalf("keys dir mode %v", st.Mode().Perm())
+	}
+	keys, err := LoadKeys(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := LoadKeys(home)
+	if err != nil || !keys.Identity.Equal(again.Identity) || !keys.Sphinx.Equal(again.Sphinx) {
+		t.Fatal("keys differ between loads")
+	}
+	if _, err := LoadConfig(home); err != nil {
+		t.Fatal(err)
+	}
+	if err := Init(home, DefaultConfig()); err == nil {
+		t.Fatal("a second init overwrote the home")
+	}
+	// Keys readable by others are refused.
+	if err := os.Chmod(filepath.Join(home, IdentityKeyFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadKeys(home); !errors.Is(err, ErrKeyFile) {
+		t.Fatalf("loose permissions: %v", err)
+	}
+}
+
+func TestKeyParsing(t *testing.T) {
+	keys, err := GenerateKeys(bytes.NewReader(bytes.Repeat([]byte{7}, 64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := ParseIdentityKey(encodeKey(identityLabel, keys.Identity.Seed()))
+	if err != nil || !id.Equal(keys.Identity) {
+		t.Fatalf("identity: %v", err)
+	}
+	for name, in := range map[string]string{
+		"empty":        "",
+		"wrong label":  sphinxLabel + ": " + strings.Repeat("A", 43) + "=",
+		"short":        identityLabel + ": AAAA",
+		"not base64":   identityLabel + ": " + strings.Repeat("!", 44),
+		"long":         identityLabel + ": " + strings.Repeat("A", 48),
+		"zero sphinx":  sphinxLabel + ": " + strings.Repeat("A", 43) + "=",
+		"no separator": identityLabel + strings.Repeat("A", 44),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err1 := ParseIdentityKey([]byte(in))
+			_, err2 := ParseSphinxKey([]byte(in))
+			if name == "zero sphinx" {
+				err1 = errors.New("n/a")
+			}
+			if err1 == nil || !errors.Is(err2, ErrKeyFile) {
+				t.Fatalf("accepted: %v %v", err1, err2)
+			}
+		})
+	}
+}
+
+func TestBondingInfoVerifies(t *testing.T) {
+	keys, err := GenerateKeys(bytes.NewReader(bytes.Repeat([]byte{9}, 64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Chain.ChainID = "nyx-test"
+	const owner = "n1owner"
+	info, err := NewBondingInfo(keys, cfg, owner, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := hex.DecodeString(info.Signature)
+	p := BondPayload(keys, cfg, owner, 3)
+	if err := mixnettypes.VerifyBondSignature(p, sig); err != nil {
+		t.Fatalf("signature does not verify: %v", err)
+	}
+	p.Nonce = 4
+	if mixnettypes.VerifyBondSignature(p, sig) == nil {
+		t.Fatal("signature verifies for another nonce")
+	}
+	if info.IdentityKey != hex.EncodeToString(keys.Identity.Public().(ed25519.PublicKey)) || info.MixPort != DefaultMixPort {
+		t.Fatalf("info %+v", info)
+	}
+	cmd := info.Command("100000000unym", "op")
+	if !strings.Contains(cmd, info.Signature) || !strings.HasPrefix(cmd, "nyxd tx mixnet bond-node 100000000unym "+info.IdentityKey) {
+		t.Fatalf("command %q", cmd)
+	}
+	msg, err := BondMsg(keys, cfg, owner, 3, "10000000unym")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mixnettypes.VerifyBondSignature(msg.BondPayload(cfg.Chain.ChainID, 3), msg.Signature); err != nil {
+		t.Fatalf("BondMsg signature: %v", err)
+	}
+	if _, err := NewBondingInfo(keys, cfg, "", 0); err == nil {
+		t.Fatal("no owner accepted")
+	}
+	if _, err := BondMsg(keys, cfg, owner, 0, "ten"); err == nil {
+		t.Fatal("bad pledge accepted")
+	}
+}
+
+// FuzzParseConfig: any bytes give a valid config or an error, never a panic.
+func FuzzParseConfig(f *testing.F) {
+	def, _ := DefaultConfig().Render()
+	f.Add(def)
+	f.Add([]byte("[node]\nhost = \"h\"\n"))
+	f.Add([]byte("[mixnode]\nmax_delay = \"1h\"\nreplay_rate = 1e3\n"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseConfig(b)
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("ParseConfig returned an invalid config: %v", err)
+		}
+	})
+}
+
+// FuzzParseKeys: key files of any content parse to a key or give ErrKeyFile.
+func FuzzParseKeys(f *testing.F) {
+	keys, _ := GenerateKeys(bytes.NewReader(bytes.Repeat([]byte{1}, 64)))
+	f.Add(encodeKey(identityLabel, keys.Identity.Seed()))
+	f.Add(encodeKey(sphinxLabel, keys.Sphinx.Bytes()))
+	f.Add([]byte(sphinxLabel + ": "))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if k, err := ParseIdentityKey(b); err == nil && len(k) != ed25519.PrivateKeySize {
+			t.Fatal("short identity key")
+		} else if err != nil && !errors.Is(err, ErrKeyFile) {
+			t.Fatalf("error %v", err)
+		}
+		if _, err := ParseSphinxKey(b); err != nil && !errors.Is(err, ErrKeyFile) {
+			t.Fatalf("error %v", err)
+		}
+	})
+}
