@@ -55,9 +55,9 @@ func Genesis(p GenesisParams) func(cdc codec.Codec, state app.GenesisState) erro
 
 // NodeKeys are a node's keys and the addresses it bonds.
 type NodeKeys struct {
-	Identity ed25519.PrivateKey
-	Sphinx   *sphinx.PrivateKey
-	Host     string
+	Identity                       ed25519.PrivateKey
+	Sphinx                         *sphinx.PrivateKey
+	Host                           string
 	MixPort, ClientsPort, HTTPPort uint16
 }
 

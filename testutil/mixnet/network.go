@@ -1,0 +1,342 @@
+// Package mixnet starts a whole Nyx network inside a test: an in-process
+// chain with short epochs, nym-nodes created and bonded through real
+// transactions (enough for every role), started on loopback once the epoch
+// that assigns them has begun, and clients registered with their gateways.
+// Everything is stopped by t.Cleanup.
+//
+//	net := mixnet.Start(t, mixnet.Options{})
+//	alice, bob := net.StartClient(t, mixnet.ClientOptions{}), net.StartClient(t, mixnet.ClientOptions{})
+//	alice.Send(bob.Address(), []byte("hi"))
+//	msg, _ := bob.Receive(ctx)
+//
+// A node can also run as a separate process (the test binary re-executed; see
+// RunNodeProcess), so a test can SIGKILL it.
+package mixnet
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nyx-privacy/nyx/sidecar/node"
+	"github.com/nyx-privacy/nyx/sidecar/topology"
+	"github.com/nyx-privacy/nyx/testutil/chain"
+	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
+)
+
+// Options shape the network.
+type Options struct {
+	// Nodes is how many nodes are bonded; zero gives Entry+Exit+Mixnodes.
+	Nodes int
+	// Entry, Exit and Mixnodes are the rewarded set's sizes; zero gives 1,
+	// 1 and 3 (one per layer).
+	Entry, Exit, Mixnodes uint32
+	// EpochDuration is the chain's epoch; zero gives 2 s.
+	EpochDuration time.Duration
+	// Logs sends the nodes' logs to the test log.
+	Logs bool
+	// Process lists the indexes of nodes to run as separate processes
+	// (needs RunNodeProcess in the test binary's TestMain).
+	Process []int
+}
+
+// Network is a running local network.
+type Network struct {
+	Chain *chain.Chain
+	Query mixnettypes.QueryClient
+	// Reader follows the chain's topology for the harness and its clients.
+	Reader *topology.Reader
+	Nodes  []*Node
+
+	t    testing.TB
+	opts Options
+	log  *slog.Logger
+}
+
+// Node is one bonded node of the network.
+type Node struct {
+	Index int
+	Home  string
+	Owner string
+	ID    uint64
+	Keys  node.Keys
+	Cfg   node.Config
+
+	mu     sync.Mutex
+	server *node.Server // in-process, or nil
+	proc   *process     // separate process, or nil
+}
+
+// Start brings a network up and waits until the chain has given every
+// bonded node its role and every node has read that topology.
+func Start(t testing.TB, o Options) *Network {
+	t.Helper()
+	if o.Entry == 0 && o.Exit == 0 && o.Mixnodes == 0 {
+		o.Entry, o.Exit, o.Mixnodes = 1, 1, 3
+	}
+	if o.Nodes == 0 {
+		o.Nodes = int(o.Entry + o.Exit + o.Mixnodes)
+	}
+	if o.EpochDuration == 0 {
+		o.EpochDuration = 2 * time.Second
+	}
+	owners := make([]string, o.Nodes)
+	for i := range owners {
+		owners[i] = fmt.Sprintf("operator%d", i)
+	}
+	accounts := append([]string{"alice", "bob"}, owners...)
+	c := chain.Start(t, chain.Options{Accounts: accounts, Genesis: Genesis(GenesisParams{
+		EpochDuration: o.EpochDuration, Entry: o.Entry, Exit: o.Exit, Mixnodes: o.Mixnodes})})
+	nw := &Network{Chain: c, t: t, opts: o, log: slog.New(slog.DiscardHandler)}
+	if o.Logs {
+		nw.log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	nw.Query = mixnettypes.NewQueryClient(c.GRPC(t))
+	nw.Reader = topology.NewReader(nw.Query, topology.ReaderConfig{
+		Refresh: o.EpochDuration, EpochPoll: 50 * time.Millisecond, RetryMax: time.Second, Logger: nw.log})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = nw.Reader.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	wctx, wcancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer wcancel()
+	process := map[int]bool{}
+	for _, i := range o.Process {
+		process[i] = true
+	}
+	for i := range o.Nodes {
+		n, ls, err := nw.newNode(wctx, i, owners[i])
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+		nw.Nodes = append(nw.Nodes, n)
+		if process[i] {
+			for _, l := range ls {
+				l.Close()
+			}
+			if err := nw.StartProcess(n); err != nil {
+				t.Fatalf("node %d: %v", i, err)
+			}
+		} else if err := nw.startInProcess(n, ls); err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, n := range nw.Nodes {
+			nw.StopNode(n)
+		}
+	})
+	want := int(o.Entry + o.Exit + o.Mixnodes)
+	topo, err := nw.Reader.Wait(wctx, func(t *topology.Topology) bool { return len(t.All()) >= min(want, o.Nodes) })
+	if err != nil {
+		t.Fatalf("no epoch assigned the bonded nodes: %v", err)
+	}
+	if err := nw.WaitNodesAt(wctx, topo.Epoch); err != nil {
+		t.Fatal(err)
+	}
+	return nw
+}
+
+// newNode creates a node's home with ports bound on loopback, and bonds it.
+func (nw *Network) newNode(ctx context.Context, i int, owner string) (*Node, []net.Listener, error) {
+	var ls []net.Listener
+	var ports []uint16
+	for range 3 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, uint16(l.Addr().(*net.TCPAddr).Port))
+	}
+	keys, err := node.GenerateKeys(rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	home := filepath.Join(tempDir(nw.t), fmt.Sprintf("node%d", i))
+	cfg := node.DefaultConfig()
+	cfg.Node.Host, cfg.Node.MixPort, cfg.Node.ClientsPort, cfg.Node.HTTPPort = "127.0.0.1", ports[0], ports[1], ports[2]
+	cfg.Node.MixListen = "127.0.0.1:" + strconv.Itoa(int(ports[0]))
+	cfg.Node.ClientsListen = "127.0.0.1:" + strconv.Itoa(int(ports[1]))
+	cfg.Node.HTTPListen = "127.0.0.1:" + strconv.Itoa(int(ports[2]))
+	cfg.Chain.GRPC, cfg.Chain.ChainID = nw.Chain.GRPCAddr, nw.Chain.ChainID
+	cfg.Chain.Refresh, cfg.Chain.EpochPoll = node.Duration(nw.opts.EpochDuration), node.Duration(50*time.Millisecond)
+	cfg.Mixnode.ReconnectMin, cfg.Mixnode.ReconnectMax = node.Duration(20*time.Millisecond), node.Duration(500*time.Millisecond)
+	cfg.Mixnode.ReplayRate, cfg.Mixnode.ReplayWindow = 200, node.Duration(time.Hour)
+	cfg.Log.Level = "debug"
+	if err := node.WriteKeys(home, keys); err != nil {
+		return nil, nil, err
+	}
+	b, err := cfg.Render()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(home, "config"), 0o700); err != nil {
+		return nil, nil, err
+	}
+	if err := os.WriteFile(filepath.Join(home, node.ConfigFile), b, 0o600); err != nil {
+		return nil, nil, err
+	}
+	addr := nw.Chain.Accounts[owner].String()
+	nonce, err := nw.Query.SigningNonce(ctx, &mixnettypes.QuerySigningNonceRequest{Address: addr})
+	if err != nil {
+		return nil, nil, fmt.Errorf("signing nonce: %w", err)
+	}
+	msg, err := node.BondMsg(keys, cfg, addr, nonce.Nonce, strconv.Itoa(Pledge)+mixnettypes.Denom)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := nw.Chain.BroadcastTx(ctx, owner, msg); err != nil {
+		return nil, nil, fmt.Errorf("bond: %w", err)
+	}
+	got, err := nw.Query.NodeByOwner(ctx, &mixnettypes.QueryNodeByOwnerRequest{Owner: addr})
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Node{Index: i, Home: home, Owner: owner, ID: got.Node.NodeId, Keys: keys, Cfg: cfg}, ls, nil
+}
+
+func (nw *Network) startInProcess(n *Node, ls []net.Listener) error {
+	s, err := node.Start(context.Background(), n.Home, n.Cfg, n.Keys, node.Options{
+		Logger: nw.log.With("index", n.Index), MixListener: ls[0], ClientsListener: ls[1], HTTPListener: ls[2]})
+	if err != nil {
+		for _, l := range ls {
+			l.Close()
+		}
+		return err
+	}
+	n.mu.Lock()
+	n.server = s
+	n.mu.Unlock()
+	return nil
+}
+
+// Server is the node's in-process server, or nil (stopped, or a process).
+func (n *Node) Server() *node.Server {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.server
+}
+
+// Identity is the node's identity public key.
+func (n *Node) Identity() [32]byte { return n.Keys.IdentityPublic() }
+
+// ClientsURL is the node's gateway websocket URL.
+func (n *Node) ClientsURL() string {
+	return "ws://" + net.JoinHostPort(n.Cfg.Node.Host, strconv.Itoa(int(n.Cfg.Node.ClientsPort))) + "/"
+}
+
+// MixAddr is the node's mix address.
+func (n *Node) MixAddr() string {
+	return net.JoinHostPort(n.Cfg.Node.Host, strconv.Itoa(int(n.Cfg.Node.MixPort)))
+}
+
+// HTTPURL is the base URL of the node's HTTP port.
+func (n *Node) HTTPURL() string {
+	return "http://" + net.JoinHostPort(n.Cfg.Node.Host, strconv.Itoa(int(n.Cfg.Node.HTTPPort)))
+}
+
+// StopNode stops a node (in-process: Close; process: SIGTERM and wait).
+func (nw *Network) StopNode(n *Node) {
+	n.mu.Lock()
+	s, p := n.server, n.proc
+	n.server, n.proc = nil, nil
+	n.mu.Unlock()
+	if s != nil {
+		if err := s.Close(); err != nil {
+			nw.t.Errorf("stop node %d: %v", n.Index, err)
+		}
+	}
+	if p != nil {
+		p.stop()
+	}
+}
+
+// RestartNode starts a stopped in-process node again on its own ports.
+func (nw *Network) RestartNode(n *Node) error {
+	var ls []net.Listener
+	for _, a := range []string{n.Cfg.Node.MixListen, n.Cfg.Node.ClientsListen, n.Cfg.Node.HTTPListen} {
+		l, err := listenRetry(a)
+		if err != nil {
+			for _, l := range ls {
+				l.Close()
+			}
+			return err
+		}
+		ls = append(ls, l)
+	}
+	return nw.startInProcess(n, ls)
+}
+
+// listenRetry listens on addr, retrying briefly while the port is still held
+// by a closing listener.
+func listenRetry(addr string) (net.Listener, error) {
+	var err error
+	for range 50 {
+		var l net.Listener
+		if l, err = net.Listen("tcp", addr); err == nil {
+			return l, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return nil, err
+}
+
+// WaitNodesAt waits until every running in-process node uses a topology of
+// at least the given epoch.
+func (nw *Network) WaitNodesAt(ctx context.Context, epoch uint64) error {
+	for _, n := range nw.Nodes {
+		s := n.Server()
+		if s == nil {
+			continue
+		}
+		if _, err := s.Topology().Wait(ctx, func(t *topology.Topology) bool { return t.Epoch >= epoch }); err != nil {
+			return fmt.Errorf("node %d did not reach epoch %d: %w", n.Index, epoch, err)
+		}
+	}
+	return nil
+}
+
+// NodeByIdentity finds a node of the network.
+func (nw *Network) NodeByIdentity(id [32]byte) *Node {
+	for _, n := range nw.Nodes {
+		if n.Identity() == id {
+			return n
+		}
+	}
+	return nil
+}
+
+// Gateway returns the i-th gateway (entry, then exit) of the current
+// topology.
+func (nw *Network) Gateway(i int) *Node {
+	gws := nw.Reader.Current().Gateways()
+	return nw.NodeByIdentity(gws[i%len(gws)].Identity)
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p[:len(p)-1]))
+	return len(p), nil
+}
+
+// tempDir is a temporary directory removed at cleanup, with a short path
+// (bbolt and socket paths are happier short).
+func tempDir(t testing.TB) string {
+	d, err := os.MkdirTemp("", "nyxnet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
