@@ -258,7 +258,9 @@ func TestSenderRoutesThroughEachLayer(t *testing.T) {
 	if len(firstHops) < 2 {
 		t.Errorf("%d packets all went through the same layer-1 node", count)
 	}
-	if st := s.Stats(); st.Sent != count || st.Failed != 0 {
+	// The counter moves after transmit returns.
+	waitUntil(t, "the sent counter", func() bool { return s.Stats().Sent == count })
+	if st := s.Stats(); st.Failed != 0 {
 		t.Errorf("stats %+v", st)
 	}
 

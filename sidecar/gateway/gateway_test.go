@@ -456,9 +456,7 @@ func TestForwardRealPacket(t *testing.T) {
 	if f.next != [32]byte(route[0].Address) || res.Action != sphinx.Forward || res.NextHop != route[1].Address {
 		t.Fatalf("forwarded to %x, layer 1 sends to %x", f.next[:2], res.NextHop[:2])
 	}
-	if value(g.m.forwarded) != 1 {
-		t.Fatal("forward not counted")
-	}
+	waitFor(t, "the forward to be counted", func() bool { return value(g.m.forwarded) == 1 })
 }
 
 func payloadN(i int) []byte { return fmt.Appendf(nil, "message %04d", i) }
@@ -516,12 +514,8 @@ func TestOfflineStorageDeliveredOnReconnect(t *testing.T) {
 		}
 	}
 	waitFor(t, "the acknowledged messages to leave the store", func() bool { return g.StoredMessages(&id) == 0 })
-	if got := value(g.m.delivered); got != n {
-		t.Errorf("delivered counter %v", got)
-	}
-	if got := value(g.m.pushed.WithLabelValues("stored")); got != n {
-		t.Errorf("pushed{stored} %v", got)
-	}
+	waitFor(t, "the delivered counter", func() bool { return value(g.m.delivered) == n })
+	waitFor(t, "the pushed{stored} counter", func() bool { return value(g.m.pushed.WithLabelValues("stored")) == n })
 }
 
 func TestLivePushWindowAndDisconnect(t *testing.T) {

@@ -109,14 +109,14 @@ func (g *Gateway) serveConn(conn *websocket.Conn, remote string) {
 		return
 	}
 	defer g.detach(s)
-	if err := g.writeControl(conn, answer); err != nil {
-		return
-	}
 	if answer.Type == TypeRegistered {
 		g.m.registrations.Inc()
 		s.log.Info("client registered")
 	} else {
 		g.m.auths.Inc()
+	}
+	if err := g.writeControl(conn, answer); err != nil {
+		return
 	}
 	s.log.Debug("client session open")
 	var writer sync.WaitGroup
