@@ -83,6 +83,9 @@ func TestSendReceive(t *testing.T) {
 	a := nw.StartClient(t, mixnet.ClientOptions{Gateway: nw.Gateway(0)})
 	b := nw.StartClient(t, mixnet.ClientOptions{Gateway: nw.Gateway(1)})
 	ctx := timeout(t, time.Minute)
+	if _, err := nw.WaitGateway(ctx, b.Gateway, time.Second); err != nil {
+		t.Fatal(err)
+	}
 
 	want := messages(t, a, 5)
 	for _, m := range want {

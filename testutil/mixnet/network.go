@@ -340,3 +340,19 @@ func tempDir(t testing.TB) string {
 	t.Cleanup(func() { os.RemoveAll(d) })
 	return d
 }
+
+// WaitGateway waits for an epoch in which n holds a gateway role with at
+// least margin of the epoch left, and returns that epoch's topology. The
+// chain draws every role again at each epoch boundary, and clients send only
+// to recipients whose gateway is a gateway in the current epoch, so a test
+// that sends to a client of n waits for such an epoch first.
+func (nw *Network) WaitGateway(ctx context.Context, n *Node, margin time.Duration) (*topology.Topology, error) {
+	id := n.Identity()
+	t, err := nw.Reader.Wait(ctx, func(t *topology.Topology) bool {
+		return t.RoleOf(id).IsGateway() && time.Until(t.EpochEnd) > margin
+	})
+	if err != nil {
+		return nil, fmt.Errorf("wait for node %d to be a gateway: %w", n.Index, err)
+	}
+	return t, nil
+}
