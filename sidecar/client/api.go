@@ -118,6 +118,7 @@ type API struct {
 }
 
 type app struct {
+	conn   *websocket.Conn
 	binary bool
 	out    chan frame
 	done   chan struct{}
@@ -165,12 +166,14 @@ func (a *API) Run(ctx context.Context) error {
 			}
 			select {
 			case <-ctx.Done():
+				a.closeAll()
 				return ctx.Err()
 			case <-a.joined:
 			}
 		}
 		msg, err := a.c.Receive(ctx)
 		if err != nil {
+			a.closeAll()
 			return err
 		}
 		a.mu.Lock()
@@ -186,6 +189,16 @@ func (a *API) Run(ctx context.Context) error {
 			}
 		}
 		a.mu.Unlock()
+	}
+}
+
+// closeAll ends every app connection (the HTTP server does not see
+// websocket connections once they are upgraded).
+func (a *API) closeAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for ap := range a.apps {
+		ap.conn.Close()
 	}
 }
 
@@ -217,7 +230,7 @@ func (a *API) Handler() http.Handler {
 		}
 		defer conn.Close()
 		conn.SetReadLimit(maxAppFrame)
-		ap := &app{binary: r.URL.Query().Get("format") == "binary", out: make(chan frame, appQueue), done: make(chan struct{})}
+		ap := &app{conn: conn, binary: r.URL.Query().Get("format") == "binary", out: make(chan frame, appQueue), done: make(chan struct{})}
 		a.mu.Lock()
 		a.apps[ap] = struct{}{}
 		a.mu.Unlock()

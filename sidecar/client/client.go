@@ -48,8 +48,9 @@ type Client struct {
 	sender *Sender
 	inbox  chan []byte
 
-	mu   sync.Mutex
-	conn *gateway.ClientConn
+	mu    sync.Mutex
+	conn  *gateway.ClientConn
+	ready chan struct{} // closed while conn is set
 
 	received, undecryptable atomic.Uint64
 }
@@ -80,7 +81,8 @@ func New(cfg Config, keys *Keys, shared gateway.SharedKey, topo func() *topology
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Client{cfg: cfg, keys: keys, shared: shared, topo: topo, log: log.With("component", "client"), inbox: make(chan []byte, cfg.ReceiveBuffer)}
+	c := &Client{cfg: cfg, keys: keys, shared: shared, topo: topo, log: log.With("component", "client"),
+		inbox: make(chan []byte, cfg.ReceiveBuffer), ready: make(chan struct{})}
 	s, err := NewSender(cfg.Sender, topo, c.transmit, nil, c.log)
 	if err != nil {
 		return nil, err
@@ -123,12 +125,28 @@ func (c *Client) Stats() Stats {
 	return Stats{SenderStats: c.sender.Stats(), Received: c.received.Load(), Undecryptable: c.undecryptable.Load(), Connected: connected}
 }
 
+// transmitWait is how long a released packet waits for a gateway
+// connection before it is dropped; the release stream pauses meanwhile.
+const transmitWait = 10 * time.Second
+
 func (c *Client) transmit(next [32]byte, packet []byte) error {
 	c.mu.Lock()
-	conn := c.conn
+	conn, ready := c.conn, c.ready
 	c.mu.Unlock()
 	if conn == nil {
-		return ErrNotConnected
+		t := time.NewTimer(transmitWait)
+		defer t.Stop()
+		select {
+		case <-ready:
+		case <-t.C:
+			return ErrNotConnected
+		}
+		c.mu.Lock()
+		conn = c.conn
+		c.mu.Unlock()
+		if conn == nil {
+			return ErrNotConnected
+		}
 	}
 	return conn.Send(next, packet)
 }
@@ -174,10 +192,12 @@ func (c *Client) session(ctx context.Context) error {
 	c.log.Info("connected to gateway", "url", c.cfg.GatewayURL, "stored", conn.Stored)
 	c.mu.Lock()
 	c.conn = conn
+	close(c.ready)
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
 		c.conn = nil
+		c.ready = make(chan struct{})
 		c.mu.Unlock()
 		conn.Close()
 	}()

@@ -104,3 +104,24 @@ func FuzzParseAppRequest(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add(testFileConfig().Marshal())
+	f.Add([]byte("[client]\nlisten = \"127.0.0.1:1\"\n"))
+	f.Add([]byte("[traffic]\naverage_send_delay = \"-5s\"\n"))
+	f.Add([]byte("= ="))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseConfig(b)
+		if err != nil {
+			return
+		}
+		// An accepted config survives being written out and read again.
+		back, err := ParseConfig(c.Marshal())
+		if err != nil {
+			t.Fatalf("accepted config does not re-parse: %v", err)
+		}
+		if back != c {
+			t.Fatalf("round trip changed the config: %+v → %+v", c, back)
+		}
+	})
+}

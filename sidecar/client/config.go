@@ -1,0 +1,382 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"text/template"
+	"time"
+
+	"github.com/mr-tron/base58"
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/nyx-privacy/nyx/sidecar/gateway"
+	"github.com/nyx-privacy/nyx/sidecar/topology"
+	"github.com/nyx-privacy/nyx/sphinx"
+)
+
+// Files of a client's home directory.
+const (
+	ConfigFile = "config/config.toml"
+	KeysDir    = "keys"
+)
+
+// DefaultListen is the local API's default address (Nym's port).
+const DefaultListen = "127.0.0.1:1977"
+
+// Duration is a time.Duration written in TOML as a Go duration string.
+type Duration time.Duration
+
+// MarshalText writes d as a duration string ("15ms").
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText parses a duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// String is the duration string.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// FileConfig is a client's config.toml.
+type FileConfig struct {
+	Client  ClientSection  `toml:"client"`
+	Gateway GatewaySection `toml:"gateway"`
+	Chain   ChainSection   `toml:"chain"`
+	Traffic TrafficSection `toml:"traffic"`
+	Log     LogSection     `toml:"log"`
+}
+
+// ClientSection is the local API.
+type ClientSection struct {
+	Listen        string `toml:"listen"`
+	ReceiveBuffer int    `toml:"receive_buffer"`
+}
+
+// GatewaySection names the gateway the client registered with.
+type GatewaySection struct {
+	Identity string `toml:"identity"`
+	URL      string `toml:"url"`
+}
+
+// ChainSection is how the client reads the topology.
+type ChainSection struct {
+	GRPC    string   `toml:"grpc"`
+	Refresh Duration `toml:"topology_refresh"`
+}
+
+// TrafficSection tunes the sender.
+type TrafficSection struct {
+	AveragePacketDelay Duration `toml:"average_packet_delay"`
+	AverageSendDelay   Duration `toml:"average_send_delay"`
+	SendQueue          int      `toml:"send_queue"`
+}
+
+// LogSection sets the logs.
+type LogSection struct {
+	Level string `toml:"level"`
+}
+
+// DefaultFileConfig is the config Init writes before it fills in the gateway.
+func DefaultFileConfig() FileConfig {
+	s := DefaultSenderConfig()
+	return FileConfig{
+		Client:  ClientSection{Listen: DefaultListen, ReceiveBuffer: 1024},
+		Chain:   ChainSection{GRPC: "127.0.0.1:9090", Refresh: Duration(topology.DefaultRefresh)},
+		Traffic: TrafficSection{AveragePacketDelay: Duration(s.AveragePacketDelay), AverageSendDelay: Duration(s.AverageSendDelay), SendQueue: s.QueueSize},
+		Log:     LogSection{Level: "info"},
+	}
+}
+
+var configTemplate = template.Must(template.New("config").Parse(`# nym-client configuration, written by "nym-client init".
+# Every setting is spelled out; durations are Go durations ("15ms", "5m").
+
+[client]
+# Address of the local websocket API for apps (see sidecar/client/README.md).
+# Keep it on 127.0.0.1: whoever reaches it can read and send your messages.
+listen = "{{.Client.Listen}}"
+# Received messages held for apps; when full, the client stops taking
+# messages from its gateway, which keeps them.
+receive_buffer = {{.Client.ReceiveBuffer}}
+
+[gateway]
+# The gateway this client registered with: its ed25519 identity (base58)
+# and its websocket URL. The shared key is in keys/gateway_shared.key.
+identity = "{{.Gateway.Identity}}"
+url = "{{.Gateway.URL}}"
+
+[chain]
+# nyxd's gRPC endpoint, for the mixnet topology.
+grpc = "{{.Chain.GRPC}}"
+# Longest time between two topology queries (also re-read at each epoch end).
+topology_refresh = "{{.Chain.Refresh}}"
+
+[traffic]
+# Mean of the exponential delay each hop holds a packet (Nym: 15ms).
+average_packet_delay = "{{.Traffic.AveragePacketDelay}}"
+# Mean gap between packets of the Poisson release stream (Nym: 20ms).
+average_send_delay = "{{.Traffic.AverageSendDelay}}"
+# Messages waiting for a release slot; beyond it, sends are refused.
+send_queue = {{.Traffic.SendQueue}}
+
+[log]
+# debug, info, warn or error.
+level = "{{.Log.Level}}"
+`))
+
+// Marshal writes c as a documented config.toml.
+func (c FileConfig) Marshal() []byte {
+	var b bytes.Buffer
+	if err := configTemplate.Execute(&b, c); err != nil {
+		panic("client: config template: " + err.Error())
+	}
+	return b.Bytes()
+}
+
+// ParseConfig reads a config.toml: unknown keys are refused (a typo would
+// otherwise silently keep a default), and the result is validated.
+func ParseConfig(b []byte) (FileConfig, error) {
+	var c FileConfig
+	d := toml.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&c); err != nil {
+		return c, fmt.Errorf("parse config: %w", err)
+	}
+	return c, c.Validate()
+}
+
+// Validate checks that c can run a client.
+func (c FileConfig) Validate() error {
+	var errs []error
+	if host, _, err := net.SplitHostPort(c.Client.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("client.listen: %v", err))
+	} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		errs = append(errs, fmt.Errorf("client.listen %q is not a loopback address", c.Client.Listen))
+	}
+	if c.Client.ReceiveBuffer <= 0 {
+		errs = append(errs, errors.New("client.receive_buffer must be positive"))
+	}
+	if _, err := c.GatewayIdentity(); err != nil {
+		errs = append(errs, err)
+	}
+	if u, err := url.Parse(c.Gateway.URL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("gateway.url %q is not a ws:// or wss:// URL", c.Gateway.URL))
+	}
+	if _, _, err := net.SplitHostPort(c.Chain.GRPC); err != nil {
+		errs = append(errs, fmt.Errorf("chain.grpc: %v", err))
+	}
+	if c.Chain.Refresh < 0 || c.Traffic.AveragePacketDelay < 0 || c.Traffic.AverageSendDelay < 0 {
+		errs = append(errs, errors.New("durations must not be negative"))
+	}
+	if c.Traffic.SendQueue <= 0 {
+		errs = append(errs, errors.New("traffic.send_queue must be positive"))
+	}
+	if _, err := parseLevel(c.Log.Level); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// GatewayIdentity decodes gateway.identity.
+func (c FileConfig) GatewayIdentity() ([32]byte, error) {
+	b, err := base58.Decode(c.Gateway.Identity)
+	if err != nil || len(b) != 32 {
+		return [32]byte{}, fmt.Errorf("gateway.identity %q is not a 32-byte base58 key", c.Gateway.Identity)
+	}
+	return [32]byte(b), nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	switch s {
+	case "debug", "info", "warn", "error":
+		return l, l.UnmarshalText([]byte(s))
+	}
+	return l, fmt.Errorf("log.level %q is not debug, info, warn or error", s)
+}
+
+// NewLogger returns the logger the config asks for, writing text to stderr.
+func (c FileConfig) NewLogger() *slog.Logger {
+	l, _ := parseLevel(c.Log.Level)
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// ClientConfig turns the file config into the engine's Config.
+func (c FileConfig) ClientConfig() (Config, error) {
+	id, err := c.GatewayIdentity()
+	if err != nil {
+		return Config{}, err
+	}
+	return Config{
+		GatewayURL:      c.Gateway.URL,
+		GatewayIdentity: id,
+		Sender: SenderConfig{Geometry: sphinx.Regular, AveragePacketDelay: time.Duration(c.Traffic.AveragePacketDelay),
+			AverageSendDelay: time.Duration(c.Traffic.AverageSendDelay), QueueSize: c.Traffic.SendQueue},
+		ReceiveBuffer: c.Client.ReceiveBuffer,
+	}, nil
+}
+
+// LoadConfig reads home's config.toml.
+func LoadConfig(home string) (FileConfig, error) {
+	b, err := os.ReadFile(filepath.Join(home, ConfigFile))
+	if err != nil {
+		return FileConfig{}, fmt.Errorf("read config: %w", err)
+	}
+	c, err := ParseConfig(b)
+	if err != nil {
+		return c, fmt.Errorf("%s: %w", filepath.Join(home, ConfigFile), err)
+	}
+	return c, nil
+}
+
+// PickGateway returns the gateway named by identity (base58), or a random
+// gateway of the topology if identity is empty, with its websocket URL.
+func PickGateway(t *topology.Topology, identity string) (topology.Node, string, error) {
+	var gw topology.Node
+	if identity != "" {
+		b, err := base58.Decode(identity)
+		if err != nil || len(b) != 32 {
+			return gw, "", fmt.Errorf("gateway %q is not a 32-byte base58 key", identity)
+		}
+		n, ok := t.ByIdentity([32]byte(b))
+		if !ok || !n.Role.IsGateway() {
+			return gw, "", fmt.Errorf("%s is not a gateway in epoch %d", identity, t.Epoch)
+		}
+		gw = n
+	} else {
+		all := t.Gateways()
+		if len(all) == 0 {
+			return gw, "", fmt.Errorf("no gateway in epoch %d", t.Epoch)
+		}
+		gw = all[mrand.IntN(len(all))]
+	}
+	return gw, "ws://" + gw.ClientsAddr() + "/", nil
+}
+
+// Init writes a new home: keys, a registration with the gateway (named, or
+// picked from t) and config.toml. cfg gives the settings other than the
+// gateway (DefaultFileConfig and flags). It refuses a home that has a
+// config already.
+func Init(ctx context.Context, home string, cfg FileConfig, t *topology.Topology, gatewayIdentity string) (Address, error) {
+	path := filepath.Join(home, ConfigFile)
+	if _, err := os.Stat(path); err == nil {
+		return Address{}, fmt.Errorf("%s exists: this home is initialised already", path)
+	}
+	gw, wsURL, err := PickGateway(t, gatewayIdentity)
+	if err != nil {
+		return Address{}, err
+	}
+	cfg.Gateway = GatewaySection{Identity: base58.Encode(gw.Identity[:]), URL: wsURL}
+	if err := cfg.Validate(); err != nil {
+		return Address{}, err
+	}
+	keys, err := GenerateKeys(crand.Reader)
+	if err != nil {
+		return Address{}, err
+	}
+	keyDir := filepath.Join(home, KeysDir)
+	if err := keys.Save(keyDir); err != nil {
+		return Address{}, err
+	}
+	shared, err := Register(ctx, wsURL, gw.Identity, keys)
+	if err != nil {
+		return Address{}, err
+	}
+	if err := SaveSharedKey(keyDir, shared); err != nil {
+		return Address{}, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return Address{}, err
+	}
+	if err := os.WriteFile(path, cfg.Marshal(), 0o600); err != nil {
+		return Address{}, fmt.Errorf("write config: %w", err)
+	}
+	return keys.Address(gw.Identity), nil
+}
+
+// Home is a loaded home directory.
+type Home struct {
+	Config FileConfig
+	Keys   *Keys
+	Shared gateway.SharedKey
+}
+
+// LoadHome reads the config and keys of an initialised home.
+func LoadHome(home string) (*Home, error) {
+	cfg, err := LoadConfig(home)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := LoadKeys(filepath.Join(home, KeysDir))
+	if err != nil {
+		return nil, err
+	}
+	shared, err := LoadSharedKey(filepath.Join(home, KeysDir))
+	if err != nil {
+		return nil, err
+	}
+	return &Home{Config: cfg, Keys: keys, Shared: shared}, nil
+}
+
+// Serve runs the client of home with its local API on listener l until ctx
+// ends; topo supplies the topology (a Reader's Current).
+func Serve(ctx context.Context, h *Home, l net.Listener, topo func() *topology.Topology, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cc, err := h.Config.ClientConfig()
+	if err != nil {
+		return err
+	}
+	c, err := New(cc, h.Keys, h.Shared, topo, log)
+	if err != nil {
+		return err
+	}
+	api := NewAPI(c, log)
+	errc := make(chan error, 3)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { errc <- c.Run(ctx) }()
+	go func() { errc <- api.Run(ctx) }()
+	go func() { errc <- serveHTTP(ctx, l, api.Handler()) }()
+	log.Info("nym-client running", "address", c.Address().String(), "api", "ws://"+l.Addr().String()+"/")
+	err = <-errc
+	cancel()
+	<-errc
+	<-errc
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// serveHTTP serves h on l until ctx ends.
+func serveHTTP(ctx context.Context, l net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	stop := context.AfterFunc(ctx, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+		srv.Close()
+	})
+	defer stop()
+	err := srv.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return ctx.Err()
+	}
+	return err
+}
