@@ -142,7 +142,7 @@ type testNet struct {
 	gateway map[[32]byte]*gateway.Gateway
 }
 
-func newNode(t *testing.T, n *testNet, role topology.Role) (topology.Node, ed25519.PrivateKey) {
+func newNode(t testing.TB, n *testNet, role topology.Role) (topology.Node, ed25519.PrivateKey) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	sk, err := sphinx.GenerateKey(rand.Reader)
 	if err != nil {
@@ -153,7 +153,7 @@ func newNode(t *testing.T, n *testNet, role topology.Role) (topology.Node, ed255
 	return node, priv
 }
 
-func newTestNet(t *testing.T, perLayer int) *testNet {
+func newTestNet(t testing.TB, perLayer int) *testNet {
 	n := &testNet{topo: &topology.Topology{Epoch: 7}, keys: map[[32]byte]*sphinx.PrivateKey{}, gateway: map[[32]byte]*gateway.Gateway{}}
 	for l := range 3 {
 		for range perLayer {

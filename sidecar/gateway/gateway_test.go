@@ -47,7 +47,7 @@ type testGateway struct {
 	reg *prometheus.Registry
 }
 
-func newTestGateway(t *testing.T, cfg Config, identity ed25519.PrivateKey) *testGateway {
+func newTestGateway(t testing.TB, cfg Config, identity ed25519.PrivateKey) *testGateway {
 	t.Helper()
 	if cfg.StoreDir == "" {
 		cfg.StoreDir = t.TempDir()
@@ -69,7 +69,7 @@ func newTestGateway(t *testing.T, cfg Config, identity ed25519.PrivateKey) *test
 	return &testGateway{Gateway: g, url: "ws" + strings.TrimPrefix(srv.URL, "http"), fwd: fwd, reg: reg}
 }
 
-func newClientKey(t *testing.T) ed25519.PrivateKey {
+func newClientKey(t testing.TB) ed25519.PrivateKey {
 	_, k, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +77,7 @@ func newClientKey(t *testing.T) ed25519.PrivateKey {
 	return k
 }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return c
@@ -127,7 +127,7 @@ func receive(t *testing.T, c *ClientConn) Message {
 
 // waitFor polls cond; the test fails if it never holds. It waits for an
 // asynchronous effect (an ack processed by the gateway), it times nothing.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
