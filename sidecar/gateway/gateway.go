@@ -234,6 +234,10 @@ type Gateway struct {
 // New opens the inbox store and returns a gateway with the given identity
 // (its ed25519 key, the name clients and nodes know it by) and Sphinx key.
 // Packets from clients go to fwd. reg may be nil (no metrics registered).
+//
+// Final-hop packets are processed by the node's mix engine, which calls
+// Deliver with the payload; the gateway keeps sphinxKey (which may be nil)
+// for the packets it will originate itself (acknowledgements, replies).
 func New(cfg Config, identity ed25519.PrivateKey, sphinxKey *sphinx.PrivateKey, fwd Forwarder, log *slog.Logger, reg prometheus.Registerer) (*Gateway, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
