@@ -1,74 +1,176 @@
 #!/usr/bin/env bash
-# Starts a local Nyx network on 127.0.0.1: a one-validator chain with funded,
-# named test accounts. Everything lives under one directory (default
-# ./.localnet). Ctrl-C stops it cleanly.
+# Starts a whole local Nyx network on 127.0.0.1, every part a separate process:
+# a one-validator chain with funded test accounts, five nym-nodes bonded through
+# the CLI (the chain assigns them entry gateway, exit gateway and mix layers 1-3),
+# and two nym-clients (alice and bob) registered with the gateways. Everything
+# lives under one directory (default ./.localnet); Ctrl-C stops it all cleanly.
 #
-#   scripts/localnet.sh [--fresh] [--dir DIR] [--base-port PORT]
+#   scripts/localnet.sh [--fresh] [--chain-only] [--dir DIR] [--base-port PORT]
 #
-#   --fresh        wipe DIR and start a new chain (default: resume the chain
+#   --fresh        wipe DIR and start a new network (default: resume the network
 #                  in DIR if there is one, else create it)
-#   --dir DIR      where the chain's files live (default ./.localnet)
-#   --base-port P  first port: P2P P, RPC P+1, gRPC P+2, REST P+3 (default 26650)
+#   --chain-only   start only the chain
+#   --dir DIR      where the network's files live (default ./.localnet)
+#   --base-port P  chain: P2P P, RPC P+1, gRPC P+2, REST P+3; node i: mix P+100+10i,
+#                  clients P+101+10i, HTTP P+102+10i; client j's API: P+200+j
+#                  (default 26650)
 #
-# NYXD may name the nyxd binary (default: build/nyxd).
+# NYXD, NYM_NODE and NYM_CLIENT may name the binaries (default: build/...);
+# MIXNET_EPOCH the x/mixnet epoch of a new chain (default 30s).
 set -euo pipefail
 
 dir=./.localnet
 fresh=0
+chain_only=0
 base=26650
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--fresh) fresh=1 ;;
+	--chain-only) chain_only=1 ;;
 	--dir) dir="$2"; shift ;;
 	--base-port) base="$2"; shift ;;
-	-h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
 	*) echo "localnet: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
 
 nyxd=${NYXD:-build/nyxd}
-if [ ! -x "$nyxd" ]; then
-	echo "localnet: $nyxd not found; run 'make build' first (make localnet does)" >&2
-	exit 1
-fi
+nym_node=${NYM_NODE:-build/nym-node}
+nym_client=${NYM_CLIENT:-build/nym-client}
+for b in "$nyxd" "$nym_node" "$nym_client"; do
+	if [ ! -x "$b" ]; then
+		echo "localnet: $b not found; run 'make build' first (make localnet does)" >&2
+		exit 1
+	fi
+done
 chain_id=nyx-localnet
 home="$dir/node0"
-accounts=alice,bob,carol,dave
+nodes=5
+accounts=alice,bob,carol,dave,operator0,operator1,operator2,operator3,operator4
+rpc=$((base + 1)) grpc=$((base + 2)) rest=$((base + 3))
+q() { "$nyxd" --home "$home" "$@"; }
+say() { echo "localnet: $*"; }
 
 if [ "$fresh" = 1 ] && [ -d "$dir" ]; then
-	echo "localnet: removing $dir"
+	say "removing $dir"
 	rm -rf "$dir"
 fi
+mkdir -p "$dir"
 if [ -f "$home/config/genesis.json" ]; then
-	echo "localnet: resuming the chain in $dir (use --fresh to start a new one)"
+	say "resuming the network in $dir (use --fresh to start a new one)"
 else
 	"$nyxd" testnet init-files --v 1 --output-dir "$dir" --chain-id "$chain_id" \
 		--accounts "$accounts" --starting-port "$base" --timeout-commit 500ms \
-		--mixnet-epoch 30s --reward-pool 100000000000unym >"$dir.init.log" 2>&1 ||
-		{ cat "$dir.init.log" >&2; exit 1; }
-	mv "$dir.init.log" "$dir/init.log"
+		--mixnet-epoch "${MIXNET_EPOCH:-30s}" --reward-pool 100000000000unym >"$dir/init.log" 2>&1 ||
+		{ cat "$dir/init.log" >&2; exit 1; }
+fi
+mkdir -p "$dir/logs"
+
+# Every process started here is stopped, in reverse order, on Ctrl-C, on
+# TERM, and when any of them exits. They get SIGTERM: background processes of
+# a script start with SIGINT ignored.
+pids=()
+stop_all() {
+	trap - INT TERM EXIT
+	local i
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
+	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap 'stop_all; exit 0' INT TERM
+trap stop_all EXIT
+
+"$nyxd" start --home "$home" --log_level "${LOG_LEVEL:-warn}" >"$dir/logs/nyxd.log" 2>&1 &
+pids+=($!)
+
+# height: the chain's latest height, or nothing while it is not up.
+height() { q status 2>/dev/null | sed -n 's/.*"latest_block_height":"\([0-9]*\)".*/\1/p' || true; }
+say "waiting for the chain's first blocks"
+for _ in $(seq 1 120); do
+	h=$(height)
+	if [ -n "$h" ] && [ "$h" -ge 2 ]; then break; fi
+	if ! kill -0 "${pids[0]}" 2>/dev/null; then say "nyxd exited; see $dir/logs/nyxd.log"; tail -20 "$dir/logs/nyxd.log" >&2; exit 1; fi
+	sleep 0.5
+done
+
+if [ "$chain_only" = 0 ]; then
+	# Nodes: init, bond through the CLI (once), run.
+	for i in $(seq 0 $((nodes - 1))); do
+		nhome="$dir/nodes/node$i"
+		mix=$((base + 100 + 10 * i)) clients=$((base + 101 + 10 * i)) http=$((base + 102 + 10 * i))
+		if [ ! -f "$nhome/config/config.toml" ]; then
+			"$nym_node" --home "$nhome" init --chain-id "$chain_id" --grpc "127.0.0.1:$grpc" \
+				--host 127.0.0.1 --listen-host 127.0.0.1 --mix-port "$mix" --clients-port "$clients" \
+				--http-port "$http" >"$dir/logs/node$i.init.log"
+		fi
+		owner=$(q keys show "operator$i" -a)
+		if ! q query mixnet node-by-owner "$owner" >/dev/null 2>&1; then
+			info=$("$nym_node" --home "$nhome" bonding-info --owner "$owner" --grpc "127.0.0.1:$grpc" --json)
+			field() { echo "$info" | sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p"; }
+			say "bonding node$i (owner operator$i)"
+			txhash=$(q tx mixnet bond-node 100000000unym "$(field identity_key)" "$(field sphinx_key)" \
+				"$(field host)" "$(field mix_port)" "$(field clients_port)" "$(field http_port)" "$(field signature)" \
+				--from "operator$i" --gas 400000 -y -o json | sed -n 's/.*"txhash":"\([0-9A-F]*\)".*/\1/p')
+			q query wait-tx "$txhash" --timeout 30s -o json >/dev/null ||
+				{ say "bonding node$i failed"; q query tx "$txhash" >&2 || true; exit 1; }
+		fi
+		"$nym_node" --home "$nhome" run >"$dir/logs/node$i.log" 2>&1 &
+		pids+=($!)
+	done
+
+	say "waiting for the epoch that assigns the nodes their roles"
+	for _ in $(seq 1 240); do
+		n=$(q query mixnet topology -o json 2>/dev/null | grep -o '"role"' | wc -l || true)
+		if [ "${n:-0}" -ge "$nodes" ]; then break; fi
+		sleep 0.5
+	done
+
+	# Clients: init (registers with a gateway from the topology) once, run.
+	j=0
+	for c in alice bob; do
+		chome="$dir/clients/$c"
+		if [ ! -f "$chome/config.toml" ] && [ ! -f "$chome/config/config.toml" ]; then
+			"$nym_client" --home "$chome" init --grpc "127.0.0.1:$grpc" --listen "127.0.0.1:$((base + 200 + j))" \
+				>"$dir/logs/client-$c.init.log" 2>&1 || { cat "$dir/logs/client-$c.init.log" >&2; exit 1; }
+		fi
+		"$nym_client" --home "$chome" run >"$dir/logs/client-$c.log" 2>&1 &
+		pids+=($!)
+		j=$((j + 1))
+	done
 fi
 
-rpc=$((base + 1)) grpc=$((base + 2)) rest=$((base + 3))
 cat <<MSG
 
-  Nyx localnet (chain id $chain_id), files in $dir
+  Nyx localnet (chain id $chain_id), files and logs in $dir
     CometBFT RPC  http://127.0.0.1:$rpc
     gRPC          127.0.0.1:$grpc
     REST          http://127.0.0.1:$rest
-  Test keyring accounts (each holds 1,000,000 NYX and 1,000,000 NYM): ${accounts//,/, }, validator
+  Test keyring accounts (1,000,000 NYX and 1,000,000 NYM each): ${accounts//,/, }, validator
 
-  Try, from another terminal:
-    $nyxd --home $home keys list
+  The chain:
     $nyxd --home $home query bank balances \$($nyxd --home $home keys show alice -a)
     $nyxd --home $home tx bank send alice \$($nyxd --home $home keys show bob -a) 1000unym -y
-    $nyxd --home $home tx wasm store contract.wasm --from alice --gas auto --gas-adjustment 1.5 -y
-    curl http://127.0.0.1:$rest/cosmos/base/tendermint/v1beta1/blocks/latest
+    $nyxd --home $home query mixnet topology
+    curl http://127.0.0.1:$rest/nyx/mixnet/v1/topology
+MSG
+if [ "$chain_only" = 0 ]; then
+	cat <<MSG
 
-  Ctrl-C stops the chain; run 'make localnet' again to resume it.
+  The mixnet: $nodes nym-nodes under $dir/nodes, clients alice and bob under $dir/clients.
+  Send a message from alice to bob, in two terminals:
+    $nym_client --home $dir/clients/bob receive
+    $nym_client --home $dir/clients/alice send --to \$($nym_client --home $dir/clients/bob address) "hello bob"
+  Apps use each client's websocket API: alice ws://127.0.0.1:$((base + 200))/, bob ws://127.0.0.1:$((base + 201))/
+MSG
+fi
+cat <<MSG
+
+  Ctrl-C stops everything; run 'make localnet' again to resume.
 
 MSG
 
-# exec: Ctrl-C reaches nyxd itself, which shuts CometBFT and the app down cleanly.
-exec "$nyxd" start --home "$home" --log_level "${LOG_LEVEL:-warn}"
+# Run until Ctrl-C or until any process exits.
+set +e
+wait -n "${pids[@]}"
+say "a process exited; stopping the network (logs in $dir/logs)"
+exit 1

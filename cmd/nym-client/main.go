@@ -5,6 +5,8 @@
 //	nym-client init --home DIR --grpc NYXD:9090 [--gateway IDENTITY] [--listen 127.0.0.1:1977]
 //	nym-client run --home DIR
 //	nym-client address --home DIR
+//	nym-client send --home DIR --to ADDRESS MESSAGE
+//	nym-client receive --home DIR [--count N]
 package main
 
 import (
@@ -46,7 +48,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("home", defaultHome(), "the client's home directory (config and keys)")
-	root.AddCommand(initCmd(), runCmd(), addressCmd())
+	root.AddCommand(initCmd(), runCmd(), addressCmd(), sendCmd(), receiveCmd())
 	return root
 }
 

@@ -20,13 +20,16 @@ import (
 	"time"
 )
 
-// TestLocalnet runs scripts/localnet.sh (what `make localnet` runs) with a
-// freshly built nyxd: the chain starts, produces blocks and answers RPC and
-// REST queries; Ctrl-C stops it cleanly; a second run resumes the same chain
-// and --fresh starts a new one.
+// TestLocalnet runs scripts/localnet.sh (what `make localnet` runs) with
+// freshly built binaries: the chain starts and answers RPC and REST, five
+// nym-nodes are bonded through the CLI and get their roles, and a message sent
+// by client alice reaches client bob through the mixnet, all as separate
+// processes. Ctrl-C stops everything cleanly; a second run resumes the same
+// chain, nodes and clients (and carries a message again); --fresh starts a
+// new chain.
 func TestLocalnet(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds nyxd and runs the localnet script")
+		t.Skip("builds the binaries and runs the whole local network")
 	}
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -38,7 +41,8 @@ func TestLocalnet(t *testing.T) {
 
 	first := runLocalnet(t, root, bin, dir, base)
 	h1 := waitHeight(t, base, 3)
-	alice := strings.TrimSpace(run(t, bin, "--home", filepath.Join(dir, "node0"), "keys", "show", "alice", "-a"))
+	home := filepath.Join(dir, "node0")
+	alice := strings.TrimSpace(run(t, bin, "--home", home, "keys", "show", "alice", "-a"))
 	var bal struct {
 		Balance struct{ Amount string } `json:"balance"`
 	}
@@ -46,44 +50,69 @@ func TestLocalnet(t *testing.T) {
 	if bal.Balance.Amount != "1000000000000" {
 		t.Fatalf("alice's unym over REST: %q", bal.Balance.Amount)
 	}
-	// The localnet's mixnet: short epochs and a funded reward pool.
-	var params struct {
-		Params struct {
-			EpochDuration string `json:"epoch_duration"`
-		} `json:"params"`
-	}
-	getJSONURL(t, fmt.Sprintf("http://127.0.0.1:%d/nyx/mixnet/v1/params", base+3), &params)
-	if params.Params.EpochDuration != "30s" {
-		t.Fatalf("localnet mixnet epoch: %q, want 30s", params.Params.EpochDuration)
-	}
 	var pool map[string]any
 	getJSONURL(t, fmt.Sprintf("http://127.0.0.1:%d/nyx/mixnet/v1/reward_pool", base+3), &pool)
 	if !strings.Contains(fmt.Sprint(pool), "100000000000") {
 		t.Fatalf("localnet reward pool: %v", pool)
 	}
+	first.waitBanner(t)
 	if !strings.Contains(first.out.String(), fmt.Sprintf("http://127.0.0.1:%d", base+1)) {
 		t.Fatalf("the script did not print its RPC endpoint:\n%s", first.out.String())
 	}
+	// Five nodes hold the five roles.
+	topo := run(t, bin, "--home", home, "query", "mixnet", "topology", "-o", "json")
+	for _, role := range []string{"ROLE_ENTRY_GATEWAY", "ROLE_EXIT_GATEWAY", "ROLE_MIX_LAYER_1", "ROLE_MIX_LAYER_2", "ROLE_MIX_LAYER_3"} {
+		if !strings.Contains(topo, role) {
+			t.Fatalf("no node holds %s:\n%s", role, topo)
+		}
+	}
+	sendAndReceive(t, bin, dir, "hello bob, through five processes")
 	first.interrupt(t)
 
-	// Resume: the same chain continues past where it stopped.
+	// Resume: the same chain continues, and the same nodes and clients carry
+	// traffic again.
 	second := runLocalnet(t, root, bin, dir, base)
 	if h := waitHeight(t, base, h1+1); h <= h1 {
 		t.Fatalf("resumed chain at height %d, stopped at %d", h, h1)
 	}
-	// The banner is printed before nyxd starts, so it is there by now.
-	if !strings.Contains(second.out.String(), "resuming") {
-		t.Fatalf("second run did not say it resumed:\n%s", second.out.String())
+	second.waitBanner(t)
+	if !strings.Contains(second.out.String(), "resuming") || strings.Contains(second.out.String(), "bonding") {
+		t.Fatalf("second run did not resume without re-bonding:\n%s", second.out.String())
 	}
+	sendAndReceive(t, bin, dir, "hello again")
 	second.interrupt(t)
 
 	// --fresh: a new chain from height 1.
-	third := runLocalnet(t, root, bin, dir, base, "--fresh")
+	third := runLocalnet(t, root, bin, dir, base, "--fresh", "--chain-only")
 	h := waitHeight(t, base, 1)
 	if h > h1 {
 		t.Fatalf("--fresh chain is at height %d, beyond the old chain's %d: not fresh", h, h1)
 	}
 	third.interrupt(t)
+}
+
+// sendAndReceive sends msg from the localnet's client alice to bob with the
+// nym-client CLI and requires bob to print exactly msg.
+func sendAndReceive(t *testing.T, bin, dir, msg string) {
+	t.Helper()
+	client := filepath.Join(filepath.Dir(bin), "nym-client")
+	aliceHome, bobHome := filepath.Join(dir, "clients", "alice"), filepath.Join(dir, "clients", "bob")
+	bobAddr := strings.TrimSpace(run(t, client, "--home", bobHome, "address"))
+
+	recv := exec.Command(client, "--home", bobHome, "receive", "--count", "1", "--timeout", "60s")
+	var out bytes.Buffer
+	recv.Stdout, recv.Stderr = &out, &out
+	if err := recv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // let the receiver connect to bob's API
+	run(t, client, "--home", aliceHome, "send", "--to", bobAddr, msg)
+	if err := recv.Wait(); err != nil {
+		t.Fatalf("bob's receive: %v\n%s", err, out.String())
+	}
+	if got := strings.TrimSpace(out.String()); got != msg {
+		t.Fatalf("bob received %q, want %q", got, msg)
+	}
 }
 
 var (
@@ -92,7 +121,8 @@ var (
 	nyxdErr  error
 )
 
-// buildNyxd builds this command once per test run.
+// buildNyxd builds every command of the repository (nyxd, nym-node,
+// nym-client) once per test run, into one directory, and returns nyxd's path.
 func buildNyxd(t *testing.T) string {
 	t.Helper()
 	nyxdOnce.Do(func() {
@@ -102,8 +132,8 @@ func buildNyxd(t *testing.T) string {
 			return
 		}
 		nyxdBin = filepath.Join(dir, "nyxd")
-		if out, err := exec.Command("go", "build", "-o", nyxdBin, ".").CombinedOutput(); err != nil {
-			nyxdErr = fmt.Errorf("build nyxd: %v\n%s", err, out)
+		if out, err := exec.Command("go", "build", "-o", dir+"/", "github.com/nyx-privacy/nyx/cmd/...").CombinedOutput(); err != nil {
+			nyxdErr = fmt.Errorf("build the commands: %v\n%s", err, out)
 		}
 	})
 	if nyxdErr != nil {
@@ -122,8 +152,27 @@ func TestMain(m *testing.M) {
 
 type localnet struct {
 	cmd  *exec.Cmd
-	out  *bytes.Buffer
+	out  *syncBuffer
 	done chan error
+}
+
+// syncBuffer is a bytes.Buffer that the process's output copier writes while
+// the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func runLocalnet(t *testing.T, root, bin, dir string, base int, extra ...string) *localnet {
@@ -131,8 +180,10 @@ func runLocalnet(t *testing.T, root, bin, dir string, base int, extra ...string)
 	args := append([]string{filepath.Join(root, "scripts", "localnet.sh"), "--dir", dir, "--base-port", strconv.Itoa(base)}, extra...)
 	cmd := exec.Command("bash", args...)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "NYXD="+bin, "LOG_LEVEL=error")
-	out := &bytes.Buffer{}
+	binDir := filepath.Dir(bin)
+	cmd.Env = append(os.Environ(), "NYXD="+bin, "NYM_NODE="+filepath.Join(binDir, "nym-node"),
+		"NYM_CLIENT="+filepath.Join(binDir, "nym-client"), "LOG_LEVEL=error", "MIXNET_EPOCH=3s")
+	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -146,6 +197,25 @@ func runLocalnet(t *testing.T, root, bin, dir string, base int, extra ...string)
 		}
 	})
 	return l
+}
+
+// waitBanner waits (up to 3 minutes) until the script has started
+// everything and printed how to use it.
+func (l *localnet) waitBanner(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		if strings.Contains(l.out.String(), "Ctrl-C stops everything") {
+			return
+		}
+		select {
+		case err := <-l.done:
+			l.done <- err
+			t.Fatalf("localnet exited (%v) before it was up:\n%s", err, l.out.String())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	t.Fatalf("localnet not up within 3 minutes:\n%s", l.out.String())
 }
 
 // interrupt sends Ctrl-C and requires a clean exit within 30 s.

@@ -75,6 +75,7 @@ func queryCommand() *cobra.Command {
 	}
 	cmd.AddCommand(
 		rpc.QueryEventForTxCmd(),
+		rpc.WaitTxCmd(),
 		server.QueryBlockCmd(),
 		server.QueryBlocksCmd(),
 		server.QueryBlockResultsCmd(),
