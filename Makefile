@@ -10,8 +10,8 @@ LDFLAGS := -X $(SDK_VERSION_PKG).Name=nyx -X $(SDK_VERSION_PKG).AppName=nyxd \
 
 # Test time budget: the whole suite runs well under this on 2 cores.
 TEST_TIMEOUT ?= 25m
-# Packages of pure libraries, benchmarked by make bench.
-BENCH_PKGS ?= ./sphinx/... ./coconut/... ./x/mixnet/...
+# Packages with benchmarks (make bench).
+BENCH_PKGS ?= ./sphinx/... ./coconut/... ./x/mixnet/... ./sidecar/... ./testutil/mixnet/...
 FUZZTIME   ?= 10s
 
 .PHONY: all build install test test-short bench fuzz lint proto-gen proto-check localnet clean
