@@ -19,7 +19,7 @@ import (
 var (
 	ErrQueueFull      = errors.New("client: send queue full")
 	ErrNoTopology     = errors.New("client: no topology yet")
-	ErrUnknownGateway = errors.New("client: recipient's gateway is not a gateway in the current topology")
+	ErrUnknownGateway = errors.New("client: recipient's gateway is not a node of the current topology")
 )
 
 // SenderConfig tunes the sender. Values are used as given (zero delays mean
@@ -131,9 +131,15 @@ func (s *Sender) Send(to Address, message []byte) error {
 	}
 }
 
+// recipientGateway finds the recipient's gateway in the topology. Any role
+// will do: the chain draws every role again each epoch, but a nym-node keeps
+// serving its registered clients (and taking final-hop packets for them)
+// whatever role it holds, so a client stays reachable at its gateway while
+// that node is a mix node or on standby. Only a node absent from the
+// topology cannot be reached.
 func recipientGateway(t *topology.Topology, to Address) (topology.Node, error) {
 	gw, ok := t.ByIdentity(to.Gateway)
-	if !ok || !gw.Role.IsGateway() {
+	if !ok {
 		return gw, fmt.Errorf("%w (epoch %d)", ErrUnknownGateway, t.Epoch)
 	}
 	return gw, nil

@@ -343,9 +343,9 @@ func tempDir(t testing.TB) string {
 
 // WaitGateway waits for an epoch in which n holds a gateway role with at
 // least margin of the epoch left, and returns that epoch's topology. The
-// chain draws every role again at each epoch boundary, and clients send only
-// to recipients whose gateway is a gateway in the current epoch, so a test
-// that sends to a client of n waits for such an epoch first.
+// chain draws every role again at each epoch boundary; clients reach a
+// recipient at its gateway whatever that node's role, but tests that are
+// about gateways as such wait for an epoch in which n is one.
 func (nw *Network) WaitGateway(ctx context.Context, n *Node, margin time.Duration) (*topology.Topology, error) {
 	id := n.Identity()
 	t, err := nw.Reader.Wait(ctx, func(t *topology.Topology) bool {
