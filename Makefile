@@ -10,8 +10,6 @@ LDFLAGS := -X $(SDK_VERSION_PKG).Name=nyx -X $(SDK_VERSION_PKG).AppName=nyxd \
 
 # Test time budget: the whole suite runs well under this on 2 cores.
 TEST_TIMEOUT ?= 25m
-# Packages with benchmarks (make bench).
-BENCH_PKGS ?= ./sphinx/... ./coconut/... ./x/mixnet/... ./sidecar/... ./testutil/mixnet/...
 FUZZTIME   ?= 10s
 
 .PHONY: all build install test test-short bench fuzz lint proto-gen proto-check localnet clean
@@ -34,7 +32,7 @@ test-short:
 
 # Benchmarks, each next to its floor in the same run.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(BENCH_PKGS)
+	@scripts/bench.sh
 
 # Every fuzz target for FUZZTIME each.
 fuzz:

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every benchmark, each next to its floor in the same run (make bench).
+# Counts are fixed where a benchmark's setup is costly (a chain, prebuilt
+# packets) or where only a paired ratio is meaningful.
+set -euo pipefail
+run() { echo "== go test $*"; go test -run '^$' -benchmem "$@"; }
+
+run -bench . -count 3 ./sphinx                                 # hop/floor: BenchmarkProcessHopVsFloorCPU
+run -bench . -benchtime 30x ./coconut ./coconut/internal/curve # verify/floor: BenchmarkVerifyFloorRatio
+run -bench . -benchtime 10x ./x/mixnet/keeper                  # epoch transition, Topology
+run -bench . -benchtime 10x ./x/mixnet/rewarding
+run -bench . -benchtime 100x ./x/mixnet/selection
+run -bench Throughput -benchtime 20000x ./sidecar/mixnode      # node/floor packets per second
+run -bench . -benchtime 500x ./sidecar/gateway ./sidecar/client
+run -bench Latency -benchtime 300x ./testutil/mixnet           # end to end, zero mix delays
