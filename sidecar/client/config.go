@@ -20,6 +20,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/nyx-privacy/nyx/sidecar/gateway"
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
@@ -34,23 +35,7 @@ const (
 const DefaultListen = "127.0.0.1:1977"
 
 // Duration is a time.Duration written in TOML as a Go duration string.
-type Duration time.Duration
-
-// MarshalText writes d as a duration string ("15ms").
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// UnmarshalText parses a duration string.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// String is the duration string.
-func (d Duration) String() string { return time.Duration(d).String() }
+type Duration = tomltime.Duration
 
 // FileConfig is a client's config.toml.
 type FileConfig struct {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/nyx-privacy/nyx/sidecar/gateway"
 	"github.com/nyx-privacy/nyx/sidecar/mixnode"
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
@@ -41,25 +42,8 @@ const (
 	DefaultHTTPPort    = 8000
 )
 
-// Duration is a time.Duration written in TOML as a Go duration string
-// ("250ms", "1h").
-type Duration time.Duration
-
-// MarshalText writes d as a duration string.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// UnmarshalText parses a duration string.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// String is the duration string.
-func (d Duration) String() string { return time.Duration(d).String() }
+// Duration is a time.Duration written in TOML as a Go duration string.
+type Duration = tomltime.Duration
 
 // Config is a node's config.toml.
 type Config struct {
