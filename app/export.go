@@ -182,22 +182,16 @@ func (app *NyxApp) prepareZeroHeightGenesis(ctx sdk.Context, jailAllowedAddrs []
 	}
 
 	// Slashing: signing windows restart at 0.
-	var infos []struct {
-		addr sdk.ConsAddress
-		info slashingtypes.ValidatorSigningInfo
-	}
+	infos := map[string]slashingtypes.ValidatorSigningInfo{}
 	if err := app.SlashingKeeper.IterateValidatorSigningInfos(ctx, func(a sdk.ConsAddress, i slashingtypes.ValidatorSigningInfo) bool {
-		infos = append(infos, struct {
-			addr sdk.ConsAddress
-			info slashingtypes.ValidatorSigningInfo
-		}{a, i})
+		infos[string(a)] = i
 		return false
 	}); err != nil {
 		return err
 	}
-	for _, s := range infos {
-		s.info.StartHeight = 0
-		if err := app.SlashingKeeper.SetValidatorSigningInfo(ctx, s.addr, s.info); err != nil {
+	for addr, info := range infos {
+		info.StartHeight = 0
+		if err := app.SlashingKeeper.SetValidatorSigningInfo(ctx, sdk.ConsAddress(addr), info); err != nil {
 			return err
 		}
 	}

@@ -93,6 +93,9 @@ for _ in $(seq 1 120); do
 	sleep 0.5
 done
 
+# field NAME: the value of NAME in the bonding-info JSON held in $info.
+field() { echo "$info" | sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p"; }
+
 if [ "$chain_only" = 0 ]; then
 	# Nodes: init, bond through the CLI (once), run.
 	for i in $(seq 0 $((nodes - 1))); do
@@ -106,7 +109,6 @@ if [ "$chain_only" = 0 ]; then
 		owner=$(q keys show "operator$i" -a)
 		if ! q query mixnet node-by-owner "$owner" >/dev/null 2>&1; then
 			info=$("$nym_node" --home "$nhome" bonding-info --owner "$owner" --grpc "127.0.0.1:$grpc" --json)
-			field() { echo "$info" | sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p"; }
 			say "bonding node$i (owner operator$i)"
 			txhash=$(q tx mixnet bond-node 100000000unym "$(field identity_key)" "$(field sphinx_key)" \
 				"$(field host)" "$(field mix_port)" "$(field clients_port)" "$(field http_port)" "$(field signature)" \

@@ -82,7 +82,6 @@ type Chain struct {
 	node     *node.Node
 	grpcSrv  *grpc.Server
 	httpSrv  *http.Server
-	cancel   context.CancelFunc
 	stopped  bool
 	stopErrs []error
 }
@@ -137,7 +136,19 @@ func start(t testing.TB, dir string, o Options) (_ *Chain, err error) {
 		grpcL.Close()
 		return nil, err
 	}
-	closeListeners := func() { grpcL.Close(); apiL.Close() }
+	// Until the chain is up, every error path releases what was started.
+	var cmtNode *node.Node
+	started := false
+	defer func() {
+		if started {
+			return
+		}
+		grpcL.Close()
+		apiL.Close()
+		if cmtNode != nil && cmtNode.IsRunning() {
+			_ = cmtNode.Stop()
+		}
+	}()
 	ports := devnet.Ports{P2P: p2pPort, RPC: rpcPort,
 		GRPC: grpcL.Addr().(*net.TCPAddr).Port, API: apiL.Addr().(*net.TCPAddr).Port}
 
@@ -150,7 +161,6 @@ func start(t testing.TB, dir string, o Options) (_ *Chain, err error) {
 		Genesis:       o.Genesis,
 	})
 	if err != nil {
-		closeListeners()
 		return nil, err
 	}
 	n := netw.Nodes[0]
@@ -184,10 +194,9 @@ func start(t testing.TB, dir string, o Options) (_ *Chain, err error) {
 
 	nodeKey, err := p2p.LoadOrGenNodeKey(cmtCfg.NodeKeyFile())
 	if err != nil {
-		closeListeners()
 		return nil, err
 	}
-	cmtNode, err := node.NewNode(cmtCfg,
+	cmtNode, err = node.NewNode(cmtCfg,
 		pvm.LoadOrGenFilePV(cmtCfg.PrivValidatorKeyFile(), cmtCfg.PrivValidatorStateFile()),
 		nodeKey,
 		proxy.NewLocalClientCreator(server.NewCometABCIWrapper(nyx)),
@@ -203,18 +212,14 @@ func start(t testing.TB, dir string, o Options) (_ *Chain, err error) {
 		servercmtlog.CometLoggerWrapper{Logger: logger.With("module", "comet")},
 	)
 	if err != nil {
-		closeListeners()
 		return nil, fmt.Errorf("new cometbft node: %w", err)
 	}
 	if err := cmtNode.Start(); err != nil {
-		closeListeners()
 		return nil, fmt.Errorf("start cometbft node: %w", err)
 	}
 
 	kb, err := keyring.New(sdk.KeyringServiceName(), keyring.BackendTest, n.Home, nil, nyx.AppCodec())
 	if err != nil {
-		closeListeners()
-		_ = cmtNode.Stop()
 		return nil, err
 	}
 	clientCtx := client.Context{}.
@@ -235,8 +240,6 @@ func start(t testing.TB, dir string, o Options) (_ *Chain, err error) {
 
 	grpcSrv, clientCtx, err := servergrpc.NewGRPCServerAndContext(clientCtx, nyx, appCfg.GRPC, logger)
 	if err != nil {
-		closeListeners()
-		_ = cmtNode.Stop()
 		return nil, err
 	}
 	go func() { _ = grpcSrv.Serve(grpcL) }()
@@ -247,7 +250,7 @@ func start(t testing.TB, dir string, o Options) (_ *Chain, err error) {
 	httpSrv := &http.Server{Handler: apiSrv.Router, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = httpSrv.Serve(apiL) }()
 
-	_, cancel := context.WithCancel(context.Background())
+	started = true // from here on, c.Stop releases everything
 	c := &Chain{
 		ChainID:   chainID,
 		Home:      n.Home,
@@ -262,7 +265,6 @@ func start(t testing.TB, dir string, o Options) (_ *Chain, err error) {
 		node:      cmtNode,
 		grpcSrv:   grpcSrv,
 		httpSrv:   httpSrv,
-		cancel:    cancel,
 	}
 	for _, a := range netw.Accounts {
 		c.Accounts[a.Name] = a.Address
@@ -300,7 +302,6 @@ func (c *Chain) Stop() error {
 		return errors.Join(c.stopErrs...)
 	}
 	c.stopped = true
-	c.cancel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var errs []error
