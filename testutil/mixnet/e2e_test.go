@@ -101,12 +101,22 @@ func TestSendReceive(t *testing.T) {
 		t.Fatal("a message larger than a packet was accepted")
 	}
 	// Each packet was forwarded four times (A's gateway to layer 1, then
-	// by each layer) and delivered once, by B's gateway.
+	// by each layer) and delivered once, by B's gateway. A node counts a
+	// packet once its write or delivery has returned, which can be after B
+	// already holds the message, so the counters are read until they settle.
 	var forwarded, delivered uint64
-	for _, n := range nw.Nodes {
-		st := n.Server().Mix().Stats()
-		forwarded += st.Forwarded
-		delivered += st.Delivered
+	count := func() bool {
+		forwarded, delivered = 0, 0
+		for _, n := range nw.Nodes {
+			st := n.Server().Mix().Stats()
+			forwarded += st.Forwarded
+			delivered += st.Delivered
+		}
+		return forwarded >= uint64(4*len(want)) && delivered >= uint64(len(want))
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !count() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
 	}
 	if forwarded < uint64(4*len(want)) || delivered != uint64(len(want)) {
 		t.Fatalf("network forwarded %d and delivered %d packets for %d messages", forwarded, delivered, len(want))
