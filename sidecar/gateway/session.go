@@ -476,12 +476,23 @@ func (s *session) write(mt int, b []byte) error {
 func (s *session) pump() error {
 	g := s.g
 	for {
+		// What to write is copied under the lock: offer may give an
+		// in-memory message a store sequence number meanwhile.
+		type send struct {
+			id      uint64
+			payload []byte
+			src     string
+		}
 		s.mu.Lock()
-		var out []*pending
+		var out []send
 		for _, p := range s.inflight {
 			if !p.sent {
 				p.sent = true
-				out = append(out, p)
+				src := "live"
+				if p.seq != 0 {
+					src = "stored"
+				}
+				out = append(out, send{p.id, p.payload, src})
 			}
 		}
 		live, detached := s.live, s.detached
@@ -493,11 +504,7 @@ func (s *session) pump() error {
 			if err := s.write(websocket.BinaryMessage, DeliveryFrame(p.id, p.payload)); err != nil {
 				return err
 			}
-			src := "live"
-			if p.seq != 0 {
-				src = "stored"
-			}
-			g.m.pushed.WithLabelValues(src).Inc()
+			g.m.pushed.WithLabelValues(p.src).Inc()
 		}
 		if live {
 			return nil
