@@ -12,7 +12,7 @@ LDFLAGS := -X $(SDK_VERSION_PKG).Name=nyx -X $(SDK_VERSION_PKG).AppName=nyxd \
 TEST_TIMEOUT ?= 25m
 FUZZTIME   ?= 10s
 
-.PHONY: all build install test test-short bench fuzz lint proto-gen proto-check localnet clean
+.PHONY: all build install test test-short test-race bench fuzz lint proto-gen proto-check localnet clean
 
 all: build
 
@@ -29,6 +29,10 @@ test:
 
 test-short:
 	$(GO) test -short -timeout $(TEST_TIMEOUT) ./...
+
+# The tests under the race detector (slower: kept out of make test).
+test-race:
+	$(GO) test -race -timeout 60m ./...
 
 # Benchmarks, each next to its floor in the same run.
 bench:
