@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -145,6 +146,11 @@ type keyState struct {
 	filter *sphinx.ReplayFilter
 }
 
+// keySet is the keys the node accepts packets for, the primary first. Each
+// key has its own replay filter, kept for as long as the key stays in the
+// set.
+type keySet []keyState
+
 type job struct {
 	buf    *[]byte
 	packet []byte
@@ -161,7 +167,8 @@ type Node struct {
 	pool     *bufPool
 	counters counters
 
-	keys      atomic.Pointer[keyState]
+	keys      atomic.Pointer[keySet]
+	keysMu    sync.Mutex // serializes SetKeys
 	deliverer atomic.Pointer[Deliverer]
 
 	jobs       chan job
@@ -236,23 +243,73 @@ func New(cfg Config, key *sphinx.PrivateKey, resolve Resolver, log *slog.Logger,
 	return n, nil
 }
 
-// SetKey makes key the node's Sphinx key, with a fresh replay filter: the
-// tags of the old key cannot recur, since its packets fail the MAC under the
-// new one.
-func (n *Node) SetKey(key *sphinx.PrivateKey) error {
-	if key == nil {
-		return errors.New("mixnode: no sphinx key")
+// SetKey makes key the node's only Sphinx key. See SetKeys.
+func (n *Node) SetKey(key *sphinx.PrivateKey) error { return n.SetKeys(key) }
+
+// SetKeys sets the Sphinx keys the node accepts packets for: primary, tried
+// first, and others, tried when a packet fails the MAC under the keys
+// before them. Around a key rotation a node holds two: the announced next
+// key before the chain switches to it (clients that already see the switch
+// use it), and the previous key for a while after (packets made before the
+// switch). A packet that fails every key costs one X25519 multiplication
+// per key.
+//
+// A key already in the set keeps its replay filter; a new key gets a fresh
+// one (its tags cannot have been seen: packets for it failed the MAC under
+// the old keys).
+func (n *Node) SetKeys(primary *sphinx.PrivateKey, others ...*sphinx.PrivateKey) error {
+	keys := append([]*sphinx.PrivateKey{primary}, others...)
+	for i, k := range keys {
+		if k == nil {
+			return errors.New("mixnode: no sphinx key")
+		}
+		for _, o := range keys[:i] {
+			if o.Equal(k) {
+				return errors.New("mixnode: a sphinx key given twice")
+			}
+		}
 	}
-	if old := n.keys.Load(); old != nil && old.key.Equal(key) {
-		return nil
+	n.keysMu.Lock()
+	defer n.keysMu.Unlock()
+	var old keySet
+	if p := n.keys.Load(); p != nil {
+		old = *p
 	}
-	f, err := sphinx.NewReplayFilter(n.cfg.ReplayRate, n.cfg.ReplayWindow, n.cfg.ReplayFalsePositive)
-	if err != nil {
-		return fmt.Errorf("mixnode: replay filter: %w", err)
+	set := make(keySet, 0, len(keys))
+	for _, k := range keys {
+		st := keyState{key: k}
+		for _, o := range old {
+			if o.key.Equal(k) {
+				st.filter = o.filter
+			}
+		}
+		if st.filter == nil {
+			f, err := sphinx.NewReplayFilter(n.cfg.ReplayRate, n.cfg.ReplayWindow, n.cfg.ReplayFalsePositive)
+			if err != nil {
+				return fmt.Errorf("mixnode: replay filter: %w", err)
+			}
+			st.filter = f
+			n.log.Info("sphinx key added, with a fresh replay filter", "public", hex.EncodeToString(k.PublicKey().Bytes()[:6]))
+		}
+		set = append(set, st)
 	}
-	n.log.Info("sphinx key set, replay filter reset", "public", hex.EncodeToString(key.PublicKey().Bytes()[:6]))
-	n.keys.Store(&keyState{key: key, filter: f})
+	for _, o := range old {
+		if !slices.ContainsFunc(keys, o.key.Equal) {
+			n.log.Info("sphinx key removed", "public", hex.EncodeToString(o.key.PublicKey().Bytes()[:6]))
+		}
+	}
+	n.keys.Store(&set)
 	return nil
+}
+
+// Keys returns the public keys the node accepts packets for, the primary
+// first.
+func (n *Node) Keys() []*sphinx.PublicKey {
+	var out []*sphinx.PublicKey
+	for _, k := range *n.keys.Load() {
+		out = append(out, k.key.PublicKey())
+	}
+	return out
 }
 
 // SetDeliverer sets where final-hop payloads go (nil: dropped as no_gateway).
@@ -371,9 +428,17 @@ func (n *Node) worker() {
 
 // process runs one hop of Sphinx in place in the packet's buffer.
 func (n *Node) process(j job) {
-	ks := n.keys.Load()
 	g := n.geoms[len(j.packet)]
-	res, err := g.ProcessHopFiltered(j.packet, ks.key, j.packet, ks.filter)
+	var res sphinx.Result
+	var err error
+	for _, ks := range *n.keys.Load() {
+		// A packet that fails the MAC is left untouched, so the next key
+		// sees the bytes as they came.
+		res, err = g.ProcessHopFiltered(j.packet, ks.key, j.packet, ks.filter)
+		if !errors.Is(err, sphinx.ErrMAC) {
+			break
+		}
+	}
 	if err != nil {
 		n.drop(sphinxDropReason(err), j.buf)
 		return

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"slices"
 	"testing"
 	"time"
 
@@ -443,7 +444,7 @@ func TestKeyRotation(t *testing.T) {
 	old := packet(t, bob, []byte("old"), a.hop(0))
 	s.send(t, old)
 	box.wait(t, 1)
-	if a.keys.Load().filter.Len() != 1 {
+	if (*a.keys.Load())[0].filter.Len() != 1 {
 		t.Fatal("filter did not take the tag")
 	}
 
@@ -451,7 +452,7 @@ func TestKeyRotation(t *testing.T) {
 	if err := a.SetKey(newKey); err != nil {
 		t.Fatal(err)
 	}
-	if a.keys.Load().filter.Len() != 0 {
+	if (*a.keys.Load())[0].filter.Len() != 0 {
 		t.Fatal("filter not reset")
 	}
 	s.send(t, old)
@@ -461,6 +462,70 @@ func TestKeyRotation(t *testing.T) {
 	got := box.wait(t, 1)
 	if !bytes.HasPrefix(got[1].payload, []byte("new")) {
 		t.Fatal("new-key packet not delivered")
+	}
+}
+
+// TestTwoKeys: a node holding its current and its next key processes
+// packets for either; when the next key becomes the primary its replay
+// filter stays (a packet seen before the switch is still a replay after
+// it); once the old key is removed its packets fail the MAC, and a packet
+// that fails both keys is counted once.
+func TestTwoKeys(t *testing.T) {
+	tn := newTestNet(t)
+	a := tn.start(Config{}, "")
+	box := newInbox()
+	a.SetDeliverer(box)
+	var bob [32]byte
+	s := dial(t, a.addr)
+	cur := a.key
+	next, _ := sphinx.GenerateKey(rand.Reader)
+	if err := a.SetKeys(cur, next); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetKeys(next, next); err == nil {
+		t.Fatal("a key given twice was accepted")
+	}
+	if got := a.Keys(); len(got) != 2 || !got[0].Equal(cur.PublicKey()) || !got[1].Equal(next.PublicKey()) {
+		t.Fatal("Keys does not list the current then the next key")
+	}
+	forCur := packet(t, bob, []byte("for the current key"), a.hop(0))
+	a.key = next
+	forNext := packet(t, bob, []byte("for the next key"), a.hop(0))
+	s.send(t, forCur)
+	s.send(t, forNext)
+	got := box.wait(t, 2)
+	for _, want := range []string{"for the current key", "for the next key"} {
+		if !slices.ContainsFunc(got, func(d delivery) bool { return bytes.HasPrefix(d.payload, []byte(want)) }) {
+			t.Fatalf("%q not delivered", want)
+		}
+	}
+
+	// The switch: next is primary, the old key stays for late packets.
+	if err := a.SetKeys(next, cur); err != nil {
+		t.Fatal(err)
+	}
+	s.send(t, forNext)
+	eventually(t, "replay under the promoted key caught", func() bool { return a.Stats().Dropped["replay"] == 1 })
+	a.key = cur
+	s.send(t, packet(t, bob, []byte("late for the old key"), a.hop(0)))
+	got = box.wait(t, 1)
+	if !bytes.HasPrefix(got[2].payload, []byte("late for the old key")) {
+		t.Fatal("a late packet for the previous key was not delivered")
+	}
+
+	// The old key goes.
+	if err := a.SetKeys(next); err != nil {
+		t.Fatal(err)
+	}
+	s.send(t, packet(t, bob, []byte("too late"), a.hop(0)))
+	junk := make([]byte, sphinx.Regular.PacketSize())
+	rand.Read(junk[sphinx.GroupElementSize:])
+	copy(junk, next.PublicKey().Bytes())
+	s.send(t, junk)
+	eventually(t, "two bad MACs", func() bool { return a.Stats().Dropped["bad_mac"] == 2 })
+	eventually(t, "three delivered", func() bool { return a.Stats().Delivered == 3 })
+	if st := a.Stats(); st.DroppedTotal() != 3 {
+		t.Fatalf("stats %+v", st)
 	}
 }
 
