@@ -4,10 +4,12 @@
 //	nym-node init --home DIR --host HOST --grpc NYXD:9090 --chain-id ID
 //	nym-node bonding-info --home DIR --owner n1... [--grpc NYXD:9090 | --nonce N]
 //	nym-node run --home DIR
+//	nym-node rotate-sphinx-key --home DIR
 package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,7 +51,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("home", defaultHome(), "the node's home directory (config, keys, data)")
-	root.AddCommand(initCmd(), bondingInfoCmd(), runCmd())
+	root.AddCommand(initCmd(), bondingInfoCmd(), runCmd(), rotateSphinxKeyCmd())
 	return root
 }
 
@@ -198,4 +200,38 @@ func runCmd() *cobra.Command {
 			return node.Run(ctx, home, node.Options{})
 		},
 	}
+}
+
+func rotateSphinxKeyCmd() *cobra.Command {
+	var chainID string
+	cmd := &cobra.Command{
+		Use:   "rotate-sphinx-key",
+		Short: "Make the node's next sphinx key and print the transaction that announces it",
+		Long: "Write a new sphinx key to " + node.NextSphinxKeyFile + " (owner-only) and print the\n" +
+			"nyxd transaction with which the owner announces it. The chain switches to the new key at\n" +
+			"the next epoch; a running node takes the key up when the chain announces it, switches with\n" +
+			"the chain, moves it over " + node.SphinxKeyFile + " and keeps the old key in memory for one\n" +
+			"more epoch for packets made before the switch. Nothing needs restarting.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home, _ := cmd.Flags().GetString("home")
+			if chainID == "" {
+				cfg, err := node.LoadConfig(home)
+				if err != nil {
+					return err
+				}
+				chainID = cfg.Chain.ChainID
+			}
+			k, err := node.GenerateNextSphinxKey(home)
+			if err != nil {
+				return err
+			}
+			pub := hex.EncodeToString(k.PublicKey().Bytes())
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "next sphinx key: %s\nwritten to:      %s\nannounce it (as the owner):\n  nyxd tx mixnet update-node-config --next-sphinx-key %s --from <owner key name> --chain-id %s\n",
+				pub, filepath.Join(home, node.NextSphinxKeyFile), pub, chainID)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&chainID, "chain-id", "", "chain id (default: the config's)")
+	return cmd
 }

@@ -112,4 +112,35 @@ func TestInitAndBondOnChain(t *testing.T) {
 	if _, err := run(t, "bonding-info", "--home", home, "--owner", owner, "--grpc", c.GRPCAddr, "--nonce", strconv.Itoa(0)); err == nil {
 		t.Fatal("a --nonce that differs from the chain's was accepted")
 	}
+
+	// Rotation: the next key is written, printed in the announcing command,
+	// and the chain takes the announcement.
+	out, err = run(t, "rotate-sphinx-key", "--home", home)
+	if err != nil {
+		t.Fatalf("rotate-sphinx-key: %v\n%s", err, out)
+	}
+	keys, err = node.LoadKeys(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys.NextSphinx == nil {
+		t.Fatal("rotate-sphinx-key wrote no next key")
+	}
+	next := hex.EncodeToString(keys.NextSphinx.PublicKey().Bytes())
+	if !strings.Contains(out, "update-node-config --next-sphinx-key "+next) || !strings.Contains(out, "--chain-id "+c.ChainID) {
+		t.Fatalf("rotate-sphinx-key does not print the announcing command for %s:\n%s", next, out)
+	}
+	if _, err := run(t, "rotate-sphinx-key", "--home", home); err == nil || !strings.Contains(err.Error(), "already waiting") {
+		t.Fatalf("a second rotate-sphinx-key: %v", err)
+	}
+	if _, err := c.BroadcastTx(ctx, "owner", &mixnettypes.MsgUpdateNodeConfig{Owner: owner, NextSphinxKey: dec(next)}); err != nil {
+		t.Fatalf("the chain refused the announcement: %v", err)
+	}
+	got, err = q.NodeByOwner(ctx, &mixnettypes.QueryNodeByOwnerRequest{Owner: owner})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hex.EncodeToString(got.Node.NextSphinxKey) != next {
+		t.Fatal("the chain does not hold the announced next key")
+	}
 }

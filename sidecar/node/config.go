@@ -32,7 +32,10 @@ const (
 	ConfigFile      = "config/config.toml"
 	IdentityKeyFile = "keys/identity_ed25519.key"
 	SphinxKeyFile   = "keys/sphinx_x25519.key"
-	DataDir         = "data"
+	// NextSphinxKeyFile holds the key made by rotate-sphinx-key until the
+	// chain switches to it; the node then moves it over SphinxKeyFile.
+	NextSphinxKeyFile = "keys/sphinx_x25519.next.key"
+	DataDir           = "data"
 )
 
 // Default ports, as Nym's.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -21,6 +22,9 @@ type Keys struct {
 	Identity ed25519.PrivateKey
 	// Sphinx is the X25519 key packets are encrypted to.
 	Sphinx *sphinx.PrivateKey
+	// NextSphinx, if not nil, is the key made to replace Sphinx at a
+	// rotation (NextSphinxKeyFile), not yet in use on the chain.
+	NextSphinx *sphinx.PrivateKey
 }
 
 // IdentityPublic is the identity public key as a 32-byte array.
@@ -100,50 +104,73 @@ func ParseSphinxKey(b []byte) (*sphinx.PrivateKey, error) {
 // WriteKeys writes the key files into home with owner-only permissions
 // (0600, in a 0700 directory). It refuses to overwrite existing keys.
 func WriteKeys(home string, k Keys) error {
-	files := []struct {
-		path string
-		data []byte
-	}{
-		{filepath.Join(home, IdentityKeyFile), encodeKey(identityLabel, k.Identity.Seed())},
-		{filepath.Join(home, SphinxKeyFile), encodeKey(sphinxLabel, k.Sphinx.Bytes())},
+	if err := writeKeyFile(filepath.Join(home, IdentityKeyFile), encodeKey(identityLabel, k.Identity.Seed())); err != nil {
+		return err
 	}
-	for _, f := range files {
-		if err := os.MkdirAll(filepath.Dir(f.path), 0o700); err != nil {
-			return fmt.Errorf("create key directory: %w", err)
-		}
-		fh, err := os.OpenFile(f.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return fmt.Errorf("write key: %w", err)
-		}
-		_, err = fh.Write(f.data)
-		if err == nil {
-			err = fh.Sync()
-		}
-		if cerr := fh.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("write key %s: %w", f.path, err)
-		}
+	if err := writeKeyFile(filepath.Join(home, SphinxKeyFile), encodeKey(sphinxLabel, k.Sphinx.Bytes())); err != nil {
+		return err
+	}
+	if k.NextSphinx != nil {
+		return writeKeyFile(filepath.Join(home, NextSphinxKeyFile), encodeKey(sphinxLabel, k.NextSphinx.Bytes()))
 	}
 	return nil
 }
 
-// LoadKeys reads the key files of home. A key file readable or writable by
-// anyone but its owner is refused.
-func LoadKeys(home string) (Keys, error) {
-	read := func(rel string) ([]byte, error) {
-		p := filepath.Join(home, rel)
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("read key: %w", err)
-		}
-		if st.Mode().Perm()&0o077 != 0 {
-			return nil, fmt.Errorf("%w: %s has permissions %v; it must be readable by its owner only (chmod 600)", ErrKeyFile, p, st.Mode().Perm())
-		}
-		return os.ReadFile(p)
+// writeKeyFile creates path (0600, in a 0700 directory) with data, synced,
+// and refuses to overwrite an existing file.
+func writeKeyFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create key directory: %w", err)
 	}
-	b, err := read(IdentityKeyFile)
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("write key: %w", err)
+	}
+	_, err = fh.Write(data)
+	if err == nil {
+		err = fh.Sync()
+	}
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("write key %s: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// syncDir makes a directory's entries (a created or renamed file) durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// readKeyFile reads home's key file rel, refusing one that anyone but its
+// owner may read or write.
+func readKeyFile(home, rel string) ([]byte, error) {
+	p := filepath.Join(home, rel)
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("read key: %w", err)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%w: %s has permissions %v; it must be readable by its owner only (chmod 600)", ErrKeyFile, p, st.Mode().Perm())
+	}
+	return os.ReadFile(p)
+}
+
+// LoadKeys reads the key files of home (the next sphinx key if there is
+// one). A key file readable or writable by anyone but its owner is refused.
+func LoadKeys(home string) (Keys, error) {
+	b, err := readKeyFile(home, IdentityKeyFile)
 	if err != nil {
 		return Keys{}, err
 	}
@@ -151,7 +178,7 @@ func LoadKeys(home string) (Keys, error) {
 	if err != nil {
 		return Keys{}, fmt.Errorf("%s: %w", IdentityKeyFile, err)
 	}
-	b, err = read(SphinxKeyFile)
+	b, err = readKeyFile(home, SphinxKeyFile)
 	if err != nil {
 		return Keys{}, err
 	}
@@ -159,7 +186,66 @@ func LoadKeys(home string) (Keys, error) {
 	if err != nil {
 		return Keys{}, fmt.Errorf("%s: %w", SphinxKeyFile, err)
 	}
-	return Keys{Identity: id, Sphinx: sk}, nil
+	next, err := LoadNextSphinxKey(home)
+	if err != nil {
+		return Keys{}, err
+	}
+	if next != nil && next.Equal(sk) {
+		return Keys{}, fmt.Errorf("%w: %s holds the current sphinx key; delete it", ErrKeyFile, NextSphinxKeyFile)
+	}
+	return Keys{Identity: id, Sphinx: sk, NextSphinx: next}, nil
+}
+
+// LoadNextSphinxKey reads home's next sphinx key: nil (and no error) if
+// there is none.
+func LoadNextSphinxKey(home string) (*sphinx.PrivateKey, error) {
+	b, err := readKeyFile(home, NextSphinxKeyFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	k, err := ParseSphinxKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", NextSphinxKeyFile, err)
+	}
+	return k, nil
+}
+
+// GenerateNextSphinxKey makes the key that is to replace home's sphinx key
+// and writes it to NextSphinxKeyFile (0600). The owner announces its public
+// half on the chain (MsgUpdateNodeConfig's next_sphinx_key); the chain
+// switches to it at the next epoch, and a running node follows. It refuses
+// to replace a next key that is already waiting.
+func GenerateNextSphinxKey(home string) (*sphinx.PrivateKey, error) {
+	if _, err := readKeyFile(home, SphinxKeyFile); err != nil {
+		return nil, fmt.Errorf("no node here: %w", err)
+	}
+	p := filepath.Join(home, NextSphinxKeyFile)
+	if _, err := os.Stat(p); err == nil {
+		return nil, fmt.Errorf("a next sphinx key is already waiting in %s: announce it, or delete the file to make another", p)
+	}
+	k, err := sphinx.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate sphinx key: %w", err)
+	}
+	if err := writeKeyFile(p, encodeKey(sphinxLabel, k.Bytes())); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// promoteNextSphinxKey makes home's next sphinx key its sphinx key: the
+// file replaces the old one in a single rename, so the old private key
+// leaves the disk (forward secrecy) and a crash leaves either the old pair
+// or the new key alone.
+func promoteNextSphinxKey(home string) error {
+	cur, next := filepath.Join(home, SphinxKeyFile), filepath.Join(home, NextSphinxKeyFile)
+	if err := os.Rename(next, cur); err != nil {
+		return fmt.Errorf("move %s over %s: %w", next, cur, err)
+	}
+	return syncDir(filepath.Dir(cur))
 }
 
 // Init writes a new home directory: fresh keys and cfg as a documented

@@ -133,6 +133,75 @@ func TestInitAndKeys(t *testing.T) {
 	}
 }
 
+// TestNextSphinxKey: rotate-sphinx-key's file is written owner-only, loaded
+// with the keys, refused when loose, when garbled or when it is the current
+// key, not replaced while it waits, and promoted over the current key file
+// by one rename.
+func TestNextSphinxKey(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	if _, err := GenerateNextSphinxKey(home); err == nil {
+		t.Fatal("a next key was made in an empty directory")
+	}
+	if err := Init(home, DefaultConfig()); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := LoadKeys(home); err != nil || k.NextSphinx != nil {
+		t.Fatalf("a fresh home has a next key: %v", err)
+	}
+	next, err := GenerateNextSphinxKey(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(home, NextSphinxKeyFile)
+	if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("next key file: %v %v", err, st)
+	}
+	keys, err := LoadKeys(home)
+	if err != nil || keys.NextSphinx == nil || !keys.NextSphinx.Equal(next) {
+		t.Fatalf("next key not loaded: %v", err)
+	}
+	if _, err := GenerateNextSphinxKey(home); err == nil {
+		t.Fatal("a waiting next key was replaced")
+	}
+	if again, _ := LoadNextSphinxKey(home); !again.Equal(next) {
+		t.Fatal("the waiting next key changed")
+	}
+
+	good, _ := os.ReadFile(p)
+	for name, mutate := range map[string]func() error{
+		"loose":   func() error { return os.Chmod(p, 0o640) },
+		"garbled": func() error { return os.WriteFile(p, []byte("nyx-node-sphinx-x25519: !!"), 0o600) },
+		"current": func() error {
+			b, _ := os.ReadFile(filepath.Join(home, SphinxKeyFile))
+			return os.WriteFile(p, b, 0o600)
+		},
+	} {
+		if err := mutate(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadKeys(home); !errors.Is(err, ErrKeyFile) || !strings.Contains(err.Error(), "next") && name != "loose" {
+			t.Fatalf("%s next key file: %v", name, err)
+		}
+		if err := os.WriteFile(p, good, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if err := promoteNextSphinxKey(home); err != nil {
+		t.Fatal(err)
+	}
+	keys, err = LoadKeys(home)
+	if err != nil || !keys.Sphinx.Equal(next) || keys.NextSphinx != nil {
+		t.Fatalf("after promotion: %v", err)
+	}
+	if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the next key file is still there: %v", err)
+	}
+}
+
 func TestKeyParsing(t *testing.T) {
 	keys, err := GenerateKeys(bytes.NewReader(bytes.Repeat([]byte{7}, 64)))
 	if err != nil {

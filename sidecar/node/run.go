@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -23,6 +24,7 @@ import (
 	"github.com/nyx-privacy/nyx/sidecar/gateway"
 	"github.com/nyx-privacy/nyx/sidecar/mixnode"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
+	"github.com/nyx-privacy/nyx/sphinx"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
@@ -60,6 +62,15 @@ type Server struct {
 	role     atomic.Int64
 	epoch    atomic.Uint64
 	previous atomic.Pointer[topology.Topology] // the epoch before the current one
+
+	home string
+	// The sphinx keys: the one the chain has for this node, the announced
+	// next one, and the one it replaced, kept until prevUntil's epoch ends
+	// for packets made before the switch. Changed by the topology loop.
+	keyMu                 sync.Mutex
+	sphinxKey, next, prev *sphinx.PrivateKey
+	prevUntil             uint64
+	nextMismatch          []byte // the announced next key last reported as not held
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -108,7 +119,8 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 	if log == nil {
 		log = NewLogger(cfg.Log, os.Stderr)
 	}
-	s := &Server{cfg: cfg, keys: keys, id: keys.IdentityPublic(), reg: prometheus.NewRegistry()}
+	s := &Server{cfg: cfg, keys: keys, id: keys.IdentityPublic(), reg: prometheus.NewRegistry(),
+		home: home, sphinxKey: keys.Sphinx, next: keys.NextSphinx}
 	s.log = log.With("node", hex.EncodeToString(s.id[:6]))
 	s.role.Store(int64(topology.None))
 	var closers []func()
@@ -169,6 +181,9 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 		return nil, err
 	}
 	closers = append(closers, func() { s.mix.Close() })
+	if err := s.applyKeys(); err != nil {
+		return nil, err
+	}
 	if cfg.Gateway.Enabled {
 		if s.gw, err = gateway.New(cfg.GatewayConfig(home), keys.Identity, keys.Sphinx, s.mix, s.log, s.reg); err != nil {
 			return nil, fmt.Errorf("start gateway: %w", err)
@@ -261,10 +276,91 @@ func (s *Server) onTopology(u topology.Update) {
 	if old := topology.Role(s.role.Swap(int64(role))); old != role || u.Diff.EpochChanged {
 		s.log.Info("role for epoch", "epoch", t.Epoch, "role", role.String(), "previous", old.String(), "epoch_end", t.EpochEnd)
 	}
-	if in && !me.SphinxKey.Equal(s.keys.Sphinx.PublicKey()) {
-		s.log.Error("the chain has another sphinx key for this node: packets made for it will fail here",
-			"chain", hex.EncodeToString(me.SphinxKey.Bytes()), "ours", hex.EncodeToString(s.keys.Sphinx.PublicKey().Bytes()))
+	s.followKeys(t, me, in)
+}
+
+// followKeys keeps the node's sphinx keys in step with the chain's record
+// of it: it takes up the announced next key (from NextSphinxKeyFile, which
+// rotate-sphinx-key wrote) so that packets made for it early are accepted,
+// switches to it when the chain does (and moves it over the old key file),
+// and drops the old key one epoch later.
+func (s *Server) followKeys(t *topology.Topology, me topology.Node, in bool) {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	changed := false
+	if s.prev != nil && t.Epoch > s.prevUntil {
+		s.log.Info("previous sphinx key dropped", "epoch", t.Epoch)
+		s.prev, changed = nil, true
 	}
+	if in && me.NextSphinxKey != nil && (s.next == nil || !s.next.PublicKey().Equal(me.NextSphinxKey)) {
+		s.takeNextKey(me.NextSphinxKey)
+		changed = changed || s.next != nil
+	}
+	if in && s.next != nil && me.SphinxKey.Equal(s.next.PublicKey()) {
+		if err := promoteNextSphinxKey(s.home); err != nil {
+			// The node runs on the new key; on a restart it loads the
+			// pair again and switches at the first topology.
+			s.log.Error("switched to the next sphinx key, but could not move its file", "err", err)
+		}
+		s.prev, s.sphinxKey, s.next = s.sphinxKey, s.next, nil
+		s.prevUntil = t.Epoch
+		changed = true
+		s.log.Info("sphinx key rotated: the chain now has the next key", "epoch", t.Epoch,
+			"sphinx_key", hex.EncodeToString(s.sphinxKey.PublicKey().Bytes()))
+	}
+	if changed {
+		if err := s.applyKeys(); err != nil {
+			s.log.Error("set sphinx keys", "err", err)
+		}
+	}
+	if in && !me.SphinxKey.Equal(s.sphinxKey.PublicKey()) {
+		s.log.Error("the chain has another sphinx key for this node: packets made for it will fail here",
+			"chain", hex.EncodeToString(me.SphinxKey.Bytes()), "ours", hex.EncodeToString(s.sphinxKey.PublicKey().Bytes()))
+	}
+}
+
+// takeNextKey loads the next key file when the chain announces key as this
+// node's next one. Held by keyMu.
+func (s *Server) takeNextKey(key *sphinx.PublicKey) {
+	k, err := LoadNextSphinxKey(s.home)
+	switch {
+	case err == nil && k != nil && k.PublicKey().Equal(key):
+		s.next, s.nextMismatch = k, nil
+		s.log.Info("the chain announces this node's next sphinx key; packets for it are accepted from now",
+			"next_sphinx_key", hex.EncodeToString(key.Bytes()))
+		return
+	case bytes.Equal(s.nextMismatch, key.Bytes()):
+		return // reported already
+	case err != nil:
+		s.log.Error("the chain announces a next sphinx key for this node, and its file is unreadable", "err", err)
+	default:
+		s.log.Error("the chain announces a next sphinx key this node does not hold (not in "+NextSphinxKeyFile+"): packets made for it will fail here from the next epoch",
+			"announced", hex.EncodeToString(key.Bytes()))
+	}
+	s.nextMismatch = bytes.Clone(key.Bytes())
+}
+
+// applyKeys gives the mix engine the keys to accept packets for, the
+// chain's current one first. Held by keyMu (or before the node runs).
+func (s *Server) applyKeys() error {
+	var others []*sphinx.PrivateKey
+	for _, k := range []*sphinx.PrivateKey{s.next, s.prev} {
+		if k != nil {
+			others = append(others, k)
+		}
+	}
+	return s.mix.SetKeys(s.sphinxKey, others...)
+}
+
+// SphinxKeys returns the node's sphinx public keys: the one in use, and the
+// announced next one (nil if none).
+func (s *Server) SphinxKeys() (current, next *sphinx.PublicKey) {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	if s.next != nil {
+		next = s.next.PublicKey()
+	}
+	return s.sphinxKey.PublicKey(), next
 }
 
 // Status is what /health reports.
@@ -274,6 +370,10 @@ type Status struct {
 	Epoch    uint64 `json:"epoch"`
 	Role     string `json:"role"`
 	Gateway  bool   `json:"gateway"`
+	// SphinxKey is the sphinx public key in use (hex); NextSphinxKey the
+	// announced next one, once the node holds it.
+	SphinxKey     string `json:"sphinx_key"`
+	NextSphinxKey string `json:"next_sphinx_key,omitempty"`
 	// Chain is empty while the chain answers, else the last error.
 	Chain string `json:"chain,omitempty"`
 }
@@ -282,6 +382,11 @@ type Status struct {
 func (s *Server) Status() Status {
 	st := Status{Status: "ok", Identity: hex.EncodeToString(s.id[:]), Epoch: s.epoch.Load(),
 		Role: topology.Role(s.role.Load()).String(), Gateway: s.gw != nil}
+	cur, next := s.SphinxKeys()
+	st.SphinxKey = hex.EncodeToString(cur.Bytes())
+	if next != nil {
+		st.NextSphinxKey = hex.EncodeToString(next.Bytes())
+	}
 	if err := s.reader.Err(); err != nil {
 		st.Chain = err.Error()
 	}
