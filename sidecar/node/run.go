@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -64,13 +63,13 @@ type Server struct {
 	previous atomic.Pointer[topology.Topology] // the epoch before the current one
 
 	home string
-	// The sphinx keys: the one the chain has for this node, the announced
-	// next one, and the one it replaced, kept until prevUntil's epoch ends
-	// for packets made before the switch. Changed by the topology loop.
+	// The sphinx keys: the one the chain has for this node, the next one
+	// (from NextSphinxKeyFile), and the one it replaced, kept until
+	// prevUntil's epoch ends for packets made before the switch.
 	keyMu                 sync.Mutex
 	sphinxKey, next, prev *sphinx.PrivateKey
 	prevUntil             uint64
-	nextMismatch          []byte // the announced next key last reported as not held
+	nextFileErr           string // the last next-key-file error logged
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -195,7 +194,11 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	updates, unsubscribe := s.reader.Subscribe()
-	s.wg.Add(2)
+	s.wg.Add(3)
+	go func() {
+		defer s.wg.Done()
+		s.watchNextKeyFile(runCtx, time.Second)
+	}()
 	go func() {
 		defer s.wg.Done()
 		_ = s.reader.Run(runCtx)
@@ -280,21 +283,15 @@ func (s *Server) onTopology(u topology.Update) {
 }
 
 // followKeys keeps the node's sphinx keys in step with the chain's record
-// of it: it takes up the announced next key (from NextSphinxKeyFile, which
-// rotate-sphinx-key wrote) so that packets made for it early are accepted,
-// switches to it when the chain does (and moves it over the old key file),
-// and drops the old key one epoch later.
+// of it: it switches to the next key when the chain does (and moves its
+// file over the old key file), and drops the old key one epoch later.
 func (s *Server) followKeys(t *topology.Topology, me topology.Node, in bool) {
 	s.keyMu.Lock()
 	defer s.keyMu.Unlock()
-	changed := false
+	changed := s.syncNextKeyFile()
 	if s.prev != nil && t.Epoch > s.prevUntil {
 		s.log.Info("previous sphinx key dropped", "epoch", t.Epoch)
 		s.prev, changed = nil, true
-	}
-	if in && me.NextSphinxKey != nil && (s.next == nil || !s.next.PublicKey().Equal(me.NextSphinxKey)) {
-		s.takeNextKey(me.NextSphinxKey)
-		changed = changed || s.next != nil
 	}
 	if in && s.next != nil && me.SphinxKey.Equal(s.next.PublicKey()) {
 		if err := promoteNextSphinxKey(s.home); err != nil {
@@ -309,35 +306,79 @@ func (s *Server) followKeys(t *topology.Topology, me topology.Node, in bool) {
 			"sphinx_key", hex.EncodeToString(s.sphinxKey.PublicKey().Bytes()))
 	}
 	if changed {
-		if err := s.applyKeys(); err != nil {
-			s.log.Error("set sphinx keys", "err", err)
-		}
+		s.applyKeysLogged()
 	}
-	if in && !me.SphinxKey.Equal(s.sphinxKey.PublicKey()) {
+	if !in {
+		return
+	}
+	if !me.SphinxKey.Equal(s.sphinxKey.PublicKey()) {
 		s.log.Error("the chain has another sphinx key for this node: packets made for it will fail here",
 			"chain", hex.EncodeToString(me.SphinxKey.Bytes()), "ours", hex.EncodeToString(s.sphinxKey.PublicKey().Bytes()))
 	}
+	if me.NextSphinxKey != nil && (s.next == nil || !s.next.PublicKey().Equal(me.NextSphinxKey)) {
+		s.log.Error("the chain announces a next sphinx key this node does not hold in "+NextSphinxKeyFile+
+			": packets made for it will fail here from the next epoch", "announced", hex.EncodeToString(me.NextSphinxKey.Bytes()))
+	}
 }
 
-// takeNextKey loads the next key file when the chain announces key as this
-// node's next one. Held by keyMu.
-func (s *Server) takeNextKey(key *sphinx.PublicKey) {
-	k, err := LoadNextSphinxKey(s.home)
-	switch {
-	case err == nil && k != nil && k.PublicKey().Equal(key):
-		s.next, s.nextMismatch = k, nil
-		s.log.Info("the chain announces this node's next sphinx key; packets for it are accepted from now",
-			"next_sphinx_key", hex.EncodeToString(key.Bytes()))
-		return
-	case bytes.Equal(s.nextMismatch, key.Bytes()):
-		return // reported already
-	case err != nil:
-		s.log.Error("the chain announces a next sphinx key for this node, and its file is unreadable", "err", err)
-	default:
-		s.log.Error("the chain announces a next sphinx key this node does not hold (not in "+NextSphinxKeyFile+"): packets made for it will fail here from the next epoch",
-			"announced", hex.EncodeToString(key.Bytes()))
+// syncNextKeyFile takes up the key in NextSphinxKeyFile (written by
+// rotate-sphinx-key, possibly while the node runs) as the next key, so that
+// the node accepts packets for it before the chain switches: clients that
+// see the switch first use it at once. It reports whether the next key
+// changed. Held by keyMu.
+func (s *Server) syncNextKeyFile() bool {
+	if s.home == "" {
+		return false
 	}
-	s.nextMismatch = bytes.Clone(key.Bytes())
+	k, err := LoadNextSphinxKey(s.home)
+	if err != nil {
+		if msg := err.Error(); msg != s.nextFileErr {
+			s.nextFileErr = msg
+			s.log.Error("unusable next sphinx key file", "err", err)
+		}
+		return false
+	}
+	s.nextFileErr = ""
+	switch {
+	case k == nil || k.Equal(s.sphinxKey):
+		// None, or a file a failed promotion left behind.
+		if s.next == nil {
+			return false
+		}
+		s.next = nil
+		s.log.Info("next sphinx key file gone; packets for that key are no longer accepted")
+		return true
+	case s.next != nil && s.next.Equal(k):
+		return false
+	}
+	s.next = k
+	s.log.Info("next sphinx key taken up; packets for it are accepted from now (announce it with update-node-config)",
+		"next_sphinx_key", hex.EncodeToString(k.PublicKey().Bytes()))
+	return true
+}
+
+func (s *Server) applyKeysLogged() {
+	if err := s.applyKeys(); err != nil {
+		s.log.Error("set sphinx keys", "err", err)
+	}
+}
+
+// watchNextKeyFile looks for a next key file every interval.
+func (s *Server) watchNextKeyFile(ctx context.Context, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			s.keyMu.Lock()
+			if s.syncNextKeyFile() {
+				s.applyKeysLogged()
+			}
+			s.keyMu.Unlock()
+		}
+	}
 }
 
 // applyKeys gives the mix engine the keys to accept packets for, the

@@ -1,0 +1,136 @@
+package mixnet_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nyx-privacy/nyx/sidecar/client"
+	"github.com/nyx-privacy/nyx/sidecar/node"
+	"github.com/nyx-privacy/nyx/sidecar/topology"
+	"github.com/nyx-privacy/nyx/testutil/mixnet"
+	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
+)
+
+// TestSphinxKeyRotation: the recipient's gateway, which processes the last
+// hop of every message, rotates its sphinx key while A sends to B. The node
+// takes up the key rotate-sphinx-key wrote, the owner announces it on the
+// chain, the chain switches at the next epoch and the node with it; every
+// message arrives, the key file now holds the new key, and one epoch later
+// the node holds the new key alone.
+func TestSphinxKeyRotation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain and a network")
+	}
+	nw := mixnet.Start(t, mixnet.Options{})
+	gwB := nw.Gateway(1)
+	a := nw.StartClient(t, mixnet.ClientOptions{Gateway: nw.Gateway(0)})
+	b := nw.StartClient(t, mixnet.ClientOptions{Gateway: gwB})
+	ctx := timeout(t, 3*time.Minute)
+	if _, err := nw.WaitGateway(ctx, gwB, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	srv := gwB.Server()
+	old, _ := srv.SphinxKeys()
+
+	next, err := node.GenerateNextSphinxKey(gwB.Home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the node to take up the next key", 20*time.Second, func() bool {
+		_, n := srv.SphinxKeys()
+		return n != nil && n.Equal(next.PublicKey())
+	})
+
+	type sentMsg struct {
+		epoch uint64
+		body  []byte
+	}
+	var sent []sentMsg
+	stop := make(chan struct{})
+	sendErr := make(chan error, 1)
+	go func() {
+		defer close(sendErr)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			epoch := nw.Reader.Current().Epoch
+			m := []byte(fmt.Sprintf("across the key rotation %d", i))
+			err := a.Send(b.Address(), m)
+			if errors.Is(err, client.ErrUnknownGateway) {
+				continue
+			}
+			if err != nil {
+				sendErr <- err
+				return
+			}
+			sent = append(sent, sentMsg{epoch, m})
+		}
+	}()
+
+	owner := nw.Chain.Accounts[gwB.Owner].String()
+	announce := &mixnettypes.MsgUpdateNodeConfig{Owner: owner, NextSphinxKey: next.PublicKey().Bytes()}
+	if _, err := nw.Chain.BroadcastTx(ctx, gwB.Owner, announce); err != nil {
+		t.Fatalf("announce the next key: %v", err)
+	}
+	announcedIn := nw.Reader.Current().Epoch
+	switched, err := nw.Reader.Wait(ctx, func(t *topology.Topology) bool {
+		n, ok := t.ByIdentity(gwB.Identity())
+		return ok && n.SphinxKey.Equal(next.PublicKey())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nw.WaitNodesAt(ctx, switched.Epoch); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the node to switch keys", 20*time.Second, func() bool {
+		cur, n := srv.SphinxKeys()
+		return cur.Equal(next.PublicKey()) && n == nil
+	})
+	if ks := srv.Mix().Keys(); len(ks) != 2 || !ks[0].Equal(next.PublicKey()) || !ks[1].Equal(old) {
+		t.Fatalf("after the switch the node accepts %d keys, want the new one then the old one", len(ks))
+	}
+	time.Sleep(300 * time.Millisecond) // messages under the new key
+	close(stop)
+	if err := <-sendErr; err != nil {
+		t.Fatal(err)
+	}
+
+	var bodies [][]byte
+	before, after := 0, 0
+	for _, m := range sent {
+		bodies = append(bodies, m.body)
+		switch {
+		case m.epoch <= announcedIn:
+			before++
+		case m.epoch >= switched.Epoch:
+			after++
+		}
+	}
+	if before == 0 || after == 0 {
+		t.Fatalf("messages sent: %d before the switch, %d after", before, after)
+	}
+	got := receiveAll(t, ctx, b, len(bodies))
+	if !sameSet(got, bodies) {
+		t.Fatalf("sent %d messages across the key rotation, received a different set", len(bodies))
+	}
+	keys, err := node.LoadKeys(gwB.Home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !keys.Sphinx.Equal(next) || keys.NextSphinx != nil {
+		t.Fatal("the key files do not hold the new key alone")
+	}
+
+	// One epoch on, the old key is gone.
+	eventually(t, "the old key to be dropped", 30*time.Second, func() bool { return len(srv.Mix().Keys()) == 1 })
+	if ks := srv.Mix().Keys(); !ks[0].Equal(next.PublicKey()) {
+		t.Fatal("the node kept the old key instead of the new one")
+	}
+	t.Logf("key switched in epoch %d; %d messages (%d before, %d after) all arrived", switched.Epoch, len(bodies), before, after)
+}
