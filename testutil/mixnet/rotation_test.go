@@ -1,8 +1,11 @@
 package mixnet_test
 
 import (
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -42,6 +45,10 @@ func TestSphinxKeyRotation(t *testing.T) {
 		_, n := srv.SphinxKeys()
 		return n != nil && n.Equal(next.PublicKey())
 	})
+	nextHex := hex.EncodeToString(next.PublicKey().Bytes())
+	if h := health(t, srv); h.SphinxKey != hex.EncodeToString(old.Bytes()) || h.NextSphinxKey != nextHex || h.Status != "ok" {
+		t.Fatalf("/health before the switch: %+v", h)
+	}
 
 	type sentMsg struct {
 		epoch uint64
@@ -95,6 +102,9 @@ func TestSphinxKeyRotation(t *testing.T) {
 	if ks := srv.Mix().Keys(); len(ks) != 2 || !ks[0].Equal(next.PublicKey()) || !ks[1].Equal(old) {
 		t.Fatalf("after the switch the node accepts %d keys, want the new one then the old one", len(ks))
 	}
+	if h := health(t, srv); h.SphinxKey != nextHex || h.NextSphinxKey != "" {
+		t.Fatalf("/health after the switch: %+v", h)
+	}
 	time.Sleep(300 * time.Millisecond) // messages under the new key
 	close(stop)
 	if err := <-sendErr; err != nil {
@@ -133,4 +143,19 @@ func TestSphinxKeyRotation(t *testing.T) {
 		t.Fatal("the node kept the old key instead of the new one")
 	}
 	t.Logf("key switched in epoch %d; %d messages (%d before, %d after) all arrived", switched.Epoch, len(bodies), before, after)
+}
+
+// health reads the node's /health.
+func health(t *testing.T, srv *node.Server) node.Status {
+	t.Helper()
+	resp, err := http.Get("http://" + srv.HTTPAddr() + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st node.Status
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatalf("/health: %v", err)
+	}
+	return st
 }
