@@ -36,6 +36,11 @@ type Config struct {
 	ReceiveBuffer int
 	// ReconnectMax bounds the backoff between attempts to reach the gateway.
 	ReconnectMax time.Duration
+	// LoopCover fills every slot of the release stream that no message
+	// takes with a loop cover packet to the client itself, so that the
+	// client sends at the same rate whether it has something to say or not.
+	// It needs a positive Sender.AverageSendDelay.
+	LoopCover bool
 }
 
 // Client is a running nym-client.
@@ -52,7 +57,7 @@ type Client struct {
 	conn  *gateway.ClientConn
 	ready chan struct{} // closed while conn is set
 
-	received, undecryptable atomic.Uint64
+	received, undecryptable, coverReceived atomic.Uint64
 }
 
 // Register registers keys with the gateway and returns the shared key to
@@ -87,6 +92,11 @@ func New(cfg Config, keys *Keys, shared gateway.SharedKey, topo func() *topology
 	if err != nil {
 		return nil, err
 	}
+	if cfg.LoopCover {
+		if s.cover, err = s.LoopCover(c.Address()); err != nil {
+			return nil, err
+		}
+	}
 	c.sender = s
 	return c, nil
 }
@@ -110,11 +120,12 @@ func (c *Client) Receive(ctx context.Context) ([]byte, error) {
 	}
 }
 
-// Stats are the client's counters.
+// Stats are the client's counters: messages received, loop cover packets
+// back, and payloads that did not open.
 type Stats struct {
 	SenderStats
-	Received, Undecryptable uint64
-	Connected               bool
+	Received, CoverReceived, Undecryptable uint64
+	Connected                              bool
 }
 
 // Stats returns the client's counters.
@@ -122,7 +133,8 @@ func (c *Client) Stats() Stats {
 	c.mu.Lock()
 	connected := c.conn != nil
 	c.mu.Unlock()
-	return Stats{SenderStats: c.sender.Stats(), Received: c.received.Load(), Undecryptable: c.undecryptable.Load(), Connected: connected}
+	return Stats{SenderStats: c.sender.Stats(), Received: c.received.Load(),
+		CoverReceived: c.coverReceived.Load(), Undecryptable: c.undecryptable.Load(), Connected: connected}
 }
 
 // transmitWait is how long a released packet waits for a gateway
@@ -215,7 +227,9 @@ func (c *Client) session(ctx context.Context) error {
 			return err
 		}
 		msg, err := Open(c.keys.Encryption, m.Payload)
-		if err != nil {
+		if errors.Is(err, ErrCover) {
+			c.coverReceived.Add(1)
+		} else if err != nil {
 			// Not for us or damaged: nothing to hand on, nothing to keep.
 			c.undecryptable.Add(1)
 			c.log.Debug("undecryptable payload dropped", "err", err)

@@ -280,6 +280,89 @@ func TestSenderRoutesThroughEachLayer(t *testing.T) {
 	}
 }
 
+// TestLoopCover: with loop cover an idle sender sends a packet in every
+// slot, each routed through the three layers to the client's own gateway
+// and sealed so that only the client opens it (as cover); a message takes
+// one slot among the cover packets.
+func TestLoopCover(t *testing.T) {
+	n := newTestNet(t, 2)
+	alice, bob := mustKeys(t), mustKeys(t)
+	self := alice.Address(n.topo.Entry[0].Identity)
+	out := make(chan [2][]byte, 64)
+	cfg := DefaultSenderConfig()
+	cfg.AverageSendDelay = time.Millisecond
+	s, err := NewSender(cfg, func() *topology.Topology { return n.topo }, func(next [32]byte, p []byte) error {
+		out <- [2][]byte{next[:], p}
+		return nil
+	}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.cover, err = s.LoopCover(self); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(testCtx(t))
+	defer cancel()
+	go s.Run(ctx)
+
+	open := func(p [2][]byte) (sphinx.Result, []byte, error) {
+		res, route := n.hops(t, [32]byte(p[0]), p[1])
+		if len(route) != 4 || (route[3] != self.Gateway && route[3] != n.topo.Exit[0].Identity) {
+			t.Fatalf("route %d hops, last %x", len(route), route[len(route)-1][:4])
+		}
+		if res.Destination == sphinx.DestinationAddress(self.Identity) && route[3] != self.Gateway {
+			t.Fatal("cover not routed to the client's own gateway")
+		}
+		if len(p[1]) != cfg.Geometry.PacketSize() {
+			t.Fatalf("a %d-byte packet", len(p[1]))
+		}
+		if res.Destination == sphinx.DestinationAddress(self.Identity) {
+			m, err := Open(alice.Encryption, res.Payload)
+			return res, m, err
+		}
+		m, err := Open(bob.Encryption, res.Payload)
+		return res, m, err
+	}
+	for range 10 {
+		res, _, err := open(<-out)
+		if res.Destination != sphinx.DestinationAddress(self.Identity) || !errors.Is(err, ErrCover) {
+			t.Fatalf("an idle sender's packet is not loop cover: %v", err)
+		}
+		if _, err := Open(bob.Encryption, res.Payload); !errors.Is(err, ErrSealed) {
+			t.Fatalf("another key opens a cover payload: %v", err)
+		}
+	}
+	// A message takes one slot; cover goes on around it.
+	bobAddr := bob.Address(n.topo.Exit[0].Identity)
+	if err := s.Send(bobAddr, []byte("hello bob")); err != nil {
+		t.Fatal(err)
+	}
+	messages := 0
+	for range 20 {
+		_, m, err := open(<-out)
+		switch {
+		case errors.Is(err, ErrCover):
+		case err == nil && string(m) == "hello bob":
+			messages++
+		default:
+			t.Fatalf("packet neither cover nor the message: %q %v", m, err)
+		}
+	}
+	if messages != 1 {
+		t.Fatalf("the message went out %d times", messages)
+	}
+	waitUntil(t, "the counters", func() bool { st := s.Stats(); return st.Sent == 1 && st.CoverSent >= 29 })
+
+	cfg.AverageSendDelay = 0
+	s2, err := NewSender(cfg, func() *topology.Topology { return n.topo }, func([32]byte, []byte) error { return nil }, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.LoopCover(self); err == nil {
+		t.Fatal("loop cover without gaps between slots was accepted")
+	}
+}
+
 func TestSenderDelaysAreExponential(t *testing.T) {
 	n := newTestNet(t, 1)
 	cfg := DefaultSenderConfig()

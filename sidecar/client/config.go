@@ -69,6 +69,7 @@ type TrafficSection struct {
 	AveragePacketDelay Duration `toml:"average_packet_delay"`
 	AverageSendDelay   Duration `toml:"average_send_delay"`
 	SendQueue          int      `toml:"send_queue"`
+	LoopCover          bool     `toml:"loop_cover_traffic"`
 }
 
 // LogSection sets the logs.
@@ -82,7 +83,7 @@ func DefaultFileConfig() FileConfig {
 	return FileConfig{
 		Client:  ClientSection{Listen: DefaultListen, ReceiveBuffer: 1024},
 		Chain:   ChainSection{GRPC: "127.0.0.1:9090", Refresh: Duration(topology.DefaultRefresh)},
-		Traffic: TrafficSection{AveragePacketDelay: Duration(s.AveragePacketDelay), AverageSendDelay: Duration(s.AverageSendDelay), SendQueue: s.QueueSize},
+		Traffic: TrafficSection{AveragePacketDelay: Duration(s.AveragePacketDelay), AverageSendDelay: Duration(s.AverageSendDelay), SendQueue: s.QueueSize, LoopCover: true},
 		Log:     LogSection{Level: "info"},
 	}
 }
@@ -117,6 +118,12 @@ average_packet_delay = "{{.Traffic.AveragePacketDelay}}"
 average_send_delay = "{{.Traffic.AverageSendDelay}}"
 # Messages waiting for a release slot; beyond it, sends are refused.
 send_queue = {{.Traffic.SendQueue}}
+# Fill every slot of the release stream that no message takes with a loop
+# cover packet (through the mixnet back to this client, which drops it), so
+# the client sends at the same rate whether it has something to say or not.
+# Needs a positive average_send_delay. Turning it off tells an observer of
+# the client's link when it sends.
+loop_cover_traffic = {{.Traffic.LoopCover}}
 
 [log]
 # debug, info, warn or error.
@@ -170,6 +177,9 @@ func (c FileConfig) Validate() error {
 	if c.Traffic.SendQueue <= 0 {
 		errs = append(errs, errors.New("traffic.send_queue must be positive"))
 	}
+	if c.Traffic.LoopCover && c.Traffic.AverageSendDelay <= 0 {
+		errs = append(errs, errors.New("traffic.loop_cover_traffic needs a positive traffic.average_send_delay (every slot of the stream sends a packet)"))
+	}
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		errs = append(errs, err)
 	}
@@ -212,6 +222,7 @@ func (c FileConfig) ClientConfig() (Config, error) {
 		Sender: SenderConfig{Geometry: sphinx.Regular, AveragePacketDelay: time.Duration(c.Traffic.AveragePacketDelay),
 			AverageSendDelay: time.Duration(c.Traffic.AverageSendDelay), QueueSize: c.Traffic.SendQueue},
 		ReceiveBuffer: c.Client.ReceiveBuffer,
+		LoopCover:     c.Traffic.LoopCover,
 	}, nil
 }
 

@@ -45,8 +45,8 @@ func TestConfigRoundTripAndDocumented(t *testing.T) {
 			}
 		}
 	}
-	if settings != 10 {
-		t.Errorf("%d settings written, want 10", settings)
+	if settings != 11 {
+		t.Errorf("%d settings written, want 11", settings)
 	}
 }
 
@@ -60,6 +60,7 @@ func TestConfigRefusals(t *testing.T) {
 		"bad duration":     strings.Replace(good, `average_packet_delay = "15ms"`, `average_packet_delay = "fast"`, 1),
 		"negative delay":   strings.Replace(good, `average_packet_delay = "15ms"`, `average_packet_delay = "-1ms"`, 1),
 		"zero queue":       strings.Replace(good, "send_queue = 1024", "send_queue = 0", 1),
+		"cover, no gaps":   strings.Replace(good, `average_send_delay = "20ms"`, `average_send_delay = "0s"`, 1),
 		"bad level":        strings.Replace(good, `level = "info"`, `level = "loud"`, 1),
 		"not toml":         "{",
 		"wrong type":       strings.Replace(good, "receive_buffer = 1024", `receive_buffer = "many"`, 1),
@@ -88,7 +89,7 @@ func TestInitThenServe(t *testing.T) {
 
 	home := t.TempDir()
 	cfg := DefaultFileConfig()
-	cfg.Traffic.AveragePacketDelay, cfg.Traffic.AverageSendDelay = 0, 0
+	cfg.Traffic.AveragePacketDelay, cfg.Traffic.AverageSendDelay, cfg.Traffic.LoopCover = 0, 0, false
 	gwID := base58.Encode(n.topo.Entry[0].Identity[:])
 	addr, err := Init(ctx, home, cfg, n.topo, gwID)
 	if err != nil {

@@ -24,6 +24,10 @@ import (
 //
 // where (e, E) is a fresh X25519 pair per message and R the recipient's
 // encryption key. The key is used once, so a zero nonce is safe.
+//
+// A loop cover payload is sealed the same way, by the client to itself, with
+// the length field set to coverLength and no message: only the client that
+// sealed it can tell it from a message.
 
 // Payload kinds: the first byte of a sealed payload.
 const (
@@ -41,6 +45,13 @@ var ErrMessageTooLarge = errors.New("client: message too large for one packet")
 // ErrSealed is wrapped by every error about a payload that does not open.
 var ErrSealed = errors.New("client: payload does not open")
 
+// ErrCover: the payload opened and is loop cover traffic, not a message.
+var ErrCover = errors.New("client: loop cover payload")
+
+// coverLength is the length field of a cover payload (no message is that
+// long).
+const coverLength = 0xFFFFFFFF
+
 // MaxMessageSize is the largest message one packet of payloadSize bytes
 // carries.
 func MaxMessageSize(payloadSize int) int { return payloadSize - sealOverhead }
@@ -51,6 +62,19 @@ func Seal(rand io.Reader, recipient *ecdh.PublicKey, message []byte, payloadSize
 	if len(message) > MaxMessageSize(payloadSize) {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d fit", ErrMessageTooLarge, len(message), max(MaxMessageSize(payloadSize), 0))
 	}
+	return seal(rand, recipient, message, uint32(len(message)), payloadSize)
+}
+
+// SealCover seals a loop cover payload of payloadSize bytes to self, the
+// client's own encryption key; Open by the client returns ErrCover.
+func SealCover(rand io.Reader, self *ecdh.PublicKey, payloadSize int) ([]byte, error) {
+	if MaxMessageSize(payloadSize) < 0 {
+		return nil, fmt.Errorf("%w: a %d-byte payload holds no sealed payload", ErrMessageTooLarge, payloadSize)
+	}
+	return seal(rand, self, nil, coverLength, payloadSize)
+}
+
+func seal(rand io.Reader, recipient *ecdh.PublicKey, message []byte, length uint32, payloadSize int) ([]byte, error) {
 	eph, err := ecdh.X25519().GenerateKey(rand)
 	if err != nil {
 		return nil, fmt.Errorf("seal: ephemeral key: %w", err)
@@ -65,13 +89,14 @@ func Seal(rand io.Reader, recipient *ecdh.PublicKey, message []byte, payloadSize
 		return nil, err
 	}
 	plain := make([]byte, payloadSize-len(head)-chacha20poly1305.Overhead)
-	binary.BigEndian.PutUint32(plain, uint32(len(message)))
+	binary.BigEndian.PutUint32(plain, length)
 	copy(plain[4:], message)
 	var nonce [chacha20poly1305.NonceSize]byte
 	return aead.Seal(head, nonce[:], plain, adFor(head, recipient)), nil
 }
 
-// Open opens a payload sealed to priv and returns the message.
+// Open opens a payload sealed to priv and returns the message, or ErrCover
+// for a loop cover payload.
 func Open(priv *ecdh.PrivateKey, payload []byte) ([]byte, error) {
 	if len(payload) < sealOverhead {
 		return nil, fmt.Errorf("%w: %d bytes", ErrSealed, len(payload))
@@ -98,6 +123,9 @@ func Open(priv *ecdh.PrivateKey, payload []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: authentication failed", ErrSealed)
 	}
 	n := binary.BigEndian.Uint32(plain)
+	if n == coverLength {
+		return nil, ErrCover
+	}
 	if uint64(n) > uint64(len(plain)-4) {
 		return nil, fmt.Errorf("%w: length %d beyond the payload", ErrSealed, n)
 	}

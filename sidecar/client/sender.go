@@ -64,7 +64,7 @@ type Sender struct {
 	queue    chan outgoing
 	rng      *mrand.Rand // used by Run only
 
-	sent, failed atomic.Uint64
+	sent, failed, coverSent atomic.Uint64
 }
 
 type outgoing struct {
@@ -202,7 +202,41 @@ func (s *Sender) release(msg *outgoing) {
 		s.log.Warn("packet dropped: gateway did not take it", "err", err)
 		return
 	}
+	if msg == nil {
+		s.coverSent.Add(1)
+		return
+	}
 	s.sent.Add(1)
+}
+
+// LoopCover returns the Cover of Loopix's loop traffic for the client at
+// self: a packet over a fresh random route (one node per mix layer, then the
+// client's own gateway) back to the client, sealed to its own encryption
+// key so that only the client can tell it from a message (see SealCover).
+// Every hop and the gateway see a packet like any other; the client drops
+// it when it comes back. Cover traffic needs a positive AverageSendDelay:
+// every slot of the stream then sends a packet.
+func (s *Sender) LoopCover(self Address) (Cover, error) {
+	if s.cfg.AverageSendDelay <= 0 {
+		return nil, errors.New("sender: cover traffic needs a positive average send delay")
+	}
+	enc, err := ecdh.X25519().NewPublicKey(self.Encryption[:])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrAddress, err)
+	}
+	return func(t *topology.Topology) ([32]byte, []byte, bool) {
+		payload, err := SealCover(rand.Reader, enc, s.cfg.Geometry.PayloadSize)
+		if err == nil {
+			var next [32]byte
+			var packet []byte
+			if next, packet, err = s.build(t, &outgoing{to: self, payload: payload}); err == nil {
+				return next, packet, true
+			}
+		}
+		s.failed.Add(1)
+		s.log.Warn("cover packet not built", "err", err)
+		return [32]byte{}, nil, false
+	}, nil
 }
 
 // build makes the packet for msg over a fresh random route.
@@ -253,10 +287,11 @@ func (s *Sender) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// SenderStats counts packets released and dropped.
-type SenderStats struct{ Sent, Failed uint64 }
+// SenderStats counts packets released: messages (Sent) and loop cover
+// (CoverSent), and those dropped (Failed).
+type SenderStats struct{ Sent, CoverSent, Failed uint64 }
 
 // Stats returns the sender's counters.
 func (s *Sender) Stats() SenderStats {
-	return SenderStats{Sent: s.sent.Load(), Failed: s.failed.Load()}
+	return SenderStats{Sent: s.sent.Load(), CoverSent: s.coverSent.Load(), Failed: s.failed.Load()}
 }

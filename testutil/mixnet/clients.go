@@ -21,6 +21,10 @@ type ClientOptions struct {
 	Sender client.SenderConfig
 	// Offline registers the client but does not connect it (Connect does).
 	Offline bool
+	// LoopCover sends loop cover traffic (it needs a positive
+	// Sender.AverageSendDelay). Off by default, so that tests can count
+	// the packets of their messages.
+	LoopCover bool
 }
 
 // Client is a registered client of the network.
@@ -62,7 +66,8 @@ func (nw *Network) StartClient(t testing.TB, o ClientOptions) *Client {
 		sc.QueueSize = 1024
 	}
 	c := &Client{Keys: keys, Gateway: gw, Shared: shared, nw: nw,
-		cfg: client.Config{GatewayURL: gw.ClientsURL(), GatewayIdentity: gw.Identity(), Sender: sc, ReconnectMax: 200 * time.Millisecond}}
+		cfg: client.Config{GatewayURL: gw.ClientsURL(), GatewayIdentity: gw.Identity(), Sender: sc, ReconnectMax: 200 * time.Millisecond,
+			LoopCover: o.LoopCover}}
 	if err := c.newClient(); err != nil {
 		t.Fatal(err)
 	}
