@@ -164,34 +164,7 @@ func TestRoleChange(t *testing.T) {
 	old := roles(before)
 
 	// Send one message every 50 ms, noting the epoch of each.
-	type sentMsg struct {
-		epoch uint64
-		body  []byte
-	}
-	var sent []sentMsg
-	stop := make(chan struct{})
-	sendErr := make(chan error, 1)
-	go func() {
-		defer close(sendErr)
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-			epoch := nw.Reader.Current().Epoch
-			m := []byte(fmt.Sprintf("across the boundary %d", i))
-			err := a.Send(b.Address(), m)
-			if errors.Is(err, client.ErrUnknownGateway) {
-				continue
-			}
-			if err != nil {
-				sendErr <- err
-				return
-			}
-			sent = append(sent, sentMsg{epoch, m})
-		}
-	}()
+	stopSending := sendSteadily(t, nw, a, b, "across the boundary")
 	changed, err := nw.Reader.Wait(ctx, func(t *topology.Topology) bool {
 		if t.Epoch <= before.Epoch || !t.RoleOf(gwB.Identity()).IsGateway() || time.Until(t.EpochEnd) < time.Second {
 			return false
@@ -210,10 +183,7 @@ func TestRoleChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond) // messages in the new epoch
-	close(stop)
-	if err := <-sendErr; err != nil {
-		t.Fatal(err)
-	}
+	sent := stopSending()
 	moved := 0
 	for _, n := range nw.Nodes {
 		// Each node follows its own reader; check those still in this epoch.
@@ -363,5 +333,51 @@ func TestGarbageRefused(t *testing.T) {
 	got := receiveAll(t, timeout(t, 30*time.Second), b, 1)
 	if string(got[0]) != "after the garbage" {
 		t.Fatalf("got %q", got[0])
+	}
+}
+
+// sentMsg is a message sendSteadily sent, with the epoch of the network's
+// topology when it was sent.
+type sentMsg struct {
+	epoch uint64
+	body  []byte
+}
+
+// sendSteadily sends a message from a to b every 50 ms until the returned
+// stop is called, which returns what was sent. A send refused because b's
+// gateway is not in the sender's topology is skipped (it is no message
+// sent); any other send error fails the test.
+func sendSteadily(t *testing.T, nw *mixnet.Network, a, b *mixnet.Client, label string) (stop func() []sentMsg) {
+	var sent []sentMsg
+	done := make(chan struct{})
+	sendErr := make(chan error, 1)
+	go func() {
+		defer close(sendErr)
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			epoch := nw.Reader.Current().Epoch
+			m := []byte(fmt.Sprintf("%s %d", label, i))
+			err := a.Send(b.Address(), m)
+			if errors.Is(err, client.ErrUnknownGateway) {
+				continue
+			}
+			if err != nil {
+				sendErr <- err
+				return
+			}
+			sent = append(sent, sentMsg{epoch, m})
+		}
+	}()
+	return func() []sentMsg {
+		t.Helper()
+		close(done)
+		if err := <-sendErr; err != nil {
+			t.Fatal(err)
+		}
+		return sent
 	}
 }

@@ -3,13 +3,10 @@ package mixnet_test
 import (
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
-	"github.com/nyx-privacy/nyx/sidecar/client"
 	"github.com/nyx-privacy/nyx/sidecar/node"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/testutil/mixnet"
@@ -50,34 +47,7 @@ func TestSphinxKeyRotation(t *testing.T) {
 		t.Fatalf("/health before the switch: %+v", h)
 	}
 
-	type sentMsg struct {
-		epoch uint64
-		body  []byte
-	}
-	var sent []sentMsg
-	stop := make(chan struct{})
-	sendErr := make(chan error, 1)
-	go func() {
-		defer close(sendErr)
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-			epoch := nw.Reader.Current().Epoch
-			m := []byte(fmt.Sprintf("across the key rotation %d", i))
-			err := a.Send(b.Address(), m)
-			if errors.Is(err, client.ErrUnknownGateway) {
-				continue
-			}
-			if err != nil {
-				sendErr <- err
-				return
-			}
-			sent = append(sent, sentMsg{epoch, m})
-		}
-	}()
+	stopSending := sendSteadily(t, nw, a, b, "across the key rotation")
 
 	owner := nw.Chain.Accounts[gwB.Owner].String()
 	announce := &mixnettypes.MsgUpdateNodeConfig{Owner: owner, NextSphinxKey: next.PublicKey().Bytes()}
@@ -106,10 +76,7 @@ func TestSphinxKeyRotation(t *testing.T) {
 		t.Fatalf("/health after the switch: %+v", h)
 	}
 	time.Sleep(300 * time.Millisecond) // messages under the new key
-	close(stop)
-	if err := <-sendErr; err != nil {
-		t.Fatal(err)
-	}
+	sent := stopSending()
 
 	var bodies [][]byte
 	before, after := 0, 0
