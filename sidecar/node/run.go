@@ -40,11 +40,10 @@ type Options struct {
 
 // Server is a running nym-node.
 type Server struct {
-	cfg  Config
-	keys Keys
-	id   [32]byte
-	log  *slog.Logger
-	reg  *prometheus.Registry
+	cfg Config
+	id  [32]byte
+	log *slog.Logger
+	reg *prometheus.Registry
 
 	conn   *grpc.ClientConn
 	reader *topology.Reader
@@ -118,7 +117,7 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 	if log == nil {
 		log = NewLogger(cfg.Log, os.Stderr)
 	}
-	s := &Server{cfg: cfg, keys: keys, id: keys.IdentityPublic(), reg: prometheus.NewRegistry(),
+	s := &Server{cfg: cfg, id: keys.IdentityPublic(), reg: prometheus.NewRegistry(),
 		home: home, sphinxKey: keys.Sphinx, next: keys.NextSphinx}
 	s.log = log.With("node", hex.EncodeToString(s.id[:6]))
 	s.role.Store(int64(topology.None))
