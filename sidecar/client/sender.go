@@ -224,17 +224,27 @@ func (s *Sender) LoopCover(self Address) (Cover, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrAddress, err)
 	}
+	var lastErr string // Run's goroutine only
 	return func(t *topology.Topology) ([32]byte, []byte, bool) {
 		payload, err := SealCover(rand.Reader, enc, s.cfg.Geometry.PayloadSize)
 		if err == nil {
 			var next [32]byte
 			var packet []byte
 			if next, packet, err = s.build(t, &outgoing{to: self, payload: payload}); err == nil {
+				if lastErr != "" {
+					s.log.Info("cover packets built again")
+					lastErr = ""
+				}
 				return next, packet, true
 			}
 		}
 		s.failed.Add(1)
-		s.log.Warn("cover packet not built", "err", err)
+		// A cause such as the client's gateway missing from the topology
+		// lasts: say it once, not at every slot.
+		if msg := err.Error(); msg != lastErr {
+			s.log.Warn("cover packets not built", "err", err)
+			lastErr = msg
+		}
 		return [32]byte{}, nil, false
 	}, nil
 }
