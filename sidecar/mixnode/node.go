@@ -254,9 +254,11 @@ func (n *Node) SetKey(key *sphinx.PrivateKey) error { return n.SetKeys(key) }
 // switch). A packet that fails every key costs one X25519 multiplication
 // per key.
 //
-// A key already in the set keeps its replay filter; a new key gets a fresh
-// one (its tags cannot have been seen: packets for it failed the MAC under
-// the old keys).
+// A key already in the set keeps its replay filter; a key new to the set
+// gets a fresh one (packets for it failed the MAC until now, so none of its
+// tags was taken). A key removed from the set loses its filter: bringing
+// it back later would let its earlier packets be replayed, so callers add
+// fresh keys only.
 func (n *Node) SetKeys(primary *sphinx.PrivateKey, others ...*sphinx.PrivateKey) error {
 	keys := append([]*sphinx.PrivateKey{primary}, others...)
 	for i, k := range keys {
