@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/nyx-privacy/nyx/testutil/syncbuf"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -152,27 +153,8 @@ func TestMain(m *testing.M) {
 
 type localnet struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *syncbuf.Buffer
 	done chan error
-}
-
-// syncBuffer is a bytes.Buffer that the process's output copier writes while
-// the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func runLocalnet(t *testing.T, root, bin, dir string, base int, extra ...string) *localnet {
@@ -183,7 +165,7 @@ func runLocalnet(t *testing.T, root, bin, dir string, base int, extra ...string)
 	binDir := filepath.Dir(bin)
 	cmd.Env = append(os.Environ(), "NYXD="+bin, "NYM_NODE="+filepath.Join(binDir, "nym-node"),
 		"NYM_CLIENT="+filepath.Join(binDir, "nym-client"), "LOG_LEVEL=error", "MIXNET_EPOCH=3s")
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

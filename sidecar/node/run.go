@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,6 +70,9 @@ type Server struct {
 	sphinxKey, next, prev *sphinx.PrivateKey
 	prevUntil             uint64
 	nextFileErr           string // the last next-key-file error logged
+	// retired are keys the node held and let go: never taken up again (their
+	// replay filters are gone, so their old packets could be replayed).
+	retired []*sphinx.PublicKey
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -290,6 +294,7 @@ func (s *Server) followKeys(t *topology.Topology, me topology.Node, in bool) {
 	changed := s.syncNextKeyFile()
 	if s.prev != nil && t.Epoch > s.prevUntil {
 		s.log.Info("previous sphinx key dropped", "epoch", t.Epoch)
+		s.retired = append(s.retired, s.prev.PublicKey())
 		s.prev, changed = nil, true
 	}
 	if in && s.next != nil && me.SphinxKey.Equal(s.next.PublicKey()) {
@@ -330,6 +335,9 @@ func (s *Server) syncNextKeyFile() bool {
 		return false
 	}
 	k, err := LoadNextSphinxKey(s.home)
+	if err == nil && k != nil && slices.ContainsFunc(s.retired, k.PublicKey().Equal) {
+		err = fmt.Errorf("%s holds a key this node used before and let go; make a fresh one (delete the file, run rotate-sphinx-key)", NextSphinxKeyFile)
+	}
 	if err != nil {
 		if msg := err.Error(); msg != s.nextFileErr {
 			s.nextFileErr = msg
@@ -344,11 +352,14 @@ func (s *Server) syncNextKeyFile() bool {
 		if s.next == nil {
 			return false
 		}
+		s.retired = append(s.retired, s.next.PublicKey())
 		s.next = nil
 		s.log.Info("next sphinx key file gone; packets for that key are no longer accepted")
 		return true
 	case s.next != nil && s.next.Equal(k):
 		return false
+	case s.next != nil:
+		s.retired = append(s.retired, s.next.PublicKey())
 	}
 	s.next = k
 	s.log.Info("next sphinx key taken up; packets for it are accepted from now (announce it with update-node-config)",

@@ -1,38 +1,19 @@
 package topology_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/testutil/chain"
 	"github.com/nyx-privacy/nyx/testutil/mixnet"
+	"github.com/nyx-privacy/nyx/testutil/syncbuf"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
-
-// syncBuffer is a log sink safe for the reader's goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestReaderOnChain runs a real chain with 2-second epochs: before any node
 // is bonded the topology is unusable; five nodes bonded through real
@@ -49,7 +30,7 @@ func TestReaderOnChain(t *testing.T) {
 	defer cancel()
 	q := mixnettypes.NewQueryClient(c.GRPC(t))
 
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	r := topology.NewReader(q, topology.ReaderConfig{
 		Refresh: time.Second, EpochPoll: 100 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
