@@ -25,7 +25,7 @@ const (
 
 // Local API limits.
 const (
-	maxAppFrame = 64 << 10
+	maxAppFrame = 2 * MaxLongMessage // a send of the longest message, in base64 JSON
 	appQueue    = 256
 )
 

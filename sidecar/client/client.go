@@ -57,7 +57,10 @@ type Client struct {
 	conn  *gateway.ClientConn
 	ready chan struct{} // closed while conn is set
 
+	reasm *reassembler // the gateway session's
+
 	received, undecryptable, coverReceived atomic.Uint64
+	incomplete, badFragments               atomic.Uint64
 }
 
 // Register registers keys with the gateway and returns the shared key to
@@ -87,7 +90,8 @@ func New(cfg Config, keys *Keys, shared gateway.SharedKey, topo func() *topology
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{cfg: cfg, keys: keys, shared: shared, topo: topo, log: log.With("component", "client"),
-		inbox: make(chan []byte, cfg.ReceiveBuffer), ready: make(chan struct{})}
+		inbox: make(chan []byte, cfg.ReceiveBuffer), ready: make(chan struct{}),
+		reasm: newReassembler(cfg.Sender.Geometry.PayloadSize)}
 	s, err := NewSender(cfg.Sender, topo, c.transmit, nil, c.log)
 	if err != nil {
 		return nil, err
@@ -120,11 +124,14 @@ func (c *Client) Receive(ctx context.Context) ([]byte, error) {
 	}
 }
 
-// Stats are the client's counters: messages received, loop cover packets
-// back, and payloads that did not open.
+// Stats are the client's counters: messages received (whole, or put back
+// together from fragments), loop cover packets back, payloads that did not
+// open, fragments refused, and fragmented messages given up on incomplete
+// (expired or evicted, see MaxLongMessage).
 type Stats struct {
 	SenderStats
 	Received, CoverReceived, Undecryptable uint64
+	BadFragments, Incomplete               uint64
 	Connected                              bool
 }
 
@@ -134,7 +141,8 @@ func (c *Client) Stats() Stats {
 	connected := c.conn != nil
 	c.mu.Unlock()
 	return Stats{SenderStats: c.sender.Stats(), Received: c.received.Load(),
-		CoverReceived: c.coverReceived.Load(), Undecryptable: c.undecryptable.Load(), Connected: connected}
+		CoverReceived: c.coverReceived.Load(), Undecryptable: c.undecryptable.Load(),
+		BadFragments: c.badFragments.Load(), Incomplete: c.incomplete.Load(), Connected: connected}
 }
 
 // transmitWait is how long a released packet waits for a gateway
@@ -226,14 +234,27 @@ func (c *Client) session(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		msg, err := Open(c.keys.Encryption, m.Payload)
-		if errors.Is(err, ErrCover) {
+		var msg []byte
+		p, err := OpenPiece(c.keys.Encryption, m.Payload)
+		switch {
+		case errors.Is(err, ErrCover):
 			c.coverReceived.Add(1)
-		} else if err != nil {
+		case err != nil:
 			// Not for us or damaged: nothing to hand on, nothing to keep.
 			c.undecryptable.Add(1)
 			c.log.Debug("undecryptable payload dropped", "err", err)
-		} else {
+		case p.Fragment:
+			var abandoned int
+			msg, abandoned, err = c.reasm.add(p, time.Now())
+			c.incomplete.Add(uint64(abandoned))
+			if err != nil {
+				c.badFragments.Add(1)
+				c.log.Debug("fragment dropped", "err", err)
+			}
+		default:
+			msg = p.Data
+		}
+		if msg != nil {
 			select {
 			case c.inbox <- msg:
 				c.received.Add(1)
@@ -243,7 +264,8 @@ func (c *Client) session(ctx context.Context) error {
 				return conn.Err()
 			}
 		}
-		// The message is ours now: the gateway may delete it.
+		// The payload is ours now (a fragment waits in memory for the
+		// rest of its message): the gateway may delete it.
 		if err := conn.Ack(m.ID); err != nil {
 			return fmt.Errorf("acknowledge message %d: %w", m.ID, err)
 		}

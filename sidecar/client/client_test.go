@@ -265,7 +265,7 @@ func TestSenderRoutesThroughEachLayer(t *testing.T) {
 	}
 
 	// Refusals.
-	if err := s.Send(bobAddr, make([]byte, s.MaxMessageSize()+1)); !errors.Is(err, ErrMessageTooLarge) || !strings.Contains(err.Error(), "at most 1995") {
+	if err := s.Send(bobAddr, make([]byte, s.MaxMessageSize()+1)); !errors.Is(err, ErrMessageTooLarge) || !strings.Contains(err.Error(), "at most 65536") {
 		t.Errorf("oversized message: %v", err)
 	}
 	stranger := bob.Address([32]byte{42})
@@ -520,8 +520,16 @@ func TestTwoClientsThroughGateways(t *testing.T) {
 		t.Fatalf("binary receive: type %d, %d bytes", mt, len(frame))
 	}
 
-	// A message larger than a packet is refused with a clear error.
-	big, _ := json.Marshal(map[string]any{"type": "send", "recipient": self.Address, "data": make([]byte, 3000)})
+	// A message longer than a packet goes in fragments and arrives whole.
+	long := make([]byte, 3*MaxMessageSize(sphinx.Regular.PayloadSize)+7)
+	rand.Read(long)
+	appA.WriteMessage(websocket.BinaryMessage, append(append([]byte{BinarySend}, addr.MarshalBinary()...), long...))
+	if mt, frame, err = appB2.ReadMessage(); err != nil || mt != websocket.BinaryMessage || !bytes.Equal(frame[1:], long) {
+		t.Fatalf("long message: %v, %d bytes", err, len(frame))
+	}
+
+	// A message longer than the longest is refused with a clear error.
+	big, _ := json.Marshal(map[string]any{"type": "send", "recipient": self.Address, "data": make([]byte, MaxLongMessage+1)})
 	appA.WriteMessage(websocket.TextMessage, big)
 	if e := readJSON(t, appA); e.Type != "error" || !strings.Contains(e.Error, "too large") {
 		t.Fatalf("oversized send: %+v", e)

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/nyx-privacy/nyx/sphinx"
 )
@@ -58,24 +59,78 @@ func FuzzParseAddressBinary(f *testing.F) {
 	})
 }
 
-// FuzzOpen feeds arbitrary payloads (what a gateway delivers) to Open.
+// FuzzOpen feeds arbitrary payloads (what a gateway delivers) to OpenPiece
+// and Open: a whole message, a fragment and a cover payload sealed to the
+// key are among the seeds.
 func FuzzOpen(f *testing.F) {
 	k, _ := ecdh.X25519().NewPrivateKey(bytes.Repeat([]byte{5}, 32))
-	good, _ := Seal(rand.Reader, k.PublicKey(), []byte("seed"), sphinx.Regular.PayloadSize)
+	size := sphinx.Regular.PayloadSize
+	good, _ := Seal(rand.Reader, k.PublicKey(), []byte("seed"), size)
+	frag, _ := SealFragment(rand.Reader, k.PublicKey(), [8]byte{9}, 1, 2, []byte("half"), size)
+	cover, _ := SealCover(rand.Reader, k.PublicKey(), size)
 	f.Add(good)
-	f.Add(make([]byte, sphinx.Regular.PayloadSize))
+	f.Add(frag)
+	f.Add(cover)
+	f.Add(make([]byte, size))
 	f.Add([]byte{KindMessage})
 	f.Add(good[:100])
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		msg, err := Open(k, payload)
-		if err != nil {
-			if !errors.Is(err, ErrSealed) {
-				t.Fatalf("error does not wrap ErrSealed: %v", err)
+		p, err := OpenPiece(k, payload)
+		msg, openErr := Open(k, payload)
+		switch {
+		case errors.Is(err, ErrCover):
+			if !errors.Is(openErr, ErrCover) {
+				t.Fatalf("OpenPiece says cover, Open says %v", openErr)
 			}
-			return
+		case err != nil:
+			if !errors.Is(err, ErrSealed) || !errors.Is(openErr, ErrSealed) {
+				t.Fatalf("errors do not wrap ErrSealed: %v, %v", err, openErr)
+			}
+		case p.Fragment:
+			if p.Count < 2 || p.Index < 0 || p.Index >= p.Count || len(p.Data) == 0 || len(p.Data) > FragmentCapacity(len(payload)) {
+				t.Fatalf("fragment %d of %d with %d bytes from a %d-byte payload", p.Index, p.Count, len(p.Data), len(payload))
+			}
+			if !errors.Is(openErr, ErrFragment) {
+				t.Fatalf("Open of a fragment: %v", openErr)
+			}
+			// Reassembly takes any fragment without panicking.
+			if _, _, err := newReassembler(size).add(p, time.Now()); err != nil && p.Count <= maxFragments(size) {
+				t.Fatalf("a lone valid fragment refused: %v", err)
+			}
+		default:
+			if len(p.Data) > MaxMessageSize(len(payload)) || openErr != nil || !bytes.Equal(msg, p.Data) {
+				t.Fatalf("opened %d bytes from a %d-byte payload; Open: %v", len(p.Data), len(payload), openErr)
+			}
 		}
-		if len(msg) > MaxMessageSize(len(payload)) {
-			t.Fatalf("opened %d bytes from a %d-byte payload", len(msg), len(payload))
+	})
+}
+
+// FuzzReassemble feeds the reassembler sequences of fragments (each
+// described by five bytes: id, index, count, length, and the length's
+// bytes of data): it never panics, keeps within its bounds, and what it
+// returns has the size the fragments add up to.
+func FuzzReassemble(f *testing.F) {
+	f.Add([]byte{1, 0, 2, 3, 'a', 'b', 'c', 1, 1, 2, 1, 'd'})
+	f.Add([]byte{1, 0, 2, 1, 'a', 1, 0, 3, 1, 'a', 2, 5, 200, 1, 'z'})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := newReassembler(sphinx.Regular.PayloadSize)
+		r.maxMessages, r.maxBytes = 4, 64
+		now := time.Unix(0, 0)
+		for len(b) >= 4 {
+			n := min(int(b[3]), len(b)-4)
+			p := Piece{Fragment: true, ID: [8]byte{b[0]}, Index: int(b[1]), Count: int(b[2]), Data: b[4 : 4+n]}
+			b = b[4+n:]
+			if p.Count < 2 || p.Index >= p.Count || len(p.Data) == 0 {
+				continue // OpenPiece never yields these
+			}
+			now = now.Add(time.Second)
+			msg, _, err := r.add(p, now)
+			if err == nil && msg != nil && (len(msg) < p.Count || len(msg) > r.maxBytes) {
+				t.Fatalf("a %d-fragment message of %d bytes", p.Count, len(msg))
+			}
+			if r.pending() > r.maxMessages || r.bytes > r.maxBytes || r.bytes < 0 {
+				t.Fatalf("%d pending, %d bytes", r.pending(), r.bytes)
+			}
 		}
 	})
 }

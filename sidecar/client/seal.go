@@ -28,6 +28,15 @@ import (
 // A loop cover payload is sealed the same way, by the client to itself, with
 // the length field set to coverLength and no message: only the client that
 // sealed it can tell it from a message.
+//
+// A message longer than one payload goes as fragments, each sealed on its
+// own; the length field has its top bit set and the plaintext a header:
+//
+//	plaintext = (0x80000000 | chunk length) (4) || message id (8) ||
+//	            index (2) || count (2) || chunk || zero padding
+//
+// with 2 <= count, index < count, and a random message id shared by the
+// fragments (see fragment.go for splitting and reassembly).
 
 // Payload kinds: the first byte of a sealed payload.
 const (
@@ -39,8 +48,9 @@ const (
 	sealOverhead = 1 + 32 + chacha20poly1305.Overhead + 4
 )
 
-// ErrMessageTooLarge: the message does not fit in one packet.
-var ErrMessageTooLarge = errors.New("client: message too large for one packet")
+// ErrMessageTooLarge: the message is longer than a payload (Seal) or than
+// the longest message the sender splits (Sender.Send).
+var ErrMessageTooLarge = errors.New("client: message too large")
 
 // ErrSealed is wrapped by every error about a payload that does not open.
 var ErrSealed = errors.New("client: payload does not open")
@@ -48,9 +58,15 @@ var ErrSealed = errors.New("client: payload does not open")
 // ErrCover: the payload opened and is loop cover traffic, not a message.
 var ErrCover = errors.New("client: loop cover payload")
 
-// coverLength is the length field of a cover payload (no message is that
-// long).
-const coverLength = 0xFFFFFFFF
+// ErrFragment: Open met a fragment of a longer message (OpenPiece takes it).
+var ErrFragment = errors.New("client: payload is a fragment of a longer message")
+
+// Length-field values: coverLength marks cover; fragmentFlag, a fragment.
+const (
+	coverLength    = 0xFFFFFFFF
+	fragmentFlag   = 0x80000000
+	fragmentHeader = 8 + 2 + 2 // message id, index, count
+)
 
 // MaxMessageSize is the largest message one packet of payloadSize bytes
 // carries.
@@ -63,6 +79,27 @@ func Seal(rand io.Reader, recipient *ecdh.PublicKey, message []byte, payloadSize
 		return nil, fmt.Errorf("%w: %d bytes, at most %d fit", ErrMessageTooLarge, len(message), max(MaxMessageSize(payloadSize), 0))
 	}
 	return seal(rand, recipient, message, uint32(len(message)), payloadSize)
+}
+
+// FragmentCapacity is the most message bytes one fragment carries in a
+// payload of payloadSize bytes.
+func FragmentCapacity(payloadSize int) int { return MaxMessageSize(payloadSize) - fragmentHeader }
+
+// SealFragment seals fragment index of count of the message with the given
+// id to the recipient's encryption key into a payload of payloadSize bytes.
+func SealFragment(rand io.Reader, recipient *ecdh.PublicKey, id [8]byte, index, count int, chunk []byte, payloadSize int) ([]byte, error) {
+	if count < 2 || count > 0xFFFF || index < 0 || index >= count {
+		return nil, fmt.Errorf("client: fragment %d of %d", index, count)
+	}
+	if len(chunk) == 0 || len(chunk) > FragmentCapacity(payloadSize) {
+		return nil, fmt.Errorf("%w: a fragment of %d bytes, at most %d fit", ErrMessageTooLarge, len(chunk), max(FragmentCapacity(payloadSize), 0))
+	}
+	body := make([]byte, fragmentHeader+len(chunk))
+	copy(body, id[:])
+	binary.BigEndian.PutUint16(body[8:], uint16(index))
+	binary.BigEndian.PutUint16(body[10:], uint16(count))
+	copy(body[fragmentHeader:], chunk)
+	return seal(rand, recipient, body, fragmentFlag|uint32(len(chunk)), payloadSize)
 }
 
 // SealCover seals a loop cover payload of payloadSize bytes to self, the
@@ -95,41 +132,75 @@ func seal(rand io.Reader, recipient *ecdh.PublicKey, message []byte, length uint
 	return aead.Seal(head, nonce[:], plain, adFor(head, recipient)), nil
 }
 
-// Open opens a payload sealed to priv and returns the message, or ErrCover
-// for a loop cover payload.
+// Piece is what one sealed payload carries: a whole message, or (Fragment)
+// chunk Index of Count of the message ID.
+type Piece struct {
+	Data         []byte
+	Fragment     bool
+	ID           [8]byte
+	Index, Count int
+}
+
+// Open opens a payload sealed to priv and returns the message; it returns
+// ErrCover for a loop cover payload and ErrFragment for a fragment.
 func Open(priv *ecdh.PrivateKey, payload []byte) ([]byte, error) {
+	p, err := OpenPiece(priv, payload)
+	if err != nil {
+		return nil, err
+	}
+	if p.Fragment {
+		return nil, ErrFragment
+	}
+	return p.Data, nil
+}
+
+// OpenPiece opens a payload sealed to priv: a whole message or a fragment,
+// or ErrCover for a loop cover payload.
+func OpenPiece(priv *ecdh.PrivateKey, payload []byte) (Piece, error) {
 	if len(payload) < sealOverhead {
-		return nil, fmt.Errorf("%w: %d bytes", ErrSealed, len(payload))
+		return Piece{}, fmt.Errorf("%w: %d bytes", ErrSealed, len(payload))
 	}
 	if payload[0] != KindMessage {
-		return nil, fmt.Errorf("%w: kind %d", ErrSealed, payload[0])
+		return Piece{}, fmt.Errorf("%w: kind %d", ErrSealed, payload[0])
 	}
 	head := payload[:33]
 	eph, err := ecdh.X25519().NewPublicKey(head[1:])
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSealed, err)
+		return Piece{}, fmt.Errorf("%w: %v", ErrSealed, err)
 	}
 	shared, err := priv.ECDH(eph)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSealed, err)
+		return Piece{}, fmt.Errorf("%w: %v", ErrSealed, err)
 	}
 	aead, err := sealAEAD(shared, head, priv.PublicKey())
 	if err != nil {
-		return nil, err
+		return Piece{}, err
 	}
 	var nonce [chacha20poly1305.NonceSize]byte
 	plain, err := aead.Open(nil, nonce[:], payload[33:], adFor(head, priv.PublicKey()))
 	if err != nil {
-		return nil, fmt.Errorf("%w: authentication failed", ErrSealed)
+		return Piece{}, fmt.Errorf("%w: authentication failed", ErrSealed)
 	}
-	n := binary.BigEndian.Uint32(plain)
-	if n == coverLength {
-		return nil, ErrCover
+	n, body := binary.BigEndian.Uint32(plain), plain[4:]
+	switch {
+	case n == coverLength:
+		return Piece{}, ErrCover
+	case n&fragmentFlag != 0:
+		n &^= fragmentFlag
+		if len(body) < fragmentHeader || n == 0 || uint64(n) > uint64(len(body)-fragmentHeader) {
+			return Piece{}, fmt.Errorf("%w: fragment length %d beyond the payload", ErrSealed, n)
+		}
+		p := Piece{Fragment: true, ID: [8]byte(body[:8]),
+			Index: int(binary.BigEndian.Uint16(body[8:])), Count: int(binary.BigEndian.Uint16(body[10:]))}
+		if p.Count < 2 || p.Index >= p.Count {
+			return Piece{}, fmt.Errorf("%w: fragment %d of %d", ErrSealed, p.Index, p.Count)
+		}
+		p.Data = body[fragmentHeader : fragmentHeader+n]
+		return p, nil
+	case uint64(n) > uint64(len(body)):
+		return Piece{}, fmt.Errorf("%w: length %d beyond the payload", ErrSealed, n)
 	}
-	if uint64(n) > uint64(len(plain)-4) {
-		return nil, fmt.Errorf("%w: length %d beyond the payload", ErrSealed, n)
-	}
-	return plain[4 : 4+n], nil
+	return Piece{Data: body[:n]}, nil
 }
 
 // sealAEAD derives the message key from the shared secret, the payload's

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,6 +63,7 @@ type Sender struct {
 	cover    Cover
 	log      *slog.Logger
 	queue    chan outgoing
+	queueMu  sync.Mutex  // held by Send while it checks for room and queues
 	rng      *mrand.Rand // used by Run only
 
 	sent, failed, coverSent atomic.Uint64
@@ -98,15 +100,24 @@ func NewSender(cfg SenderConfig, topo func() *topology.Topology, transmit Transm
 	}, nil
 }
 
-// MaxMessageSize is the largest message Send takes.
-func (s *Sender) MaxMessageSize() int { return MaxMessageSize(s.cfg.Geometry.PayloadSize) }
+// MaxMessageSize is the largest message Send takes: MaxLongMessage, or
+// less if the send queue cannot hold that many fragments.
+func (s *Sender) MaxMessageSize() int {
+	single := MaxMessageSize(s.cfg.Geometry.PayloadSize)
+	if s.cfg.QueueSize < 2 {
+		return single
+	}
+	return max(single, min(MaxLongMessage, s.cfg.QueueSize*FragmentCapacity(s.cfg.Geometry.PayloadSize)))
+}
 
 // Send seals message to the recipient and queues it for the next release
-// slot. It refuses a message larger than one packet carries, a recipient
-// whose gateway is not in the topology, and a full queue.
+// slots: one packet, or, for a message longer than one payload, one packet
+// per fragment, queued together or not at all. It refuses a message longer
+// than MaxMessageSize, a recipient whose gateway is not in the topology,
+// and a queue without room for the whole message.
 func (s *Sender) Send(to Address, message []byte) error {
 	if len(message) > s.MaxMessageSize() {
-		return fmt.Errorf("%w: %d bytes, at most %d fit (splitting long messages comes later)", ErrMessageTooLarge, len(message), s.MaxMessageSize())
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrMessageTooLarge, len(message), s.MaxMessageSize())
 	}
 	t := s.topo()
 	if t == nil {
@@ -119,16 +130,39 @@ func (s *Sender) Send(to Address, message []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrAddress, err)
 	}
-	payload, err := Seal(rand.Reader, enc, message, s.cfg.Geometry.PayloadSize)
-	if err != nil {
-		return err
+	size := s.cfg.Geometry.PayloadSize
+	var payloads [][]byte
+	if len(message) <= MaxMessageSize(size) {
+		payload, err := Seal(rand.Reader, enc, message, size)
+		if err != nil {
+			return err
+		}
+		payloads = [][]byte{payload}
+	} else {
+		var id [8]byte
+		if _, err := rand.Read(id[:]); err != nil {
+			return err
+		}
+		chunks := split(message, FragmentCapacity(size))
+		for i, c := range chunks {
+			payload, err := SealFragment(rand.Reader, enc, id, i, len(chunks), c, size)
+			if err != nil {
+				return err
+			}
+			payloads = append(payloads, payload)
+		}
 	}
-	select {
-	case s.queue <- outgoing{to: to, payload: payload}:
-		return nil
-	default:
-		return ErrQueueFull
+	// Only Send adds to the queue, under queueMu: the room seen here is
+	// there for the whole message.
+	s.queueMu.Lock()
+	defer s.queueMu.Unlock()
+	if room := cap(s.queue) - len(s.queue); room < len(payloads) {
+		return fmt.Errorf("%w: %d packets wait, room for %d more, the message needs %d", ErrQueueFull, len(s.queue), room, len(payloads))
 	}
+	for _, p := range payloads {
+		s.queue <- outgoing{to: to, payload: p}
+	}
+	return nil
 }
 
 // recipientGateway finds the recipient's gateway in the topology. Any role

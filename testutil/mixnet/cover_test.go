@@ -1,6 +1,7 @@
 package mixnet_test
 
 import (
+	"crypto/rand"
 	"testing"
 	"time"
 
@@ -39,5 +40,40 @@ func TestLoopCoverThroughTheNetwork(t *testing.T) {
 	}
 	if bs := b.Stats(); bs.CoverReceived != 0 || bs.Received != 1 {
 		t.Fatalf("b's counters: %+v", bs)
+	}
+}
+
+// TestLongMessage: messages longer than one packet, up to the longest a
+// client sends, go through the network in fragments (each its own packet,
+// over its own route, with per-hop delays that reorder them) and B gets
+// each exactly, once, with loop cover running on both sides.
+func TestLongMessage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain and a network")
+	}
+	nw := mixnet.Start(t, mixnet.Options{})
+	sc := client.DefaultSenderConfig()
+	sc.AveragePacketDelay, sc.AverageSendDelay = 2*time.Millisecond, 5*time.Millisecond
+	a := nw.StartClient(t, mixnet.ClientOptions{Gateway: nw.Gateway(0), Sender: sc, LoopCover: true})
+	b := nw.StartClient(t, mixnet.ClientOptions{Gateway: nw.Gateway(1), Sender: sc, LoopCover: true})
+	ctx := timeout(t, 2*time.Minute)
+	if _, err := nw.WaitGateway(ctx, b.Gateway, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var want [][]byte
+	for _, n := range []int{client.MaxMessageSize(sc.Geometry.PayloadSize) + 1, 10_000, a.MaxMessageSize()} {
+		m := make([]byte, n)
+		rand.Read(m)
+		want = append(want, m)
+		if err := a.Send(b.Address(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := receiveAll(t, ctx, b, len(want))
+	if !sameSet(got, want) {
+		t.Fatal("B did not receive exactly A's long messages")
+	}
+	if st := b.Stats(); st.Received != uint64(len(want)) || st.BadFragments != 0 || st.Incomplete != 0 {
+		t.Fatalf("b's counters: %+v", st)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nyx-privacy/nyx/sidecar/client"
 	"github.com/nyx-privacy/nyx/testutil/mixnet"
 )
 
@@ -66,15 +67,15 @@ func messages(t *testing.T, c *mixnet.Client, n int) [][]byte {
 		rand.Read(tail)
 		out = append(out, append(m, tail...))
 	}
-	// One of the largest size a packet takes, all bytes random.
-	big := make([]byte, c.MaxMessageSize())
+	// One of the largest size one packet takes, all bytes random.
+	big := make([]byte, client.MaxMessageSize(client.DefaultSenderConfig().Geometry.PayloadSize))
 	rand.Read(big)
 	return append(out, big)
 }
 
 // TestSendReceive: client A sends to client B through the chain-assigned
 // network (A's gateway, three layers, B's gateway); B receives exactly the
-// bytes, and a message too large for a packet is refused.
+// bytes, and a message longer than the longest a client sends is refused.
 func TestSendReceive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a chain and a network")
@@ -98,7 +99,7 @@ func TestSendReceive(t *testing.T) {
 		t.Fatal("B did not receive exactly A's messages")
 	}
 	if err := a.Send(b.Address(), make([]byte, a.MaxMessageSize()+1)); err == nil {
-		t.Fatal("a message larger than a packet was accepted")
+		t.Fatal("a message longer than the longest was accepted")
 	}
 	// Each packet was forwarded four times (A's gateway to layer 1, then
 	// by each layer) and delivered once, by B's gateway. A node counts a
