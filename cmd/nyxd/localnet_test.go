@@ -67,6 +67,7 @@ func TestLocalnet(t *testing.T) {
 			t.Fatalf("no node holds %s:\n%s", role, topo)
 		}
 	}
+	cliTransactions(t, bin, home, topo)
 	sendAndReceive(t, bin, dir, "hello bob, through five processes")
 	first.interrupt(t)
 
@@ -90,6 +91,74 @@ func TestLocalnet(t *testing.T) {
 		t.Fatalf("--fresh chain is at height %d, beyond the old chain's %d: not fresh", h, h1)
 	}
 	third.interrupt(t)
+}
+
+// cliTransactions uses the localnet's chain the way its banner says, with
+// the nyxd CLI and node0's home: a bank send, a CosmWasm upload by an
+// ordinary account, and a delegation to a bonded node, each committed and
+// visible to queries.
+func cliTransactions(t *testing.T, bin, home, topo string) {
+	t.Helper()
+	tx := func(args ...string) map[string]any {
+		t.Helper()
+		var sent struct {
+			TxHash string `json:"txhash"`
+			Code   int    `json:"code"`
+			RawLog string `json:"raw_log"`
+		}
+		out := run(t, bin, append(append([]string{"--home", home, "tx"}, args...), "-y", "-o", "json")...)
+		if err := json.Unmarshal([]byte(lastLine(out)), &sent); err != nil || sent.Code != 0 {
+			t.Fatalf("tx %v: %v %s\n%s", args, err, sent.RawLog, out)
+		}
+		var res map[string]any
+		out = run(t, bin, "--home", home, "query", "wait-tx", sent.TxHash, "--timeout", "30s", "-o", "json")
+		if err := json.Unmarshal([]byte(lastLine(out)), &res); err != nil || fmt.Sprint(res["code"]) != "0" {
+			t.Fatalf("tx %v not committed: %v\n%s", args, err, out)
+		}
+		return res
+	}
+	bob := strings.TrimSpace(run(t, bin, "--home", home, "keys", "show", "bob", "-a"))
+	before := run(t, bin, "--home", home, "query", "bank", "balance", bob, "unym", "-o", "json")
+	tx("bank", "send", "alice", bob, "1234unym")
+	after := run(t, bin, "--home", home, "query", "bank", "balance", bob, "unym", "-o", "json")
+	if !strings.Contains(before, `"1000000000000"`) || !strings.Contains(after, `"1000000001234"`) {
+		t.Fatalf("bob's unym: before %s, after %s", before, after)
+	}
+
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/CosmWasm/wasmd").Output()
+	if err != nil {
+		t.Fatalf("locate wasmd module: %v", err)
+	}
+	wasm := filepath.Join(strings.TrimSpace(string(out)), "x", "wasm", "keeper", "testdata", "hackatom.wasm")
+	tx("wasm", "store", wasm, "--from", "alice", "--gas", "auto", "--gas-adjustment", "1.5")
+	aliceAddr := strings.TrimSpace(run(t, bin, "--home", home, "keys", "show", "alice", "-a"))
+	if codes := run(t, bin, "--home", home, "query", "wasm", "list-code", "-o", "json"); !strings.Contains(codes, aliceAddr) {
+		t.Fatalf("no code uploaded by alice:\n%s", codes)
+	}
+
+	var tp struct {
+		Nodes []struct {
+			NodeID string `json:"node_id"`
+		} `json:"nodes"`
+	}
+	if err := json.Unmarshal([]byte(topo), &tp); err != nil || len(tp.Nodes) == 0 {
+		t.Fatalf("topology JSON: %v\n%s", err, topo)
+	}
+	node := tp.Nodes[0].NodeID
+	res := tx("mixnet", "delegate", node, "5000000unym", "--from", "carol")
+	carol := strings.TrimSpace(run(t, bin, "--home", home, "keys", "show", "carol", "-a"))
+	// A delegation is queued for the end of the epoch: the transaction says so.
+	ev, _ := json.Marshal(res["events"])
+	if !strings.Contains(string(ev), "EventDelegationQueued") || !strings.Contains(string(ev), carol) {
+		t.Fatalf("the delegation was not queued for carol:\n%s", ev)
+	}
+}
+
+// lastLine is the last non-empty line of out (the CLI may print notes such
+// as a gas estimate before its JSON).
+func lastLine(out string) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return lines[len(lines)-1]
 }
 
 // sendAndReceive sends msg from the localnet's client alice to bob with the
