@@ -507,6 +507,12 @@ func TestTwoClientsThroughGateways(t *testing.T) {
 
 	// Binary: arbitrary bytes, received on a binary-mode connection.
 	appB2 := appConn(t, apiB+"?format=binary")
+	// An answer shows appB2 is registered: from then on it gets every
+	// message, whenever the client notices that appB went.
+	appB2.WriteMessage(websocket.TextMessage, []byte(`{"type":"selfAddress"}`))
+	if r := readJSON(t, appB2); r.Type != "selfAddress" {
+		t.Fatalf("binary-mode app's selfAddress: %+v", r)
+	}
 	appB.Close()
 	data := make([]byte, 1500)
 	rand.Read(data)
