@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cosmos/cosmos-sdk/types/query"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -18,7 +19,11 @@ import (
 // mixnettypes.NewQueryClient(conn) is one.
 type Querier interface {
 	Topology(ctx context.Context, in *mixnettypes.QueryTopologyRequest, opts ...grpc.CallOption) (*mixnettypes.QueryTopologyResponse, error)
+	Nodes(ctx context.Context, in *mixnettypes.QueryNodesRequest, opts ...grpc.CallOption) (*mixnettypes.QueryNodesResponse, error)
 }
+
+// nodesPage is how many bonded nodes one Nodes query asks for.
+const nodesPage = 500
 
 // ReaderConfig tunes a Reader. The zero value gives the defaults.
 type ReaderConfig struct {
@@ -164,11 +169,38 @@ func (r *Reader) refresh(ctx context.Context) (*Topology, time.Time, error) {
 		r.fail(err)
 		return nil, resp.Epoch.End, err
 	}
+	if err := r.addUnassigned(ctx, t); err != nil {
+		// The roles are what traffic needs; keep the unassigned nodes
+		// known for this epoch, and try again at the next refresh.
+		r.log.Warn("bonded nodes without a role not read", "err", err)
+		if cur := r.Current(); cur != nil && cur.Epoch == t.Epoch {
+			t.AddUnassignedNodes(cur.Unassigned)
+		}
+	}
 	for _, bad := range t.Invalid {
 		r.log.Warn("node left out of the topology", "epoch", t.Epoch, "node", bad.ID, "err", bad.Err)
 	}
 	r.set(t)
 	return t, t.EpochEnd, nil
+}
+
+// addUnassigned reads every bonded node, a page at a time, and adds those
+// without a role to t.
+func (r *Reader) addUnassigned(ctx context.Context, t *Topology) error {
+	var key []byte
+	for {
+		qctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+		resp, err := r.q.Nodes(qctx, &mixnettypes.QueryNodesRequest{Pagination: &query.PageRequest{Key: key, Limit: nodesPage}})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("query nodes: %w", err)
+		}
+		t.AddUnassigned(resp.Nodes)
+		if resp.Pagination == nil || len(resp.Pagination.NextKey) == 0 {
+			return nil
+		}
+		key = resp.Pagination.NextKey
+	}
 }
 
 func (r *Reader) fail(err error) {

@@ -137,6 +137,11 @@ type Topology struct {
 	// Layers are mix layers 1, 2 and 3.
 	Layers  [3][]Node
 	Standby []Node
+	// Unassigned are the bonded nodes the chain gave no role this epoch
+	// (role None). They carry no mix traffic, but a client registered with
+	// one is still reached at it: the recipient's gateway is whatever node
+	// the client registered with.
+	Unassigned []Node
 	// Invalid lists the nodes of the query response that were left out
 	// because a key or an address did not parse.
 	Invalid []InvalidNode
@@ -167,6 +172,9 @@ func FromQuery(resp *mixnettypes.QueryTopologyResponse) (*Topology, error) {
 	}
 	for i := range resp.Nodes {
 		n, err := nodeFromQuery(&resp.Nodes[i])
+		if err == nil && !mixnettypes.IsValidRole(resp.Nodes[i].Role) {
+			err = fmt.Errorf("%w %d: unknown role %d", ErrNode, resp.Nodes[i].NodeId, resp.Nodes[i].Role)
+		}
 		if err != nil {
 			t.Invalid = append(t.Invalid, InvalidNode{ID: resp.Nodes[i].NodeId, Err: err})
 			continue
@@ -192,11 +200,48 @@ func (t *Topology) add(n Node) {
 	}
 }
 
+// AddUnassigned adds to t, as Unassigned, the bonded nodes of a Nodes query
+// that hold no role in it. A node whose keys or addresses do not parse is
+// left out and listed in Invalid; an unbonding node is left out.
+func (t *Topology) AddUnassigned(nodes []mixnettypes.Node) {
+	var parsed []Node
+	for i := range nodes {
+		b := &nodes[i]
+		if b.Unbonding {
+			continue
+		}
+		if _, ok := t.ByID(b.NodeId); ok {
+			continue
+		}
+		n, err := nodeFromQuery(&mixnettypes.TopologyNode{NodeId: b.NodeId, Role: mixnettypes.RoleUnspecified,
+			IdentityKey: b.IdentityKey, SphinxKey: b.SphinxKey, NextSphinxKey: b.NextSphinxKey,
+			Host: b.Host, MixPort: b.MixPort, ClientsPort: b.ClientsPort, HttpPort: b.HttpPort})
+		if err != nil {
+			t.Invalid = append(t.Invalid, InvalidNode{ID: b.NodeId, Err: err})
+			continue
+		}
+		parsed = append(parsed, n)
+	}
+	t.AddUnassignedNodes(parsed)
+}
+
+// AddUnassignedNodes adds already parsed nodes to t as Unassigned, leaving
+// out those t already holds.
+func (t *Topology) AddUnassignedNodes(nodes []Node) {
+	for _, n := range nodes {
+		if _, dup := t.ByIdentity(n.Identity); dup {
+			continue
+		}
+		if _, dup := t.ByID(n.ID); dup {
+			continue
+		}
+		n.Role = None
+		t.Unassigned = append(t.Unassigned, n)
+	}
+}
+
 func nodeFromQuery(q *mixnettypes.TopologyNode) (Node, error) {
 	n := Node{ID: q.NodeId, Role: Role(q.Role), Host: q.Host}
-	if !mixnettypes.IsValidRole(q.Role) {
-		return Node{}, fmt.Errorf("%w %d: unknown role %d", ErrNode, q.NodeId, q.Role)
-	}
 	if err := mixnettypes.ValidateIdentityKey(q.IdentityKey); err != nil {
 		return Node{}, fmt.Errorf("%w %d: identity key: %v", ErrNode, q.NodeId, err)
 	}
@@ -244,15 +289,17 @@ func (t *Topology) Validate() error {
 	return nil
 }
 
-// All returns every node, in role order: entry, layers 1-3, exit, standby.
+// All returns every node, in role order: entry, layers 1-3, exit, standby,
+// then the unassigned.
 func (t *Topology) All() []Node {
-	out := make([]Node, 0, len(t.Entry)+len(t.Exit)+len(t.Layers[0])+len(t.Layers[1])+len(t.Layers[2])+len(t.Standby))
+	out := make([]Node, 0, len(t.Entry)+len(t.Exit)+len(t.Layers[0])+len(t.Layers[1])+len(t.Layers[2])+len(t.Standby)+len(t.Unassigned))
 	out = append(out, t.Entry...)
 	for _, l := range t.Layers {
 		out = append(out, l...)
 	}
 	out = append(out, t.Exit...)
-	return append(out, t.Standby...)
+	out = append(out, t.Standby...)
+	return append(out, t.Unassigned...)
 }
 
 // ByIdentity finds a node of any role by its identity key.
@@ -271,7 +318,7 @@ func (t *Topology) find(match func(*Node) bool) (Node, bool) {
 	if t == nil {
 		return Node{}, false
 	}
-	for _, group := range [][]Node{t.Entry, t.Layers[0], t.Layers[1], t.Layers[2], t.Exit, t.Standby} {
+	for _, group := range [][]Node{t.Entry, t.Layers[0], t.Layers[1], t.Layers[2], t.Exit, t.Standby, t.Unassigned} {
 		for i := range group {
 			if match(&group[i]) {
 				return group[i], true

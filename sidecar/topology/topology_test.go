@@ -153,9 +153,63 @@ func TestCompare(t *testing.T) {
 	}
 }
 
+// bondedNode is the chain's record of the node queryNode describes.
+func bondedNode(t testing.TB, id uint64) mixnettypes.Node {
+	q := queryNode(t, id, mixnettypes.RoleUnspecified)
+	return mixnettypes.Node{NodeId: id, IdentityKey: q.IdentityKey, SphinxKey: q.SphinxKey, Host: q.Host,
+		MixPort: q.MixPort, ClientsPort: q.ClientsPort, HttpPort: q.HttpPort}
+}
+
+// TestAddUnassigned: bonded nodes without a role join the topology with
+// role None, found by identity and id but in no role's list; nodes with a
+// role, unbonding nodes and repeated identities are not added, and a node
+// whose keys do not parse is listed as invalid.
+func TestAddUnassigned(t *testing.T) {
+	topo, err := FromQuery(fullResponse(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withRole := bondedNode(t, 1)
+	idle := bondedNode(t, 7)
+	unbonding := bondedNode(t, 8)
+	unbonding.Unbonding = true
+	bad := bondedNode(t, 9)
+	bad.SphinxKey = make([]byte, 32)
+	twin := bondedNode(t, 7)
+	twin.NodeId = 10
+	topo.AddUnassigned([]mixnettypes.Node{withRole, idle, unbonding, bad, twin})
+
+	if len(topo.Unassigned) != 1 || topo.Unassigned[0].ID != 7 || topo.Unassigned[0].Role != None {
+		t.Fatalf("unassigned: %+v", topo.Unassigned)
+	}
+	if n, ok := topo.ByIdentity([32]byte(idle.IdentityKey)); !ok || n.ID != 7 || topo.RoleOf(n.Identity) != None {
+		t.Fatal("the node without a role is not found by identity")
+	}
+	if len(topo.All()) != 7 || len(topo.Gateways()) != 2 {
+		t.Fatalf("%d nodes, %d gateways", len(topo.All()), len(topo.Gateways()))
+	}
+	if len(topo.Invalid) != 1 || topo.Invalid[0].ID != 9 {
+		t.Fatalf("invalid: %+v", topo.Invalid)
+	}
+	if err := topo.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	// A node that gets a role is no longer unassigned in the next epoch's
+	// topology; Compare sees it change.
+	next, _ := FromQuery(fullResponse(t))
+	q := queryNode(t, 7, mixnettypes.RoleStandby)
+	n, _ := nodeFromQuery(&q)
+	n.Role = Standby
+	next.Standby = append(next.Standby, n)
+	if d := Compare(topo, next); len(d.Changed) != 1 || d.Changed[0].ID != 7 {
+		t.Fatalf("diff %+v", d)
+	}
+}
+
 // FuzzFromQuery feeds FromQuery a response decoded from arbitrary bytes (as
-// a chain, or a man in the middle, could send): it must return a topology
-// that validates or an error, never panic.
+// a chain, or a man in the middle, could send), and AddUnassigned the same
+// bytes as a Nodes response: the result validates or is an error, never a
+// panic.
 func FuzzFromQuery(f *testing.F) {
 	good, err := fullResponse(f).Marshal()
 	if err != nil {
@@ -164,6 +218,11 @@ func FuzzFromQuery(f *testing.F) {
 	f.Add(good)
 	f.Add([]byte{})
 	f.Add(good[:len(good)/2])
+	nodes, err := (&mixnettypes.QueryNodesResponse{Nodes: []mixnettypes.Node{bondedNode(f, 7), bondedNode(f, 1)}}).Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(append(good, nodes...))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var resp mixnettypes.QueryTopologyResponse
 		if err := resp.Unmarshal(b); err != nil {
@@ -172,6 +231,12 @@ func FuzzFromQuery(f *testing.F) {
 		topo, err := FromQuery(&resp)
 		if err != nil {
 			return
+		}
+		// The same bytes as a Nodes response: the bonded nodes added
+		// without a role keep the topology valid.
+		var nodes mixnettypes.QueryNodesResponse
+		if nodes.Unmarshal(b) == nil {
+			topo.AddUnassigned(nodes.Nodes)
 		}
 		if err := topo.Validate(); err != nil {
 			t.Fatalf("FromQuery returned an invalid topology: %v", err)
