@@ -44,6 +44,9 @@ func TestLoopCoverThroughTheNetwork(t *testing.T) {
 	if st := a.Stats(); st.Sent != 1 || st.Received != 0 || st.Undecryptable != 0 {
 		t.Fatalf("a's counters: %+v", st)
 	}
+	// A message is counted once the client has queued it for apps, which
+	// can be just after the app has it.
+	eventually(t, "b's receive counter", 20*time.Second, func() bool { return b.Stats().Received == 1 })
 	if bs := b.Stats(); bs.CoverReceived != 0 || bs.Received != 1 {
 		t.Fatalf("b's counters: %+v", bs)
 	}
@@ -79,6 +82,7 @@ func TestLongMessage(t *testing.T) {
 	if !sameSet(got, want) {
 		t.Fatal("B did not receive exactly A's long messages")
 	}
+	eventually(t, "b's receive counter", 20*time.Second, func() bool { return b.Stats().Received == uint64(len(want)) })
 	if st := b.Stats(); st.Received != uint64(len(want)) || st.BadFragments != 0 || st.Incomplete != 0 {
 		t.Fatalf("b's counters: %+v", st)
 	}
