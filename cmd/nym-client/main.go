@@ -124,15 +124,10 @@ func runCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("local API: %w", err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "address: %s\napi: ws://%s/\n", h.Keys.Address(mustGateway(h)), l.Addr())
+			fmt.Fprintf(cmd.OutOrStdout(), "address: %s\napi: ws://%s/\n", h.Address(), l.Addr())
 			return client.Serve(ctx, h, l, r.Current, log)
 		},
 	}
-}
-
-func mustGateway(h *client.Home) [32]byte {
-	id, _ := h.Config.GatewayIdentity() // LoadHome validated it
-	return id
 }
 
 func addressCmd() *cobra.Command {
@@ -146,7 +141,7 @@ func addressCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), h.Keys.Address(mustGateway(h)))
+			fmt.Fprintln(cmd.OutOrStdout(), h.Address())
 			return nil
 		},
 	}

@@ -311,6 +311,13 @@ type Home struct {
 	Shared gateway.SharedKey
 }
 
+// Address is the client's address: its keys at the gateway of its config
+// (which LoadHome validated).
+func (h *Home) Address() Address {
+	id, _ := h.Config.GatewayIdentity()
+	return h.Keys.Address(id)
+}
+
 // LoadHome reads the config and keys of an initialised home.
 func LoadHome(home string) (*Home, error) {
 	cfg, err := LoadConfig(home)
