@@ -11,8 +11,10 @@ LDFLAGS := -X $(SDK_VERSION_PKG).Name=nyx -X $(SDK_VERSION_PKG).AppName=nyxd \
 # Test time budget: the whole suite runs well under this on 2 cores.
 TEST_TIMEOUT ?= 25m
 FUZZTIME   ?= 10s
+# How long make soak keeps the network under traffic and attack.
+SOAK_DURATION ?= 2m
 
-.PHONY: all build install test test-short test-race bench fuzz lint proto-gen proto-check localnet clean
+.PHONY: all build install test test-short test-race soak bench fuzz lint proto-gen proto-check localnet clean
 
 all: build
 
@@ -34,6 +36,11 @@ test-short:
 test-race:
 	$(GO) test -race -timeout 60m ./...
 
+# A whole local network under steady honest traffic while strangers attack
+# every port of every node, for SOAK_DURATION; every honest message must arrive.
+soak:
+	NYX_SOAK_DURATION=$(SOAK_DURATION) $(GO) test -tags soak -run '^TestSoak$$' -count 1 -v -timeout 0 ./testutil/mixnet
+
 # Benchmarks, each next to its floor in the same run.
 bench:
 	@scripts/bench.sh
@@ -45,6 +52,7 @@ fuzz:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags soak ./testutil/mixnet
 
 proto-gen:
 	@scripts/protocgen.sh

@@ -351,6 +351,7 @@ func sendSteadily(t *testing.T, nw *mixnet.Network, a, b *mixnet.Client, label s
 	var sent []sentMsg
 	done := make(chan struct{})
 	sendErr := make(chan error, 1)
+	to := b.Address() // once: b may reconnect (a new client object) meanwhile
 	go func() {
 		defer close(sendErr)
 		for i := 0; ; i++ {
@@ -361,7 +362,7 @@ func sendSteadily(t *testing.T, nw *mixnet.Network, a, b *mixnet.Client, label s
 			}
 			epoch := nw.Reader.Current().Epoch
 			m := []byte(fmt.Sprintf("%s %d", label, i))
-			err := a.Send(b.Address(), m)
+			err := a.Send(to, m)
 			if errors.Is(err, client.ErrUnknownGateway) {
 				continue
 			}
