@@ -4,9 +4,13 @@
 // heap, and writes it to the next hop over one long-lived connection per
 // neighbour, or hands a final-hop payload to the gateway.
 //
-// Every queue is bounded and drops with a counter (see DropReason); bytes
-// that are not packets are refused, counted, and cost the sender its
-// connection, never the node its service.
+// Every queue is bounded, in packets and where packets differ in size in
+// bytes, and drops with a counter (see DropReason); bytes that are not
+// packets are refused, counted, and cost the sender its connection, never
+// the node its service. Incoming connections are admitted within limits
+// per source IP, with a deadline for their first frame and a share kept for
+// the nodes of the topology (admit.go), and every log line an outside party
+// can cause is rate-limited (sidecar/ratelog).
 package mixnode
 
 import (
@@ -55,7 +59,8 @@ type Config struct {
 	// unreachable next hop (packets for it are dropped meanwhile).
 	ReconnectMin, ReconnectMax time.Duration
 	// LinkIdle closes an outgoing link unused this long; ReadIdle an
-	// incoming connection silent this long.
+	// incoming connection silent this long between frames (before its
+	// first frame, PrefaceTimeout applies).
 	LinkIdle, ReadIdle time.Duration
 	// ReplayRate (packets per second) and ReplayWindow (the sphinx key's
 	// expected lifetime) size the replay filter, for a false-positive
