@@ -190,3 +190,33 @@ func metricValue(t *testing.T, s *Server, name string) string {
 	t.Fatalf("no %s in /metrics", name)
 	return ""
 }
+
+// TestWebsocketOutlivesServerTimeouts: the HTTP server's read, write and
+// idle timeouts end with the upgrade; a websocket session is the
+// gateway's to bound.
+func TestWebsocketOutlivesServerTimeouts(t *testing.T) {
+	s := startTestNode(t, func(c *Config) {
+		c.HTTP.ReadTimeout, c.HTTP.WriteTimeout, c.HTTP.IdleTimeout = Duration(time.Second), Duration(time.Second), Duration(time.Second)
+	})
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+s.ClientsAddr()+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	// Silent for twice the server timeouts (well within the gateway's
+	// handshake timeout), then a bogus handshake: the gateway still reads
+	// it and writes its refusal.
+	time.Sleep(2 * time.Second)
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"nonsense"}`)); err != nil {
+		t.Fatal(err)
+	}
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, msg, err := ws.ReadMessage()
+	var ce *websocket.CloseError
+	if err != nil && !errors.As(err, &ce) {
+		t.Fatalf("the websocket session ended within the HTTP server's timeouts: %v", err)
+	}
+	if err == nil && !strings.Contains(string(msg), "error") {
+		t.Fatalf("gateway answered %q", msg)
+	}
+}
