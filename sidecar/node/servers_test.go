@@ -220,3 +220,25 @@ func TestWebsocketOutlivesServerTimeouts(t *testing.T) {
 		t.Fatalf("gateway answered %q", msg)
 	}
 }
+
+// TestLimitsValidated: a bound that bounds nothing, or lets no ordinary
+// traffic through, is refused on load with the setting's name.
+func TestLimitsValidated(t *testing.T) {
+	for in, want := range map[string]string{
+		"[mixnode]\npreface_timeout = \"0s\"\n":                         "mixnode.preface_timeout",
+		"[mixnode]\nmax_connections_per_ip = 0\n":                       "mixnode.max_connections_per_ip",
+		"[mixnode]\nmax_connections = 10\nreserved_connections = 11\n":  "mixnode.reserved_connections",
+		"[mixnode]\ndelay_queue_bytes = 1000\n":                         "mixnode.delay_queue_bytes",
+		"[mixnode]\nlink_queue_bytes = 300000000\n":                     "mixnode.link_queue_bytes must not exceed",
+		"[http]\nread_header_timeout = \"-1s\"\n":                       "http.read_header_timeout",
+		"[http]\nmax_header_bytes = 10\n":                               "http.max_header_bytes",
+		"[http]\nmax_pending_connections = 4\nmax_pending_per_ip = 5\n": "http.max_pending_per_ip",
+		"[http]\nmax_pending_connections = 0\n":                         "http.max_pending_connections",
+		"[http]\nidle_timeout = \"soon\"\n":                             "invalid duration",
+	} {
+		_, err := ParseConfig([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want one naming %s", in, err, want)
+		}
+	}
+}
