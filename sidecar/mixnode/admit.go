@@ -13,7 +13,8 @@ import (
 // MaxConns, so whoever can open connections could take every slot and cut
 // the node off from its previous hops. Three rules stop that:
 //
-//   - a source IP holds at most MaxConnsPerIP connections at a time;
+//   - a source IP holds at most MaxConnsPerIP connections at a time (an
+//     IPv6 source is its /64, the least a single host is usually given);
 //   - a connection must bring the preface and its first complete frame
 //     within PrefaceTimeout, so a silent or slow-dripping connection gives
 //     its slot back in seconds (after that, ReadIdle applies between
@@ -35,8 +36,8 @@ import (
 type peerSet map[netip.Addr]struct{}
 
 // admission counts the open incoming connections, in total, by kind and by
-// source IP. byIP only holds IPs with an open connection, so it never has
-// more than MaxConns entries.
+// source (SourceKey). byIP only holds sources with an open connection, so it
+// never has more than MaxConns entries.
 type admission struct {
 	max, reserved, perIP int
 	peers                atomic.Pointer[peerSet]
@@ -52,21 +53,21 @@ func newAdmission(cfg Config) *admission {
 
 // admitted is one admitted connection, to release when it ends.
 type admitted struct {
-	ip   netip.Addr
+	src  netip.Addr // SourceKey of its IP
 	peer bool
 }
 
 // admit takes a slot for a connection from addr, or says why not.
 func (a *admission) admit(addr net.Addr) (admitted, DropReason, bool) {
 	ip := addrIP(addr)
-	adm := admitted{ip: ip}
+	adm := admitted{src: SourceKey(ip)}
 	if ps := a.peers.Load(); ps != nil {
 		_, adm.peer = (*ps)[ip]
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	switch {
-	case a.byIP[ip] >= a.perIP:
+	case a.byIP[adm.src] >= a.perIP:
 		return adm, DropConnPerIP, false
 	case a.total >= a.max:
 		return adm, DropConnLimit, false
@@ -77,7 +78,7 @@ func (a *admission) admit(addr net.Addr) (admitted, DropReason, bool) {
 	if !adm.peer {
 		a.strangers++
 	}
-	a.byIP[ip]++
+	a.byIP[adm.src]++
 	return adm, 0, true
 }
 
@@ -88,10 +89,10 @@ func (a *admission) release(adm admitted) {
 	if !adm.peer {
 		a.strangers--
 	}
-	if a.byIP[adm.ip] <= 1 {
-		delete(a.byIP, adm.ip)
+	if a.byIP[adm.src] <= 1 {
+		delete(a.byIP, adm.src)
 	} else {
-		a.byIP[adm.ip]--
+		a.byIP[adm.src]--
 	}
 }
 
@@ -102,11 +103,24 @@ func (a *admission) open() (peers, strangers int) {
 	return a.total - a.strangers, a.strangers
 }
 
-// from returns the open connections from ip.
+// from returns the open connections from ip's source.
 func (a *admission) from(ip netip.Addr) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.byIP[ip.Unmap()]
+	return a.byIP[SourceKey(ip)]
+}
+
+// SourceKey is what a per-source limit counts ip under: an IPv4 address
+// itself, an IPv6 address its /64 (a host given a /64 could otherwise open
+// connections from as many addresses as it likes).
+func SourceKey(ip netip.Addr) netip.Addr {
+	ip = ip.Unmap()
+	if ip.Is6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.Addr()
+		}
+	}
+	return ip
 }
 
 // addrIP is the IP of a TCP address; every other kind of address (a unix
@@ -133,5 +147,6 @@ func (n *Node) SetPeers(ips []netip.Addr) {
 	n.admit.peers.Store(&ps)
 }
 
-// ConnsFrom returns the open incoming connections from ip.
+// ConnsFrom returns the open incoming connections from ip's source
+// (SourceKey).
 func (n *Node) ConnsFrom(ip netip.Addr) int { return n.admit.from(ip) }

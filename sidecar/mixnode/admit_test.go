@@ -152,3 +152,39 @@ func TestSlowPreface(t *testing.T) {
 		t.Fatalf("drops %+v", st.Dropped)
 	}
 }
+
+// TestAdmissionIPv6Prefix: IPv6 sources are limited by their /64, so a
+// host cannot pass the per-source limit by using more of its addresses;
+// another /64 has its own count.
+func TestAdmissionIPv6Prefix(t *testing.T) {
+	a := newAdmission(Config{MaxConns: 100, MaxConnsPerIP: 3}.WithDefaults())
+	from := func(s string) net.Addr { return &net.TCPAddr{IP: net.ParseIP(s), Port: 1000} }
+	for _, s := range []string{"2001:db8:1:1::1", "2001:db8:1:1::2", "2001:db8:1:1:ffff::3"} {
+		if _, _, ok := a.admit(from(s)); !ok {
+			t.Fatalf("%s refused", s)
+		}
+	}
+	if _, reason, ok := a.admit(from("2001:db8:1:1::4")); ok || reason != DropConnPerIP {
+		t.Fatalf("a fourth address of one /64 admitted (%v, %v)", ok, reason)
+	}
+	adm, _, ok := a.admit(from("2001:db8:1:2::1"))
+	if !ok {
+		t.Fatal("another /64 refused")
+	}
+	a.release(adm)
+	if got := a.from(netip.MustParseAddr("2001:db8:1:1::9")); got != 3 {
+		t.Fatalf("the /64 holds %d", got)
+	}
+	// IPv4, also written as IPv4-mapped IPv6, is counted per address.
+	for range 3 {
+		if _, _, ok := a.admit(from("192.0.2.1")); !ok {
+			t.Fatal("192.0.2.1 refused")
+		}
+	}
+	if _, _, ok := a.admit(from("::ffff:192.0.2.1")); ok {
+		t.Fatal("an IPv4 source passed its limit as IPv4-mapped IPv6")
+	}
+	if _, _, ok := a.admit(from("192.0.2.2")); !ok {
+		t.Fatal("192.0.2.2 refused")
+	}
+}

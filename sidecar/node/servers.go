@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/nyx-privacy/nyx/sidecar/mixnode"
 	"github.com/nyx-privacy/nyx/sidecar/ratelog"
 	"github.com/nyx-privacy/nyx/sidecar/wire"
 )
@@ -151,7 +152,9 @@ func (w rlogWriter) Write(p []byte) (int, error) {
 // pendingListener bounds the connections of an http.Server that are not
 // (yet) websocket sessions: new, active or idle. It closes a connection
 // over the bound as soon as it is accepted, before any byte is read.
-// byIP only holds IPs with a pending connection, at most max entries.
+// Sources are counted as on the mix port (mixnode.SourceKey: an IPv6
+// source is its /64); byIP only holds sources with a pending connection,
+// at most max entries.
 type pendingListener struct {
 	net.Listener
 	max, perIP                 int
@@ -168,7 +171,7 @@ func (l *pendingListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		ip := connIP(c.RemoteAddr())
+		ip := mixnode.SourceKey(connIP(c.RemoteAddr()))
 		l.mu.Lock()
 		var over prometheus.Counter
 		switch {
