@@ -38,7 +38,7 @@ func TestIdleConnectionFlood(t *testing.T) {
 	const (
 		attackers   = 40
 		perAttacker = 50
-		prefaceWait = 3 * time.Second
+		prefaceWait = 5 * time.Second
 	)
 	tn := newTestNet(t)
 	b := tn.start(Config{PrefaceTimeout: prefaceWait}, "")
