@@ -80,7 +80,12 @@ func TestClientsPortSlowloris(t *testing.T) {
 // sending nothing holds at most max_pending_per_ip of them; a websocket
 // client from elsewhere still connects.
 func TestClientsPortPendingPerIP(t *testing.T) {
-	s := startTestNode(t, func(c *Config) { c.HTTP.MaxPending, c.HTTP.MaxPendingPerIP = 64, 4 })
+	s := startTestNode(t, func(c *Config) {
+		c.HTTP.MaxPending, c.HTTP.MaxPendingPerIP = 64, 4
+		// Long enough that none of the four is timed out (and its slot
+		// taken again) while the test runs, however slow the machine.
+		c.HTTP.ReadHeaderTimeout, c.HTTP.ReadTimeout = Duration(time.Minute), Duration(time.Minute)
+	})
 	var conns []net.Conn
 	for range 200 {
 		conns = append(conns, dialFrom(t, "127.0.0.9", s.ClientsAddr()))
