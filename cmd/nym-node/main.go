@@ -58,10 +58,11 @@ func newRootCmd() *cobra.Command {
 func initCmd() *cobra.Command {
 	def := node.DefaultConfig()
 	var (
-		host                      string
-		mixPort, clients, httpP   uint16
-		listenHost, grpc, chainID string
-		noGateway                 bool
+		host                    string
+		mixPort, clients, httpP uint16
+		listenHost, httpListen  string
+		grpc, chainID           string
+		noGateway               bool
 	)
 	cmd := &cobra.Command{
 		Use:   "init",
@@ -73,7 +74,7 @@ func initCmd() *cobra.Command {
 			cfg.Node.Host, cfg.Node.MixPort, cfg.Node.ClientsPort, cfg.Node.HTTPPort = host, mixPort, clients, httpP
 			cfg.Node.MixListen = net.JoinHostPort(listenHost, strconv.Itoa(int(mixPort)))
 			cfg.Node.ClientsListen = net.JoinHostPort(listenHost, strconv.Itoa(int(clients)))
-			cfg.Node.HTTPListen = net.JoinHostPort(listenHost, strconv.Itoa(int(httpP)))
+			cfg.Node.HTTPListen = net.JoinHostPort(httpListen, strconv.Itoa(int(httpP)))
 			cfg.Chain.GRPC, cfg.Chain.ChainID = grpc, chainID
 			cfg.Gateway.Enabled = !noGateway
 			if err := node.Init(home, cfg); err != nil {
@@ -94,7 +95,8 @@ func initCmd() *cobra.Command {
 	f.Uint16Var(&mixPort, "mix-port", def.Node.MixPort, "mix (packet) port")
 	f.Uint16Var(&clients, "clients-port", def.Node.ClientsPort, "clients (websocket) port")
 	f.Uint16Var(&httpP, "http-port", def.Node.HTTPPort, "HTTP (metrics, health) port")
-	f.StringVar(&listenHost, "listen-host", "0.0.0.0", "interface address to listen on")
+	f.StringVar(&listenHost, "listen-host", "0.0.0.0", "interface address to listen on for the mix and clients ports")
+	f.StringVar(&httpListen, "http-listen-host", "127.0.0.1", "interface address to listen on for the HTTP port (metrics, health: for the operator, loopback by default)")
 	f.StringVar(&grpc, "grpc", def.Chain.GRPC, "nyxd gRPC address")
 	f.StringVar(&chainID, "chain-id", def.Chain.ChainID, "chain id")
 	f.BoolVar(&noGateway, "no-gateway", false, "do not serve clients (the node then drops final-hop packets)")

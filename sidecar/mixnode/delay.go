@@ -34,18 +34,21 @@ func (h *heldHeap) Pop() any {
 }
 
 // delayQueue holds packets until their due time on one timer: a heap ordered
-// by due time and one goroutine that sleeps until the earliest. Its size is
-// bounded; add refuses a packet when it is full.
+// by due time and one goroutine that sleeps until the earliest. It is
+// bounded in packets and in bytes (of the buffers it holds); add refuses a
+// packet over either bound.
 type delayQueue struct {
-	max  int
-	mu   sync.Mutex
-	h    heldHeap
-	seq  uint64
-	wake chan struct{} // buffered(1): the earliest due time changed
+	max      int
+	maxBytes int64
+	mu       sync.Mutex
+	h        heldHeap
+	bytes    int64
+	seq      uint64
+	wake     chan struct{} // buffered(1): the earliest due time changed
 }
 
-func newDelayQueue(max int) *delayQueue {
-	return &delayQueue{max: max, wake: make(chan struct{}, 1)}
+func newDelayQueue(max int, maxBytes int64) *delayQueue {
+	return &delayQueue{max: max, maxBytes: maxBytes, wake: make(chan struct{}, 1)}
 }
 
 func (q *delayQueue) len() int {
@@ -54,13 +57,26 @@ func (q *delayQueue) len() int {
 	return len(q.h)
 }
 
-// add holds out until due; false if the queue is full.
-func (q *delayQueue) add(due time.Time, out outgoing) bool {
+// size is the bytes held.
+func (q *delayQueue) size() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.bytes
+}
+
+// add holds out until due, or says which bound refused it.
+func (q *delayQueue) add(due time.Time, out outgoing) (DropReason, bool) {
+	size := out.size()
 	q.mu.Lock()
 	if len(q.h) >= q.max {
 		q.mu.Unlock()
-		return false
+		return DropDelayQueueFull, false
 	}
+	if q.bytes+size > q.maxBytes {
+		q.mu.Unlock()
+		return DropDelayQueueBytes, false
+	}
+	q.bytes += size
 	q.seq++
 	heap.Push(&q.h, held{due: due, seq: q.seq, out: out})
 	earliest := q.h[0].seq == q.seq
@@ -71,7 +87,7 @@ func (q *delayQueue) add(due time.Time, out outgoing) bool {
 		default:
 		}
 	}
-	return true
+	return 0, true
 }
 
 // run releases packets to release as they fall due, until ctx ends; then
@@ -84,7 +100,9 @@ func (q *delayQueue) run(ctx context.Context, release func(outgoing), drop func(
 		q.mu.Lock()
 		now := time.Now()
 		for len(q.h) > 0 && !q.h[0].due.After(now) {
-			due = append(due, heap.Pop(&q.h).(held).out)
+			out := heap.Pop(&q.h).(held).out
+			q.bytes -= out.size()
+			due = append(due, out)
 		}
 		wait := time.Hour
 		if len(q.h) > 0 {
@@ -101,7 +119,7 @@ func (q *delayQueue) run(ctx context.Context, release func(outgoing), drop func(
 		case <-ctx.Done():
 			q.mu.Lock()
 			rest := q.h
-			q.h = nil
+			q.h, q.bytes = nil, 0
 			q.mu.Unlock()
 			for _, h := range rest {
 				drop(h.out)

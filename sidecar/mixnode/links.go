@@ -3,8 +3,10 @@ package mixnode
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nyx-privacy/nyx/sidecar/wire"
@@ -21,20 +23,31 @@ type outgoing struct {
 	dest    [32]byte
 }
 
-// links keeps one outgoing connection per next hop, each with a bounded
-// queue and a goroutine that dials, writes and redials.
+// size is the memory out holds: its whole pooled buffer.
+func (out outgoing) size() int64 {
+	if out.buf != nil {
+		return int64(cap(*out.buf))
+	}
+	return int64(len(out.packet))
+}
+
+// links keeps one outgoing connection per next hop, each with a queue
+// bounded in packets and in bytes, and a goroutine that dials, writes and
+// redials. The bytes of all queues together are bounded too.
 type links struct {
-	n   *Node
-	ctx context.Context
-	wg  sync.WaitGroup
+	n     *Node
+	ctx   context.Context
+	wg    sync.WaitGroup
+	bytes atomic.Int64 // held in every link's queue
 
 	mu sync.RWMutex
 	m  map[[32]byte]*link
 }
 
 type link struct {
-	id [32]byte
-	q  chan outgoing
+	id    [32]byte
+	q     chan outgoing
+	bytes atomic.Int64 // held in q
 }
 
 func newLinks(ctx context.Context, n *Node) *links {
@@ -45,6 +58,19 @@ func (ls *links) count() int {
 	ls.mu.RLock()
 	defer ls.mu.RUnlock()
 	return len(ls.m)
+}
+
+// reserve adds n to v unless that passes max.
+func reserve(v *atomic.Int64, n, max int64) bool {
+	for {
+		cur := v.Load()
+		if cur+n > max {
+			return false
+		}
+		if v.CompareAndSwap(cur, cur+n) {
+			return true
+		}
+	}
 }
 
 func (ls *links) queued() int {
@@ -64,12 +90,9 @@ func (ls *links) send(out outgoing) (DropReason, bool) {
 	ls.mu.RLock()
 	l := ls.m[out.next]
 	if l != nil {
-		ok := l.enqueue(out)
+		reason, ok := ls.enqueue(l, out)
 		ls.mu.RUnlock()
-		if !ok {
-			return DropLinkQueueFull, false
-		}
-		return 0, true
+		return reason, ok
 	}
 	ls.mu.RUnlock()
 	if _, known := ls.n.resolve(out.next); !known {
@@ -87,21 +110,37 @@ func (ls *links) send(out outgoing) (DropReason, bool) {
 		ls.wg.Add(1)
 		go ls.run(l)
 	}
-	ok := l.enqueue(out)
+	reason, ok := ls.enqueue(l, out)
 	ls.mu.Unlock()
-	if !ok {
-		return DropLinkQueueFull, false
-	}
-	return 0, true
+	return reason, ok
 }
 
-func (l *link) enqueue(out outgoing) bool {
+// enqueue queues out on l within the bounds, or says which refused it.
+func (ls *links) enqueue(l *link, out outgoing) (DropReason, bool) {
+	size := out.size()
+	cfg := &ls.n.cfg
+	if !reserve(&l.bytes, size, cfg.LinkQueueBytes) {
+		return DropLinkQueueBytes, false
+	}
+	if !reserve(&ls.bytes, size, cfg.LinksBytes) {
+		l.bytes.Add(-size)
+		return DropLinksBytes, false
+	}
 	select {
 	case l.q <- out:
-		return true
+		return 0, true
 	default:
-		return false
+		l.bytes.Add(-size)
+		ls.bytes.Add(-size)
+		return DropLinkQueueFull, false
 	}
+}
+
+// dequeued gives back the bytes of a packet taken off l's queue.
+func (ls *links) dequeued(l *link, out outgoing) {
+	size := out.size()
+	l.bytes.Add(-size)
+	ls.bytes.Add(-size)
 }
 
 // run is a link's goroutine: it writes queued packets in batches (one flush
@@ -134,7 +173,7 @@ func (ls *links) run(l *link) {
 		if conn != nil {
 			select {
 			case <-dead: // the peer went away: redial now rather than write into a dead socket
-				n.log.Debug("link closed by the next hop", "next", shortID(l.id))
+				n.rlog.Log(slog.LevelDebug, "link closed by the next hop", "link closed by the next hop", "next", shortID(l.id))
 				lost(pending)
 				pending = 0
 				closeConn()
@@ -160,7 +199,7 @@ func (ls *links) run(l *link) {
 				}
 			}
 			if err != nil {
-				n.log.Warn("next hop unreachable", "next", shortID(l.id), "addr", addr, "err", err, "retry_in", backoff)
+				n.rlog.Warn("next hop unreachable", "next", shortID(l.id), "addr", addr, "err", err, "retry_in", backoff)
 				nextDial = time.Now().Add(backoff)
 				backoff = min(2*backoff, cfg.ReconnectMax)
 				lost(1)
@@ -175,7 +214,7 @@ func (ls *links) run(l *link) {
 			_ = conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
 		}
 		if err := w.WritePacket(out.packet); err != nil {
-			n.log.Warn("link write failed", "next", shortID(l.id), "err", err)
+			n.rlog.Warn("link write failed", "next", shortID(l.id), "err", err)
 			lost(pending + 1)
 			pending = 0
 			closeConn()
@@ -188,7 +227,7 @@ func (ls *links) run(l *link) {
 			return
 		}
 		if err := w.Flush(); err != nil {
-			n.log.Warn("link write failed", "next", shortID(l.id), "err", err)
+			n.rlog.Warn("link write failed", "next", shortID(l.id), "err", err)
 			lost(pending)
 			closeConn()
 		} else {
@@ -209,6 +248,7 @@ func (ls *links) run(l *link) {
 			for {
 				select {
 				case out := <-l.q:
+					ls.dequeued(l, out)
 					n.counters.dropped[DropShutdown].Add(1)
 					n.pool.put(out.buf)
 				default:
@@ -226,10 +266,12 @@ func (ls *links) run(l *link) {
 			ls.mu.Unlock()
 			idle.Reset(cfg.LinkIdle)
 		case out := <-l.q:
+			ls.dequeued(l, out)
 			write(out)
 			for more := true; more; {
 				select {
 				case out := <-l.q:
+					ls.dequeued(l, out)
 					write(out)
 				default:
 					more = false

@@ -33,6 +33,11 @@ const (
 	DropDeliverFailed                      // the gateway refused the delivery
 	DropConnLimit                          // incoming connection over the limit (counts connections)
 	DropShutdown                           // node closing
+	DropConnPerIP                          // incoming connection over the per-source-IP limit (counts connections)
+	DropPrefaceTimeout                     // connection closed: no first frame within PrefaceTimeout (counts connections)
+	DropDelayQueueBytes                    // delay heap holds its bytes bound
+	DropLinkQueueBytes                     // next hop's outgoing queue holds its bytes bound
+	DropLinksBytes                         // all next hops' queues together hold their bytes bound
 	numDropReasons
 )
 
@@ -40,7 +45,7 @@ var dropNames = [numDropReasons]string{
 	"bad_preface", "bad_frame", "bad_mac", "replay", "bad_routing", "bad_payload", "bad_packet",
 	"delay_too_long", "process_queue_full", "delay_queue_full", "link_queue_full",
 	"unknown_next_hop", "link_down", "deliver_queue_full", "no_gateway", "deliver_failed",
-	"conn_limit", "shutdown",
+	"conn_limit", "shutdown", "conn_per_ip", "preface_timeout", "delay_queue_bytes", "link_queue_bytes", "links_bytes",
 }
 
 // String is the reason's metric label.
@@ -133,7 +138,7 @@ func (n *Node) register(reg prometheus.Registerer) error {
 		v := &c.dropped[i]
 		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: "nyx", Subsystem: "mixnode", Name: "packets_dropped_total",
-			Help:        "Packets (or connections, for conn_limit and bad_preface) dropped, by reason.",
+			Help:        "Packets (or connections, for conn_limit, conn_per_ip, preface_timeout and bad_preface) dropped, by reason.",
 			ConstLabels: prometheus.Labels{"reason": DropReason(i).String()},
 		}, func() float64 { return float64(v.Load()) }))
 	}
@@ -152,6 +157,26 @@ func (n *Node) register(reg prometheus.Registerer) error {
 		gauge("links", n.links.queued),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "nyx", Subsystem: "mixnode", Name: "links",
 			Help: "Outgoing links to next hops."}, func() float64 { return float64(n.links.count()) }),
+	)
+	bytesGauge := func(queue string, f func() int64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "nyx", Subsystem: "mixnode", Name: "queue_bytes",
+			Help:        "Bytes of packet buffers held in a queue: delay (timer heap), links (all next hops' outgoing queues).",
+			ConstLabels: prometheus.Labels{"queue": queue},
+		}, func() float64 { return float64(f()) })
+	}
+	connsGauge := func(kind string, f func() int) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "nyx", Subsystem: "mixnode", Name: "connections_open",
+			Help:        "Open incoming mix connections: from peer (a node of the topology) or stranger.",
+			ConstLabels: prometheus.Labels{"kind": kind},
+		}, func() float64 { return float64(f()) })
+	}
+	cs = append(cs,
+		bytesGauge("delay", n.delay.size),
+		bytesGauge("links", n.links.bytes.Load),
+		connsGauge("peer", func() int { p, _ := n.admit.open(); return p }),
+		connsGauge("stranger", func() int { _, s := n.admit.open(); return s }),
 	)
 	for _, col := range cs {
 		if err := reg.Register(col); err != nil {

@@ -4,9 +4,13 @@
 // heap, and writes it to the next hop over one long-lived connection per
 // neighbour, or hands a final-hop payload to the gateway.
 //
-// Every queue is bounded and drops with a counter (see DropReason); bytes
-// that are not packets are refused, counted, and cost the sender its
-// connection, never the node its service.
+// Every queue is bounded, in packets and where packets differ in size in
+// bytes, and drops with a counter (see DropReason); bytes that are not
+// packets are refused, counted, and cost the sender its connection, never
+// the node its service. Incoming connections are admitted within limits
+// per source IP, with a deadline for their first frame and a share kept for
+// the nodes of the topology (admit.go), and every log line an outside party
+// can cause is rate-limited (sidecar/ratelog).
 package mixnode
 
 import (
@@ -25,6 +29,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nyx-privacy/nyx/sidecar/ratelog"
 	"github.com/nyx-privacy/nyx/sidecar/wire"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
@@ -54,7 +59,8 @@ type Config struct {
 	// unreachable next hop (packets for it are dropped meanwhile).
 	ReconnectMin, ReconnectMax time.Duration
 	// LinkIdle closes an outgoing link unused this long; ReadIdle an
-	// incoming connection silent this long.
+	// incoming connection silent this long between frames (before its
+	// first frame, PrefaceTimeout applies).
 	LinkIdle, ReadIdle time.Duration
 	// ReplayRate (packets per second) and ReplayWindow (the sphinx key's
 	// expected lifetime) size the replay filter, for a false-positive
@@ -64,6 +70,20 @@ type Config struct {
 	ReplayFalsePositive float64
 	// Geometries are the packet formats accepted; default the standard ones.
 	Geometries []sphinx.Geometry
+
+	// Admission of incoming connections (see admit.go). PrefaceTimeout
+	// bounds the time from accept to the first complete frame;
+	// MaxConnsPerIP the connections one source IP holds; ReservedConns the
+	// share of MaxConns only the topology's nodes (SetPeers) may take.
+	PrefaceTimeout time.Duration
+	MaxConnsPerIP  int
+	ReservedConns  int
+	// Memory bounds in bytes (of the packet buffers held), since a packet
+	// count is none: extended packets are 16 times the size of regular
+	// ones. DelayQueueBytes bounds the packets held for their delay,
+	// LinkQueueBytes one next hop's queue, LinksBytes all next hops'
+	// queues together.
+	DelayQueueBytes, LinkQueueBytes, LinksBytes int64
 }
 
 // Defaults of Config.
@@ -83,6 +103,12 @@ const (
 	DefaultReplayRate          = 500
 	DefaultReplayWindow        = time.Hour
 	DefaultReplayFalsePositive = 1e-5
+	DefaultPrefaceTimeout      = 5 * time.Second
+	DefaultMaxConnsPerIP       = 32
+	DefaultReservedConns       = 256
+	DefaultDelayQueueBytes     = 256 << 20
+	DefaultLinkQueueBytes      = 8 << 20
+	DefaultLinksBytes          = 128 << 20
 )
 
 // WithDefaults returns c with every zero field set to its default.
@@ -120,6 +146,18 @@ func (c Config) WithDefaults() Config {
 	if len(c.Geometries) == 0 {
 		c.Geometries = sphinx.StandardGeometries()
 	}
+	defd(&c.PrefaceTimeout, DefaultPrefaceTimeout)
+	def(&c.MaxConnsPerIP, DefaultMaxConnsPerIP)
+	def(&c.ReservedConns, min(DefaultReservedConns, c.MaxConns/2))
+	c.ReservedConns = min(c.ReservedConns, c.MaxConns)
+	def64 := func(v *int64, d int64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def64(&c.DelayQueueBytes, DefaultDelayQueueBytes)
+	def64(&c.LinkQueueBytes, DefaultLinkQueueBytes)
+	def64(&c.LinksBytes, DefaultLinksBytes)
 	return c
 }
 
@@ -179,7 +217,10 @@ type Node struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	conns  chan struct{} // semaphore of incoming connections
+	admit  *admission
+	// rlog is for every line an outside party can cause (bytes on the mix
+	// port, next hops' failures, the gateway's refusals).
+	rlog *ratelog.Logger
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -206,11 +247,12 @@ func New(cfg Config, key *sphinx.PrivateKey, resolve Resolver, log *slog.Logger,
 		sizes: wire.SizesOf(cfg.Geometries...), geoms: map[int]sphinx.Geometry{},
 		jobs:       make(chan job, cfg.ProcessQueue),
 		deliveries: make(chan outgoing, cfg.DeliverQueue),
-		delay:      newDelayQueue(cfg.DelayQueue),
-		conns:      make(chan struct{}, cfg.MaxConns),
+		delay:      newDelayQueue(cfg.DelayQueue, cfg.DelayQueueBytes),
+		admit:      newAdmission(cfg),
 		listeners:  map[net.Listener]struct{}{},
 		open:       map[net.Conn]struct{}{},
 	}
+	n.rlog = ratelog.New(n.log, 0, 0)
 	for _, g := range cfg.Geometries {
 		if err := g.Validate(); err != nil {
 			return nil, fmt.Errorf("mixnode: geometry %v: %w", g, err)
@@ -326,96 +368,6 @@ func (n *Node) SetDeliverer(d Deliverer) {
 // Stats returns a snapshot of the node's counters.
 func (n *Node) Stats() Stats { return n.counters.snapshot() }
 
-// Serve accepts mix connections on l until Close (then it returns
-// ErrClosed) or until l fails.
-func (n *Node) Serve(l net.Listener) error {
-	n.mu.Lock()
-	if n.closed {
-		n.mu.Unlock()
-		l.Close()
-		return ErrClosed
-	}
-	n.listeners[l] = struct{}{}
-	n.mu.Unlock()
-	defer func() {
-		n.mu.Lock()
-		delete(n.listeners, l)
-		n.mu.Unlock()
-	}()
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if n.ctx.Err() != nil {
-				return ErrClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return fmt.Errorf("mixnode: accept: %w", err)
-		}
-		select {
-		case n.conns <- struct{}{}:
-		default:
-			n.counters.dropped[DropConnLimit].Add(1)
-			c.Close()
-			continue
-		}
-		n.mu.Lock()
-		if n.closed {
-			n.mu.Unlock()
-			c.Close()
-			return ErrClosed
-		}
-		n.open[c] = struct{}{}
-		n.wg.Add(1)
-		n.mu.Unlock()
-		n.counters.connsAccepted.Add(1)
-		go n.serveConn(c)
-	}
-}
-
-func (n *Node) serveConn(c net.Conn) {
-	defer func() {
-		c.Close()
-		n.mu.Lock()
-		delete(n.open, c)
-		n.mu.Unlock()
-		<-n.conns
-		n.wg.Done()
-	}()
-	r := wire.NewReader(c, n.sizes)
-	var cur *[]byte
-	get := func(size int) []byte {
-		cur = n.pool.get(size)
-		return *cur
-	}
-	for {
-		if r.Buffered() == 0 {
-			_ = c.SetReadDeadline(time.Now().Add(n.cfg.ReadIdle))
-		}
-		p, err := r.ReadPacket(get)
-		if err != nil {
-			if cur != nil {
-				n.pool.put(cur)
-			}
-			if reason, bad := wireDropReason(err); bad {
-				n.counters.dropped[reason].Add(1)
-				n.log.Warn("refused bytes on the mix port", "remote", c.RemoteAddr().String(), "err", err)
-			}
-			return
-		}
-		n.counters.received.Add(1)
-		select {
-		case n.jobs <- job{buf: cur, packet: p}:
-		default:
-			n.counters.dropped[DropProcessQueueFull].Add(1)
-			n.pool.put(cur)
-		}
-		cur = nil
-	}
-}
-
 func (n *Node) worker() {
 	defer n.wg.Done()
 	for {
@@ -463,8 +415,8 @@ func (n *Node) process(j job) {
 		n.release(out)
 		return
 	}
-	if !n.delay.add(time.Now().Add(res.Delay), out) {
-		n.drop(DropDelayQueueFull, j.buf)
+	if reason, ok := n.delay.add(time.Now().Add(res.Delay), out); !ok {
+		n.drop(reason, j.buf)
 	}
 }
 
@@ -504,7 +456,7 @@ func (n *Node) deliverLoop() {
 			}
 			if err := (*d).Deliver(out.dest, payload); err != nil {
 				n.counters.dropped[DropDeliverFailed].Add(1)
-				n.log.Warn("gateway refused a final-hop payload", "dest", shortID(out.dest), "err", err)
+				n.rlog.Warn("gateway refused a final-hop payload", "dest", shortID(out.dest), "err", err)
 				continue
 			}
 			n.counters.delivered.Add(1)

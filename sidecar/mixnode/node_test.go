@@ -556,12 +556,12 @@ func TestConnLimit(t *testing.T) {
 // TestDelayQueueOrder releases packets in due order, equal due times in
 // arrival order.
 func TestDelayQueueOrder(t *testing.T) {
-	q := newDelayQueue(10)
+	q := newDelayQueue(10, 1<<30)
 	base := time.Now().Add(-time.Hour) // all already due
 	for i, off := range []int{3, 1, 2, 1} {
 		q.add(base.Add(time.Duration(off)*time.Second), outgoing{dest: [32]byte{byte(i)}})
 	}
-	if q.add(base, outgoing{}) != true || q.len() != 5 {
+	if _, ok := q.add(base, outgoing{}); !ok || q.len() != 5 {
 		t.Fatal("add")
 	}
 	var got []byte
@@ -580,10 +580,10 @@ func TestDelayQueueOrder(t *testing.T) {
 	if want := []byte{0, 1, 3, 2, 0}; !bytes.Equal(got, want) {
 		t.Fatalf("order %v, want %v", got, want)
 	}
-	full := newDelayQueue(1)
+	full := newDelayQueue(1, 1<<30)
 	full.add(time.Now(), outgoing{})
-	if full.add(time.Now(), outgoing{}) {
-		t.Fatal("a full queue took a packet")
+	if reason, ok := full.add(time.Now(), outgoing{}); ok || reason != DropDelayQueueFull {
+		t.Fatalf("a full queue took a packet (%v, %v)", reason, ok)
 	}
 }
 

@@ -54,6 +54,7 @@ type Config struct {
 	Chain   ChainSection   `toml:"chain"`
 	Mixnode MixnodeSection `toml:"mixnode"`
 	Gateway GatewaySection `toml:"gateway"`
+	HTTP    HTTPSection    `toml:"http"`
 	Log     LogSection     `toml:"log"`
 }
 
@@ -94,6 +95,27 @@ type MixnodeSection struct {
 	ReplayRate          float64  `toml:"replay_rate"`
 	ReplayWindow        Duration `toml:"replay_window"`
 	ReplayFalsePositive float64  `toml:"replay_false_positive"`
+
+	// Admission on the mix port and memory bounds (mixnode.Config).
+	PrefaceTimeout      Duration `toml:"preface_timeout"`
+	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"`
+	ReservedConnections int      `toml:"reserved_connections"`
+	DelayQueueBytes     int64    `toml:"delay_queue_bytes"`
+	LinkQueueBytes      int64    `toml:"link_queue_bytes"`
+	LinksBytes          int64    `toml:"links_bytes"`
+}
+
+// HTTPSection bounds what a connection may cost the node's two HTTP
+// servers (the clients port, the HTTP port) before it is a websocket
+// session (then the gateway's own limits apply).
+type HTTPSection struct {
+	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
+	ReadTimeout       Duration `toml:"read_timeout"`
+	WriteTimeout      Duration `toml:"write_timeout"`
+	IdleTimeout       Duration `toml:"idle_timeout"`
+	MaxHeaderBytes    int      `toml:"max_header_bytes"`
+	MaxPending        int      `toml:"max_pending_connections"`
+	MaxPendingPerIP   int      `toml:"max_pending_per_ip"`
 }
 
 // GatewaySection mirrors gateway.Config.
@@ -126,7 +148,9 @@ func DefaultConfig() Config {
 			Host: "127.0.0.1", MixPort: DefaultMixPort, ClientsPort: DefaultClientsPort, HTTPPort: DefaultHTTPPort,
 			MixListen:     net.JoinHostPort("0.0.0.0", strconv.Itoa(DefaultMixPort)),
 			ClientsListen: net.JoinHostPort("0.0.0.0", strconv.Itoa(DefaultClientsPort)),
-			HTTPListen:    net.JoinHostPort("0.0.0.0", strconv.Itoa(DefaultHTTPPort)),
+			// Loopback: the HTTP port serves per-packet counters, for the
+			// operator only.
+			HTTPListen: net.JoinHostPort("127.0.0.1", strconv.Itoa(DefaultHTTPPort)),
 		},
 		Chain: ChainSection{GRPC: "127.0.0.1:9090", ChainID: "nyx-1",
 			Refresh: Duration(topology.DefaultRefresh), EpochPoll: Duration(topology.DefaultEpochPoll)},
@@ -137,6 +161,8 @@ func DefaultConfig() Config {
 			ReconnectMin: Duration(m.ReconnectMin), ReconnectMax: Duration(m.ReconnectMax),
 			LinkIdle: Duration(m.LinkIdle), ReadIdle: Duration(m.ReadIdle),
 			ReplayRate: m.ReplayRate, ReplayWindow: Duration(m.ReplayWindow), ReplayFalsePositive: m.ReplayFalsePositive,
+			PrefaceTimeout: Duration(m.PrefaceTimeout), MaxConnectionsPerIP: m.MaxConnsPerIP, ReservedConnections: m.ReservedConns,
+			DelayQueueBytes: m.DelayQueueBytes, LinkQueueBytes: m.LinkQueueBytes, LinksBytes: m.LinksBytes,
 		},
 		Gateway: GatewaySection{
 			Enabled: true, StoreDir: g.StoreDir, MaxMessageAge: Duration(g.MaxMessageAge),
@@ -144,7 +170,8 @@ func DefaultConfig() Config {
 			MaxClockSkew: Duration(g.MaxClockSkew), HandshakeTimeout: Duration(g.HandshakeTimeout),
 			WriteTimeout: Duration(g.WriteTimeout), PingInterval: Duration(g.PingInterval), MaxConnections: g.MaxConnections,
 		},
-		Log: LogSection{Level: "info", Format: "text"},
+		HTTP: DefaultHTTPSection(),
+		Log:  LogSection{Level: "info", Format: "text"},
 	}
 }
 
@@ -175,6 +202,7 @@ func (c Config) Validate() error {
 	if c.Mixnode.ReplayFalsePositive < 0 || c.Mixnode.ReplayFalsePositive >= 1 {
 		errs = append(errs, errors.New("mixnode.replay_false_positive must be in [0, 1)"))
 	}
+	errs = append(errs, c.validateLimits()...)
 	if c.Gateway.Enabled && c.Gateway.StoreDir == "" {
 		errs = append(errs, errors.New("gateway.store_dir is empty"))
 	}
@@ -228,6 +256,8 @@ func (c Config) MixnodeConfig() mixnode.Config {
 		ReconnectMin: time.Duration(m.ReconnectMin), ReconnectMax: time.Duration(m.ReconnectMax),
 		LinkIdle: time.Duration(m.LinkIdle), ReadIdle: time.Duration(m.ReadIdle),
 		ReplayRate: m.ReplayRate, ReplayWindow: time.Duration(m.ReplayWindow), ReplayFalsePositive: m.ReplayFalsePositive,
+		PrefaceTimeout: time.Duration(m.PrefaceTimeout), MaxConnsPerIP: m.MaxConnectionsPerIP, ReservedConns: m.ReservedConnections,
+		DelayQueueBytes: m.DelayQueueBytes, LinkQueueBytes: m.LinkQueueBytes, LinksBytes: m.LinksBytes,
 	}
 }
 
@@ -273,10 +303,14 @@ host = {{q .Node.Host}}
 mix_port = {{.Node.MixPort}}
 clients_port = {{.Node.ClientsPort}}
 http_port = {{.Node.HTTPPort}}
-# Addresses the node listens on (host:port); normally the bonded ports on
-# every interface.
+# Addresses the node listens on (host:port); normally the bonded ports, the
+# mix and clients ports on every interface.
 mix_listen = {{q .Node.MixListen}}
 clients_listen = {{q .Node.ClientsListen}}
+# The HTTP port serves /metrics (per-packet counters, queue depths) and
+# /health: what the operator watches, not the world, so it listens on
+# loopback by default. To scrape it from another host, listen on an address
+# only your monitoring reaches (or behind a proxy with access control).
 http_listen = {{q .Node.HTTPListen}}
 
 [chain]
@@ -323,6 +357,22 @@ read_idle = {{q .Mixnode.ReadIdle.String}}
 replay_rate = {{f .Mixnode.ReplayRate}}
 replay_window = {{q .Mixnode.ReplayWindow.String}}
 replay_false_positive = {{f .Mixnode.ReplayFalsePositive}}
+# Admission on the mix port. A new connection must bring its preface and
+# first packet within preface_timeout, or it is closed (read_idle applies
+# after that).
+preface_timeout = {{q .Mixnode.PrefaceTimeout.String}}
+# Incoming connections one source IP may hold.
+max_connections_per_ip = {{.Mixnode.MaxConnectionsPerIP}}
+# The share of max_connections kept for the nodes of the topology (known by
+# the IP their bonded host resolves to); other sources share the rest.
+reserved_connections = {{.Mixnode.ReservedConnections}}
+# Memory bounds in bytes of packet buffers (extended packets are up to 32 KiB,
+# so a packet count alone bounds nothing): the packets held for their delay,
+# one next hop's queue, all next hops' queues. Over a bound packets are
+# dropped (reason delay_queue_bytes, link_queue_bytes, links_bytes).
+delay_queue_bytes = {{.Mixnode.DelayQueueBytes}}
+link_queue_bytes = {{.Mixnode.LinkQueueBytes}}
+links_bytes = {{.Mixnode.LinksBytes}}
 
 [gateway]
 # Serve clients on the clients port and deliver final-hop packets to them.
@@ -349,6 +399,23 @@ write_timeout = {{q .Gateway.WriteTimeout.String}}
 ping_interval = {{q .Gateway.PingInterval.String}}
 # Open websocket connections at most.
 max_connections = {{.Gateway.MaxConnections}}
+
+[http]
+# Bounds on the clients port and the HTTP port, for a connection until it
+# becomes a websocket session (the gateway's limits apply then).
+# Time to read a request's headers; to read the whole request.
+read_header_timeout = {{q .HTTP.ReadHeaderTimeout.String}}
+read_timeout = {{q .HTTP.ReadTimeout.String}}
+# Time to write a plain HTTP response (metrics, health, errors).
+write_timeout = {{q .HTTP.WriteTimeout.String}}
+# A kept-alive connection with no request this long is closed.
+idle_timeout = {{q .HTTP.IdleTimeout.String}}
+# Largest request header (bytes).
+max_header_bytes = {{.HTTP.MaxHeaderBytes}}
+# Connections that are not (yet) websocket sessions, per listener: in all
+# and from one source IP. Over either, a new connection is closed at once.
+max_pending_connections = {{.HTTP.MaxPending}}
+max_pending_per_ip = {{.HTTP.MaxPendingPerIP}}
 
 [log]
 # debug, info, warn or error.

@@ -18,7 +18,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 
 	"github.com/nyx-privacy/nyx/sidecar/gateway"
@@ -197,6 +196,7 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	updates, unsubscribe := s.reader.Subscribe()
+	s.followPeers(runCtx)
 	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
@@ -227,31 +227,11 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 			s.log.Error("mix listener stopped", "err", err)
 		}
 	}()
-	if s.gw != nil {
-		s.clientsAddr = clientsL.Addr().String()
-		s.clientsSrv = &http.Server{Handler: s.gw.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		s.serveHTTP(s.clientsSrv, clientsL, "clients")
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/health", s.health)
-	s.httpAddr = httpL.Addr().String()
-	s.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	s.serveHTTP(s.httpSrv, httpL, "http")
+	s.startServers(clientsL, httpL)
 
 	s.log.Info("nym-node started", "identity", hex.EncodeToString(s.id[:]), "mix", s.mixAddr,
 		"clients", s.clientsAddr, "http", s.httpAddr, "chain", cfg.Chain.GRPC, "gateway", s.gw != nil)
 	return s, nil
-}
-
-func (s *Server) serveHTTP(srv *http.Server, l net.Listener, what string) {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("listener stopped", "listener", what, "err", err)
-		}
-	}()
 }
 
 // resolve finds a next hop's mix address in the current topology, or in the

@@ -1,0 +1,152 @@
+package mixnode
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+)
+
+// Admission of incoming mix connections.
+//
+// A connection costs the node a goroutine, a read buffer and a slot of
+// MaxConns, so whoever can open connections could take every slot and cut
+// the node off from its previous hops. Three rules stop that:
+//
+//   - a source IP holds at most MaxConnsPerIP connections at a time (an
+//     IPv6 source is its /64, the least a single host is usually given);
+//   - a connection must bring the preface and its first complete frame
+//     within PrefaceTimeout, so a silent or slow-dripping connection gives
+//     its slot back in seconds (after that, ReadIdle applies between
+//     frames);
+//   - ReservedConns of the MaxConns slots are kept for the nodes of the
+//     current (and previous) topology, recognised by the IP address their
+//     bonded host resolves to (SetPeers). Strangers share the rest; a peer
+//     may take any free slot.
+//
+// Recognising peers by source IP is as good as TCP is: a node that dials
+// from an address other than its bonded host's counts as a stranger, and a
+// stranger on a peer's host counts as a peer. When the links are encrypted
+// and authenticated (Noise, keyed by the identities bonded on chain), the
+// reserved share can key on the peer's proven identity instead, after the
+// handshake.
+
+// peerSet is the IPs of the nodes of the topology, unmapped (IPv4 as 4
+// bytes).
+type peerSet map[netip.Addr]struct{}
+
+// admission counts the open incoming connections, in total, by kind and by
+// source (SourceKey). byIP only holds sources with an open connection, so it
+// never has more than MaxConns entries.
+type admission struct {
+	max, reserved, perIP int
+	peers                atomic.Pointer[peerSet]
+
+	mu               sync.Mutex
+	total, strangers int
+	byIP             map[netip.Addr]int
+}
+
+func newAdmission(cfg Config) *admission {
+	return &admission{max: cfg.MaxConns, reserved: cfg.ReservedConns, perIP: cfg.MaxConnsPerIP, byIP: map[netip.Addr]int{}}
+}
+
+// admitted is one admitted connection, to release when it ends.
+type admitted struct {
+	src  netip.Addr // SourceKey of its IP
+	peer bool
+}
+
+// admit takes a slot for a connection from addr, or says why not.
+func (a *admission) admit(addr net.Addr) (admitted, DropReason, bool) {
+	ip := addrIP(addr)
+	adm := admitted{src: SourceKey(ip)}
+	if ps := a.peers.Load(); ps != nil {
+		_, adm.peer = (*ps)[ip]
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case a.byIP[adm.src] >= a.perIP:
+		return adm, DropConnPerIP, false
+	case a.total >= a.max:
+		return adm, DropConnLimit, false
+	case !adm.peer && a.strangers >= a.max-a.reserved:
+		return adm, DropConnLimit, false
+	}
+	a.total++
+	if !adm.peer {
+		a.strangers++
+	}
+	a.byIP[adm.src]++
+	return adm, 0, true
+}
+
+func (a *admission) release(adm admitted) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.total--
+	if !adm.peer {
+		a.strangers--
+	}
+	if a.byIP[adm.src] <= 1 {
+		delete(a.byIP, adm.src)
+	} else {
+		a.byIP[adm.src]--
+	}
+}
+
+// open returns the open connections: from peers and from strangers.
+func (a *admission) open() (peers, strangers int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.total - a.strangers, a.strangers
+}
+
+// from returns the open connections from ip's source.
+func (a *admission) from(ip netip.Addr) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.byIP[SourceKey(ip)]
+}
+
+// SourceKey is what a per-source limit counts ip under: an IPv4 address
+// itself, an IPv6 address its /64 (a host given a /64 could otherwise open
+// connections from as many addresses as it likes).
+func SourceKey(ip netip.Addr) netip.Addr {
+	ip = ip.Unmap()
+	if ip.Is6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.Addr()
+		}
+	}
+	return ip
+}
+
+// addrIP is the IP of a TCP address; every other kind of address (a unix
+// socket in tests) maps to the zero Addr, one source.
+func addrIP(addr net.Addr) netip.Addr {
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(ta.IP); ok {
+			return ip.Unmap()
+		}
+	}
+	return netip.Addr{}
+}
+
+// SetPeers sets the IP addresses of the nodes of the topology: connections
+// from them are admitted from the share of MaxConns kept for peers. The
+// node's daemon calls it at every topology change with the addresses its
+// nodes' hosts resolve to. A connection keeps the standing it had when it
+// was admitted.
+func (n *Node) SetPeers(ips []netip.Addr) {
+	ps := make(peerSet, len(ips))
+	for _, ip := range ips {
+		ps[ip.Unmap()] = struct{}{}
+	}
+	n.admit.peers.Store(&ps)
+}
+
+// ConnsFrom returns the open incoming connections from ip's source
+// (SourceKey).
+func (n *Node) ConnsFrom(ip netip.Addr) int { return n.admit.from(ip) }

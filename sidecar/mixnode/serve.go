@@ -1,0 +1,127 @@
+package mixnode
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/nyx-privacy/nyx/sidecar/wire"
+)
+
+// Serve accepts mix connections on l until Close (then it returns
+// ErrClosed) or until l fails. Connections are admitted as admit.go
+// describes; one refused is closed at once and counted (conn_limit,
+// conn_per_ip).
+func (n *Node) Serve(l net.Listener) error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		l.Close()
+		return ErrClosed
+	}
+	n.listeners[l] = struct{}{}
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		delete(n.listeners, l)
+		n.mu.Unlock()
+	}()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if n.ctx.Err() != nil {
+				return ErrClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			if isTemporaryAccept(err) {
+				// Out of file descriptors, or a connection reset before it
+				// was taken: wait a moment rather than stop serving.
+				n.rlog.Warn("accept failed on the mix port", "err", err)
+				select {
+				case <-n.ctx.Done():
+					return ErrClosed
+				case <-time.After(50 * time.Millisecond):
+				}
+				continue
+			}
+			return fmt.Errorf("mixnode: accept: %w", err)
+		}
+		adm, reason, ok := n.admit.admit(c.RemoteAddr())
+		if !ok {
+			n.counters.dropped[reason].Add(1)
+			c.Close()
+			continue
+		}
+		n.mu.Lock()
+		if n.closed {
+			n.mu.Unlock()
+			n.admit.release(adm)
+			c.Close()
+			return ErrClosed
+		}
+		n.open[c] = struct{}{}
+		n.wg.Add(1)
+		n.mu.Unlock()
+		n.counters.connsAccepted.Add(1)
+		go n.serveConn(c, adm)
+	}
+}
+
+// isTemporaryAccept reports an accept error the listener recovers from.
+func isTemporaryAccept(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ECONNABORTED)
+}
+
+func (n *Node) serveConn(c net.Conn, adm admitted) {
+	defer func() {
+		c.Close()
+		n.mu.Lock()
+		delete(n.open, c)
+		n.mu.Unlock()
+		n.admit.release(adm)
+		n.wg.Done()
+	}()
+	r := wire.NewReader(c, n.sizes)
+	var cur *[]byte
+	get := func(size int) []byte {
+		cur = n.pool.get(size)
+		return *cur
+	}
+	// Until its first frame is in, a connection has shown nothing: it
+	// gets PrefaceTimeout in all, however it drips its bytes.
+	_ = c.SetReadDeadline(time.Now().Add(n.cfg.PrefaceTimeout))
+	first := true
+	for {
+		if !first && r.Buffered() == 0 {
+			_ = c.SetReadDeadline(time.Now().Add(n.cfg.ReadIdle))
+		}
+		p, err := r.ReadPacket(get)
+		if err != nil {
+			if cur != nil {
+				n.pool.put(cur)
+			}
+			var ne net.Error
+			if reason, bad := wireDropReason(err); bad {
+				n.counters.dropped[reason].Add(1)
+				n.rlog.Warn("refused bytes on the mix port", "remote", c.RemoteAddr().String(), "err", err)
+			} else if first && errors.As(err, &ne) && ne.Timeout() {
+				n.counters.dropped[DropPrefaceTimeout].Add(1)
+			}
+			return
+		}
+		first = false
+		n.counters.received.Add(1)
+		select {
+		case n.jobs <- job{buf: cur, packet: p}:
+		default:
+			n.counters.dropped[DropProcessQueueFull].Add(1)
+			n.pool.put(cur)
+		}
+		cur = nil
+	}
+}
