@@ -60,10 +60,7 @@ type admitted struct {
 // admit takes a slot for a connection from addr, or says why not.
 func (a *admission) admit(addr net.Addr) (admitted, DropReason, bool) {
 	ip := addrIP(addr)
-	adm := admitted{src: SourceKey(ip)}
-	if ps := a.peers.Load(); ps != nil {
-		_, adm.peer = (*ps)[ip]
-	}
+	adm := admitted{src: SourceKey(ip), peer: a.isPeer(ip)}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	switch {
@@ -80,6 +77,16 @@ func (a *admission) admit(addr net.Addr) (admitted, DropReason, bool) {
 	}
 	a.byIP[adm.src]++
 	return adm, 0, true
+}
+
+// isPeer reports whether ip is a node of the topology now.
+func (a *admission) isPeer(ip netip.Addr) bool {
+	ps := a.peers.Load()
+	if ps == nil {
+		return false
+	}
+	_, ok := (*ps)[ip]
+	return ok
 }
 
 func (a *admission) release(adm admitted) {

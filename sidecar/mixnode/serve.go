@@ -86,9 +86,9 @@ func (n *Node) serveConn(c net.Conn, adm admitted) {
 		n.admit.release(adm)
 		n.wg.Done()
 	}()
-	idle, from := n.cfg.ReadIdle, (*strangerConn)(nil)
+	var from *strangerConn
 	if !adm.peer {
-		idle, from = n.cfg.StrangerIdle, newStrangerConn(c, n.cfg.StrangerFailures)
+		from = newStrangerConn(c, n.admit, n.cfg.StrangerFailures)
 	}
 	r := wire.NewReader(c, n.sizes)
 	var cur *[]byte
@@ -102,6 +102,10 @@ func (n *Node) serveConn(c net.Conn, adm admitted) {
 	first := true
 	for {
 		if !first && r.Buffered() == 0 {
+			idle := n.cfg.ReadIdle
+			if from.stranger() {
+				idle = n.cfg.StrangerIdle
+			}
 			_ = c.SetReadDeadline(time.Now().Add(idle))
 		}
 		p, err := r.ReadPacket(get)
@@ -140,7 +144,7 @@ func (n *Node) connEnded(c net.Conn, err error, first bool, from *strangerConn) 
 			"failures", n.cfg.StrangerFailures)
 	case timeout && first:
 		n.counters.dropped[DropPrefaceTimeout].Add(1)
-	case timeout && from != nil:
+	case timeout && from.stranger():
 		n.counters.dropped[DropStrangerIdle].Add(1)
 	}
 }

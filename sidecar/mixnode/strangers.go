@@ -2,6 +2,7 @@ package mixnode
 
 import (
 	"net"
+	"net/netip"
 	"sync/atomic"
 )
 
@@ -30,18 +31,31 @@ import (
 // proves nothing against that hop). A node that dials from another address
 // counts as a stranger (admit.go): an idle or failing link of its is
 // closed, and it redials on its next packet, as after any lost connection.
+// A connection admitted as a stranger whose IP has since joined the peers
+// (a node that dialled before this node had read the topology) is treated
+// as a peer from then on.
 
 // strangerConn follows the packets of one stranger's connection through
 // the workers, which report each one (judge).
 type strangerConn struct {
 	conn   net.Conn
+	ip     netip.Addr
+	admit  *admission
 	max    int32
 	fails  atomic.Int32 // packets failed in a row
 	closed atomic.Bool  // closed by judge
 }
 
-func newStrangerConn(c net.Conn, max int) *strangerConn {
-	return &strangerConn{conn: c, max: int32(min(max, 1<<30))}
+func newStrangerConn(c net.Conn, a *admission, max int) *strangerConn {
+	return &strangerConn{conn: c, ip: addrIP(c.RemoteAddr()), admit: a, max: int32(min(max, 1<<30))}
+}
+
+// stranger reports whether s is (still) a stranger's connection.
+func (s *strangerConn) stranger() bool {
+	if s == nil {
+		return false
+	}
+	return !s.admit.isPeer(s.ip)
 }
 
 // judge records the outcome of processing one of s's packets (err from
@@ -51,7 +65,7 @@ func (s *strangerConn) judge(err error) {
 	if s == nil {
 		return
 	}
-	if err == nil {
+	if err == nil || !s.stranger() {
 		s.fails.Store(0)
 		return
 	}

@@ -68,7 +68,8 @@ func TestStrangerIdle(t *testing.T) {
 // a packet's size: bad MACs) is closed after StrangerFailures of them in a
 // row; a stranger whose run is broken by a sound packet is not, and a peer
 // that sends many more bad packets (a previous hop carries what clients
-// made) keeps its connection and is still served.
+// made) keeps its connection and is still served, as does a connection
+// from a stranger that has since become a peer.
 func TestStrangerFailures(t *testing.T) {
 	const failures = 8
 	tn := newTestNet(t)
@@ -114,6 +115,20 @@ func TestStrangerFailures(t *testing.T) {
 	}
 	if !connOpen(peer.c) || !connOpen(broken.c) {
 		t.Fatal("a peer's or a sound stranger's connection was closed")
+	}
+
+	// A node that connected before this one knew it as a peer is judged
+	// as a peer once it is one.
+	late := netip.MustParseAddr("127.0.6.3")
+	early := dialSender(t, late, a.addr)
+	early.send(t, packet(t, dest, []byte("early"), a.hop(0)))
+	box.wait(t, 1)
+	a.SetPeers([]netip.Addr{peerIP, late})
+	before = badMACs()
+	early.send(t, junk(2*failures)...)
+	eventually(t, "the late peer's bad packets processed", func() bool { return badMACs() == before+2*failures })
+	if !connOpen(early.c) {
+		t.Fatal("a connection from a node that joined the peers was closed as a stranger's")
 	}
 	if st := a.Stats(); st.Dropped["stranger_failures"] != 1 {
 		t.Fatalf("drops %+v", st.Dropped)
