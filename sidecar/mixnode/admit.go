@@ -18,7 +18,7 @@ import (
 //   - a connection must bring the preface and its first complete frame
 //     within PrefaceTimeout, so a silent or slow-dripping connection gives
 //     its slot back in seconds (after that, ReadIdle applies between
-//     frames);
+//     frames, StrangerIdle to strangers: strangers.go);
 //   - ReservedConns of the MaxConns slots are kept for the nodes of the
 //     current (and previous) topology, recognised by the IP address their
 //     bonded host resolves to (SetPeers). Strangers share the rest; a peer

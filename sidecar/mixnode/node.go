@@ -62,7 +62,7 @@ type Config struct {
 	ReconnectMin, ReconnectMax time.Duration
 	// LinkIdle closes an outgoing link unused this long; ReadIdle an
 	// incoming connection silent this long between frames (before its
-	// first frame, PrefaceTimeout applies).
+	// first frame, PrefaceTimeout applies; a stranger's, StrangerIdle).
 	LinkIdle, ReadIdle time.Duration
 	// ReplayRate (packets per second) and ReplayWindow (the sphinx key's
 	// expected lifetime) size the replay filter, for a false-positive

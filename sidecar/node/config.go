@@ -366,8 +366,8 @@ replay_rate = {{f .Mixnode.ReplayRate}}
 replay_window = {{q .Mixnode.ReplayWindow.String}}
 replay_false_positive = {{f .Mixnode.ReplayFalsePositive}}
 # Admission on the mix port. A new connection must bring its preface and
-# first packet within preface_timeout, or it is closed (read_idle applies
-# after that).
+# first packet within preface_timeout, or it is closed (read_idle, or
+# stranger_idle for a stranger, applies after that).
 preface_timeout = {{q .Mixnode.PrefaceTimeout.String}}
 # Incoming connections one source IP may hold.
 max_connections_per_ip = {{.Mixnode.MaxConnectionsPerIP}}
