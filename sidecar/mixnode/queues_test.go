@@ -93,7 +93,11 @@ func TestDeliverQueueBytes(t *testing.T) {
 	}()
 	packets := extendedPackets(t, total, a.hop(0))
 	dial(t, a.addr).send(t, packets...)
-	<-box.entered
+	select {
+	case <-box.entered:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no payload reached the gateway: %+v", a.Stats())
+	}
 	held := func() float64 { return gauge(t, a.reg, "nyx_mixnode_queue_bytes", "queue", "deliver") }
 	eventually(t, "every payload queued or dropped", func() bool {
 		if h := held(); h > float64(bound) {
