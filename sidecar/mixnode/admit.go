@@ -18,7 +18,7 @@ import (
 //   - a connection must bring the preface and its first complete frame
 //     within PrefaceTimeout, so a silent or slow-dripping connection gives
 //     its slot back in seconds (after that, ReadIdle applies between
-//     frames);
+//     frames, StrangerIdle to strangers: strangers.go);
 //   - ReservedConns of the MaxConns slots are kept for the nodes of the
 //     current (and previous) topology, recognised by the IP address their
 //     bonded host resolves to (SetPeers). Strangers share the rest; a peer
@@ -60,10 +60,7 @@ type admitted struct {
 // admit takes a slot for a connection from addr, or says why not.
 func (a *admission) admit(addr net.Addr) (admitted, DropReason, bool) {
 	ip := addrIP(addr)
-	adm := admitted{src: SourceKey(ip)}
-	if ps := a.peers.Load(); ps != nil {
-		_, adm.peer = (*ps)[ip]
-	}
+	adm := admitted{src: SourceKey(ip), peer: a.isPeer(ip)}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	switch {
@@ -80,6 +77,16 @@ func (a *admission) admit(addr net.Addr) (admitted, DropReason, bool) {
 	}
 	a.byIP[adm.src]++
 	return adm, 0, true
+}
+
+// isPeer reports whether ip is a node of the topology now.
+func (a *admission) isPeer(ip netip.Addr) bool {
+	ps := a.peers.Load()
+	if ps == nil {
+		return false
+	}
+	_, ok := (*ps)[ip]
+	return ok
 }
 
 func (a *admission) release(adm admitted) {

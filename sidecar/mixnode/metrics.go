@@ -15,29 +15,33 @@ type DropReason int
 
 // The drop reasons, as the "reason" label of nyx_mixnode_packets_dropped_total.
 const (
-	DropBadPreface       DropReason = iota // a connection did not start with the preface
-	DropBadFrame                           // a frame length that is no packet size
-	DropBadMAC                             // Sphinx header MAC failed (garbage, wrong key, tampering)
-	DropReplay                             // replay tag seen before under this key
-	DropBadRouting                         // verified routing information unusable
-	DropBadPayload                         // final-hop payload integrity failed
-	DropBadPacket                          // any other Sphinx refusal (invalid group element, ...)
-	DropDelayTooLong                       // per-hop delay above the configured maximum
-	DropProcessQueueFull                   // workers' queue full
-	DropDelayQueueFull                     // delay heap full
-	DropLinkQueueFull                      // next hop's outgoing queue full
-	DropUnknownNextHop                     // next hop not in the topology
-	DropLinkDown                           // next hop unreachable (dial or write failed)
-	DropDeliverQueueFull                   // final-hop delivery queue full
-	DropNoGateway                          // final-hop packet but no gateway to deliver to
-	DropDeliverFailed                      // the gateway refused the delivery
-	DropConnLimit                          // incoming connection over the limit (counts connections)
-	DropShutdown                           // node closing
-	DropConnPerIP                          // incoming connection over the per-source-IP limit (counts connections)
-	DropPrefaceTimeout                     // connection closed: no first frame within PrefaceTimeout (counts connections)
-	DropDelayQueueBytes                    // delay heap holds its bytes bound
-	DropLinkQueueBytes                     // next hop's outgoing queue holds its bytes bound
-	DropLinksBytes                         // all next hops' queues together hold their bytes bound
+	DropBadPreface        DropReason = iota // a connection did not start with the preface
+	DropBadFrame                            // a frame length that is no packet size
+	DropBadMAC                              // Sphinx header MAC failed (garbage, wrong key, tampering)
+	DropReplay                              // replay tag seen before under this key
+	DropBadRouting                          // verified routing information unusable
+	DropBadPayload                          // final-hop payload integrity failed
+	DropBadPacket                           // any other Sphinx refusal (invalid group element, ...)
+	DropDelayTooLong                        // per-hop delay above the configured maximum
+	DropProcessQueueFull                    // workers' queue full
+	DropDelayQueueFull                      // delay heap full
+	DropLinkQueueFull                       // next hop's outgoing queue full
+	DropUnknownNextHop                      // next hop not in the topology
+	DropLinkDown                            // next hop unreachable (dial or write failed)
+	DropDeliverQueueFull                    // final-hop delivery queue full
+	DropNoGateway                           // final-hop packet but no gateway to deliver to
+	DropDeliverFailed                       // the gateway refused the delivery
+	DropConnLimit                           // incoming connection over the limit (counts connections)
+	DropShutdown                            // node closing
+	DropConnPerIP                           // incoming connection over the per-source-IP limit (counts connections)
+	DropPrefaceTimeout                      // connection closed: no first frame within PrefaceTimeout (counts connections)
+	DropDelayQueueBytes                     // delay heap holds its bytes bound
+	DropLinkQueueBytes                      // next hop's outgoing queue holds its bytes bound
+	DropLinksBytes                          // all next hops' queues together hold their bytes bound
+	DropProcessQueueBytes                   // workers' queue holds its bytes bound
+	DropDeliverQueueBytes                   // final-hop delivery queue holds its bytes bound
+	DropStrangerIdle                        // a stranger's connection silent for StrangerIdle (counts connections)
+	DropStrangerFailures                    // a stranger's connection closed after a run of failed packets (counts connections)
 	numDropReasons
 )
 
@@ -46,6 +50,7 @@ var dropNames = [numDropReasons]string{
 	"delay_too_long", "process_queue_full", "delay_queue_full", "link_queue_full",
 	"unknown_next_hop", "link_down", "deliver_queue_full", "no_gateway", "deliver_failed",
 	"conn_limit", "shutdown", "conn_per_ip", "preface_timeout", "delay_queue_bytes", "link_queue_bytes", "links_bytes",
+	"process_queue_bytes", "deliver_queue_bytes", "stranger_idle", "stranger_failures",
 }
 
 // String is the reason's metric label.
@@ -138,7 +143,8 @@ func (n *Node) register(reg prometheus.Registerer) error {
 		v := &c.dropped[i]
 		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: "nyx", Subsystem: "mixnode", Name: "packets_dropped_total",
-			Help:        "Packets (or connections, for conn_limit, conn_per_ip, preface_timeout and bad_preface) dropped, by reason.",
+			Help: "Packets (or connections, for conn_limit, conn_per_ip, preface_timeout, bad_preface, " +
+				"stranger_idle and stranger_failures) dropped, by reason.",
 			ConstLabels: prometheus.Labels{"reason": DropReason(i).String()},
 		}, func() float64 { return float64(v.Load()) }))
 	}
@@ -161,7 +167,8 @@ func (n *Node) register(reg prometheus.Registerer) error {
 	bytesGauge := func(queue string, f func() int64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "nyx", Subsystem: "mixnode", Name: "queue_bytes",
-			Help:        "Bytes of packet buffers held in a queue: delay (timer heap), links (all next hops' outgoing queues).",
+			Help: "Bytes of packet buffers held in a queue: process (workers), delay (timer heap), " +
+				"deliver (to the gateway), links (all next hops' outgoing queues).",
 			ConstLabels: prometheus.Labels{"queue": queue},
 		}, func() float64 { return float64(f()) })
 	}
@@ -173,7 +180,9 @@ func (n *Node) register(reg prometheus.Registerer) error {
 		}, func() float64 { return float64(f()) })
 	}
 	cs = append(cs,
+		bytesGauge("process", n.jobBytes.Load),
 		bytesGauge("delay", n.delay.size),
+		bytesGauge("deliver", n.deliverBytes.Load),
 		bytesGauge("links", n.links.bytes.Load),
 		connsGauge("peer", func() int { p, _ := n.admit.open(); return p }),
 		connsGauge("stranger", func() int { _, s := n.admit.open(); return s }),

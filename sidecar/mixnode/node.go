@@ -9,8 +9,10 @@
 // packets are refused, counted, and cost the sender its connection, never
 // the node its service. Incoming connections are admitted within limits
 // per source IP, with a deadline for their first frame and a share kept for
-// the nodes of the topology (admit.go), and every log line an outside party
-// can cause is rate-limited (sidecar/ratelog).
+// the nodes of the topology (admit.go); a stranger's connection is closed
+// after a short silence or a run of packets that all fail (strangers.go);
+// and every log line an outside party can cause is rate-limited
+// (sidecar/ratelog).
 package mixnode
 
 import (
@@ -60,7 +62,7 @@ type Config struct {
 	ReconnectMin, ReconnectMax time.Duration
 	// LinkIdle closes an outgoing link unused this long; ReadIdle an
 	// incoming connection silent this long between frames (before its
-	// first frame, PrefaceTimeout applies).
+	// first frame, PrefaceTimeout applies; a stranger's, StrangerIdle).
 	LinkIdle, ReadIdle time.Duration
 	// ReplayRate (packets per second) and ReplayWindow (the sphinx key's
 	// expected lifetime) size the replay filter, for a false-positive
@@ -84,6 +86,16 @@ type Config struct {
 	// LinkQueueBytes one next hop's queue, LinksBytes all next hops'
 	// queues together.
 	DelayQueueBytes, LinkQueueBytes, LinksBytes int64
+	// ProcessQueueBytes bounds the packets read and waiting for a worker,
+	// DeliverQueueBytes the final-hop payloads waiting for the gateway
+	// (each holds its whole packet buffer until it is handed over).
+	ProcessQueueBytes, DeliverQueueBytes int64
+	// Strangers (sources not among SetPeers) are held to less than
+	// peers: StrangerIdle replaces ReadIdle between their frames, and a
+	// stranger's connection is closed after a run of StrangerFailures
+	// packets that all fail Sphinx processing (see strangers.go).
+	StrangerIdle     time.Duration
+	StrangerFailures int
 }
 
 // Defaults of Config.
@@ -109,6 +121,10 @@ const (
 	DefaultDelayQueueBytes     = 256 << 20
 	DefaultLinkQueueBytes      = 8 << 20
 	DefaultLinksBytes          = 128 << 20
+	DefaultProcessQueueBytes   = 32 << 20
+	DefaultDeliverQueueBytes   = 16 << 20
+	DefaultStrangerIdle        = 30 * time.Second
+	DefaultStrangerFailures    = 16
 )
 
 // WithDefaults returns c with every zero field set to its default.
@@ -158,6 +174,11 @@ func (c Config) WithDefaults() Config {
 	def64(&c.DelayQueueBytes, DefaultDelayQueueBytes)
 	def64(&c.LinkQueueBytes, DefaultLinkQueueBytes)
 	def64(&c.LinksBytes, DefaultLinksBytes)
+	def64(&c.ProcessQueueBytes, DefaultProcessQueueBytes)
+	def64(&c.DeliverQueueBytes, DefaultDeliverQueueBytes)
+	defd(&c.StrangerIdle, DefaultStrangerIdle)
+	def(&c.StrangerFailures, DefaultStrangerFailures)
+	c.StrangerIdle = min(c.StrangerIdle, c.ReadIdle)
 	return c
 }
 
@@ -192,6 +213,9 @@ type keySet []keyState
 type job struct {
 	buf    *[]byte
 	packet []byte
+	// from is the stranger's connection the packet came on (nil for a
+	// peer's): processing reports to it whether the packet passed.
+	from *strangerConn
 }
 
 // Node is a running mix node. Create it with New, feed it with Serve, and
@@ -211,8 +235,10 @@ type Node struct {
 
 	jobs       chan job
 	deliveries chan outgoing
-	delay      *delayQueue
-	links      *links
+	// Bytes of the packet buffers in jobs and deliveries (queues.go).
+	jobBytes, deliverBytes atomic.Int64
+	delay                  *delayQueue
+	links                  *links
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -375,6 +401,7 @@ func (n *Node) worker() {
 		case <-n.ctx.Done():
 			return
 		case j := <-n.jobs:
+			n.jobBytes.Add(-j.size())
 			n.process(j)
 		}
 	}
@@ -393,6 +420,7 @@ func (n *Node) process(j job) {
 			break
 		}
 	}
+	j.from.judge(err)
 	if err != nil {
 		n.drop(sphinxDropReason(err), j.buf)
 		return
@@ -423,10 +451,8 @@ func (n *Node) process(j job) {
 // release sends a packet whose delay has passed on its way.
 func (n *Node) release(out outgoing) {
 	if out.deliver {
-		select {
-		case n.deliveries <- out:
-		default:
-			n.drop(DropDeliverQueueFull, out.buf)
+		if reason, ok := n.queueDelivery(out); !ok {
+			n.drop(reason, out.buf)
 		}
 		return
 	}
@@ -447,6 +473,7 @@ func (n *Node) deliverLoop() {
 		case <-n.ctx.Done():
 			return
 		case out := <-n.deliveries:
+			n.deliverBytes.Add(-out.size())
 			payload := bytes.Clone(out.packet)
 			n.pool.put(out.buf)
 			d := n.deliverer.Load()
@@ -514,8 +541,10 @@ func (n *Node) Close() error {
 	for {
 		select {
 		case j := <-n.jobs:
+			n.jobBytes.Add(-j.size())
 			n.drop(DropShutdown, j.buf)
 		case out := <-n.deliveries:
+			n.deliverBytes.Add(-out.size())
 			n.drop(DropShutdown, out.buf)
 		default:
 			return nil

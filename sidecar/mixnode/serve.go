@@ -86,6 +86,10 @@ func (n *Node) serveConn(c net.Conn, adm admitted) {
 		n.admit.release(adm)
 		n.wg.Done()
 	}()
+	var from *strangerConn
+	if !adm.peer {
+		from = newStrangerConn(c, n.admit, n.cfg.StrangerFailures)
+	}
 	r := wire.NewReader(c, n.sizes)
 	var cur *[]byte
 	get := func(size int) []byte {
@@ -98,30 +102,49 @@ func (n *Node) serveConn(c net.Conn, adm admitted) {
 	first := true
 	for {
 		if !first && r.Buffered() == 0 {
-			_ = c.SetReadDeadline(time.Now().Add(n.cfg.ReadIdle))
+			idle := n.cfg.ReadIdle
+			if from.stranger() {
+				idle = n.cfg.StrangerIdle
+			}
+			_ = c.SetReadDeadline(time.Now().Add(idle))
 		}
 		p, err := r.ReadPacket(get)
 		if err != nil {
 			if cur != nil {
 				n.pool.put(cur)
 			}
-			var ne net.Error
-			if reason, bad := wireDropReason(err); bad {
-				n.counters.dropped[reason].Add(1)
-				n.rlog.Warn("refused bytes on the mix port", "remote", c.RemoteAddr().String(), "err", err)
-			} else if first && errors.As(err, &ne) && ne.Timeout() {
-				n.counters.dropped[DropPrefaceTimeout].Add(1)
-			}
+			n.connEnded(c, err, first, from)
 			return
 		}
 		first = false
 		n.counters.received.Add(1)
-		select {
-		case n.jobs <- job{buf: cur, packet: p}:
-		default:
-			n.counters.dropped[DropProcessQueueFull].Add(1)
+		if reason, ok := n.queueJob(job{buf: cur, packet: p, from: from}); !ok {
+			n.counters.dropped[reason].Add(1)
 			n.pool.put(cur)
 		}
 		cur = nil
+	}
+}
+
+// connEnded counts why an incoming connection ended, if it was the node's
+// doing: bytes that are no packets, no first frame in time, or a
+// stranger's silence or run of failed packets.
+func (n *Node) connEnded(c net.Conn, err error, first bool, from *strangerConn) {
+	var ne net.Error
+	timeout := errors.As(err, &ne) && ne.Timeout()
+	if reason, bad := wireDropReason(err); bad {
+		n.counters.dropped[reason].Add(1)
+		n.rlog.Warn("refused bytes on the mix port", "remote", c.RemoteAddr().String(), "err", err)
+		return
+	}
+	switch {
+	case from.failed():
+		n.counters.dropped[DropStrangerFailures].Add(1)
+		n.rlog.Warn("closed a stranger's connection: its packets all fail", "remote", c.RemoteAddr().String(),
+			"failures", n.cfg.StrangerFailures)
+	case timeout && first:
+		n.counters.dropped[DropPrefaceTimeout].Add(1)
+	case timeout && from.stranger():
+		n.counters.dropped[DropStrangerIdle].Add(1)
 	}
 }

@@ -103,6 +103,10 @@ type MixnodeSection struct {
 	DelayQueueBytes     int64    `toml:"delay_queue_bytes"`
 	LinkQueueBytes      int64    `toml:"link_queue_bytes"`
 	LinksBytes          int64    `toml:"links_bytes"`
+	ProcessQueueBytes   int64    `toml:"process_queue_bytes"`
+	DeliverQueueBytes   int64    `toml:"deliver_queue_bytes"`
+	StrangerIdle        Duration `toml:"stranger_idle"`
+	StrangerFailures    int      `toml:"stranger_failures"`
 }
 
 // HTTPSection bounds what a connection may cost the node's two HTTP
@@ -163,6 +167,8 @@ func DefaultConfig() Config {
 			ReplayRate: m.ReplayRate, ReplayWindow: Duration(m.ReplayWindow), ReplayFalsePositive: m.ReplayFalsePositive,
 			PrefaceTimeout: Duration(m.PrefaceTimeout), MaxConnectionsPerIP: m.MaxConnsPerIP, ReservedConnections: m.ReservedConns,
 			DelayQueueBytes: m.DelayQueueBytes, LinkQueueBytes: m.LinkQueueBytes, LinksBytes: m.LinksBytes,
+			ProcessQueueBytes: m.ProcessQueueBytes, DeliverQueueBytes: m.DeliverQueueBytes,
+			StrangerIdle: Duration(m.StrangerIdle), StrangerFailures: m.StrangerFailures,
 		},
 		Gateway: GatewaySection{
 			Enabled: true, StoreDir: g.StoreDir, MaxMessageAge: Duration(g.MaxMessageAge),
@@ -258,6 +264,8 @@ func (c Config) MixnodeConfig() mixnode.Config {
 		ReplayRate: m.ReplayRate, ReplayWindow: time.Duration(m.ReplayWindow), ReplayFalsePositive: m.ReplayFalsePositive,
 		PrefaceTimeout: time.Duration(m.PrefaceTimeout), MaxConnsPerIP: m.MaxConnectionsPerIP, ReservedConns: m.ReservedConnections,
 		DelayQueueBytes: m.DelayQueueBytes, LinkQueueBytes: m.LinkQueueBytes, LinksBytes: m.LinksBytes,
+		ProcessQueueBytes: m.ProcessQueueBytes, DeliverQueueBytes: m.DeliverQueueBytes,
+		StrangerIdle: time.Duration(m.StrangerIdle), StrangerFailures: m.StrangerFailures,
 	}
 }
 
@@ -358,19 +366,30 @@ replay_rate = {{f .Mixnode.ReplayRate}}
 replay_window = {{q .Mixnode.ReplayWindow.String}}
 replay_false_positive = {{f .Mixnode.ReplayFalsePositive}}
 # Admission on the mix port. A new connection must bring its preface and
-# first packet within preface_timeout, or it is closed (read_idle applies
-# after that).
+# first packet within preface_timeout, or it is closed (read_idle, or
+# stranger_idle for a stranger, applies after that).
 preface_timeout = {{q .Mixnode.PrefaceTimeout.String}}
 # Incoming connections one source IP may hold.
 max_connections_per_ip = {{.Mixnode.MaxConnectionsPerIP}}
 # The share of max_connections kept for the nodes of the topology (known by
 # the IP their bonded host resolves to); other sources share the rest.
 reserved_connections = {{.Mixnode.ReservedConnections}}
+# Strangers (sources that are not nodes of the topology) are held to less:
+# a stranger's connection silent this long between packets is closed (at
+# most read_idle), and so is one that sends stranger_failures packets in a
+# row that all fail (bad MAC, replay, ...). Neither applies to the nodes of
+# the topology, whose packets may fail for what clients put in them.
+stranger_idle = {{q .Mixnode.StrangerIdle.String}}
+stranger_failures = {{.Mixnode.StrangerFailures}}
 # Memory bounds in bytes of packet buffers (extended packets are up to 32 KiB,
-# so a packet count alone bounds nothing): the packets held for their delay,
-# one next hop's queue, all next hops' queues. Over a bound packets are
-# dropped (reason delay_queue_bytes, link_queue_bytes, links_bytes).
+# so a packet count alone bounds nothing): the packets waiting for a worker,
+# held for their delay, waiting for the gateway, in one next hop's queue, in
+# all next hops' queues. Over a bound packets are dropped (reason
+# process_queue_bytes, delay_queue_bytes, deliver_queue_bytes,
+# link_queue_bytes, links_bytes).
+process_queue_bytes = {{.Mixnode.ProcessQueueBytes}}
 delay_queue_bytes = {{.Mixnode.DelayQueueBytes}}
+deliver_queue_bytes = {{.Mixnode.DeliverQueueBytes}}
 link_queue_bytes = {{.Mixnode.LinkQueueBytes}}
 links_bytes = {{.Mixnode.LinksBytes}}
 

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/nyx-privacy/nyx/sidecar/ratelog"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 )
 
@@ -18,6 +19,9 @@ const peerLookupTimeout = 5 * time.Second
 // resolve to, resolved once per topology change.
 func (s *Server) followPeers(ctx context.Context) {
 	updates, unsubscribe := s.reader.Subscribe()
+	// Anyone may bond a node with a host that does not resolve, as many
+	// as they like: a line for each would be theirs to multiply.
+	rlog := ratelog.New(s.log, 0, 0)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -27,20 +31,27 @@ func (s *Server) followPeers(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case u := <-updates:
-				ips := peerIPs(ctx, func(host string) ([]netip.Addr, error) {
-					lctx, cancel := context.WithTimeout(ctx, peerLookupTimeout)
-					defer cancel()
-					return net.DefaultResolver.LookupNetIP(lctx, "ip", host)
-				}, u.Topology, u.Previous)
+				ips := peerIPs(ctx, resolverLookup(ctx, net.DefaultResolver), rlog, u.Topology, u.Previous)
 				s.mix.SetPeers(ips)
 			}
 		}
 	}()
 }
 
+// resolverLookup looks a host up with r, each lookup bounded by
+// peerLookupTimeout.
+func resolverLookup(ctx context.Context, r *net.Resolver) func(string) ([]netip.Addr, error) {
+	return func(host string) ([]netip.Addr, error) {
+		lctx, cancel := context.WithTimeout(ctx, peerLookupTimeout)
+		defer cancel()
+		return r.LookupNetIP(lctx, "ip", host)
+	}
+}
+
 // peerIPs returns the IPs of the nodes of ts (nil ones skipped), each host
-// resolved once with lookup; a host that does not resolve is left out.
-func peerIPs(ctx context.Context, lookup func(string) ([]netip.Addr, error), ts ...*topology.Topology) []netip.Addr {
+// resolved once with lookup. A host that does not resolve is left out (its
+// node's connections count as a stranger's) and logged on rlog.
+func peerIPs(ctx context.Context, lookup func(string) ([]netip.Addr, error), rlog *ratelog.Logger, ts ...*topology.Topology) []netip.Addr {
 	hosts := map[string]bool{}
 	var ips []netip.Addr
 	for _, t := range ts {
@@ -58,6 +69,10 @@ func peerIPs(ctx context.Context, lookup func(string) ([]netip.Addr, error), ts 
 			}
 			got, err := lookup(n.Host)
 			if err != nil {
+				if ctx.Err() == nil {
+					rlog.Warn("a node's host does not resolve; its connections count as a stranger's",
+						"host", n.Host, "node_id", n.ID, "err", err)
+				}
 				continue
 			}
 			for _, ip := range got {

@@ -46,16 +46,18 @@ func (c Config) validateLimits() []error {
 	var errs []error
 	m, h := c.Mixnode, c.HTTP
 	for name, d := range map[string]Duration{
-		"mixnode.preface_timeout": m.PrefaceTimeout, "http.read_header_timeout": h.ReadHeaderTimeout,
-		"http.read_timeout": h.ReadTimeout, "http.write_timeout": h.WriteTimeout, "http.idle_timeout": h.IdleTimeout,
+		"mixnode.preface_timeout": m.PrefaceTimeout, "mixnode.stranger_idle": m.StrangerIdle,
+		"http.read_header_timeout": h.ReadHeaderTimeout,
+		"http.read_timeout":        h.ReadTimeout, "http.write_timeout": h.WriteTimeout, "http.idle_timeout": h.IdleTimeout,
 	} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", name))
 		}
 	}
 	for name, v := range map[string]int{
-		"mixnode.max_connections_per_ip": m.MaxConnectionsPerIP, "http.max_pending_connections": h.MaxPending,
-		"http.max_pending_per_ip": h.MaxPendingPerIP,
+		"mixnode.max_connections_per_ip": m.MaxConnectionsPerIP, "mixnode.stranger_failures": m.StrangerFailures,
+		"http.max_pending_connections": h.MaxPending,
+		"http.max_pending_per_ip":      h.MaxPendingPerIP,
 	} {
 		if v <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", name))
@@ -69,10 +71,15 @@ func (c Config) validateLimits() []error {
 	largest := int64(wire.StandardSizes().Max())
 	for name, v := range map[string]int64{
 		"mixnode.delay_queue_bytes": m.DelayQueueBytes, "mixnode.link_queue_bytes": m.LinkQueueBytes, "mixnode.links_bytes": m.LinksBytes,
+		"mixnode.process_queue_bytes": m.ProcessQueueBytes, "mixnode.deliver_queue_bytes": m.DeliverQueueBytes,
 	} {
 		if v < largest {
 			errs = append(errs, fmt.Errorf("%s must be at least %d (the largest packet)", name, largest))
 		}
+	}
+	// A stranger is held to less than a peer, never to more.
+	if m.ReadIdle > 0 && m.StrangerIdle > m.ReadIdle {
+		errs = append(errs, errors.New("mixnode.stranger_idle must not exceed read_idle"))
 	}
 	if m.LinkQueueBytes > m.LinksBytes {
 		errs = append(errs, errors.New("mixnode.link_queue_bytes must not exceed links_bytes"))
