@@ -524,6 +524,7 @@ func TestLivePushWindowAndDisconnect(t *testing.T) {
 	client := newClientKey(t)
 	id := idOf(client)
 	c, key := register(t, g, client)
+	waitLive(t, g, id)
 
 	// Nothing acknowledged: the first `window` are pushed from memory, the
 	// rest are stored, in order.
@@ -541,9 +542,10 @@ func TestLivePushWindowAndDisconnect(t *testing.T) {
 		}
 		last = m.ID
 	}
-	if got := g.StoredMessages(&id); got != n {
-		// The window filled: the pushed ones were stored too, before the rest.
-		t.Fatalf("stored %d, want %d", got, n)
+	if got := g.StoredMessages(&id); got != n-window {
+		// The window filled: the pushed ones stay in memory (stored if the
+		// session ends before they are acknowledged), the rest are stored.
+		t.Fatalf("stored %d, want %d", got, n-window)
 	}
 	if err := c.Ack(last); err != nil {
 		t.Fatal(err)
@@ -606,6 +608,23 @@ func TestLivePushWindowAndDisconnect(t *testing.T) {
 	}
 }
 
+// waitLive waits until the client's session has read the store and takes
+// new messages from memory.
+func waitLive(t testing.TB, g *testGateway, id [32]byte) {
+	t.Helper()
+	waitFor(t, "the session to go live", func() bool {
+		g.mu.Lock()
+		s := g.sessions[id]
+		g.mu.Unlock()
+		if s == nil {
+			return false
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.live
+	})
+}
+
 func TestAckOfUnsentIDRefused(t *testing.T) {
 	g := newTestGateway(t, Config{}, nil)
 	c, _ := register(t, g, newClientKey(t))
@@ -662,14 +681,14 @@ func TestExpiry(t *testing.T) {
 	if value(g.m.expired) != 3 {
 		t.Fatalf("expired counter %v", value(g.m.expired))
 	}
-	msgs, _, err := g.st.after(id, 0, 10)
+	msgs, _, _, err := g.st.after(id, 0, 10, 1<<20)
 	if err != nil || len(msgs) != 1 || !bytes.Equal(msgs[0].Payload, payloadN(3)) {
 		t.Fatalf("left %v %v", msgs, err)
 	}
 }
 
 func TestInboxQuotaAndSizeLimits(t *testing.T) {
-	g := newTestGateway(t, Config{MaxStoredPerClient: 2, MaxPayloadSize: 100}, nil)
+	g := newTestGateway(t, Config{MaxStoredBytesPerClient: 2 * messageCost(100), MaxPayloadSize: 100}, nil)
 	client := newClientKey(t)
 	id := idOf(client)
 	c, _ := register(t, g, client)
@@ -678,12 +697,16 @@ func TestInboxQuotaAndSizeLimits(t *testing.T) {
 	if err := g.Deliver(id, make([]byte, 101)); err == nil {
 		t.Fatal("oversized payload accepted")
 	}
+	// A config whose quota cannot hold one message is refused at New.
+	if _, err := New(Config{StoreDir: t.TempDir(), MaxStoredBytesPerClient: 50, MaxPayloadSize: 100}, newClientKey(t), nil, discardForwarder{}, nil, nil); err == nil {
+		t.Fatal("oversized payload accepted")
+	}
 	for range 2 {
-		if err := g.Deliver(id, []byte("x")); err != nil {
+		if err := g.Deliver(id, make([]byte, 100)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := g.Deliver(id, []byte("x")); !errors.Is(err, ErrInboxFull) {
+	if err := g.Deliver(id, make([]byte, 100)); !errors.Is(err, ErrInboxFull) {
 		t.Fatalf("third message: %v", err)
 	}
 	if refused(g, ReasonInboxFull) != 1 || refused(g, ReasonTooLarge) != 1 {

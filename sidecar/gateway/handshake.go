@@ -1,0 +1,294 @@
+package gateway
+
+import (
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/nyx-privacy/nyx/sphinx"
+)
+
+// maxFrameSize bounds any websocket frame a client may send: a next-hop
+// identity and the largest standard Sphinx packet.
+var maxFrameSize = int64(NextHopSize + sphinx.Extended32.PacketSize())
+
+// refusal is an error the gateway reports to the client in an error frame
+// and counts under its reason.
+type refusal struct {
+	reason string
+	err    error
+}
+
+func (r *refusal) Error() string { return r.reason + ": " + r.err.Error() }
+func (r *refusal) Unwrap() error { return r.err }
+
+func refuse(reason string, format string, args ...any) *refusal {
+	return &refusal{reason: reason, err: fmt.Errorf(format, args...)}
+}
+
+// Handler returns the websocket endpoint for clients. It upgrades any
+// request on any path; a request that is not a websocket upgrade gets an
+// HTTP error.
+func (g *Gateway) Handler() http.Handler {
+	return http.HandlerFunc(g.serveHTTP)
+}
+
+func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		http.Error(w, "gateway closed", http.StatusServiceUnavailable)
+		return
+	}
+	if len(g.conns) >= g.cfg.MaxConnections {
+		g.mu.Unlock()
+		g.m.refused.WithLabelValues(ReasonTooManyConns).Inc()
+		http.Error(w, "too many connections", http.StatusServiceUnavailable)
+		return
+	}
+	g.wg.Add(1)
+	g.mu.Unlock()
+	defer g.wg.Done()
+
+	conn, err := g.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		// The upgrader has answered the request with an HTTP error.
+		g.m.refused.WithLabelValues(ReasonBadFrame).Inc()
+		return
+	}
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		conn.Close()
+		return
+	}
+	g.conns[conn] = struct{}{}
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		delete(g.conns, conn)
+		g.mu.Unlock()
+		conn.Close()
+	}()
+	g.serveConn(conn, r.RemoteAddr)
+}
+
+func (g *Gateway) serveConn(conn *websocket.Conn, remote string) {
+	log := g.log.With("remote", remote)
+	conn.SetReadLimit(maxFrameSize)
+	_ = conn.SetReadDeadline(time.Now().Add(g.cfg.HandshakeTimeout))
+	client, key, answer, err := g.handshake(conn)
+	if err != nil {
+		g.refuseConn(conn, log, err)
+		return
+	}
+	s := &session{
+		g:      g,
+		conn:   conn,
+		client: client,
+		key:    key,
+		log:    log.With("client", fmt.Sprintf("%x", client[:8])),
+		wake:   make(chan struct{}, 1),
+		ctrl:   make(chan []byte, 16),
+		done:   make(chan struct{}),
+		nextID: 1,
+	}
+	// Attach before answering: once the client has its answer, it is the
+	// client's newest session, and a later connection replaces it, never the
+	// reverse. Nothing is written to it before the writer starts.
+	if !g.attach(s) {
+		return
+	}
+	defer g.detach(s)
+	if answer.Type == TypeRegistered {
+		g.m.registrations.Inc()
+		s.log.Info("client registered")
+	} else {
+		g.m.auths.Inc()
+	}
+	if err := g.writeControl(conn, answer); err != nil {
+		return
+	}
+	s.log.Debug("client session open")
+	var writer sync.WaitGroup
+	writer.Add(1)
+	go func() {
+		defer writer.Done()
+		s.writeLoop()
+	}()
+	s.signal()
+	s.readLoop()
+	g.detach(s)
+	writer.Wait()
+	s.log.Debug("client session closed")
+}
+
+// refuseConn counts a refused handshake, tells the client why (best effort)
+// and lets the caller close the connection.
+func (g *Gateway) refuseConn(conn *websocket.Conn, log *slog.Logger, err error) {
+	reason := ReasonBadFrame
+	var r *refusal
+	switch {
+	case errors.As(err, &r):
+		reason = r.reason
+	case isTimeout(err):
+		reason = ReasonTimeout
+	case isClosed(err):
+		// The client went away mid-handshake: nothing to refuse.
+		return
+	}
+	g.m.refused.WithLabelValues(reason).Inc()
+	log.Debug("handshake refused", "reason", reason, "err", err)
+	_ = conn.SetWriteDeadline(time.Now().Add(g.cfg.WriteTimeout))
+	_ = conn.WriteMessage(websocket.TextMessage, (&Control{Type: TypeError, Code: reason, Message: truncate(err.Error(), 200)}).Marshal())
+	_ = conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, reason))
+}
+
+func isTimeout(err error) bool {
+	var ne interface{ Timeout() bool }
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func isClosed(err error) bool {
+	var ce *websocket.CloseError
+	return errors.As(err, &ce) || errors.Is(err, websocket.ErrCloseSent)
+}
+
+// readControl reads one frame that must be a control message.
+func readControl(conn *websocket.Conn) (*Control, error) {
+	mt, data, err := conn.ReadMessage()
+	if err != nil {
+		if errors.Is(err, websocket.ErrReadLimit) {
+			return nil, refuse(ReasonBadFrame, "frame above %d bytes", maxFrameSize)
+		}
+		return nil, err
+	}
+	if mt != websocket.TextMessage {
+		return nil, refuse(ReasonUnauthenticated, "binary frame before the handshake completed")
+	}
+	c, err := ParseControl(data)
+	if err != nil {
+		return nil, refuse(ReasonBadFrame, "%w", err)
+	}
+	return c, nil
+}
+
+func (g *Gateway) writeControl(conn *websocket.Conn, c *Control) error {
+	_ = conn.SetWriteDeadline(time.Now().Add(g.cfg.WriteTimeout))
+	return conn.WriteMessage(websocket.TextMessage, c.Marshal())
+}
+
+// handshake runs a registration or an authentication and returns the
+// client's identity and shared key.
+func (g *Gateway) handshake(conn *websocket.Conn) ([IdentitySize]byte, SharedKey, *Control, error) {
+	var id [IdentitySize]byte
+	c, err := readControl(conn)
+	if err != nil {
+		return id, SharedKey{}, nil, err
+	}
+	switch c.Type {
+	case TypeRegisterInit:
+		return g.register(conn, c)
+	case TypeAuthenticate:
+		return g.authenticate(conn, c)
+	default:
+		return id, SharedKey{}, nil, refuse(ReasonUnauthenticated, "%q before a handshake", c.Type)
+	}
+}
+
+func (g *Gateway) register(conn *websocket.Conn, init *Control) ([IdentitySize]byte, SharedKey, *Control, error) {
+	now := g.now()
+	t := Transcript{Gateway: g.id, Timestamp: init.Timestamp}
+	copy(t.Client[:], init.Identity)
+	copy(t.ClientEphemeral[:], init.Ephemeral)
+	if !skewOK(init.Timestamp, now, g.cfg.MaxClockSkew) {
+		return t.Client, SharedKey{}, nil, refuse(ReasonSkew, "register_init timestamp %d is more than %s from the gateway's clock", init.Timestamp, g.cfg.MaxClockSkew)
+	}
+	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return t.Client, SharedKey{}, nil, fmt.Errorf("ephemeral key: %w", err)
+	}
+	dh, err := x25519(eph, init.Ephemeral)
+	if err != nil {
+		return t.Client, SharedKey{}, nil, refuse(ReasonBadFrame, "%w", err)
+	}
+	copy(t.GatewayEphemeral[:], eph.PublicKey().Bytes())
+	err = g.writeControl(conn, &Control{
+		Type:      TypeRegisterChallenge,
+		Gateway:   g.id[:],
+		Ephemeral: t.GatewayEphemeral[:],
+		Signature: ed25519.Sign(g.identity, t.GatewaySigningBytes()),
+	})
+	if err != nil {
+		return t.Client, SharedKey{}, nil, err
+	}
+	fin, err := readControl(conn)
+	if err != nil {
+		return t.Client, SharedKey{}, nil, err
+	}
+	if fin.Type != TypeRegisterFinish {
+		return t.Client, SharedKey{}, nil, refuse(ReasonBadFrame, "%q where register_finish was expected", fin.Type)
+	}
+	if !ed25519.Verify(ed25519.PublicKey(t.Client[:]), t.ClientSigningBytes(), fin.Signature) {
+		return t.Client, SharedKey{}, nil, refuse(ReasonBadSignature, "client signature over the registration transcript does not verify")
+	}
+	key, err := t.SharedKey(dh)
+	if err != nil {
+		return t.Client, SharedKey{}, nil, err
+	}
+	if err := g.st.putClient(t.Client, clientRecord{Key: key, RegisteredAt: now, LastSeen: now}); err != nil {
+		return t.Client, SharedKey{}, nil, err
+	}
+	return t.Client, key, &Control{Type: TypeRegistered, MAC: t.RegisteredMAC(key)}, nil
+}
+
+func (g *Gateway) authenticate(conn *websocket.Conn, a *Control) ([IdentitySize]byte, SharedKey, *Control, error) {
+	var id [IdentitySize]byte
+	var nonce [NonceSize]byte
+	copy(id[:], a.Identity)
+	copy(nonce[:], a.Nonce)
+	now := g.now()
+	if !skewOK(a.Timestamp, now, g.cfg.MaxClockSkew) {
+		return id, SharedKey{}, nil, refuse(ReasonSkew, "authenticate timestamp %d is more than %s from the gateway's clock", a.Timestamp, g.cfg.MaxClockSkew)
+	}
+	rec, err := g.st.client(id)
+	if errors.Is(err, ErrUnknownClient) {
+		return id, SharedKey{}, nil, refuse(ReasonUnknownClient, "client %x has not registered here", id[:8])
+	}
+	if err != nil {
+		return id, SharedKey{}, nil, err
+	}
+	if !hmac.Equal(a.MAC, AuthMAC(rec.Key, g.id, id, nonce, a.Timestamp)) {
+		return id, SharedKey{}, nil, refuse(ReasonBadMAC, "authentication MAC does not verify")
+	}
+	fresh, err := g.nonces.add(id, nonce, now, time.UnixMilli(a.Timestamp).Add(g.cfg.MaxClockSkew+time.Second))
+	if err != nil {
+		return id, SharedKey{}, nil, refuse(ReasonBusy, "%w", err)
+	}
+	if !fresh {
+		return id, SharedKey{}, nil, refuse(ReasonReplay, "authentication nonce already used")
+	}
+	// The record says when the client was last seen (to the hour), so an
+	// identity nobody uses is forgotten after MaxClientIdle.
+	if now.Sub(rec.LastSeen) >= time.Hour {
+		if err := g.st.touch(id, now); err != nil {
+			return id, SharedKey{}, nil, err
+		}
+	}
+	stored := g.st.count(&id)
+	return id, rec.Key, &Control{
+		Type:   TypeAuthenticated,
+		MAC:    AuthenticatedMAC(rec.Key, g.id, id, nonce, a.Timestamp),
+		Stored: uint64(stored),
+	}, nil
+}
+
