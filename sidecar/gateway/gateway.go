@@ -89,9 +89,9 @@ type Config struct {
 // DefaultConfig returns the defaults, with StoreDir set to dir.
 func DefaultConfig(dir string) Config {
 	return Config{
-		StoreDir:           dir,
-		MaxMessageAge:      24 * time.Hour,
-		SweepInterval:      time.Hour,
+		StoreDir:                dir,
+		MaxMessageAge:           24 * time.Hour,
+		SweepInterval:           time.Hour,
 		MaxStoredBytesPerClient: 64 << 20,
 		MaxStoredBytes:          4 << 30,
 		MaxClientIdle:           30 * 24 * time.Hour,

@@ -291,4 +291,3 @@ func (g *Gateway) authenticate(conn *websocket.Conn, a *Control) ([IdentitySize]
 		Stored: uint64(stored),
 	}, nil
 }
-

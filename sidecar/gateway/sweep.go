@@ -20,8 +20,8 @@ const sweepBatch = 256
 // sweepStats tells what a sweep did, in how many transactions.
 type sweepStats struct {
 	messages, clients int // deleted
-	txs                int // write transactions
-	maxPerTx           int // most deletions in one transaction
+	txs               int // write transactions
+	maxPerTx          int // most deletions in one transaction
 }
 
 func (st *sweepStats) tx(deletions int) {
