@@ -108,6 +108,12 @@ func DefaultConfig(dir string) Config {
 	}
 }
 
+// Validate checks c as New would: the zero values take their defaults.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}
+
 func (c Config) withDefaults() (Config, error) {
 	d := DefaultConfig(c.StoreDir)
 	if c.StoreDir == "" {
