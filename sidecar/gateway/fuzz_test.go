@@ -18,11 +18,13 @@ import (
 func controlSeeds() [][]byte {
 	b32 := bytes.Repeat([]byte{7}, 32)
 	return [][]byte{
-		(&Control{Type: TypeRegisterInit, Version: 1, Identity: b32, Ephemeral: b32, Timestamp: 1700000000000}).Marshal(),
+		(&Control{Type: TypeChallenge, Version: 2, Gateway: b32, Nonce: b32}).Marshal(),
+		(&Control{Type: TypeRegisterInit, Version: 2, Identity: b32, Ephemeral: b32}).Marshal(),
 		(&Control{Type: TypeRegisterChallenge, Gateway: b32, Ephemeral: b32, Signature: make([]byte, 64)}).Marshal(),
 		(&Control{Type: TypeRegisterFinish, Signature: make([]byte, 64)}).Marshal(),
 		(&Control{Type: TypeRegistered, MAC: b32}).Marshal(),
-		(&Control{Type: TypeAuthenticate, Version: 1, Identity: b32, Nonce: make([]byte, 16), Timestamp: 5, MAC: b32}).Marshal(),
+		(&Control{Type: TypeAuthenticate, Version: 2, Identity: b32, Nonce: make([]byte, 16), MAC: b32}).Marshal(),
+		[]byte(`{"type":"authenticate","version":1,"identity":"` + strings.Repeat("A", 43) + `=","nonce":"AAAAAAAAAAAAAAAAAAAAAA==","timestamp":5}`),
 		(&Control{Type: TypeAuthenticated, MAC: b32, Stored: 3}).Marshal(),
 		(&Control{Type: TypeAck, UpTo: 9}).Marshal(),
 		(&Control{Type: TypeError, Code: "replay", Message: "no"}).Marshal(),
@@ -124,7 +126,7 @@ func FuzzGatewayFrames(f *testing.F) {
 		f.Add(true, s, false, []byte{})
 	}
 	f.Add(false, make([]byte, NextHopSize+sphinx.Regular.PacketSize()), true, []byte(`{"type":"ack","upto":1}`))
-	f.Add(true, controlSeeds()[0], true, controlSeeds()[2])
+	f.Add(true, controlSeeds()[1], true, controlSeeds()[3])
 
 	_, key, _ := ed25519.GenerateKey(nil)
 	g, err := New(Config{StoreDir: f.TempDir()}, key, nil, discardForwarder{}, nil, nil)
@@ -152,6 +154,11 @@ func FuzzGatewayFrames(f *testing.F) {
 			return websocket.BinaryMessage
 		}
 		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, data, err := conn.ReadMessage(); err != nil {
+			t.Fatalf("no challenge: %v", err)
+		} else if c, err := ParseControl(data); err != nil || c.Type != TypeChallenge {
+			t.Fatalf("first frame %s, %v", data, err)
+		}
 		if conn.WriteMessage(mt(text1), frame1) != nil {
 			return
 		}

@@ -69,9 +69,6 @@ type Config struct {
 	// MaxPushedBytes bounds the same for all sessions together. Default
 	// 256 MiB.
 	MaxPushedBytes int64
-	// MaxClockSkew bounds the difference between a handshake's timestamp and
-	// the gateway's clock. Default 30s.
-	MaxClockSkew time.Duration
 	// HandshakeTimeout bounds the time from the websocket upgrade to a
 	// completed registration or authentication. Default 10s.
 	HandshakeTimeout time.Duration
@@ -82,8 +79,6 @@ type Config struct {
 	PingInterval time.Duration
 	// MaxConnections bounds open websocket connections. Default 10,000.
 	MaxConnections int
-	// MaxNonces bounds the authentication replay cache. Default 65,536.
-	MaxNonces int
 }
 
 // DefaultConfig returns the defaults, with StoreDir set to dir.
@@ -99,12 +94,10 @@ func DefaultConfig(dir string) Config {
 		Window:                  256,
 		MaxSessionPushedBytes:   1 << 20,
 		MaxPushedBytes:          256 << 20,
-		MaxClockSkew:            30 * time.Second,
 		HandshakeTimeout:        10 * time.Second,
 		WriteTimeout:            10 * time.Second,
 		PingInterval:            30 * time.Second,
 		MaxConnections:          10_000,
-		MaxNonces:               1 << 16,
 	}
 }
 
@@ -141,16 +134,13 @@ func (c Config) withDefaults() (Config, error) {
 	setD(&c.MaxClientIdle, d.MaxClientIdle)
 	setD(&c.MaxMessageAge, d.MaxMessageAge)
 	setD(&c.SweepInterval, d.SweepInterval)
-	setD(&c.MaxClockSkew, d.MaxClockSkew)
 	setD(&c.HandshakeTimeout, d.HandshakeTimeout)
 	setD(&c.WriteTimeout, d.WriteTimeout)
 	setD(&c.PingInterval, d.PingInterval)
 	setI(&c.MaxPayloadSize, d.MaxPayloadSize)
 	setI(&c.Window, d.Window)
 	setI(&c.MaxConnections, d.MaxConnections)
-	setI(&c.MaxNonces, d.MaxNonces)
-	for name, v := range map[string]time.Duration{"MaxMessageAge": c.MaxMessageAge, "MaxClientIdle": c.MaxClientIdle, "SweepInterval": c.SweepInterval,
-		"MaxClockSkew": c.MaxClockSkew, "HandshakeTimeout": c.HandshakeTimeout, "WriteTimeout": c.WriteTimeout, "PingInterval": c.PingInterval} {
+	for name, v := range map[string]time.Duration{"MaxMessageAge": c.MaxMessageAge, "MaxClientIdle": c.MaxClientIdle, "SweepInterval": c.SweepInterval, "HandshakeTimeout": c.HandshakeTimeout, "WriteTimeout": c.WriteTimeout, "PingInterval": c.PingInterval} {
 		if v < 0 {
 			return c, fmt.Errorf("gateway: config: %s is negative", name)
 		}
@@ -170,7 +160,7 @@ func (c Config) withDefaults() (Config, error) {
 			messageCost(c.MaxPayloadSize), c.MaxStoredBytesPerClient, c.MaxStoredBytes)
 	}
 	for name, v := range map[string]int{"MaxPayloadSize": c.MaxPayloadSize,
-		"Window": c.Window, "MaxConnections": c.MaxConnections, "MaxNonces": c.MaxNonces} {
+		"Window": c.Window, "MaxConnections": c.MaxConnections} {
 		if v < 0 {
 			return c, fmt.Errorf("gateway: config: %s is negative", name)
 		}
@@ -183,10 +173,8 @@ const (
 	ReasonBadFrame        = "bad_frame"       // a frame that does not parse or is out of place
 	ReasonBadPacket       = "bad_packet"      // a binary frame that is no Sphinx packet
 	ReasonUnauthenticated = "unauthenticated" // traffic before a completed handshake
-	ReasonSkew            = "clock_skew"      // a handshake timestamp too far from now
 	ReasonBadSignature    = "bad_signature"   // a registration signature that does not verify
 	ReasonBadMAC          = "bad_mac"         // an authentication MAC that does not verify
-	ReasonReplay          = "replay"          // an authentication nonce seen before
 	ReasonUnknownClient   = "unknown_client"  // authentication or delivery for an unregistered client
 	ReasonTimeout         = "timeout"         // no handshake within HandshakeTimeout
 	ReasonTooManyConns    = "too_many_connections"
@@ -194,12 +182,11 @@ const (
 	ReasonInboxFull       = "inbox_full"     // Deliver beyond MaxStoredBytesPerClient
 	ReasonStoreFull       = "store_full"     // Deliver beyond MaxStoredBytes
 	ReasonTooLarge        = "too_large"      // Deliver of a payload above MaxPayloadSize
-	ReasonBusy            = "busy"           // the replay cache is full
 )
 
-var allReasons = []string{ReasonBadFrame, ReasonBadPacket, ReasonUnauthenticated, ReasonSkew, ReasonBadSignature,
-	ReasonBadMAC, ReasonReplay, ReasonUnknownClient, ReasonTimeout, ReasonTooManyConns, ReasonForwardFailed,
-	ReasonInboxFull, ReasonStoreFull, ReasonTooLarge, ReasonBusy}
+var allReasons = []string{ReasonBadFrame, ReasonBadPacket, ReasonUnauthenticated, ReasonBadSignature,
+	ReasonBadMAC, ReasonUnknownClient, ReasonTimeout, ReasonTooManyConns, ReasonForwardFailed,
+	ReasonInboxFull, ReasonStoreFull, ReasonTooLarge}
 
 // Gateway is the gateway role. Create it with New; it is safe for
 // concurrent use.
@@ -214,7 +201,6 @@ type Gateway struct {
 	m         *metrics
 	st        *store
 	upgrader  websocket.Upgrader
-	nonces    *nonceCache
 	now       func() time.Time
 
 	stripes [256]stripe
@@ -261,7 +247,6 @@ func New(cfg Config, identity ed25519.PrivateKey, sphinxKey *sphinx.PrivateKey, 
 		fwd:       fwd,
 		log:       log.With("component", "gateway"),
 		st:        st,
-		nonces:    newNonceCache(cfg.MaxNonces),
 		now:       time.Now,
 		conns:     map[*websocket.Conn]struct{}{},
 		sessions:  map[[IdentitySize]byte]*session{},
@@ -426,43 +411,3 @@ func (g *Gateway) expire() sweepStats {
 	}
 	return st
 }
-
-// nonceCache remembers the authentication nonces seen within the clock-skew
-// window: an authentication is accepted only within MaxClockSkew of its
-// timestamp, so a nonce older than twice that can be forgotten.
-type nonceCache struct {
-	mu   sync.Mutex
-	max  int
-	seen map[[IdentitySize + NonceSize]byte]time.Time // → forget after
-}
-
-func newNonceCache(max int) *nonceCache {
-	return &nonceCache{max: max, seen: map[[IdentitySize + NonceSize]byte]time.Time{}}
-}
-
-// add records the nonce until forget; it reports false if the nonce was
-// there already, and errFull if the cache is full of live nonces.
-func (c *nonceCache) add(id [IdentitySize]byte, nonce [NonceSize]byte, now, forget time.Time) (bool, error) {
-	var k [IdentitySize + NonceSize]byte
-	copy(k[:], id[:])
-	copy(k[IdentitySize:], nonce[:])
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t, ok := c.seen[k]; ok && now.Before(t) {
-		return false, nil
-	}
-	if len(c.seen) >= c.max {
-		for n, t := range c.seen {
-			if !now.Before(t) {
-				delete(c.seen, n)
-			}
-		}
-		if len(c.seen) >= c.max {
-			return false, errNonceCacheFull
-		}
-	}
-	c.seen[k] = forget
-	return true, nil
-}
-
-var errNonceCacheFull = errors.New("gateway: authentication replay cache full")

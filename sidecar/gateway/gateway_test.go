@@ -185,8 +185,13 @@ func TestClientChecksGatewayIdentity(t *testing.T) {
 }
 
 // rawConn is a websocket connection driven frame by frame, for replays and
-// garbage.
+// garbage. It has read the gateway's challenge.
 func rawConn(t *testing.T, g *testGateway) *websocket.Conn {
+	conn, _ := rawConnChallenge(t, g)
+	return conn
+}
+
+func rawConnChallenge(t *testing.T, g *testGateway) (*websocket.Conn, [ChallengeSize]byte) {
 	t.Helper()
 	conn, resp, err := websocket.DefaultDialer.DialContext(ctx(t), g.url, nil)
 	if err != nil {
@@ -194,7 +199,11 @@ func rawConn(t *testing.T, g *testGateway) *websocket.Conn {
 	}
 	resp.Body.Close()
 	t.Cleanup(func() { conn.Close() })
-	return conn
+	c := next(t, conn)
+	if c.Type != TypeChallenge || !bytes.Equal(c.Gateway, g.Identity()) {
+		t.Fatalf("first frame %s from %x", c.Type, c.Gateway)
+	}
+	return conn, [ChallengeSize]byte(c.Nonce)
 }
 
 func send(t *testing.T, conn *websocket.Conn, c *Control) {
@@ -232,47 +241,103 @@ func expectRefusal(t *testing.T, conn *websocket.Conn, reason string) {
 	}
 }
 
+// TestAuthenticationReplayRefused records a genuine authentication on the
+// wire and replays it: on the same connection, on a new one, and on a new
+// one after a gateway restart. The MAC covers the connection's challenge,
+// so every replay fails. Version 1 (client timestamp and nonce, a cache of
+// nonces in memory) accepted the replay after a restart.
 func TestAuthenticationReplayRefused(t *testing.T) {
-	g := newTestGateway(t, Config{}, nil)
+	dir := t.TempDir()
+	_, gwKey, _ := ed25519.GenerateKey(rand.Reader)
+	g := newTestGateway(t, Config{StoreDir: dir}, gwKey)
 	client := newClientKey(t)
 	c, key := register(t, g, client)
 	c.Close()
 
-	var gw, id [32]byte
-	var nonce [NonceSize]byte
+	var gw [32]byte
 	copy(gw[:], g.Identity())
-	id = idOf(client)
+	id := idOf(client)
+	var nonce [NonceSize]byte
 	rand.Read(nonce[:])
-	ts := time.Now().UnixMilli()
-	auth := &Control{Type: TypeAuthenticate, Version: ProtocolVersion, Identity: id[:], Nonce: nonce[:], Timestamp: ts, MAC: AuthMAC(key, gw, id, nonce, ts)}
-
-	first := rawConn(t, g)
+	first, challenge := rawConnChallenge(t, g)
+	auth := &Control{Type: TypeAuthenticate, Version: ProtocolVersion, Identity: id[:], Nonce: nonce[:], MAC: AuthMAC(key, gw, id, challenge, nonce)}
 	send(t, first, auth)
 	if c := next(t, first); c.Type != TypeAuthenticated {
 		t.Fatalf("first authentication: %s %s", c.Type, c.Message)
 	}
+	// On the same connection: a session takes no second handshake.
+	send(t, first, auth)
+	expectRefusal(t, first, ReasonBadFrame)
+
 	again := rawConn(t, g)
 	send(t, again, auth)
-	expectRefusal(t, again, ReasonReplay)
+	expectRefusal(t, again, ReasonBadMAC)
 
-	// Same nonce with a fresh timestamp: the MAC covers the timestamp, so
-	// the replayer cannot make one; with a valid MAC it is still a replay.
-	ts2 := ts + 1
-	auth2 := *auth
-	auth2.Timestamp = ts2
-	tampered := rawConn(t, g)
-	send(t, tampered, &auth2)
-	expectRefusal(t, tampered, ReasonBadMAC)
+	g.Close()
+	g = newTestGateway(t, Config{StoreDir: dir}, gwKey)
+	restarted := rawConn(t, g)
+	send(t, restarted, auth)
+	expectRefusal(t, restarted, ReasonBadMAC)
+	if refused(g, ReasonBadMAC) != 1 || value(g.m.auths) != 0 {
+		t.Errorf("after the restart: bad_mac %v, authentications %v", refused(g, ReasonBadMAC), value(g.m.auths))
+	}
+	// The genuine client still gets in.
+	dialT(t, g, client, key)
+}
 
-	// A timestamp outside the skew, even correctly MACed, is refused.
-	old := time.Now().Add(-time.Hour).UnixMilli()
-	rand.Read(nonce[:])
-	stale := rawConn(t, g)
-	send(t, stale, &Control{Type: TypeAuthenticate, Version: ProtocolVersion, Identity: id[:], Nonce: nonce[:], Timestamp: old, MAC: AuthMAC(key, gw, id, nonce, old)})
-	expectRefusal(t, stale, ReasonSkew)
-
-	if refused(g, ReasonReplay) != 1 || refused(g, ReasonBadMAC) != 1 || refused(g, ReasonSkew) != 1 {
-		t.Errorf("refusals: replay %v bad_mac %v skew %v", refused(g, ReasonReplay), refused(g, ReasonBadMAC), refused(g, ReasonSkew))
+// TestBadAuthenticationFloodLocksNobodyOut: one client floods the gateway
+// with authentications, good and bad, and another authenticates between
+// them. There is no shared replay cache to fill: version 1 refused
+// everyone ("busy") once one client's fresh nonces filled it.
+func TestBadAuthenticationFloodLocksNobodyOut(t *testing.T) {
+	g := newTestGateway(t, Config{}, nil)
+	attacker, victim := newClientKey(t), newClientKey(t)
+	c, attackerKey := register(t, g, attacker)
+	c.Close()
+	c, victimKey := register(t, g, victim)
+	c.Close()
+	var gw [32]byte
+	copy(gw[:], g.Identity())
+	id := idOf(attacker)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				conn, resp, err := websocket.DefaultDialer.DialContext(ctx(t), g.url, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				_, data, err := conn.ReadMessage()
+				ch, perr := ParseControl(data)
+				if err != nil || perr != nil {
+					t.Error(err, perr)
+					conn.Close()
+					return
+				}
+				var nonce [NonceSize]byte
+				rand.Read(nonce[:])
+				k := attackerKey
+				if (w+i)%2 == 0 {
+					k = SharedKey{1} // a bad MAC
+				}
+				conn.WriteMessage(websocket.TextMessage, (&Control{Type: TypeAuthenticate, Version: ProtocolVersion, Identity: id[:],
+					Nonce: nonce[:], MAC: AuthMAC(k, gw, id, [ChallengeSize]byte(ch.Nonce), nonce)}).Marshal())
+				conn.ReadMessage()
+				conn.Close()
+			}
+		}()
+	}
+	for range 5 {
+		dialT(t, g, victim, victimKey).Close()
+	}
+	wg.Wait()
+	dialT(t, g, victim, victimKey)
+	if refused(g, ReasonBadMAC) != 100 {
+		t.Fatalf("bad_mac refusals %v, want 100", refused(g, ReasonBadMAC))
 	}
 }
 
@@ -282,17 +347,17 @@ func TestRegistrationReplayRefused(t *testing.T) {
 	id := idOf(client)
 
 	// A genuine registration, recorded frame by frame.
-	conn := rawConn(t, g)
+	conn, challenge := rawConnChallenge(t, g)
 	var eph [32]byte
 	rand.Read(eph[:])
 	ephKey, _ := ecdhKey(eph[:])
-	init := &Control{Type: TypeRegisterInit, Version: ProtocolVersion, Identity: id[:], Ephemeral: ephKey.PublicKey().Bytes(), Timestamp: time.Now().UnixMilli()}
+	init := &Control{Type: TypeRegisterInit, Version: ProtocolVersion, Identity: id[:], Ephemeral: ephKey.PublicKey().Bytes()}
 	send(t, conn, init)
 	ch := next(t, conn)
 	if ch.Type != TypeRegisterChallenge {
 		t.Fatalf("got %s", ch.Type)
 	}
-	tr := Transcript{Timestamp: init.Timestamp}
+	tr := Transcript{Challenge: challenge}
 	copy(tr.Gateway[:], g.Identity())
 	tr.Client = id
 	copy(tr.ClientEphemeral[:], init.Ephemeral)
@@ -345,9 +410,10 @@ func TestBadFramesRefusedAndCounted(t *testing.T) {
 		{"unknown type", websocket.TextMessage, []byte(`{"type":"gimme"}`), ReasonBadFrame},
 		{"short identity", websocket.TextMessage, []byte(`{"type":"register_init","version":1,"identity":"AAAA","ephemeral":"AAAA"}`), ReasonBadFrame},
 		{"wrong version", websocket.TextMessage, (&Control{Type: TypeRegisterInit, Version: 9, Identity: make([]byte, 32), Ephemeral: make([]byte, 32)}).Marshal(), ReasonBadFrame},
+		{"version 1 authenticate", websocket.TextMessage, (&Control{Type: TypeAuthenticate, Version: 1, Identity: make([]byte, 32), Nonce: make([]byte, 16), MAC: make([]byte, 32)}).Marshal(), ReasonBadFrame},
 		{"ack before auth", websocket.TextMessage, []byte(`{"type":"ack","upto":3}`), ReasonUnauthenticated},
 		{"packet before auth", websocket.BinaryMessage, make([]byte, NextHopSize+sphinx.Regular.PacketSize()), ReasonUnauthenticated},
-		{"low-order ephemeral", websocket.TextMessage, (&Control{Type: TypeRegisterInit, Version: 1, Identity: make([]byte, 32), Ephemeral: make([]byte, 32), Timestamp: time.Now().UnixMilli()}).Marshal(), ReasonBadFrame},
+		{"low-order ephemeral", websocket.TextMessage, (&Control{Type: TypeRegisterInit, Version: ProtocolVersion, Identity: make([]byte, 32), Ephemeral: make([]byte, 32)}).Marshal(), ReasonBadFrame},
 		{"oversized frame", websocket.BinaryMessage, make([]byte, maxFrameSize+1), ReasonBadFrame},
 	}
 	for _, tc := range cases {

@@ -83,12 +83,11 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) serveConn(conn *websocket.Conn, remote string) {
-	log := g.log.With("remote", remote)
 	conn.SetReadLimit(maxFrameSize)
 	_ = conn.SetReadDeadline(time.Now().Add(g.cfg.HandshakeTimeout))
 	client, key, answer, err := g.handshake(conn)
 	if err != nil {
-		g.refuseConn(conn, log, err)
+		g.refuseConn(conn, remote, err)
 		return
 	}
 	s := &session{
@@ -96,7 +95,7 @@ func (g *Gateway) serveConn(conn *websocket.Conn, remote string) {
 		conn:   conn,
 		client: client,
 		key:    key,
-		log:    log.With("client", fmt.Sprintf("%x", client[:8])),
+		log:    g.log.With("remote", remote, "client", fmt.Sprintf("%x", client[:8])),
 		wake:   make(chan struct{}, 1),
 		ctrl:   make(chan []byte, 16),
 		done:   make(chan struct{}),
@@ -111,14 +110,15 @@ func (g *Gateway) serveConn(conn *websocket.Conn, remote string) {
 	defer g.detach(s)
 	if answer.Type == TypeRegistered {
 		g.m.registrations.Inc()
-		s.log.Info("client registered")
+		// Anyone may register any number of identities: rate-limited.
+		g.rlog.Info("client registered", "remote", remote, "client", fmt.Sprintf("%x", client[:8]))
 	} else {
 		g.m.auths.Inc()
 	}
 	if err := g.writeControl(conn, answer); err != nil {
 		return
 	}
-	s.log.Debug("client session open")
+	g.rlog.Log(slog.LevelDebug, "client session open", "client session open", "remote", remote, "client", fmt.Sprintf("%x", client[:8]))
 	var writer sync.WaitGroup
 	writer.Add(1)
 	go func() {
@@ -129,12 +129,12 @@ func (g *Gateway) serveConn(conn *websocket.Conn, remote string) {
 	s.readLoop()
 	g.detach(s)
 	writer.Wait()
-	s.log.Debug("client session closed")
+	g.rlog.Log(slog.LevelDebug, "client session closed", "client session closed", "remote", remote, "client", fmt.Sprintf("%x", client[:8]))
 }
 
 // refuseConn counts a refused handshake, tells the client why (best effort)
 // and lets the caller close the connection.
-func (g *Gateway) refuseConn(conn *websocket.Conn, log *slog.Logger, err error) {
+func (g *Gateway) refuseConn(conn *websocket.Conn, remote string, err error) {
 	reason := ReasonBadFrame
 	var r *refusal
 	switch {
@@ -147,7 +147,7 @@ func (g *Gateway) refuseConn(conn *websocket.Conn, log *slog.Logger, err error) 
 		return
 	}
 	g.m.refused.WithLabelValues(reason).Inc()
-	log.Debug("handshake refused", "reason", reason, "err", err)
+	g.rlog.Log(slog.LevelDebug, "handshake refused", "handshake refused", "remote", remote, "reason", reason, "err", err)
 	_ = conn.SetWriteDeadline(time.Now().Add(g.cfg.WriteTimeout))
 	_ = conn.WriteMessage(websocket.TextMessage, (&Control{Type: TypeError, Code: reason, Message: truncate(err.Error(), 200)}).Marshal())
 	_ = conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, reason))
@@ -187,32 +187,35 @@ func (g *Gateway) writeControl(conn *websocket.Conn, c *Control) error {
 	return conn.WriteMessage(websocket.TextMessage, c.Marshal())
 }
 
-// handshake runs a registration or an authentication and returns the
-// client's identity and shared key.
+// handshake sends the connection's challenge, then runs a registration or
+// an authentication and returns the client's identity and shared key.
 func (g *Gateway) handshake(conn *websocket.Conn) ([IdentitySize]byte, SharedKey, *Control, error) {
 	var id [IdentitySize]byte
+	var challenge [ChallengeSize]byte
+	if _, err := rand.Read(challenge[:]); err != nil {
+		return id, SharedKey{}, nil, fmt.Errorf("challenge: %w", err)
+	}
+	if err := g.writeControl(conn, &Control{Type: TypeChallenge, Version: ProtocolVersion, Gateway: g.id[:], Nonce: challenge[:]}); err != nil {
+		return id, SharedKey{}, nil, err
+	}
 	c, err := readControl(conn)
 	if err != nil {
 		return id, SharedKey{}, nil, err
 	}
 	switch c.Type {
 	case TypeRegisterInit:
-		return g.register(conn, c)
+		return g.register(conn, c, challenge)
 	case TypeAuthenticate:
-		return g.authenticate(conn, c)
+		return g.authenticate(c, challenge)
 	default:
 		return id, SharedKey{}, nil, refuse(ReasonUnauthenticated, "%q before a handshake", c.Type)
 	}
 }
 
-func (g *Gateway) register(conn *websocket.Conn, init *Control) ([IdentitySize]byte, SharedKey, *Control, error) {
-	now := g.now()
-	t := Transcript{Gateway: g.id, Timestamp: init.Timestamp}
+func (g *Gateway) register(conn *websocket.Conn, init *Control, challenge [ChallengeSize]byte) ([IdentitySize]byte, SharedKey, *Control, error) {
+	t := Transcript{Gateway: g.id, Challenge: challenge}
 	copy(t.Client[:], init.Identity)
 	copy(t.ClientEphemeral[:], init.Ephemeral)
-	if !skewOK(init.Timestamp, now, g.cfg.MaxClockSkew) {
-		return t.Client, SharedKey{}, nil, refuse(ReasonSkew, "register_init timestamp %d is more than %s from the gateway's clock", init.Timestamp, g.cfg.MaxClockSkew)
-	}
 	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
 	if err != nil {
 		return t.Client, SharedKey{}, nil, fmt.Errorf("ephemeral key: %w", err)
@@ -245,21 +248,21 @@ func (g *Gateway) register(conn *websocket.Conn, init *Control) ([IdentitySize]b
 	if err != nil {
 		return t.Client, SharedKey{}, nil, err
 	}
+	now := g.now()
 	if err := g.st.putClient(t.Client, clientRecord{Key: key, RegisteredAt: now, LastSeen: now}); err != nil {
 		return t.Client, SharedKey{}, nil, err
 	}
 	return t.Client, key, &Control{Type: TypeRegistered, MAC: t.RegisteredMAC(key)}, nil
 }
 
-func (g *Gateway) authenticate(conn *websocket.Conn, a *Control) ([IdentitySize]byte, SharedKey, *Control, error) {
+// authenticate checks the client's MAC over this connection's challenge.
+// The challenge is fresh, so a recorded authentication fails on any other
+// connection, before or after a restart: no replay cache is needed.
+func (g *Gateway) authenticate(a *Control, challenge [ChallengeSize]byte) ([IdentitySize]byte, SharedKey, *Control, error) {
 	var id [IdentitySize]byte
 	var nonce [NonceSize]byte
 	copy(id[:], a.Identity)
 	copy(nonce[:], a.Nonce)
-	now := g.now()
-	if !skewOK(a.Timestamp, now, g.cfg.MaxClockSkew) {
-		return id, SharedKey{}, nil, refuse(ReasonSkew, "authenticate timestamp %d is more than %s from the gateway's clock", a.Timestamp, g.cfg.MaxClockSkew)
-	}
 	rec, err := g.st.client(id)
 	if errors.Is(err, ErrUnknownClient) {
 		return id, SharedKey{}, nil, refuse(ReasonUnknownClient, "client %x has not registered here", id[:8])
@@ -267,27 +270,19 @@ func (g *Gateway) authenticate(conn *websocket.Conn, a *Control) ([IdentitySize]
 	if err != nil {
 		return id, SharedKey{}, nil, err
 	}
-	if !hmac.Equal(a.MAC, AuthMAC(rec.Key, g.id, id, nonce, a.Timestamp)) {
+	if !hmac.Equal(a.MAC, AuthMAC(rec.Key, g.id, id, challenge, nonce)) {
 		return id, SharedKey{}, nil, refuse(ReasonBadMAC, "authentication MAC does not verify")
-	}
-	fresh, err := g.nonces.add(id, nonce, now, time.UnixMilli(a.Timestamp).Add(g.cfg.MaxClockSkew+time.Second))
-	if err != nil {
-		return id, SharedKey{}, nil, refuse(ReasonBusy, "%w", err)
-	}
-	if !fresh {
-		return id, SharedKey{}, nil, refuse(ReasonReplay, "authentication nonce already used")
 	}
 	// The record says when the client was last seen (to the hour), so an
 	// identity nobody uses is forgotten after MaxClientIdle.
-	if now.Sub(rec.LastSeen) >= time.Hour {
+	if now := g.now(); now.Sub(rec.LastSeen) >= time.Hour {
 		if err := g.st.touch(id, now); err != nil {
 			return id, SharedKey{}, nil, err
 		}
 	}
-	stored := g.st.count(&id)
 	return id, rec.Key, &Control{
 		Type:   TypeAuthenticated,
-		MAC:    AuthenticatedMAC(rec.Key, g.id, id, nonce, a.Timestamp),
-		Stored: uint64(stored),
+		MAC:    AuthenticatedMAC(rec.Key, g.id, id, challenge, nonce),
+		Stored: uint64(g.st.count(&id)),
 	}, nil
 }

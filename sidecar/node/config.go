@@ -104,7 +104,6 @@ type GatewaySection struct {
 	MaxMessageAge    Duration `toml:"max_message_age"`
 	SweepInterval    Duration `toml:"sweep_interval"`
 	Window           int      `toml:"window"`
-	MaxClockSkew     Duration `toml:"max_clock_skew"`
 	HandshakeTimeout Duration `toml:"handshake_timeout"`
 	WriteTimeout     Duration `toml:"write_timeout"`
 	PingInterval     Duration `toml:"ping_interval"`
@@ -149,8 +148,8 @@ func DefaultConfig() Config {
 		Gateway: GatewaySection{
 			Enabled: true, StoreDir: g.StoreDir, MaxMessageAge: Duration(g.MaxMessageAge),
 			SweepInterval: Duration(g.SweepInterval), Window: g.Window,
-			MaxClockSkew: Duration(g.MaxClockSkew), HandshakeTimeout: Duration(g.HandshakeTimeout),
-			WriteTimeout: Duration(g.WriteTimeout), PingInterval: Duration(g.PingInterval), MaxConnections: g.MaxConnections,
+			HandshakeTimeout: Duration(g.HandshakeTimeout),
+			WriteTimeout:     Duration(g.WriteTimeout), PingInterval: Duration(g.PingInterval), MaxConnections: g.MaxConnections,
 			MaxStoredBytesPerClient: g.MaxStoredBytesPerClient, MaxStoredBytes: g.MaxStoredBytes,
 			MaxClientIdle: Duration(g.MaxClientIdle), MaxSessionPushedBytes: g.MaxSessionPushedBytes, MaxPushedBytes: g.MaxPushedBytes,
 		},
@@ -253,7 +252,7 @@ func (c Config) GatewayConfig(home string) gateway.Config {
 	}
 	return gateway.Config{
 		StoreDir: dir, MaxMessageAge: time.Duration(g.MaxMessageAge), SweepInterval: time.Duration(g.SweepInterval),
-		Window: g.Window, MaxClockSkew: time.Duration(g.MaxClockSkew),
+		Window:           g.Window,
 		HandshakeTimeout: time.Duration(g.HandshakeTimeout), WriteTimeout: time.Duration(g.WriteTimeout),
 		PingInterval: time.Duration(g.PingInterval), MaxConnections: g.MaxConnections,
 		MaxStoredBytesPerClient: g.MaxStoredBytesPerClient, MaxStoredBytes: g.MaxStoredBytes,
@@ -355,8 +354,6 @@ max_message_age = {{q .Gateway.MaxMessageAge.String}}
 sweep_interval = {{q .Gateway.SweepInterval.String}}
 # Pushed messages a client may leave unacknowledged.
 window = {{.Gateway.Window}}
-# Largest difference between a client's handshake timestamp and our clock.
-max_clock_skew = {{q .Gateway.MaxClockSkew.String}}
 # Bound from the websocket upgrade to a completed handshake.
 handshake_timeout = {{q .Gateway.HandshakeTimeout.String}}
 # Bound on one websocket write.
