@@ -93,14 +93,19 @@ func FuzzParseDeliveryFrame(f *testing.F) {
 }
 
 func FuzzStoredRecords(f *testing.F) {
-	f.Add(clientRecord{Key: SharedKey{1, 2}, RegisteredAt: time.Unix(1700000000, 0)}.marshal(), seqKey(1))
+	f.Add(clientRecord{Key: SharedKey{1, 2}, RegisteredAt: time.Unix(1700000000, 0), LastSeen: time.Unix(1700003600, 0)}.marshal(), seqKey(1))
+	f.Add(append([]byte{clientRecordV1}, make([]byte, clientRecordV1Size-1)...), seqKey(2))
 	f.Add(marshalMessage(time.Unix(0, 1700000000000000000), []byte("hello")), seqKey(7))
 	f.Add([]byte{2, 0, 0}, []byte{1})
 	f.Add([]byte{}, []byte{})
 	f.Fuzz(func(t *testing.T, value, key []byte) {
 		if r, err := parseClientRecord(value); err == nil {
-			if !bytes.Equal(r.marshal(), value) {
-				t.Fatal("client record round trip changed it")
+			// Version 1 records are rewritten as version 2.
+			if again, err := parseClientRecord(r.marshal()); err != nil || again != r {
+				t.Fatalf("client record round trip changed it: %+v → %+v, %v", r, again, err)
+			}
+			if value[0] == clientRecordV2 && !bytes.Equal(r.marshal(), value) {
+				t.Fatal("client record round trip changed its bytes")
 			}
 		} else if !errors.Is(err, ErrCorruptRecord) {
 			t.Fatalf("client record error does not wrap ErrCorruptRecord: %v", err)
