@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -201,7 +202,7 @@ type Gateway struct {
 	m         *metrics
 	st        *store
 	upgrader  websocket.Upgrader
-	now       func() time.Time
+	clock     atomic.Pointer[func() time.Time] // time.Now; tests move it
 
 	stripes [256]stripe
 	mem     memPool
@@ -247,11 +248,11 @@ func New(cfg Config, identity ed25519.PrivateKey, sphinxKey *sphinx.PrivateKey, 
 		fwd:       fwd,
 		log:       log.With("component", "gateway"),
 		st:        st,
-		now:       time.Now,
 		conns:     map[*websocket.Conn]struct{}{},
 		sessions:  map[[IdentitySize]byte]*session{},
 		stop:      make(chan struct{}),
 	}
+	g.setClock(time.Now)
 	g.rlog = ratelog.New(g.log, 0, 0)
 	g.mem = memPool{max: cfg.MaxPushedBytes, waiting: map[*session]struct{}{}}
 	for i := range g.stripes {
@@ -275,6 +276,11 @@ func New(cfg Config, identity ed25519.PrivateKey, sphinxKey *sphinx.PrivateKey, 
 	go g.sweep()
 	return g, nil
 }
+
+func (g *Gateway) now() time.Time { return (*g.clock.Load())() }
+
+// setClock replaces the gateway's clock (for tests that move time).
+func (g *Gateway) setClock(now func() time.Time) { g.clock.Store(&now) }
 
 // Identity returns the gateway's ed25519 public key.
 func (g *Gateway) Identity() ed25519.PublicKey { return g.identity.Public().(ed25519.PublicKey) }

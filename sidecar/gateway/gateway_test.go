@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -49,6 +50,11 @@ type testGateway struct {
 
 func newTestGateway(t testing.TB, cfg Config, identity ed25519.PrivateKey) *testGateway {
 	t.Helper()
+	return newTestGatewayLog(t, cfg, identity, nil)
+}
+
+func newTestGatewayLog(t testing.TB, cfg Config, identity ed25519.PrivateKey, log *slog.Logger) *testGateway {
+	t.Helper()
 	if cfg.StoreDir == "" {
 		cfg.StoreDir = t.TempDir()
 	}
@@ -57,7 +63,7 @@ func newTestGateway(t testing.TB, cfg Config, identity ed25519.PrivateKey) *test
 	}
 	fwd := &chanForwarder{ch: make(chan forwarded, 16)}
 	reg := prometheus.NewRegistry()
-	g, err := New(cfg, identity, nil, fwd, nil, reg)
+	g, err := New(cfg, identity, nil, fwd, log, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -729,17 +735,17 @@ func TestExpiry(t *testing.T) {
 	c.Close()
 	waitFor(t, "the session to end", func() bool { return value(g.m.connected) == 0 })
 	start := time.Now()
-	g.now = func() time.Time { return start }
+	g.setClock(func() time.Time { return start })
 	for i := range 3 {
 		if err := g.Deliver(id, payloadN(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	g.now = func() time.Time { return start.Add(30 * time.Minute) }
+	g.setClock(func() time.Time { return start.Add(30 * time.Minute) })
 	if err := g.Deliver(id, payloadN(3)); err != nil {
 		t.Fatal(err)
 	}
-	g.now = func() time.Time { return start.Add(61 * time.Minute) }
+	g.setClock(func() time.Time { return start.Add(61 * time.Minute) })
 	g.expire()
 	if got := g.StoredMessages(&id); got != 1 {
 		t.Fatalf("after expiry %d stored, want 1", got)

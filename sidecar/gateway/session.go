@@ -465,9 +465,9 @@ func (p *memPool) give(n int64) {
 	}
 	p.mu.Lock()
 	p.used -= n
-	waiting := p.waiting
-	if len(waiting) > 0 {
-		p.waiting = map[*session]struct{}{}
+	var waiting map[*session]struct{}
+	if len(p.waiting) > 0 {
+		waiting, p.waiting = p.waiting, map[*session]struct{}{}
 	}
 	p.mu.Unlock()
 	for s := range waiting {

@@ -158,7 +158,7 @@ func TestUnusedRegistrationExpires(t *testing.T) {
 	g := newTestGateway(t, Config{MaxClientIdle: idle, MaxMessageAge: 365 * 24 * time.Hour}, nil)
 	var mu sync.Mutex
 	now := time.Now()
-	g.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	g.setClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 
 	unused, used := newClientKey(t), newClientKey(t)
