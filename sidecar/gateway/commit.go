@@ -31,14 +31,16 @@ const (
 	opAppend opKind = iota
 	opRemove
 	opTouch
+	opPutClient
 )
 
 type writeOp struct {
 	kind     opKind
 	id       [IdentitySize]byte
 	now      time.Time
-	payloads [][]byte // opAppend
-	seqs     []uint64 // opRemove: in; opAppend: out
+	payloads [][]byte     // opAppend
+	record   clientRecord // opPutClient
+	seqs     []uint64     // opRemove: in; opAppend: out
 
 	// Results, valid once done is closed.
 	removed      int   // opRemove
@@ -140,6 +142,8 @@ func (c *committer) commit(batch []*writeOp) {
 				err = removeTx(inbox, op)
 			case opTouch:
 				err = touchTx(clients, op)
+			case opPutClient:
+				err = putClientTx(clients, inbox, op)
 			}
 			if err != nil {
 				return err
@@ -224,6 +228,25 @@ func touchTx(clients *bolt.Bucket, op *writeOp) error {
 	}
 	r.LastSeen = op.now
 	return clients.Put(op.id[:], r.marshal())
+}
+
+// putClientTx stores a registration, replacing an earlier one of the same
+// identity, and creates its inbox.
+func putClientTx(clients, inbox *bolt.Bucket, op *writeOp) error {
+	if err := clients.Put(op.id[:], op.record.marshal()); err != nil {
+		return err
+	}
+	_, err := inbox.CreateBucketIfNotExists(op.id[:])
+	return err
+}
+
+// putClient stores a registration durably; concurrent registrations share
+// a commit like deliveries.
+func (s *store) putClient(id [IdentitySize]byte, r clientRecord) error {
+	if err := s.c.submit(&writeOp{kind: opPutClient, id: id, record: r}).wait(); err != nil {
+		return fmt.Errorf("store client %x: %w", id[:8], err)
+	}
+	return nil
 }
 
 // append stores payloads for a registered client, in order, and returns

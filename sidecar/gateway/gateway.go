@@ -347,7 +347,7 @@ func (g *Gateway) deliverErr(dest [32]byte, err error) error {
 		g.m.refused.WithLabelValues(ReasonStoreFull).Inc()
 		g.rlog.Warn("inbox store at its byte quota: deliveries refused", "max_stored_bytes", g.cfg.MaxStoredBytes)
 	default:
-		g.log.Error("deliver failed", "client", fmt.Sprintf("%x", dest[:8]), "err", err)
+		g.rlog.Log(slog.LevelError, "deliver failed", "deliver failed", "client", fmt.Sprintf("%x", dest[:8]), "err", err)
 	}
 	return err
 }

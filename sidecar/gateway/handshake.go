@@ -95,7 +95,6 @@ func (g *Gateway) serveConn(conn *websocket.Conn, remote string) {
 		conn:   conn,
 		client: client,
 		key:    key,
-		log:    g.log.With("remote", remote, "client", fmt.Sprintf("%x", client[:8])),
 		wake:   make(chan struct{}, 1),
 		ctrl:   make(chan []byte, 16),
 		done:   make(chan struct{}),

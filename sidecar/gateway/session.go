@@ -30,7 +30,6 @@ type session struct {
 	conn   *websocket.Conn
 	client [IdentitySize]byte
 	key    SharedKey
-	log    *slog.Logger
 
 	wake chan struct{}
 	ctrl chan []byte
@@ -123,7 +122,7 @@ func (g *Gateway) attach(s *session) bool {
 	g.mu.Unlock()
 	wait := func() {}
 	if old != nil {
-		old.log.Info("client session replaced by a new connection")
+		g.rlog.Info("client session replaced by a new connection", "client", fmt.Sprintf("%x", s.client[:8]))
 		wait = g.detachLocked(st, old)
 	}
 	st.Unlock()
@@ -182,7 +181,8 @@ func (g *Gateway) detachLocked(st *stripe, s *session) (wait func()) {
 		if err := commit(); err != nil {
 			g.st.release(s.client, keepCost)
 			g.deliverErr(s.client, err)
-			s.log.Error("unacknowledged messages lost at disconnect", "count", len(keep), "err", err)
+			g.rlog.Log(slog.LevelError, "unacknowledged messages lost at disconnect", "unacknowledged messages lost at disconnect",
+				"client", fmt.Sprintf("%x", s.client[:8]), "count", len(keep), "err", err)
 			return
 		}
 		g.m.storedTotal.Add(float64(len(keep)))
@@ -230,7 +230,7 @@ func (s *session) writeLoop() {
 		}
 		if err != nil {
 			// The reader sees the closed connection and ends the session.
-			s.log.Debug("write to client failed", "err", err)
+			s.g.rlog.Log(slog.LevelDebug, "write to client failed", "write to client failed", "client", fmt.Sprintf("%x", s.client[:8]), "err", err)
 			s.conn.Close()
 			return
 		}

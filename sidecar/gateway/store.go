@@ -280,22 +280,6 @@ func (s *store) account(id [IdentitySize]byte, messages int, bytes int64) {
 // or acknowledged from memory.
 func (s *store) release(id [IdentitySize]byte, cost int64) { s.account(id, 0, -cost) }
 
-// putClient stores a registration (replacing an earlier one of the same
-// identity) and creates its inbox.
-func (s *store) putClient(id [IdentitySize]byte, r clientRecord) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketClients).Put(id[:], r.marshal()); err != nil {
-			return err
-		}
-		_, err := tx.Bucket(bucketInbox).CreateBucketIfNotExists(id[:])
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("store client %x: %w", id[:8], err)
-	}
-	return nil
-}
-
 func (s *store) client(id [IdentitySize]byte) (clientRecord, error) {
 	var r clientRecord
 	err := s.db.View(func(tx *bolt.Tx) error {
