@@ -22,7 +22,7 @@ func BenchmarkDeliverStored(b *testing.B) {
 	for _, c := range []struct {
 		name             string
 		workers, clients int
-	}{{"serial", 1, 1}, {"concurrent64", 64, 256}} {
+	}{{"serial", 1, 1}, {"concurrent64", 64, 256}, {"concurrent64-4clients", 64, 4}} {
 		b.Run(c.name, func(b *testing.B) {
 			dir := b.TempDir()
 			g := newTestGateway(b, Config{StoreDir: filepath.Join(dir, "store")}, nil)
