@@ -256,3 +256,39 @@ func registerOfflineT(t *testing.T, g *testGateway, n int) [][32]byte {
 	}
 	return ids
 }
+
+// TestSweepPagesThroughClients forgets more idle clients than one page of
+// the sweep holds.
+func TestSweepPagesThroughClients(t *testing.T) {
+	g := newTestGateway(t, Config{MaxClientIdle: time.Hour}, nil)
+	const n = 2*sweepPage + 500
+	long := time.Now().Add(-2 * time.Hour)
+	err := g.st.db.Update(func(tx *bolt.Tx) error {
+		for range n {
+			id := idOf(newClientKey(t))
+			if err := tx.Bucket(bucketClients).Put(id[:], clientRecord{RegisteredAt: long, LastSeen: long}.marshal()); err != nil {
+				return err
+			}
+			if _, err := tx.Bucket(bucketInbox).CreateBucket(id[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := registerOfflineT(t, g, 1)[0]
+	if st := g.expire(); st.clients != n {
+		t.Fatalf("forgot %d of %d idle clients", st.clients, n)
+	}
+	g.st.db.View(func(tx *bolt.Tx) error {
+		if k := tx.Bucket(bucketClients).Stats().KeyN; k != 1 {
+			t.Errorf("%d client records left, want 1", k)
+		}
+		if tx.Bucket(bucketClients).Get(kept[:]) == nil {
+			t.Error("the client seen just now was forgotten")
+		}
+		return nil
+	})
+}

@@ -10,12 +10,18 @@ import (
 // The sweep deletes expired messages and forgotten registrations in
 // transactions of at most sweepBatch deletions each: bbolt has one writer
 // at a time, so a long transaction would hold every delivery's commit
-// behind it. Each transaction finds its own place again (a client's oldest
-// messages are first in its bucket), so the sweep holds no cursor across
-// commits.
+// behind it. A transaction carries on across clients until its budget is
+// spent (so many clients with a little to delete cost few fsyncs), and
+// each finds its own place again (a client's oldest messages are first in
+// its bucket), so the sweep holds no cursor across commits. Clients are
+// read a page at a time, so the sweep's memory does not grow with their
+// number.
 
 // sweepBatch bounds the deletions of one sweep transaction.
 const sweepBatch = 256
+
+// sweepPage is how many client identities the sweep reads at a time.
+const sweepPage = 1024
 
 // sweepStats tells what a sweep did, in how many transactions.
 type sweepStats struct {
@@ -24,29 +30,66 @@ type sweepStats struct {
 	maxPerTx          int // most deletions in one transaction
 }
 
-func (st *sweepStats) tx(deletions int) {
-	st.txs++
-	st.maxPerTx = max(st.maxPerTx, deletions)
-}
-
-// clientIDs lists the registered clients and those with an inbox bucket.
-func (s *store) clientIDs() ([][IdentitySize]byte, error) {
-	seen := map[[IdentitySize]byte]bool{}
+// idsAfter returns up to sweepPage identities after the given one (from
+// the start if after is nil): the keys of the clients bucket, or the names
+// of the inbox bucket's client buckets.
+func (s *store) idsAfter(bucket []byte, after *[IdentitySize]byte) ([][IdentitySize]byte, error) {
 	var ids [][IdentitySize]byte
 	err := s.db.View(func(tx *bolt.Tx) error {
-		add := func(k []byte) {
-			if len(k) == IdentitySize && !seen[[IdentitySize]byte(k)] {
-				seen[[IdentitySize]byte(k)] = true
+		c := tx.Bucket(bucket).Cursor()
+		k, _ := c.First()
+		if after != nil {
+			k, _ = c.Seek(after[:])
+			if k != nil && string(k) == string(after[:]) {
+				k, _ = c.Next()
+			}
+		}
+		for ; k != nil && len(ids) < sweepPage; k, _ = c.Next() {
+			if len(k) == IdentitySize {
 				ids = append(ids, [IdentitySize]byte(k))
 			}
 		}
-		if err := tx.Bucket(bucketClients).ForEach(func(k, _ []byte) error { add(k); return nil }); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketInbox).ForEachBucket(func(k []byte) error { add(k); return nil })
+		return nil
 	})
 	return ids, err
 }
+
+// eachPage calls f with every identity in bucket, a page at a time.
+func (s *store) eachPage(bucket []byte, f func([][IdentitySize]byte) error) error {
+	var after *[IdentitySize]byte
+	for {
+		ids, err := s.idsAfter(bucket, after)
+		if err != nil {
+			return err
+		}
+		if err := f(ids); err != nil {
+			return err
+		}
+		if len(ids) < sweepPage {
+			return nil
+		}
+		after = &ids[len(ids)-1]
+	}
+}
+
+// sweepTx collects what one sweep transaction deleted, applied to the
+// store's counts once it has committed.
+type sweepTx struct {
+	messages, clients int
+	deleted           map[[IdentitySize]byte]usage
+}
+
+func (t *sweepTx) message(id [IdentitySize]byte, v []byte) {
+	u := t.deleted[id]
+	u.messages++
+	u.bytes += storedCost(v)
+	t.deleted[id] = u
+	t.messages++
+}
+
+// stepFunc deletes up to budget things (messages, records) of client id
+// in tx and says how many, and whether it is done with that client.
+type stepFunc func(tx *bolt.Tx, t *sweepTx, id [IdentitySize]byte, budget int) (n int, finished bool, err error)
 
 // expire deletes every message stored before cutoff and every record that
 // does not parse, and forgets (with their inbox) the clients last seen
@@ -54,145 +97,162 @@ func (s *store) clientIDs() ([][IdentitySize]byte, error) {
 // now).
 func (s *store) expire(cutoff, idleCutoff time.Time, active func([IdentitySize]byte) bool) (sweepStats, error) {
 	var st sweepStats
-	ids, err := s.clientIDs()
+	err := s.eachPage(bucketInbox, func(ids [][IdentitySize]byte) error {
+		ids = s.candidates(ids, func(tx *bolt.Tx, id [IdentitySize]byte) bool { return s.hasOld(tx, id, cutoff) })
+		return s.sweepTxs(ids, func(tx *bolt.Tx, t *sweepTx, id [IdentitySize]byte, budget int) (int, bool, error) {
+			return s.expireStep(tx, t, id, cutoff, budget)
+		}, &st)
+	})
 	if err != nil {
-		return st, fmt.Errorf("list clients: %w", err)
+		return st, fmt.Errorf("expire messages stored before %s: %w", cutoff.Format(time.RFC3339), err)
 	}
-	for _, id := range ids {
-		if err := s.expireMessages(id, cutoff, &st); err != nil {
-			return st, fmt.Errorf("expire messages of %x stored before %s: %w", id[:8], cutoff.Format(time.RFC3339), err)
-		}
-		if active(id) {
-			continue
-		}
-		if err := s.forgetIfIdle(id, idleCutoff, &st); err != nil {
-			return st, fmt.Errorf("forget client %x: %w", id[:8], err)
-		}
+	err = s.eachPage(bucketClients, func(ids [][IdentitySize]byte) error {
+		ids = s.candidates(ids, func(tx *bolt.Tx, id [IdentitySize]byte) bool { return !active(id) && idle(tx, id, idleCutoff) })
+		return s.sweepTxs(ids, func(tx *bolt.Tx, t *sweepTx, id [IdentitySize]byte, budget int) (int, bool, error) {
+			return forgetStep(tx, t, id, idleCutoff, budget)
+		}, &st)
+	})
+	if err != nil {
+		return st, fmt.Errorf("forget clients last seen before %s: %w", idleCutoff.Format(time.RFC3339), err)
 	}
 	return st, nil
 }
 
-// expireMessages deletes id's messages stored before cutoff (and
-// unreadable ones at the head of its inbox), sweepBatch per transaction.
-func (s *store) expireMessages(id [IdentitySize]byte, cutoff time.Time, st *sweepStats) error {
-	// Most inboxes hold nothing old: look before taking the writer's lock.
-	old := false
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketInbox).Bucket(id[:]); b != nil {
-			k, v := b.Cursor().First()
-			m, err := parseMessage(k, v, s.maxPayload)
-			old = k != nil && (err != nil || m.StoredAt.Before(cutoff))
+// candidates keeps the ids for which want holds, read without the
+// writer's lock: most clients have nothing to sweep.
+func (s *store) candidates(ids [][IdentitySize]byte, want func(*bolt.Tx, [IdentitySize]byte) bool) [][IdentitySize]byte {
+	var out [][IdentitySize]byte
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		for _, id := range ids {
+			if want(tx, id) {
+				out = append(out, id)
+			}
 		}
 		return nil
 	})
-	if err != nil || !old {
-		return err
-	}
-	for {
-		n, cost, more := 0, int64(0), false
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			n, cost, more = 0, 0, false
-			b := tx.Bucket(bucketInbox).Bucket(id[:])
-			if b == nil {
-				return nil
-			}
-			c := b.Cursor()
-			for k, v := c.First(); k != nil; k, v = c.First() {
-				m, err := parseMessage(k, v, s.maxPayload)
-				if err == nil && !m.StoredAt.Before(cutoff) {
-					// Sequence order is arrival order: the rest is younger.
-					return nil
-				}
-				if n == sweepBatch {
-					more = true
-					return nil
-				}
-				cost += storedCost(v)
-				if err := c.Delete(); err != nil {
-					return err
-				}
-				n++
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			st.tx(n)
-			st.messages += n
-			s.account(id, -n, -cost)
-		}
-		if !more {
-			return nil
-		}
-	}
+	return out
 }
 
-// forgetIfIdle deletes the registration of a client last seen before
-// cutoff, and its inbox, sweepBatch deletions per transaction; the record
-// goes in the transaction that deletes the last messages, and only if the
-// client has not been seen meanwhile.
-func (s *store) forgetIfIdle(id [IdentitySize]byte, cutoff time.Time, st *sweepStats) error {
-	seen := false
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketClients).Get(id[:]); v != nil {
-			r, err := parseClientRecord(v)
-			seen = err == nil && !r.LastSeen.Before(cutoff)
-		}
-		return nil
-	})
-	if err != nil || seen {
-		return err
+func (s *store) hasOld(tx *bolt.Tx, id [IdentitySize]byte, cutoff time.Time) bool {
+	b := tx.Bucket(bucketInbox).Bucket(id[:])
+	if b == nil {
+		return false
 	}
-	for {
-		n, cost, done, forgot := 0, int64(0), false, false
+	k, v := b.Cursor().First()
+	if k == nil {
+		return false
+	}
+	m, err := parseMessage(k, v, s.maxPayload)
+	return err != nil || m.StoredAt.Before(cutoff)
+}
+
+// idle reports whether the client was last seen before cutoff (a record
+// that does not parse counts as idle).
+func idle(tx *bolt.Tx, id [IdentitySize]byte, cutoff time.Time) bool {
+	v := tx.Bucket(bucketClients).Get(id[:])
+	if v == nil {
+		return false
+	}
+	r, err := parseClientRecord(v)
+	return err != nil || r.LastSeen.Before(cutoff)
+}
+
+// sweepTxs runs step over ids in write transactions of at most sweepBatch
+// deletions each, and applies each transaction's deletions to the counts
+// once it has committed.
+func (s *store) sweepTxs(ids [][IdentitySize]byte, step stepFunc, st *sweepStats) error {
+	for len(ids) > 0 {
+		var t sweepTx
+		done, deleted := 0, 0
 		err := s.db.Update(func(tx *bolt.Tx) error {
-			n, cost, done, forgot = 0, 0, false, false
-			clients, inbox := tx.Bucket(bucketClients), tx.Bucket(bucketInbox)
-			if v := clients.Get(id[:]); v != nil {
-				r, err := parseClientRecord(v)
-				if err == nil && !r.LastSeen.Before(cutoff) {
-					done = true
-					return nil
-				}
-			}
-			if b := inbox.Bucket(id[:]); b != nil {
-				c := b.Cursor()
-				for k, v := c.First(); k != nil; k, v = c.First() {
-					if n == sweepBatch {
-						return nil
-					}
-					cost += storedCost(v)
-					if err := c.Delete(); err != nil {
-						return err
-					}
-					n++
-				}
-				if err := inbox.DeleteBucket(id[:]); err != nil {
+			t = sweepTx{deleted: map[[IdentitySize]byte]usage{}}
+			done, deleted = 0, 0
+			for done < len(ids) && deleted < sweepBatch {
+				n, finished, err := step(tx, &t, ids[done], sweepBatch-deleted)
+				if err != nil {
 					return err
 				}
-			}
-			done = true
-			if clients.Get(id[:]) != nil {
-				forgot = true
-				return clients.Delete(id[:])
+				deleted += n
+				if !finished {
+					break
+				}
+				done++
 			}
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		if forgot {
-			st.clients++
+		st.txs++
+		st.maxPerTx = max(st.maxPerTx, deleted)
+		st.messages += t.messages
+		st.clients += t.clients
+		for id, u := range t.deleted {
+			s.account(id, -u.messages, -u.bytes)
 		}
-		if n > 0 || done {
-			st.tx(n)
-			st.messages += n
-			s.account(id, -n, -cost)
+		ids = ids[done:]
+	}
+	return nil
+}
+
+// expireStep deletes id's messages stored before cutoff (and unreadable
+// ones at the head of its inbox), up to budget.
+func (s *store) expireStep(tx *bolt.Tx, t *sweepTx, id [IdentitySize]byte, cutoff time.Time, budget int) (int, bool, error) {
+	b := tx.Bucket(bucketInbox).Bucket(id[:])
+	if b == nil {
+		return 0, true, nil
+	}
+	n := 0
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.First() {
+		m, err := parseMessage(k, v, s.maxPayload)
+		if err == nil && !m.StoredAt.Before(cutoff) {
+			// Sequence order is arrival order: the rest is younger.
+			return n, true, nil
 		}
-		if done {
-			return nil
+		if n == budget {
+			return n, false, nil
+		}
+		t.message(id, v)
+		if err := c.Delete(); err != nil {
+			return n, false, err
+		}
+		n++
+	}
+	return n, true, nil
+}
+
+// forgetStep deletes the registration of a client still last seen before
+// cutoff, and its inbox, up to budget deletions; the record goes last, so
+// an interrupted sweep leaves a client that is still registered.
+func forgetStep(tx *bolt.Tx, t *sweepTx, id [IdentitySize]byte, cutoff time.Time, budget int) (int, bool, error) {
+	if !idle(tx, id, cutoff) {
+		return 0, true, nil // seen since the candidates were read
+	}
+	clients, inbox := tx.Bucket(bucketClients), tx.Bucket(bucketInbox)
+	n := 0
+	if b := inbox.Bucket(id[:]); b != nil {
+		c := b.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.First() {
+			if n == budget {
+				return n, false, nil
+			}
+			t.message(id, v)
+			if err := c.Delete(); err != nil {
+				return n, false, err
+			}
+			n++
+		}
+		if err := inbox.DeleteBucket(id[:]); err != nil {
+			return n, false, err
 		}
 	}
+	if n == budget {
+		return n, false, nil
+	}
+	if err := clients.Delete(id[:]); err != nil {
+		return n, false, err
+	}
+	t.clients++
+	return n + 1, true, nil
 }
