@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -45,6 +46,7 @@ type writeOp struct {
 	// Results, valid once done is closed.
 	removed      int   // opRemove
 	removedBytes int64 // opRemove: their quota cost
+	replaced     bool  // opPutClient: the identity was registered already
 	err          error
 	done         chan struct{}
 }
@@ -233,6 +235,7 @@ func touchTx(clients *bolt.Bucket, op *writeOp) error {
 // putClientTx stores a registration, replacing an earlier one of the same
 // identity, and creates its inbox.
 func putClientTx(clients, inbox *bolt.Bucket, op *writeOp) error {
+	op.replaced = clients.Get(op.id[:]) != nil
 	if err := clients.Put(op.id[:], op.record.marshal()); err != nil {
 		return err
 	}
@@ -241,9 +244,31 @@ func putClientTx(clients, inbox *bolt.Bucket, op *writeOp) error {
 }
 
 // putClient stores a registration durably; concurrent registrations share
-// a commit like deliveries.
+// a commit like deliveries. A new identity takes one of MaxClients places
+// (refused with ErrTooManyClients when none is left); a known one
+// re-registers in its own place.
 func (s *store) putClient(id [IdentitySize]byte, r clientRecord) error {
-	if err := s.c.submit(&writeOp{kind: opPutClient, id: id, record: r}).wait(); err != nil {
+	_, err := s.client(id)
+	isNew := errors.Is(err, ErrUnknownClient)
+	s.mu.Lock()
+	if isNew && s.clients >= s.maxClients {
+		s.mu.Unlock()
+		return fmt.Errorf("%w: %d registered (MaxClients)", ErrTooManyClients, s.maxClients)
+	}
+	if isNew {
+		s.clients++
+	}
+	s.mu.Unlock()
+	op := s.c.submit(&writeOp{kind: opPutClient, id: id, record: r})
+	err = op.wait()
+	if isNew && (err != nil || op.replaced) {
+		// Not stored, or a concurrent registration of the same identity
+		// took the place first.
+		s.mu.Lock()
+		s.clients--
+		s.mu.Unlock()
+	}
+	if err != nil {
 		return fmt.Errorf("store client %x: %w", id[:8], err)
 	}
 	return nil

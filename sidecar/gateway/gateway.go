@@ -56,6 +56,10 @@ type Config struct {
 	// MaxClientIdle is how long a registration is kept without an
 	// authentication; then it is forgotten with its inbox. Default 30 days.
 	MaxClientIdle time.Duration
+	// MaxClients bounds the registered identities (anyone may register
+	// any number, and each takes room on disk); a registration of a new
+	// identity beyond it is refused. Default 1,000,000.
+	MaxClients int
 	// MaxPayloadSize bounds a delivered payload. Default the payload of the
 	// largest standard Sphinx geometry (32 KiB).
 	MaxPayloadSize int
@@ -91,6 +95,7 @@ func DefaultConfig(dir string) Config {
 		MaxStoredBytesPerClient: 64 << 20,
 		MaxStoredBytes:          4 << 30,
 		MaxClientIdle:           30 * 24 * time.Hour,
+		MaxClients:              1_000_000,
 		MaxPayloadSize:          sphinx.Extended32.PayloadSize,
 		Window:                  256,
 		MaxSessionPushedBytes:   1 << 20,
@@ -140,6 +145,7 @@ func (c Config) withDefaults() (Config, error) {
 	setD(&c.PingInterval, d.PingInterval)
 	setI(&c.MaxPayloadSize, d.MaxPayloadSize)
 	setI(&c.Window, d.Window)
+	setI(&c.MaxClients, d.MaxClients)
 	setI(&c.MaxConnections, d.MaxConnections)
 	for name, v := range map[string]time.Duration{"MaxMessageAge": c.MaxMessageAge, "MaxClientIdle": c.MaxClientIdle, "SweepInterval": c.SweepInterval, "HandshakeTimeout": c.HandshakeTimeout, "WriteTimeout": c.WriteTimeout, "PingInterval": c.PingInterval} {
 		if v < 0 {
@@ -160,7 +166,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("gateway: config: need a message of MaxPayloadSize (%d bytes counted) <= MaxStoredBytesPerClient (%d) <= MaxStoredBytes (%d)",
 			messageCost(c.MaxPayloadSize), c.MaxStoredBytesPerClient, c.MaxStoredBytes)
 	}
-	for name, v := range map[string]int{"MaxPayloadSize": c.MaxPayloadSize,
+	for name, v := range map[string]int{"MaxPayloadSize": c.MaxPayloadSize, "MaxClients": c.MaxClients,
 		"Window": c.Window, "MaxConnections": c.MaxConnections} {
 		if v < 0 {
 			return c, fmt.Errorf("gateway: config: %s is negative", name)
@@ -179,14 +185,15 @@ const (
 	ReasonUnknownClient   = "unknown_client"  // authentication or delivery for an unregistered client
 	ReasonTimeout         = "timeout"         // no handshake within HandshakeTimeout
 	ReasonTooManyConns    = "too_many_connections"
-	ReasonForwardFailed   = "forward_failed" // the Forwarder refused a packet
-	ReasonInboxFull       = "inbox_full"     // Deliver beyond MaxStoredBytesPerClient
-	ReasonStoreFull       = "store_full"     // Deliver beyond MaxStoredBytes
-	ReasonTooLarge        = "too_large"      // Deliver of a payload above MaxPayloadSize
+	ReasonTooManyClients  = "too_many_clients" // a registration beyond MaxClients
+	ReasonForwardFailed   = "forward_failed"   // the Forwarder refused a packet
+	ReasonInboxFull       = "inbox_full"       // Deliver beyond MaxStoredBytesPerClient
+	ReasonStoreFull       = "store_full"       // Deliver beyond MaxStoredBytes
+	ReasonTooLarge        = "too_large"        // Deliver of a payload above MaxPayloadSize
 )
 
 var allReasons = []string{ReasonBadFrame, ReasonBadPacket, ReasonUnauthenticated, ReasonBadSignature,
-	ReasonBadMAC, ReasonUnknownClient, ReasonTimeout, ReasonTooManyConns, ReasonForwardFailed,
+	ReasonBadMAC, ReasonUnknownClient, ReasonTimeout, ReasonTooManyConns, ReasonTooManyClients, ReasonForwardFailed,
 	ReasonInboxFull, ReasonStoreFull, ReasonTooLarge}
 
 // Gateway is the gateway role. Create it with New; it is safe for
@@ -237,7 +244,7 @@ func New(cfg Config, identity ed25519.PrivateKey, sphinxKey *sphinx.PrivateKey, 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	st, err := openStore(cfg.StoreDir, cfg.MaxStoredBytesPerClient, cfg.MaxStoredBytes, cfg.MaxPayloadSize)
+	st, err := openStore(cfg.StoreDir, cfg.MaxStoredBytesPerClient, cfg.MaxStoredBytes, cfg.MaxClients, cfg.MaxPayloadSize)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +278,7 @@ func New(cfg Config, identity ed25519.PrivateKey, sphinxKey *sphinx.PrivateKey, 
 		// authority ride on the origin, so any origin may connect.
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
-	g.log.Info("gateway inbox open", "dir", cfg.StoreDir, "stored_messages", st.count(nil), "held_bytes", st.heldBytes(nil), "identity", fmt.Sprintf("%x", g.id[:]))
+	g.log.Info("gateway inbox open", "dir", cfg.StoreDir, "clients", st.registered(), "stored_messages", st.count(nil), "held_bytes", st.heldBytes(nil), "identity", fmt.Sprintf("%x", g.id[:]))
 	g.wg.Add(1)
 	go g.sweep()
 	return g, nil

@@ -248,7 +248,12 @@ func (g *Gateway) register(conn *websocket.Conn, init *Control, challenge [Chall
 		return t.Client, SharedKey{}, nil, err
 	}
 	now := g.now()
-	if err := g.st.putClient(t.Client, clientRecord{Key: key, RegisteredAt: now, LastSeen: now}); err != nil {
+	err = g.st.putClient(t.Client, clientRecord{Key: key, RegisteredAt: now, LastSeen: now})
+	if errors.Is(err, ErrTooManyClients) {
+		g.rlog.Warn("registrations refused: MaxClients reached", "max_clients", g.cfg.MaxClients)
+		return t.Client, SharedKey{}, nil, refuse(ReasonTooManyClients, "%w", err)
+	}
+	if err != nil {
 		return t.Client, SharedKey{}, nil, err
 	}
 	return t.Client, key, &Control{Type: TypeRegistered, MAC: t.RegisteredMAC(key)}, nil

@@ -8,6 +8,7 @@ import (
 
 type metrics struct {
 	stored        prometheus.GaugeFunc
+	clients       prometheus.GaugeFunc
 	storedBytes   prometheus.GaugeFunc
 	pushedBytes   prometheus.GaugeFunc
 	storedTotal   prometheus.Counter
@@ -27,6 +28,10 @@ func newMetrics(reg prometheus.Registerer, st *store, mem *memPool) (*metrics, e
 		stored: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "nyx", Subsystem: "gateway", Name: "stored_messages",
 			Help: "Messages in the inbox store waiting for their client."}, func() float64 {
 			return float64(st.count(nil))
+		}),
+		clients: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "nyx", Subsystem: "gateway", Name: "registered_clients",
+			Help: "Registered client identities, bounded by MaxClients."}, func() float64 {
+			return float64(st.registered())
 		}),
 		storedBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "nyx", Subsystem: "gateway", Name: "held_bytes",
 			Help: "Bytes of accepted, unacknowledged messages (stored or pushed), as counted against MaxStoredBytes."}, func() float64 {
@@ -63,7 +68,7 @@ func newMetrics(reg prometheus.Registerer, st *store, mem *memPool) (*metrics, e
 	m.pushed.WithLabelValues("live")
 	m.pushed.WithLabelValues("stored")
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.stored, m.storedBytes, m.pushedBytes, m.storedTotal, m.pushed, m.delivered,
+		for _, c := range []prometheus.Collector{m.stored, m.clients, m.storedBytes, m.pushedBytes, m.storedTotal, m.pushed, m.delivered,
 			m.expired, m.forgotten, m.forwarded, m.refused, m.registrations, m.auths, m.connected} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register gateway metrics: %w", err)

@@ -60,6 +60,9 @@ var ErrInboxFull = errors.New("gateway: inbox full")
 // ErrStoreFull: all clients' messages would exceed MaxStoredBytes.
 var ErrStoreFull = errors.New("gateway: store full")
 
+// ErrTooManyClients: a registration of a new identity beyond MaxClients.
+var ErrTooManyClients = errors.New("gateway: too many registered clients")
+
 // ErrUnknownClient: no client with this identity has registered here.
 var ErrUnknownClient = errors.New("gateway: unknown client")
 
@@ -168,6 +171,7 @@ type store struct {
 	maxPayload int
 	// Byte quotas, checked by reserve.
 	maxClientBytes, maxBytes int64
+	maxClients               int
 	c                        *committer
 
 	// use holds, per client, the stored messages and the bytes the quotas
@@ -177,9 +181,10 @@ type store struct {
 	use      map[[IdentitySize]byte]usage
 	messages int
 	bytes    int64
+	clients  int // registrations, including those being committed
 }
 
-func openStore(dir string, maxClientBytes, maxBytes int64, maxPayload int) (*store, error) {
+func openStore(dir string, maxClientBytes, maxBytes int64, maxClients, maxPayload int) (*store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create store directory: %w", err)
 	}
@@ -202,8 +207,10 @@ func openStore(dir string, maxClientBytes, maxBytes int64, maxPayload int) (*sto
 		db.Close()
 		return nil, fmt.Errorf("initialise inbox store %s: %w", path, err)
 	}
-	s := &store{db: db, maxClientBytes: maxClientBytes, maxBytes: maxBytes, maxPayload: maxPayload, use: map[[IdentitySize]byte]usage{}}
+	s := &store{db: db, maxClientBytes: maxClientBytes, maxBytes: maxBytes, maxClients: maxClients, maxPayload: maxPayload,
+		use: map[[IdentitySize]byte]usage{}}
 	err = db.View(func(tx *bolt.Tx) error {
+		s.clients = tx.Bucket(bucketClients).Stats().KeyN
 		inbox := tx.Bucket(bucketInbox)
 		return inbox.ForEachBucket(func(k []byte) error {
 			if len(k) != IdentitySize {
@@ -325,6 +332,13 @@ func (s *store) after(id [IdentitySize]byte, seq uint64, max int, maxBytes int64
 		return nil, bad, false, fmt.Errorf("read inbox of %x: %w", id[:8], err)
 	}
 	return msgs, bad, more, nil
+}
+
+// registered returns the number of registered clients.
+func (s *store) registered() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.clients
 }
 
 // count returns the number of stored messages: of one client, or of all

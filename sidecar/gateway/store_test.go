@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -291,4 +292,34 @@ func TestSweepPagesThroughClients(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestMaxClients: registrations of new identities stop at MaxClients (each
+// takes room on disk, and anyone may make any number); a known identity
+// may register again, and a place comes back when a client is forgotten.
+func TestMaxClients(t *testing.T) {
+	g := newTestGateway(t, Config{MaxClients: 3, MaxClientIdle: time.Hour}, nil)
+	var keys []ed25519.PrivateKey
+	for range 3 {
+		k := newClientKey(t)
+		c, _ := register(t, g, k)
+		c.Close()
+		keys = append(keys, k)
+	}
+	extra := newClientKey(t)
+	if _, _, err := Register(ctx(t), g.url, g.Identity(), extra); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), ReasonTooManyClients) {
+		t.Fatalf("a fourth identity: %v", err)
+	}
+	if refused(g, ReasonTooManyClients) != 1 || g.st.registered() != 3 {
+		t.Fatalf("too_many_clients %v, registered %d", refused(g, ReasonTooManyClients), g.st.registered())
+	}
+	c, _ := register(t, g, keys[0]) // again: its own place
+	c.Close()
+	waitFor(t, "the sessions to end", func() bool { return value(g.m.connected) == 0 })
+	later := time.Now().Add(2 * time.Hour)
+	g.setClock(func() time.Time { return later })
+	if st := g.expire(); st.clients != 3 || g.st.registered() != 0 {
+		t.Fatalf("sweep %+v, registered %d", st, g.st.registered())
+	}
+	register(t, g, extra)
 }

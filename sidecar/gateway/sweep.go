@@ -190,6 +190,11 @@ func (s *store) sweepTxs(ids [][IdentitySize]byte, step stepFunc, st *sweepStats
 		for id, u := range t.deleted {
 			s.account(id, -u.messages, -u.bytes)
 		}
+		if t.clients > 0 {
+			s.mu.Lock()
+			s.clients -= t.clients
+			s.mu.Unlock()
+		}
 		ids = ids[done:]
 	}
 	return nil

@@ -114,6 +114,7 @@ type GatewaySection struct {
 	MaxStoredBytesPerClient int64    `toml:"max_stored_bytes_per_client"`
 	MaxStoredBytes          int64    `toml:"max_stored_bytes"`
 	MaxClientIdle           Duration `toml:"max_client_idle"`
+	MaxClients              int      `toml:"max_clients"`
 	MaxSessionPushedBytes   int64    `toml:"max_session_pushed_bytes"`
 	MaxPushedBytes          int64    `toml:"max_pushed_bytes"`
 }
@@ -151,7 +152,7 @@ func DefaultConfig() Config {
 			HandshakeTimeout: Duration(g.HandshakeTimeout),
 			WriteTimeout:     Duration(g.WriteTimeout), PingInterval: Duration(g.PingInterval), MaxConnections: g.MaxConnections,
 			MaxStoredBytesPerClient: g.MaxStoredBytesPerClient, MaxStoredBytes: g.MaxStoredBytes,
-			MaxClientIdle: Duration(g.MaxClientIdle), MaxSessionPushedBytes: g.MaxSessionPushedBytes, MaxPushedBytes: g.MaxPushedBytes,
+			MaxClientIdle: Duration(g.MaxClientIdle), MaxClients: g.MaxClients, MaxSessionPushedBytes: g.MaxSessionPushedBytes, MaxPushedBytes: g.MaxPushedBytes,
 		},
 		Log: LogSection{Level: "info", Format: "text"},
 	}
@@ -256,7 +257,7 @@ func (c Config) GatewayConfig(home string) gateway.Config {
 		HandshakeTimeout: time.Duration(g.HandshakeTimeout), WriteTimeout: time.Duration(g.WriteTimeout),
 		PingInterval: time.Duration(g.PingInterval), MaxConnections: g.MaxConnections,
 		MaxStoredBytesPerClient: g.MaxStoredBytesPerClient, MaxStoredBytes: g.MaxStoredBytes,
-		MaxClientIdle: time.Duration(g.MaxClientIdle), MaxSessionPushedBytes: g.MaxSessionPushedBytes, MaxPushedBytes: g.MaxPushedBytes,
+		MaxClientIdle: time.Duration(g.MaxClientIdle), MaxClients: g.MaxClients, MaxSessionPushedBytes: g.MaxSessionPushedBytes, MaxPushedBytes: g.MaxPushedBytes,
 	}
 }
 
@@ -372,6 +373,9 @@ max_stored_bytes = {{.Gateway.MaxStoredBytes}}
 # A registration not used to authenticate for this long is forgotten, and
 # its inbox with it.
 max_client_idle = {{q .Gateway.MaxClientIdle.String}}
+# Registered client identities at most (anyone may register, and each takes
+# room on disk); a new identity beyond it is refused (too_many_clients).
+max_clients = {{.Gateway.MaxClients}}
 # Payload bytes of pushed, unacknowledged messages held in memory, per
 # session (at least the largest payload, 32768) and for all sessions; a
 # session over either pushes nothing more until acknowledgements come.

@@ -84,6 +84,7 @@ func TestParseConfigErrors(t *testing.T) {
 		"quota over all":  "[gateway]\nmax_stored_bytes_per_client = 2000000\nmax_stored_bytes = 1000000\n",
 		"session pushed":  "[gateway]\nmax_session_pushed_bytes = 1000\n",
 		"negative idle":   "[gateway]\nmax_client_idle = \"-1h\"\n",
+		"negative max cl": "[gateway]\nmax_clients = -1\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := ParseConfig([]byte(in)); err == nil {
