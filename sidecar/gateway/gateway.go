@@ -6,6 +6,16 @@
 //
 // The protocol (frames, handshake, acknowledgements) is specified in
 // PROTOCOL.md beside this file; Register and Dial are its client side.
+//
+// The inbox is one bbolt file written by a single committer that puts all
+// the writes waiting at a time into one transaction (commit.go), so
+// concurrent deliveries share fsyncs and no lock a client's deliveries
+// need is held across a commit. What the gateway holds for outside parties
+// is bounded: messages in bytes per client and in all (reserved before a
+// message is accepted, so an accepted one is never dropped for want of
+// room), pushed, unacknowledged messages in bytes per session and in all,
+// registrations in number and in idle time (sweep.go), and its log lines
+// (sidecar/ratelog).
 package gateway
 
 import (
