@@ -351,4 +351,3 @@ func TestBadFramesRefusedAndCounted(t *testing.T) {
 		t.Fatal("gateway stopped forwarding after garbage")
 	}
 }
-
