@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ func BenchmarkDeliverStored(b *testing.B) {
 	for _, c := range []struct {
 		name             string
 		workers, clients int
-	}{{"serial", 1, 1}, {"concurrent64", 64, 256}, {"concurrent64-4clients", 64, 4}} {
+	}{{"serial", 1, 1}, {"concurrent64", 64, 256}, {"concurrent64-4clients", 64, 4}, {"concurrent256", 256, 256}} {
 		b.Run(c.name, func(b *testing.B) {
 			dir := b.TempDir()
 			g := newTestGateway(b, Config{StoreDir: filepath.Join(dir, "store")}, nil)
@@ -35,7 +36,7 @@ func BenchmarkDeliverStored(b *testing.B) {
 			var next, done atomic.Int64
 			work := make(chan struct{})
 			close(work)
-			b.SetParallelism((c.workers + 1) / 2) // GOMAXPROCS is 2 here: 64 goroutines
+			b.SetParallelism(max(1, c.workers/runtime.GOMAXPROCS(0)))
 			if c.workers == 1 {
 				for i := 0; i < b.N; i++ {
 					if err := g.Deliver(ids[0], payload); err != nil {

@@ -78,7 +78,7 @@ const (
 	DefaultDelayQueue          = 100_000
 	DefaultLinkQueue           = 2048
 	DefaultDeliverQueue        = 1024
-	DefaultDeliverWorkers      = 64
+	DefaultDeliverWorkers      = 256
 	DefaultMaxDelay            = 30 * time.Second
 	DefaultMaxConns            = 1024
 	DefaultDialTimeout         = 5 * time.Second
