@@ -56,7 +56,7 @@ type Config struct {
 	SweepInterval time.Duration
 	// MaxStoredBytesPerClient bounds the bytes of one client's messages the
 	// gateway holds (stored, or pushed and unacknowledged; each message
-	// counts its payload and 32 bytes). Deliver refuses a message beyond it
+	// counts its payload and 33 bytes). Deliver refuses a message beyond it
 	// before accepting it: an accepted message is never dropped later for
 	// want of room. Default 64 MiB.
 	MaxStoredBytesPerClient int64

@@ -45,8 +45,8 @@ const (
 	clientRecordSize   = 1 + SharedKeySize + 8 + 8
 	messageHeaderSize  = 1 + 8
 	// messageOverhead is what a stored message costs beyond its payload in
-	// the byte quotas: its record header, its key and bbolt's element
-	// header, so even empty payloads fill a quota.
+	// the byte quotas (33 bytes): its record header, its key and bbolt's
+	// element header, so even empty payloads fill a quota.
 	messageOverhead = messageHeaderSize + 8 + 16
 )
 

@@ -364,7 +364,7 @@ ping_interval = {{q .Gateway.PingInterval.String}}
 # Open websocket connections at most.
 max_connections = {{.Gateway.MaxConnections}}
 # Bytes of accepted, unacknowledged messages (stored, or pushed and not yet
-# acknowledged; each counts its payload and 32 bytes) per client and for all
+# acknowledged; each counts its payload and 33 bytes) per client and for all
 # clients. A delivery beyond either is refused before it is accepted
 # (nyx_gateway_refused_total{reason="inbox_full" or "store_full"}), so an
 # accepted message is never dropped later for want of room.
