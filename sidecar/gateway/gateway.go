@@ -422,10 +422,10 @@ func (g *Gateway) expire() sweepStats {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		return g.sessions[id] != nil
-	})
+	}, g.stop)
 	g.m.expired.Add(float64(st.messages))
 	g.m.forgotten.Add(float64(st.clients))
-	if err != nil {
+	if err != nil && !errors.Is(err, errSweepStopped) {
 		g.log.Error("sweep the inbox store", "err", err)
 	}
 	if st.messages > 0 || st.clients > 0 {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -28,6 +29,8 @@ type sweepStats struct {
 	messages, clients int // deleted
 	txs               int // write transactions
 	maxPerTx          int // most deletions in one transaction
+
+	stop <-chan struct{}
 }
 
 // idsAfter returns up to sweepPage identities after the given one (from
@@ -91,12 +94,16 @@ func (t *sweepTx) message(id [IdentitySize]byte, v []byte) {
 // in tx and says how many, and whether it is done with that client.
 type stepFunc func(tx *bolt.Tx, t *sweepTx, id [IdentitySize]byte, budget int) (n int, finished bool, err error)
 
+// errSweepStopped: the sweep gave up between two transactions because the
+// gateway is closing.
+var errSweepStopped = errors.New("gateway: sweep stopped")
+
 // expire deletes every message stored before cutoff and every record that
 // does not parse, and forgets (with their inbox) the clients last seen
 // before idleCutoff, except those for which active is true (connected
-// now).
-func (s *store) expire(cutoff, idleCutoff time.Time, active func([IdentitySize]byte) bool) (sweepStats, error) {
-	var st sweepStats
+// now). It stops between two transactions when stop is closed.
+func (s *store) expire(cutoff, idleCutoff time.Time, active func([IdentitySize]byte) bool, stop <-chan struct{}) (sweepStats, error) {
+	st := sweepStats{stop: stop}
 	err := s.eachPage(bucketInbox, func(ids [][IdentitySize]byte) error {
 		ids = s.candidates(ids, func(tx *bolt.Tx, id [IdentitySize]byte) bool { return s.hasOld(tx, id, cutoff) })
 		return s.sweepTxs(ids, func(tx *bolt.Tx, t *sweepTx, id [IdentitySize]byte, budget int) (int, bool, error) {
@@ -162,6 +169,11 @@ func idle(tx *bolt.Tx, id [IdentitySize]byte, cutoff time.Time) bool {
 // once it has committed.
 func (s *store) sweepTxs(ids [][IdentitySize]byte, step stepFunc, st *sweepStats) error {
 	for len(ids) > 0 {
+		select {
+		case <-st.stop:
+			return errSweepStopped
+		default:
+		}
 		var t sweepTx
 		done, deleted := 0, 0
 		err := s.db.Update(func(tx *bolt.Tx) error {
