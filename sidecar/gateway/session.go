@@ -90,12 +90,18 @@ func (g *Gateway) storeLocked(st *stripe, id [IdentitySize]byte, payloads [][]by
 	return func() error {
 		err := op.wait()
 		st.Lock()
-		if st.storing[id]--; st.storing[id] <= 0 {
+		left := st.storing[id] - 1
+		if left <= 0 {
 			delete(st.storing, id)
+		} else {
+			st.storing[id] = left
 		}
 		g.mu.Lock()
 		s := g.sessions[id]
 		g.mu.Unlock()
+		if s != nil && err == nil {
+			s.takeCommitted(op.seqs, payloads, left)
+		}
 		st.Unlock()
 		if s != nil {
 			s.signal()
@@ -187,6 +193,37 @@ func (g *Gateway) detachLocked(st *stripe, s *session) (wait func()) {
 		}
 		g.m.storedTotal.Add(float64(len(keep)))
 	}
+}
+
+// takeCommitted hands messages just committed for the client (the stripe
+// held, left other writes for it still pending) straight to the session
+// if they are the next ones it would read from the store and there is
+// room, and makes it live again if nothing else is being written. Without
+// it, a session that fell behind under a steady stream of deliveries would
+// always find a write pending when it caught up, and every message would
+// wait for an fsync.
+func (s *session) takeCommitted(seqs []uint64, payloads [][]byte, left int) {
+	g := s.g
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.detached || s.live || len(seqs) == 0 || len(seqs) != len(payloads) || s.lastSeq+1 != seqs[0] {
+		return
+	}
+	var size int64
+	for _, p := range payloads {
+		size += int64(len(p))
+	}
+	if len(s.inflight)+len(seqs) > g.cfg.Window || s.held+size > g.cfg.MaxSessionPushedBytes || g.mem.take(s, size, size) != size {
+		return
+	}
+	for i, seq := range seqs {
+		s.inflight = append(s.inflight, &pending{id: s.nextID, seq: seq, payload: payloads[i]})
+		s.nextID++
+	}
+	s.lastSeq = seqs[len(seqs)-1]
+	s.held += size
+	s.live = left <= 0
+	s.signal()
 }
 
 // offer is Deliver's half (the stripe held): push p from memory if the
