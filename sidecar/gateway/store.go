@@ -15,9 +15,11 @@ import (
 // The store is one bbolt file. bbolt commits with fsync (fdatasync) of the
 // data pages and then of the meta page, so a transaction that returned nil
 // survives a crash of the process or the machine, and one that did not
-// return leaves no trace. Every write of messages goes through one
-// committer goroutine (commit.go) that puts all the writes waiting at a
-// time into one transaction: one pair of fsyncs for a whole batch.
+// return leaves no trace. Every write of messages and registrations goes
+// through one committer goroutine (commit.go) that puts all the writes
+// waiting at a time into one transaction: one pair of fsyncs for a whole
+// batch. Only the sweep (sweep.go) writes on its own, in small
+// transactions.
 //
 // Layout:
 //
