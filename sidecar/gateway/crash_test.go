@@ -228,3 +228,76 @@ func mustDH(t *testing.T, k *ecdh.PrivateKey, peer []byte) []byte {
 	}
 	return s
 }
+
+// TestSIGKILLConcurrentDeliveries is the crash test with deliveries from 16
+// goroutines to 4 clients, so the kill lands while the committer is
+// carrying several deliveries in one transaction: every delivery answered
+// "ok" must be there after the restart.
+func TestSIGKILLConcurrentDeliveries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	dir := t.TempDir()
+	seed := make([]byte, ed25519.SeedSize)
+	rand.Read(seed)
+	gwPub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+	gw := startChild(t, dir, seed)
+	const clients, workers = 4, 16
+	var keys []ed25519.PrivateKey
+	var shared []SharedKey
+	for range clients {
+		k := newClientKey(t)
+		conn, key, err := Register(ctx(t), "ws://"+gw.addr+"/", gwPub, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+		keys, shared = append(keys, k), append(shared, key)
+	}
+
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				p := fmt.Sprintf("worker %02d message %05d", w, i)
+				if gw.deliver(idOf(keys[(w+i)%clients]), []byte(p)) != nil {
+					return
+				}
+				mu.Lock()
+				acked[p] = true
+				n := len(acked)
+				mu.Unlock()
+				if n == 300 {
+					go gw.kill()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	gw.kill()
+	t.Logf("%d deliveries acknowledged before the SIGKILL", len(acked))
+
+	gw = startChild(t, dir, seed)
+	found := 0
+	for ci, k := range keys {
+		c, err := Dial(ctx(t), "ws://"+gw.addr+"/", gwPub, k, shared[ci])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range c.Stored {
+			m := receive(t, c)
+			if acked[string(m.Payload)] {
+				delete(acked, string(m.Payload))
+				found++
+			}
+		}
+		c.Close()
+	}
+	if len(acked) > 0 {
+		t.Fatalf("%d acknowledged deliveries lost in the crash (%d found)", len(acked), found)
+	}
+}

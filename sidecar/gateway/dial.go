@@ -56,21 +56,24 @@ func Register(ctx context.Context, url string, gateway ed25519.PublicKey, identi
 	}
 	stop := deadlineFromContext(ctx, conn)
 	defer stop()
-	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
-	if err != nil {
-		conn.Close()
-		return nil, key, err
-	}
-	t := Transcript{Timestamp: unixMilli(time.Now())}
-	copy(t.Gateway[:], gateway)
-	copy(t.Client[:], identity.Public().(ed25519.PublicKey))
-	copy(t.ClientEphemeral[:], eph.PublicKey().Bytes())
 	fail := func(err error) (*ClientConn, SharedKey, error) {
 		conn.Close()
 		return nil, SharedKey{}, fmt.Errorf("register with gateway %s: %w", url, err)
 	}
+	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return fail(err)
+	}
+	challenge, err := readChallenge(conn, gateway)
+	if err != nil {
+		return fail(err)
+	}
+	t := Transcript{Challenge: challenge}
+	copy(t.Gateway[:], gateway)
+	copy(t.Client[:], identity.Public().(ed25519.PublicKey))
+	copy(t.ClientEphemeral[:], eph.PublicKey().Bytes())
 	err = writeClientControl(conn, &Control{Type: TypeRegisterInit, Version: ProtocolVersion,
-		Identity: t.Client[:], Ephemeral: t.ClientEphemeral[:], Timestamp: t.Timestamp})
+		Identity: t.Client[:], Ephemeral: t.ClientEphemeral[:]})
 	if err != nil {
 		return fail(err)
 	}
@@ -119,17 +122,19 @@ func Dial(ctx context.Context, url string, gateway ed25519.PublicKey, identity e
 	var nonce [NonceSize]byte
 	copy(gw[:], gateway)
 	copy(id[:], identity.Public().(ed25519.PublicKey))
-	if _, err := rand.Read(nonce[:]); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	ts := unixMilli(time.Now())
 	fail := func(err error) (*ClientConn, error) {
 		conn.Close()
 		return nil, fmt.Errorf("authenticate with gateway %s: %w", url, err)
 	}
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return fail(err)
+	}
+	challenge, err := readChallenge(conn, gateway)
+	if err != nil {
+		return fail(err)
+	}
 	err = writeClientControl(conn, &Control{Type: TypeAuthenticate, Version: ProtocolVersion,
-		Identity: id[:], Nonce: nonce[:], Timestamp: ts, MAC: AuthMAC(key, gw, id, nonce, ts)})
+		Identity: id[:], Nonce: nonce[:], MAC: AuthMAC(key, gw, id, challenge, nonce)})
 	if err != nil {
 		return fail(err)
 	}
@@ -137,10 +142,25 @@ func Dial(ctx context.Context, url string, gateway ed25519.PublicKey, identity e
 	if err != nil {
 		return fail(err)
 	}
-	if !hmac.Equal(ok.MAC, AuthenticatedMAC(key, gw, id, nonce, ts)) {
+	if !hmac.Equal(ok.MAC, AuthenticatedMAC(key, gw, id, challenge, nonce)) {
 		return fail(errors.New("gateway's authentication answer does not verify"))
 	}
 	return newClientConn(conn, ok.Stored), nil
+}
+
+// readChallenge reads the gateway's first frame, the connection's
+// challenge, from the gateway the caller expects.
+func readChallenge(conn *websocket.Conn, gateway ed25519.PublicKey) ([ChallengeSize]byte, error) {
+	var challenge [ChallengeSize]byte
+	c, err := expect(conn, TypeChallenge)
+	if err != nil {
+		return challenge, err
+	}
+	if !bytes.Equal(c.Gateway, gateway) {
+		return challenge, fmt.Errorf("gateway answered as %x, want %x", c.Gateway, []byte(gateway))
+	}
+	copy(challenge[:], c.Nonce)
+	return challenge, nil
 }
 
 func dial(ctx context.Context, url string) (*websocket.Conn, error) {

@@ -18,11 +18,13 @@ import (
 func controlSeeds() [][]byte {
 	b32 := bytes.Repeat([]byte{7}, 32)
 	return [][]byte{
-		(&Control{Type: TypeRegisterInit, Version: 1, Identity: b32, Ephemeral: b32, Timestamp: 1700000000000}).Marshal(),
+		(&Control{Type: TypeChallenge, Version: 2, Gateway: b32, Nonce: b32}).Marshal(),
+		(&Control{Type: TypeRegisterInit, Version: 2, Identity: b32, Ephemeral: b32}).Marshal(),
 		(&Control{Type: TypeRegisterChallenge, Gateway: b32, Ephemeral: b32, Signature: make([]byte, 64)}).Marshal(),
 		(&Control{Type: TypeRegisterFinish, Signature: make([]byte, 64)}).Marshal(),
 		(&Control{Type: TypeRegistered, MAC: b32}).Marshal(),
-		(&Control{Type: TypeAuthenticate, Version: 1, Identity: b32, Nonce: make([]byte, 16), Timestamp: 5, MAC: b32}).Marshal(),
+		(&Control{Type: TypeAuthenticate, Version: 2, Identity: b32, Nonce: make([]byte, 16), MAC: b32}).Marshal(),
+		[]byte(`{"type":"authenticate","version":1,"identity":"` + strings.Repeat("A", 43) + `=","nonce":"AAAAAAAAAAAAAAAAAAAAAA==","timestamp":5}`),
 		(&Control{Type: TypeAuthenticated, MAC: b32, Stored: 3}).Marshal(),
 		(&Control{Type: TypeAck, UpTo: 9}).Marshal(),
 		(&Control{Type: TypeError, Code: "replay", Message: "no"}).Marshal(),
@@ -91,14 +93,19 @@ func FuzzParseDeliveryFrame(f *testing.F) {
 }
 
 func FuzzStoredRecords(f *testing.F) {
-	f.Add(clientRecord{Key: SharedKey{1, 2}, RegisteredAt: time.Unix(1700000000, 0)}.marshal(), seqKey(1))
+	f.Add(clientRecord{Key: SharedKey{1, 2}, RegisteredAt: time.Unix(1700000000, 0), LastSeen: time.Unix(1700003600, 0)}.marshal(), seqKey(1))
+	f.Add(append([]byte{clientRecordV1}, make([]byte, clientRecordV1Size-1)...), seqKey(2))
 	f.Add(marshalMessage(time.Unix(0, 1700000000000000000), []byte("hello")), seqKey(7))
 	f.Add([]byte{2, 0, 0}, []byte{1})
 	f.Add([]byte{}, []byte{})
 	f.Fuzz(func(t *testing.T, value, key []byte) {
 		if r, err := parseClientRecord(value); err == nil {
-			if !bytes.Equal(r.marshal(), value) {
-				t.Fatal("client record round trip changed it")
+			// Version 1 records are rewritten as version 2.
+			if again, err := parseClientRecord(r.marshal()); err != nil || again != r {
+				t.Fatalf("client record round trip changed it: %+v → %+v, %v", r, again, err)
+			}
+			if value[0] == clientRecordV2 && !bytes.Equal(r.marshal(), value) {
+				t.Fatal("client record round trip changed its bytes")
 			}
 		} else if !errors.Is(err, ErrCorruptRecord) {
 			t.Fatalf("client record error does not wrap ErrCorruptRecord: %v", err)
@@ -124,7 +131,7 @@ func FuzzGatewayFrames(f *testing.F) {
 		f.Add(true, s, false, []byte{})
 	}
 	f.Add(false, make([]byte, NextHopSize+sphinx.Regular.PacketSize()), true, []byte(`{"type":"ack","upto":1}`))
-	f.Add(true, controlSeeds()[0], true, controlSeeds()[2])
+	f.Add(true, controlSeeds()[1], true, controlSeeds()[3])
 
 	_, key, _ := ed25519.GenerateKey(nil)
 	g, err := New(Config{StoreDir: f.TempDir()}, key, nil, discardForwarder{}, nil, nil)
@@ -152,6 +159,11 @@ func FuzzGatewayFrames(f *testing.F) {
 			return websocket.BinaryMessage
 		}
 		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, data, err := conn.ReadMessage(); err != nil {
+			t.Fatalf("no challenge: %v", err)
+		} else if c, err := ParseControl(data); err != nil || c.Type != TypeChallenge {
+			t.Fatalf("first frame %s, %v", data, err)
+		}
 		if conn.WriteMessage(mt(text1), frame1) != nil {
 			return
 		}

@@ -6,6 +6,16 @@
 //
 // The protocol (frames, handshake, acknowledgements) is specified in
 // PROTOCOL.md beside this file; Register and Dial are its client side.
+//
+// The inbox is one bbolt file written by a single committer that puts all
+// the writes waiting at a time into one transaction (commit.go), so
+// concurrent deliveries share fsyncs and no lock a client's deliveries
+// need is held across a commit. What the gateway holds for outside parties
+// is bounded: messages in bytes per client and in all (reserved before a
+// message is accepted, so an accepted one is never dropped for want of
+// room), pushed, unacknowledged messages in bytes per session and in all,
+// registrations in number and in idle time (sweep.go), and its log lines
+// (sidecar/ratelog).
 package gateway
 
 import (
@@ -15,11 +25,13 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nyx-privacy/nyx/sidecar/ratelog"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
 
@@ -42,18 +54,36 @@ type Config struct {
 	MaxMessageAge time.Duration
 	// SweepInterval is how often expired messages are deleted. Default 1h.
 	SweepInterval time.Duration
-	// MaxStoredPerClient bounds one client's inbox; Deliver refuses beyond
-	// it. Default 100,000.
-	MaxStoredPerClient int
+	// MaxStoredBytesPerClient bounds the bytes of one client's messages the
+	// gateway holds (stored, or pushed and unacknowledged; each message
+	// counts its payload and 33 bytes). Deliver refuses a message beyond it
+	// before accepting it: an accepted message is never dropped later for
+	// want of room. Default 64 MiB.
+	MaxStoredBytesPerClient int64
+	// MaxStoredBytes bounds the same for all clients together. Default
+	// 4 GiB.
+	MaxStoredBytes int64
+	// MaxClientIdle is how long a registration is kept without an
+	// authentication; then it is forgotten with its inbox. Default 30 days.
+	MaxClientIdle time.Duration
+	// MaxClients bounds the registered identities (anyone may register
+	// any number, and each takes room on disk); a registration of a new
+	// identity beyond it is refused. Default 1,000,000.
+	MaxClients int
 	// MaxPayloadSize bounds a delivered payload. Default the payload of the
 	// largest standard Sphinx geometry (32 KiB).
 	MaxPayloadSize int
 	// Window is how many pushed messages a client may leave unacknowledged;
 	// beyond it, new messages are stored until it acknowledges. Default 256.
 	Window int
-	// MaxClockSkew bounds the difference between a handshake's timestamp and
-	// the gateway's clock. Default 30s.
-	MaxClockSkew time.Duration
+	// MaxSessionPushedBytes bounds the payload bytes of one session's
+	// pushed, unacknowledged messages (held in memory until acknowledged);
+	// beyond it the session pushes nothing more until acknowledgements
+	// come. At least MaxPayloadSize. Default 1 MiB.
+	MaxSessionPushedBytes int64
+	// MaxPushedBytes bounds the same for all sessions together. Default
+	// 256 MiB.
+	MaxPushedBytes int64
 	// HandshakeTimeout bounds the time from the websocket upgrade to a
 	// completed registration or authentication. Default 10s.
 	HandshakeTimeout time.Duration
@@ -64,26 +94,33 @@ type Config struct {
 	PingInterval time.Duration
 	// MaxConnections bounds open websocket connections. Default 10,000.
 	MaxConnections int
-	// MaxNonces bounds the authentication replay cache. Default 65,536.
-	MaxNonces int
 }
 
 // DefaultConfig returns the defaults, with StoreDir set to dir.
 func DefaultConfig(dir string) Config {
 	return Config{
-		StoreDir:           dir,
-		MaxMessageAge:      24 * time.Hour,
-		SweepInterval:      time.Hour,
-		MaxStoredPerClient: 100_000,
-		MaxPayloadSize:     sphinx.Extended32.PayloadSize,
-		Window:             256,
-		MaxClockSkew:       30 * time.Second,
-		HandshakeTimeout:   10 * time.Second,
-		WriteTimeout:       10 * time.Second,
-		PingInterval:       30 * time.Second,
-		MaxConnections:     10_000,
-		MaxNonces:          1 << 16,
+		StoreDir:                dir,
+		MaxMessageAge:           24 * time.Hour,
+		SweepInterval:           time.Hour,
+		MaxStoredBytesPerClient: 64 << 20,
+		MaxStoredBytes:          4 << 30,
+		MaxClientIdle:           30 * 24 * time.Hour,
+		MaxClients:              1_000_000,
+		MaxPayloadSize:          sphinx.Extended32.PayloadSize,
+		Window:                  256,
+		MaxSessionPushedBytes:   1 << 20,
+		MaxPushedBytes:          256 << 20,
+		HandshakeTimeout:        10 * time.Second,
+		WriteTimeout:            10 * time.Second,
+		PingInterval:            30 * time.Second,
+		MaxConnections:          10_000,
 	}
+}
+
+// Validate checks c as New would: the zero values take their defaults.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -101,25 +138,46 @@ func (c Config) withDefaults() (Config, error) {
 			*v = def
 		}
 	}
+	setI64 := func(v *int64, def int64) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setI64(&c.MaxStoredBytesPerClient, d.MaxStoredBytesPerClient)
+	setI64(&c.MaxStoredBytes, d.MaxStoredBytes)
+	setI64(&c.MaxSessionPushedBytes, d.MaxSessionPushedBytes)
+	setI64(&c.MaxPushedBytes, d.MaxPushedBytes)
+	setD(&c.MaxClientIdle, d.MaxClientIdle)
 	setD(&c.MaxMessageAge, d.MaxMessageAge)
 	setD(&c.SweepInterval, d.SweepInterval)
-	setD(&c.MaxClockSkew, d.MaxClockSkew)
 	setD(&c.HandshakeTimeout, d.HandshakeTimeout)
 	setD(&c.WriteTimeout, d.WriteTimeout)
 	setD(&c.PingInterval, d.PingInterval)
-	setI(&c.MaxStoredPerClient, d.MaxStoredPerClient)
 	setI(&c.MaxPayloadSize, d.MaxPayloadSize)
 	setI(&c.Window, d.Window)
+	setI(&c.MaxClients, d.MaxClients)
 	setI(&c.MaxConnections, d.MaxConnections)
-	setI(&c.MaxNonces, d.MaxNonces)
-	for name, v := range map[string]time.Duration{"MaxMessageAge": c.MaxMessageAge, "SweepInterval": c.SweepInterval,
-		"MaxClockSkew": c.MaxClockSkew, "HandshakeTimeout": c.HandshakeTimeout, "WriteTimeout": c.WriteTimeout, "PingInterval": c.PingInterval} {
+	for name, v := range map[string]time.Duration{"MaxMessageAge": c.MaxMessageAge, "MaxClientIdle": c.MaxClientIdle, "SweepInterval": c.SweepInterval, "HandshakeTimeout": c.HandshakeTimeout, "WriteTimeout": c.WriteTimeout, "PingInterval": c.PingInterval} {
 		if v < 0 {
 			return c, fmt.Errorf("gateway: config: %s is negative", name)
 		}
 	}
-	for name, v := range map[string]int{"MaxStoredPerClient": c.MaxStoredPerClient, "MaxPayloadSize": c.MaxPayloadSize,
-		"Window": c.Window, "MaxConnections": c.MaxConnections, "MaxNonces": c.MaxNonces} {
+	for name, v := range map[string]int64{"MaxStoredBytesPerClient": c.MaxStoredBytesPerClient, "MaxStoredBytes": c.MaxStoredBytes,
+		"MaxSessionPushedBytes": c.MaxSessionPushedBytes, "MaxPushedBytes": c.MaxPushedBytes} {
+		if v < 0 {
+			return c, fmt.Errorf("gateway: config: %s is negative", name)
+		}
+	}
+	if c.MaxSessionPushedBytes < int64(c.MaxPayloadSize) || c.MaxPushedBytes < c.MaxSessionPushedBytes {
+		return c, fmt.Errorf("gateway: config: need MaxPayloadSize (%d) <= MaxSessionPushedBytes (%d) <= MaxPushedBytes (%d)",
+			c.MaxPayloadSize, c.MaxSessionPushedBytes, c.MaxPushedBytes)
+	}
+	if c.MaxStoredBytesPerClient < messageCost(c.MaxPayloadSize) || c.MaxStoredBytes < c.MaxStoredBytesPerClient {
+		return c, fmt.Errorf("gateway: config: need a message of MaxPayloadSize (%d bytes counted) <= MaxStoredBytesPerClient (%d) <= MaxStoredBytes (%d)",
+			messageCost(c.MaxPayloadSize), c.MaxStoredBytesPerClient, c.MaxStoredBytes)
+	}
+	for name, v := range map[string]int{"MaxPayloadSize": c.MaxPayloadSize, "MaxClients": c.MaxClients,
+		"Window": c.Window, "MaxConnections": c.MaxConnections} {
 		if v < 0 {
 			return c, fmt.Errorf("gateway: config: %s is negative", name)
 		}
@@ -132,75 +190,21 @@ const (
 	ReasonBadFrame        = "bad_frame"       // a frame that does not parse or is out of place
 	ReasonBadPacket       = "bad_packet"      // a binary frame that is no Sphinx packet
 	ReasonUnauthenticated = "unauthenticated" // traffic before a completed handshake
-	ReasonSkew            = "clock_skew"      // a handshake timestamp too far from now
 	ReasonBadSignature    = "bad_signature"   // a registration signature that does not verify
 	ReasonBadMAC          = "bad_mac"         // an authentication MAC that does not verify
-	ReasonReplay          = "replay"          // an authentication nonce seen before
 	ReasonUnknownClient   = "unknown_client"  // authentication or delivery for an unregistered client
 	ReasonTimeout         = "timeout"         // no handshake within HandshakeTimeout
 	ReasonTooManyConns    = "too_many_connections"
-	ReasonForwardFailed   = "forward_failed" // the Forwarder refused a packet
-	ReasonInboxFull       = "inbox_full"     // Deliver beyond MaxStoredPerClient
-	ReasonTooLarge        = "too_large"      // Deliver of a payload above MaxPayloadSize
-	ReasonBusy            = "busy"           // the replay cache is full
+	ReasonTooManyClients  = "too_many_clients" // a registration beyond MaxClients
+	ReasonForwardFailed   = "forward_failed"   // the Forwarder refused a packet
+	ReasonInboxFull       = "inbox_full"       // Deliver beyond MaxStoredBytesPerClient
+	ReasonStoreFull       = "store_full"       // Deliver beyond MaxStoredBytes
+	ReasonTooLarge        = "too_large"        // Deliver of a payload above MaxPayloadSize
 )
 
-type metrics struct {
-	stored        prometheus.GaugeFunc
-	storedTotal   prometheus.Counter
-	pushed        *prometheus.CounterVec
-	delivered     prometheus.Counter
-	expired       prometheus.Counter
-	forwarded     prometheus.Counter
-	refused       *prometheus.CounterVec
-	registrations prometheus.Counter
-	auths         prometheus.Counter
-	connected     prometheus.Gauge
-}
-
-func newMetrics(reg prometheus.Registerer, st *store) (*metrics, error) {
-	m := &metrics{
-		stored: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "nyx", Subsystem: "gateway", Name: "stored_messages",
-			Help: "Messages in the inbox store waiting for their client."}, func() float64 {
-			n, _ := st.count(nil)
-			return float64(n)
-		}),
-		storedTotal: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "nyx", Subsystem: "gateway", Name: "messages_stored_total",
-			Help: "Messages written to the inbox store (fsynced)."}),
-		pushed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "nyx", Subsystem: "gateway", Name: "messages_pushed_total",
-			Help: "Messages written to a client's websocket, by source (live or stored)."}, []string{"source"}),
-		delivered: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "nyx", Subsystem: "gateway", Name: "messages_delivered_total",
-			Help: "Messages a client acknowledged."}),
-		expired: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "nyx", Subsystem: "gateway", Name: "messages_expired_total",
-			Help: "Stored messages deleted unread after MaxMessageAge (or unreadable)."}),
-		forwarded: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "nyx", Subsystem: "gateway", Name: "packets_forwarded_total",
-			Help: "Client packets handed to the forwarder for layer 1."}),
-		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "nyx", Subsystem: "gateway", Name: "refused_total",
-			Help: "Frames, handshakes, connections and deliveries refused, by reason."}, []string{"reason"}),
-		registrations: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "nyx", Subsystem: "gateway", Name: "registrations_total",
-			Help: "Completed client registrations."}),
-		auths: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "nyx", Subsystem: "gateway", Name: "authentications_total",
-			Help: "Completed client authentications."}),
-		connected: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "nyx", Subsystem: "gateway", Name: "clients_connected",
-			Help: "Clients with an authenticated websocket session."}),
-	}
-	for _, r := range []string{ReasonBadFrame, ReasonBadPacket, ReasonUnauthenticated, ReasonSkew, ReasonBadSignature,
-		ReasonBadMAC, ReasonReplay, ReasonUnknownClient, ReasonTimeout, ReasonTooManyConns, ReasonForwardFailed,
-		ReasonInboxFull, ReasonTooLarge, ReasonBusy} {
-		m.refused.WithLabelValues(r)
-	}
-	m.pushed.WithLabelValues("live")
-	m.pushed.WithLabelValues("stored")
-	if reg != nil {
-		for _, c := range []prometheus.Collector{m.stored, m.storedTotal, m.pushed, m.delivered, m.expired, m.forwarded,
-			m.refused, m.registrations, m.auths, m.connected} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("register gateway metrics: %w", err)
-			}
-		}
-	}
-	return m, nil
-}
+var allReasons = []string{ReasonBadFrame, ReasonBadPacket, ReasonUnauthenticated, ReasonBadSignature,
+	ReasonBadMAC, ReasonUnknownClient, ReasonTimeout, ReasonTooManyConns, ReasonTooManyClients, ReasonForwardFailed,
+	ReasonInboxFull, ReasonStoreFull, ReasonTooLarge}
 
 // Gateway is the gateway role. Create it with New; it is safe for
 // concurrent use.
@@ -211,16 +215,14 @@ type Gateway struct {
 	sphinxKey *sphinx.PrivateKey
 	fwd       Forwarder
 	log       *slog.Logger
+	rlog      *ratelog.Logger // lines outside parties can cause
 	m         *metrics
 	st        *store
 	upgrader  websocket.Upgrader
-	nonces    *nonceCache
-	now       func() time.Time
+	clock     atomic.Pointer[func() time.Time] // time.Now; tests move it
 
-	// stripes serialise, per client, the choice between pushing a message
-	// and storing it with the attachment of that client's session, so no
-	// message slips between "stored" and "session reads the store".
-	stripes [256]sync.Mutex
+	stripes [256]stripe
+	mem     memPool
 
 	mu       sync.Mutex
 	closed   bool
@@ -252,13 +254,8 @@ func New(cfg Config, identity ed25519.PrivateKey, sphinxKey *sphinx.PrivateKey, 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	st, err := openStore(cfg.StoreDir, cfg.MaxStoredPerClient, cfg.MaxPayloadSize)
+	st, err := openStore(cfg.StoreDir, cfg.MaxStoredBytesPerClient, cfg.MaxStoredBytes, cfg.MaxClients, cfg.MaxPayloadSize)
 	if err != nil {
-		return nil, err
-	}
-	m, err := newMetrics(reg, st)
-	if err != nil {
-		st.close()
 		return nil, err
 	}
 	g := &Gateway{
@@ -267,13 +264,20 @@ func New(cfg Config, identity ed25519.PrivateKey, sphinxKey *sphinx.PrivateKey, 
 		sphinxKey: sphinxKey,
 		fwd:       fwd,
 		log:       log.With("component", "gateway"),
-		m:         m,
 		st:        st,
-		nonces:    newNonceCache(cfg.MaxNonces),
-		now:       time.Now,
 		conns:     map[*websocket.Conn]struct{}{},
 		sessions:  map[[IdentitySize]byte]*session{},
 		stop:      make(chan struct{}),
+	}
+	g.setClock(time.Now)
+	g.rlog = ratelog.New(g.log, 0, 0)
+	g.mem = memPool{max: cfg.MaxPushedBytes, waiting: map[*session]struct{}{}}
+	for i := range g.stripes {
+		g.stripes[i].storing = map[[IdentitySize]byte]int{}
+	}
+	if g.m, err = newMetrics(reg, st, &g.mem); err != nil {
+		st.close()
+		return nil, err
 	}
 	copy(g.id[:], identity.Public().(ed25519.PublicKey))
 	g.upgrader = websocket.Upgrader{
@@ -284,49 +288,66 @@ func New(cfg Config, identity ed25519.PrivateKey, sphinxKey *sphinx.PrivateKey, 
 		// authority ride on the origin, so any origin may connect.
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
-	n, _ := st.count(nil)
-	g.log.Info("gateway inbox open", "dir", cfg.StoreDir, "stored_messages", n, "identity", fmt.Sprintf("%x", g.id[:]))
+	g.log.Info("gateway inbox open", "dir", cfg.StoreDir, "clients", st.registered(), "stored_messages", st.count(nil), "held_bytes", st.heldBytes(nil), "identity", fmt.Sprintf("%x", g.id[:]))
 	g.wg.Add(1)
 	go g.sweep()
 	return g, nil
 }
+
+func (g *Gateway) now() time.Time { return (*g.clock.Load())() }
+
+// setClock replaces the gateway's clock (for tests that move time).
+func (g *Gateway) setClock(now func() time.Time) { g.clock.Store(&now) }
 
 // Identity returns the gateway's ed25519 public key.
 func (g *Gateway) Identity() ed25519.PublicKey { return g.identity.Public().(ed25519.PublicKey) }
 
 // Deliver hands a final-hop payload to the client dest. If the client is
 // connected and keeping up it is pushed at once; otherwise it is written to
-// the inbox and fsynced before Deliver returns nil. It refuses (with an
-// error, counted) a client that never registered here, a payload above
-// MaxPayloadSize, and a full inbox.
+// the inbox and fsynced before Deliver returns nil. Concurrent calls share
+// their commits (one fsync for all the messages waiting at a time), so
+// callers that want throughput call it from many goroutines; a client that
+// is slow or flooded holds no lock the others need while its messages are
+// written.
+//
+// It refuses (with an error, counted) a client that never registered here,
+// a payload above MaxPayloadSize, and a message that would take the
+// client's or the store's held bytes beyond their quota. The quotas are
+// checked (and the bytes reserved) before a message is accepted, so a
+// message Deliver accepted is never dropped later for want of room.
 func (g *Gateway) Deliver(dest [32]byte, payload []byte) error {
 	if len(payload) > g.cfg.MaxPayloadSize {
 		g.m.refused.WithLabelValues(ReasonTooLarge).Inc()
 		return fmt.Errorf("gateway: deliver %d bytes (max %d)", len(payload), g.cfg.MaxPayloadSize)
 	}
-	p := append([]byte(nil), payload...)
-	lock := &g.stripes[dest[0]]
-	lock.Lock()
-	defer lock.Unlock()
 	g.mu.Lock()
-	s := g.sessions[dest]
 	closed := g.closed
 	g.mu.Unlock()
 	if closed {
 		return errors.New("gateway: closed")
 	}
-	if s != nil {
-		pushed, err := s.offer(p)
-		if err != nil {
-			return g.deliverErr(dest, err)
-		}
-		if pushed {
-			return nil
-		}
-		g.m.storedTotal.Inc()
+	// Refused before it costs a reservation or a place in a commit.
+	if _, err := g.st.client(dest); err != nil {
+		return g.deliverErr(dest, err)
+	}
+	cost := messageCost(len(payload))
+	if err := g.st.reserve(dest, cost); err != nil {
+		return g.deliverErr(dest, err)
+	}
+	p := append([]byte(nil), payload...)
+	st := g.stripe(dest)
+	st.Lock()
+	g.mu.Lock()
+	s := g.sessions[dest]
+	g.mu.Unlock()
+	if s != nil && s.offer(p) {
+		st.Unlock()
 		return nil
 	}
-	if _, err := g.st.append(dest, g.now(), p); err != nil {
+	commit := g.storeLocked(st, dest, [][]byte{p})
+	st.Unlock()
+	if err := commit(); err != nil {
+		g.st.release(dest, cost)
 		return g.deliverErr(dest, err)
 	}
 	g.m.storedTotal.Inc()
@@ -339,18 +360,18 @@ func (g *Gateway) deliverErr(dest [32]byte, err error) error {
 		g.m.refused.WithLabelValues(ReasonUnknownClient).Inc()
 	case errors.Is(err, ErrInboxFull):
 		g.m.refused.WithLabelValues(ReasonInboxFull).Inc()
+	case errors.Is(err, ErrStoreFull):
+		g.m.refused.WithLabelValues(ReasonStoreFull).Inc()
+		g.rlog.Warn("inbox store at its byte quota: deliveries refused", "max_stored_bytes", g.cfg.MaxStoredBytes)
 	default:
-		g.log.Error("deliver failed", "client", fmt.Sprintf("%x", dest[:8]), "err", err)
+		g.rlog.Log(slog.LevelError, "deliver failed", "deliver failed", "client", fmt.Sprintf("%x", dest[:8]), "err", err)
 	}
 	return err
 }
 
 // StoredMessages returns how many messages wait in the inbox for client (or
 // for all clients if client is nil).
-func (g *Gateway) StoredMessages(client *[32]byte) int {
-	n, _ := g.st.count(client)
-	return n
-}
+func (g *Gateway) StoredMessages(client *[32]byte) int { return g.st.count(client) }
 
 // Close disconnects every client (keeping what they have not acknowledged),
 // stops the sweeper and closes the store.
@@ -395,54 +416,21 @@ func (g *Gateway) sweep() {
 	}
 }
 
-func (g *Gateway) expire() {
-	n, err := g.st.expire(g.now().Add(-g.cfg.MaxMessageAge))
-	if err != nil {
-		g.log.Error("expire stored messages", "err", err)
-		return
+func (g *Gateway) expire() sweepStats {
+	now := g.now()
+	st, err := g.st.expire(now.Add(-g.cfg.MaxMessageAge), now.Add(-g.cfg.MaxClientIdle), func(id [IdentitySize]byte) bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return g.sessions[id] != nil
+	}, g.stop)
+	g.m.expired.Add(float64(st.messages))
+	g.m.forgotten.Add(float64(st.clients))
+	if err != nil && !errors.Is(err, errSweepStopped) {
+		g.log.Error("sweep the inbox store", "err", err)
 	}
-	if n > 0 {
-		g.m.expired.Add(float64(n))
-		g.log.Info("expired stored messages", "count", n, "max_age", g.cfg.MaxMessageAge)
+	if st.messages > 0 || st.clients > 0 {
+		g.log.Info("swept the inbox store", "messages", st.messages, "clients_forgotten", st.clients,
+			"transactions", st.txs, "max_message_age", g.cfg.MaxMessageAge, "max_client_idle", g.cfg.MaxClientIdle)
 	}
+	return st
 }
-
-// nonceCache remembers the authentication nonces seen within the clock-skew
-// window: an authentication is accepted only within MaxClockSkew of its
-// timestamp, so a nonce older than twice that can be forgotten.
-type nonceCache struct {
-	mu   sync.Mutex
-	max  int
-	seen map[[IdentitySize + NonceSize]byte]time.Time // → forget after
-}
-
-func newNonceCache(max int) *nonceCache {
-	return &nonceCache{max: max, seen: map[[IdentitySize + NonceSize]byte]time.Time{}}
-}
-
-// add records the nonce until forget; it reports false if the nonce was
-// there already, and errFull if the cache is full of live nonces.
-func (c *nonceCache) add(id [IdentitySize]byte, nonce [NonceSize]byte, now, forget time.Time) (bool, error) {
-	var k [IdentitySize + NonceSize]byte
-	copy(k[:], id[:])
-	copy(k[IdentitySize:], nonce[:])
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t, ok := c.seen[k]; ok && now.Before(t) {
-		return false, nil
-	}
-	if len(c.seen) >= c.max {
-		for n, t := range c.seen {
-			if !now.Before(t) {
-				delete(c.seen, n)
-			}
-		}
-		if len(c.seen) >= c.max {
-			return false, errNonceCacheFull
-		}
-	}
-	c.seen[k] = forget
-	return true, nil
-}
-
-var errNonceCacheFull = errors.New("gateway: authentication replay cache full")

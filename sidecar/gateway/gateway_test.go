@@ -7,13 +7,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
@@ -49,6 +49,11 @@ type testGateway struct {
 
 func newTestGateway(t testing.TB, cfg Config, identity ed25519.PrivateKey) *testGateway {
 	t.Helper()
+	return newTestGatewayLog(t, cfg, identity, nil)
+}
+
+func newTestGatewayLog(t testing.TB, cfg Config, identity ed25519.PrivateKey, log *slog.Logger) *testGateway {
+	t.Helper()
 	if cfg.StoreDir == "" {
 		cfg.StoreDir = t.TempDir()
 	}
@@ -57,7 +62,7 @@ func newTestGateway(t testing.TB, cfg Config, identity ed25519.PrivateKey) *test
 	}
 	fwd := &chanForwarder{ch: make(chan forwarded, 16)}
 	reg := prometheus.NewRegistry()
-	g, err := New(cfg, identity, nil, fwd, nil, reg)
+	g, err := New(cfg, identity, nil, fwd, log, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,278 +140,6 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 			t.Fatalf("gave up waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func TestRegisterThenAuthenticate(t *testing.T) {
-	g := newTestGateway(t, Config{}, nil)
-	client := newClientKey(t)
-	c, key := register(t, g, client)
-	c.Close()
-	if key == (SharedKey{}) {
-		t.Fatal("zero shared key")
-	}
-	rec, err := g.st.client(idOf(client))
-	if err != nil || rec.Key != key {
-		t.Fatalf("stored key %x, %v; client derived %x", rec.Key, err, key)
-	}
-	c2, err := Dial(ctx(t), g.url, g.Identity(), client, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c2.Close()
-	if got := value(g.m.registrations); got != 1 {
-		t.Errorf("registrations = %v", got)
-	}
-	if got := value(g.m.auths); got != 1 {
-		t.Errorf("authentications = %v", got)
-	}
-
-	// A wrong key is refused with bad_mac, an unknown client with unknown_client.
-	var wrong SharedKey
-	wrong[0] = 1
-	if _, err := Dial(ctx(t), g.url, g.Identity(), client, wrong); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), ReasonBadMAC) {
-		t.Errorf("wrong key: %v", err)
-	}
-	if _, err := Dial(ctx(t), g.url, g.Identity(), newClientKey(t), key); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), ReasonUnknownClient) {
-		t.Errorf("unknown client: %v", err)
-	}
-	if refused(g, ReasonBadMAC) != 1 || refused(g, ReasonUnknownClient) != 1 {
-		t.Errorf("refusals not counted: bad_mac %v unknown_client %v", refused(g, ReasonBadMAC), refused(g, ReasonUnknownClient))
-	}
-}
-
-func TestClientChecksGatewayIdentity(t *testing.T) {
-	g := newTestGateway(t, Config{}, nil)
-	impostor := newClientKey(t).Public().(ed25519.PublicKey)
-	if _, _, err := Register(ctx(t), g.url, impostor, newClientKey(t)); err == nil || !strings.Contains(err.Error(), "answered as") {
-		t.Fatalf("registration with the wrong gateway identity: %v", err)
-	}
-}
-
-// rawConn is a websocket connection driven frame by frame, for replays and
-// garbage.
-func rawConn(t *testing.T, g *testGateway) *websocket.Conn {
-	t.Helper()
-	conn, resp, err := websocket.DefaultDialer.DialContext(ctx(t), g.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
-
-func send(t *testing.T, conn *websocket.Conn, c *Control) {
-	t.Helper()
-	if err := conn.WriteMessage(websocket.TextMessage, c.Marshal()); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func next(t *testing.T, conn *websocket.Conn) *Control {
-	t.Helper()
-	mt, data, err := conn.ReadMessage()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if mt != websocket.TextMessage {
-		t.Fatalf("binary frame where a control was expected")
-	}
-	c, err := ParseControl(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func expectRefusal(t *testing.T, conn *websocket.Conn, reason string) {
-	t.Helper()
-	c := next(t, conn)
-	if c.Type != TypeError || c.Code != reason {
-		t.Fatalf("got %s %q (%s), want error %q", c.Type, c.Code, c.Message, reason)
-	}
-	// The gateway then closes the connection.
-	if _, _, err := conn.ReadMessage(); err == nil {
-		t.Fatal("connection still open after a refusal")
-	}
-}
-
-func TestAuthenticationReplayRefused(t *testing.T) {
-	g := newTestGateway(t, Config{}, nil)
-	client := newClientKey(t)
-	c, key := register(t, g, client)
-	c.Close()
-
-	var gw, id [32]byte
-	var nonce [NonceSize]byte
-	copy(gw[:], g.Identity())
-	id = idOf(client)
-	rand.Read(nonce[:])
-	ts := time.Now().UnixMilli()
-	auth := &Control{Type: TypeAuthenticate, Version: ProtocolVersion, Identity: id[:], Nonce: nonce[:], Timestamp: ts, MAC: AuthMAC(key, gw, id, nonce, ts)}
-
-	first := rawConn(t, g)
-	send(t, first, auth)
-	if c := next(t, first); c.Type != TypeAuthenticated {
-		t.Fatalf("first authentication: %s %s", c.Type, c.Message)
-	}
-	again := rawConn(t, g)
-	send(t, again, auth)
-	expectRefusal(t, again, ReasonReplay)
-
-	// Same nonce with a fresh timestamp: the MAC covers the timestamp, so
-	// the replayer cannot make one; with a valid MAC it is still a replay.
-	ts2 := ts + 1
-	auth2 := *auth
-	auth2.Timestamp = ts2
-	tampered := rawConn(t, g)
-	send(t, tampered, &auth2)
-	expectRefusal(t, tampered, ReasonBadMAC)
-
-	// A timestamp outside the skew, even correctly MACed, is refused.
-	old := time.Now().Add(-time.Hour).UnixMilli()
-	rand.Read(nonce[:])
-	stale := rawConn(t, g)
-	send(t, stale, &Control{Type: TypeAuthenticate, Version: ProtocolVersion, Identity: id[:], Nonce: nonce[:], Timestamp: old, MAC: AuthMAC(key, gw, id, nonce, old)})
-	expectRefusal(t, stale, ReasonSkew)
-
-	if refused(g, ReasonReplay) != 1 || refused(g, ReasonBadMAC) != 1 || refused(g, ReasonSkew) != 1 {
-		t.Errorf("refusals: replay %v bad_mac %v skew %v", refused(g, ReasonReplay), refused(g, ReasonBadMAC), refused(g, ReasonSkew))
-	}
-}
-
-func TestRegistrationReplayRefused(t *testing.T) {
-	g := newTestGateway(t, Config{}, nil)
-	client := newClientKey(t)
-	id := idOf(client)
-
-	// A genuine registration, recorded frame by frame.
-	conn := rawConn(t, g)
-	var eph [32]byte
-	rand.Read(eph[:])
-	ephKey, _ := ecdhKey(eph[:])
-	init := &Control{Type: TypeRegisterInit, Version: ProtocolVersion, Identity: id[:], Ephemeral: ephKey.PublicKey().Bytes(), Timestamp: time.Now().UnixMilli()}
-	send(t, conn, init)
-	ch := next(t, conn)
-	if ch.Type != TypeRegisterChallenge {
-		t.Fatalf("got %s", ch.Type)
-	}
-	tr := Transcript{Timestamp: init.Timestamp}
-	copy(tr.Gateway[:], g.Identity())
-	tr.Client = id
-	copy(tr.ClientEphemeral[:], init.Ephemeral)
-	copy(tr.GatewayEphemeral[:], ch.Ephemeral)
-	finish := &Control{Type: TypeRegisterFinish, Signature: ed25519.Sign(client, tr.ClientSigningBytes())}
-	send(t, conn, finish)
-	if c := next(t, conn); c.Type != TypeRegistered {
-		t.Fatalf("got %s %s", c.Type, c.Message)
-	}
-
-	// The same two frames replayed: the gateway's new ephemeral key changes
-	// the transcript, so the recorded signature no longer verifies.
-	replay := rawConn(t, g)
-	send(t, replay, init)
-	if c := next(t, replay); c.Type != TypeRegisterChallenge || bytes.Equal(c.Ephemeral, ch.Ephemeral) {
-		t.Fatalf("second challenge: %s, same ephemeral %v", c.Type, bytes.Equal(c.Ephemeral, ch.Ephemeral))
-	}
-	send(t, replay, finish)
-	expectRefusal(t, replay, ReasonBadSignature)
-
-	// Someone else's identity without its key: the signature fails too.
-	other := rawConn(t, g)
-	send(t, other, init)
-	next(t, other)
-	send(t, other, &Control{Type: TypeRegisterFinish, Signature: ed25519.Sign(newClientKey(t), tr.ClientSigningBytes())})
-	expectRefusal(t, other, ReasonBadSignature)
-
-	if got := refused(g, ReasonBadSignature); got != 2 {
-		t.Errorf("bad_signature refusals = %v", got)
-	}
-	rec, err := g.st.client(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if key, _ := tr.SharedKey(mustDH(t, ephKey, ch.Ephemeral)); rec.Key != key {
-		t.Error("the refused registrations changed the stored key")
-	}
-}
-
-func TestBadFramesRefusedAndCounted(t *testing.T) {
-	g := newTestGateway(t, Config{}, nil)
-
-	cases := []struct {
-		name   string
-		mt     int
-		data   []byte
-		reason string
-	}{
-		{"not json", websocket.TextMessage, []byte("hello"), ReasonBadFrame},
-		{"unknown type", websocket.TextMessage, []byte(`{"type":"gimme"}`), ReasonBadFrame},
-		{"short identity", websocket.TextMessage, []byte(`{"type":"register_init","version":1,"identity":"AAAA","ephemeral":"AAAA"}`), ReasonBadFrame},
-		{"wrong version", websocket.TextMessage, (&Control{Type: TypeRegisterInit, Version: 9, Identity: make([]byte, 32), Ephemeral: make([]byte, 32)}).Marshal(), ReasonBadFrame},
-		{"ack before auth", websocket.TextMessage, []byte(`{"type":"ack","upto":3}`), ReasonUnauthenticated},
-		{"packet before auth", websocket.BinaryMessage, make([]byte, NextHopSize+sphinx.Regular.PacketSize()), ReasonUnauthenticated},
-		{"low-order ephemeral", websocket.TextMessage, (&Control{Type: TypeRegisterInit, Version: 1, Identity: make([]byte, 32), Ephemeral: make([]byte, 32), Timestamp: time.Now().UnixMilli()}).Marshal(), ReasonBadFrame},
-		{"oversized frame", websocket.BinaryMessage, make([]byte, maxFrameSize+1), ReasonBadFrame},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			before := refused(g, tc.reason)
-			conn := rawConn(t, g)
-			if err := conn.WriteMessage(tc.mt, tc.data); err != nil {
-				t.Fatal(err)
-			}
-			if tc.name == "oversized frame" {
-				// gorilla answers a frame over the read limit with a close frame.
-				if _, _, err := conn.ReadMessage(); err == nil {
-					t.Fatal("connection still open")
-				}
-			} else {
-				expectRefusal(t, conn, tc.reason)
-			}
-			waitFor(t, "the refusal to be counted", func() bool { return refused(g, tc.reason) == before+1 })
-		})
-	}
-
-	// An authenticated session: a packet of the wrong size is refused and
-	// reported, and the session goes on; a bad control frame ends it.
-	client := newClientKey(t)
-	c, _ := register(t, g, client)
-	if err := c.write(websocket.BinaryMessage, make([]byte, NextHopSize+100)); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case r := <-c.Refusals():
-		if r.Code != ReasonBadPacket {
-			t.Fatalf("refusal %q", r.Code)
-		}
-	case <-ctx(t).Done():
-		t.Fatal("no refusal for a bad packet")
-	}
-	packet := make([]byte, sphinx.Regular.PacketSize())
-	rand.Read(packet)
-	if err := c.Send([32]byte{7}, packet); err != nil {
-		t.Fatal(err)
-	}
-	if f := <-g.fwd.ch; f.next != [32]byte{7} || !bytes.Equal(f.packet, packet) {
-		t.Fatal("packet after a refused one not forwarded intact")
-	}
-	if err := c.write(websocket.TextMessage, []byte(`{"type":"register_finish","signature":"`+strings.Repeat("A", 88)+`"}`)); err != nil {
-		t.Fatal(err)
-	}
-	<-c.Done()
-	if refused(g, ReasonBadPacket) != 1 {
-		t.Errorf("bad_packet refusals = %v", refused(g, ReasonBadPacket))
-	}
-
-	// The gateway still serves.
-	c2, _ := register(t, g, newClientKey(t))
-	if err := c2.Send([32]byte{8}, packet); err != nil {
-		t.Fatal(err)
-	}
-	if f := <-g.fwd.ch; f.next != [32]byte{8} {
-		t.Fatal("gateway stopped forwarding after garbage")
 	}
 }
 
@@ -524,6 +257,7 @@ func TestLivePushWindowAndDisconnect(t *testing.T) {
 	client := newClientKey(t)
 	id := idOf(client)
 	c, key := register(t, g, client)
+	waitLive(t, g, id)
 
 	// Nothing acknowledged: the first `window` are pushed from memory, the
 	// rest are stored, in order.
@@ -541,9 +275,10 @@ func TestLivePushWindowAndDisconnect(t *testing.T) {
 		}
 		last = m.ID
 	}
-	if got := g.StoredMessages(&id); got != n {
-		// The window filled: the pushed ones were stored too, before the rest.
-		t.Fatalf("stored %d, want %d", got, n)
+	if got := g.StoredMessages(&id); got != n-window {
+		// The window filled: the pushed ones stay in memory (stored if the
+		// session ends before they are acknowledged), the rest are stored.
+		t.Fatalf("stored %d, want %d", got, n-window)
 	}
 	if err := c.Ack(last); err != nil {
 		t.Fatal(err)
@@ -606,6 +341,23 @@ func TestLivePushWindowAndDisconnect(t *testing.T) {
 	}
 }
 
+// waitLive waits until the client's session has read the store and takes
+// new messages from memory.
+func waitLive(t testing.TB, g *testGateway, id [32]byte) {
+	t.Helper()
+	waitFor(t, "the session to go live", func() bool {
+		g.mu.Lock()
+		s := g.sessions[id]
+		g.mu.Unlock()
+		if s == nil {
+			return false
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.live
+	})
+}
+
 func TestAckOfUnsentIDRefused(t *testing.T) {
 	g := newTestGateway(t, Config{}, nil)
 	c, _ := register(t, g, newClientKey(t))
@@ -644,17 +396,17 @@ func TestExpiry(t *testing.T) {
 	c.Close()
 	waitFor(t, "the session to end", func() bool { return value(g.m.connected) == 0 })
 	start := time.Now()
-	g.now = func() time.Time { return start }
+	g.setClock(func() time.Time { return start })
 	for i := range 3 {
 		if err := g.Deliver(id, payloadN(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	g.now = func() time.Time { return start.Add(30 * time.Minute) }
+	g.setClock(func() time.Time { return start.Add(30 * time.Minute) })
 	if err := g.Deliver(id, payloadN(3)); err != nil {
 		t.Fatal(err)
 	}
-	g.now = func() time.Time { return start.Add(61 * time.Minute) }
+	g.setClock(func() time.Time { return start.Add(61 * time.Minute) })
 	g.expire()
 	if got := g.StoredMessages(&id); got != 1 {
 		t.Fatalf("after expiry %d stored, want 1", got)
@@ -662,14 +414,14 @@ func TestExpiry(t *testing.T) {
 	if value(g.m.expired) != 3 {
 		t.Fatalf("expired counter %v", value(g.m.expired))
 	}
-	msgs, _, err := g.st.after(id, 0, 10)
+	msgs, _, _, err := g.st.after(id, 0, 10, 1<<20)
 	if err != nil || len(msgs) != 1 || !bytes.Equal(msgs[0].Payload, payloadN(3)) {
 		t.Fatalf("left %v %v", msgs, err)
 	}
 }
 
 func TestInboxQuotaAndSizeLimits(t *testing.T) {
-	g := newTestGateway(t, Config{MaxStoredPerClient: 2, MaxPayloadSize: 100}, nil)
+	g := newTestGateway(t, Config{MaxStoredBytesPerClient: 2 * messageCost(100), MaxPayloadSize: 100}, nil)
 	client := newClientKey(t)
 	id := idOf(client)
 	c, _ := register(t, g, client)
@@ -678,12 +430,16 @@ func TestInboxQuotaAndSizeLimits(t *testing.T) {
 	if err := g.Deliver(id, make([]byte, 101)); err == nil {
 		t.Fatal("oversized payload accepted")
 	}
+	// A config whose quota cannot hold one message is refused at New.
+	if _, err := New(Config{StoreDir: t.TempDir(), MaxStoredBytesPerClient: 50, MaxPayloadSize: 100}, newClientKey(t), nil, discardForwarder{}, nil, nil); err == nil {
+		t.Fatal("oversized payload accepted")
+	}
 	for range 2 {
-		if err := g.Deliver(id, []byte("x")); err != nil {
+		if err := g.Deliver(id, make([]byte, 100)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := g.Deliver(id, []byte("x")); !errors.Is(err, ErrInboxFull) {
+	if err := g.Deliver(id, make([]byte, 100)); !errors.Is(err, ErrInboxFull) {
 		t.Fatalf("third message: %v", err)
 	}
 	if refused(g, ReasonInboxFull) != 1 || refused(g, ReasonTooLarge) != 1 {

@@ -10,14 +10,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/nyx-privacy/nyx/sphinx"
 )
 
 // ProtocolVersion is the version of the client-gateway protocol described in
 // PROTOCOL.md. A handshake naming another version is refused.
-const ProtocolVersion = 1
+//
+// Version 2 replaced version 1's client timestamps and nonce cache with a
+// challenge the gateway sends when the websocket opens: every handshake
+// signs or MACs a fresh gateway nonce, so none can be replayed, on another
+// connection or after a restart, and no shared cache exists for one client
+// to fill.
+const ProtocolVersion = 2
 
 // Sizes of the protocol's fixed fields, in bytes.
 const (
@@ -29,6 +34,8 @@ const (
 	SharedKeySize = 32
 	// NonceSize is the client's nonce in an authentication.
 	NonceSize = 16
+	// ChallengeSize is the gateway's nonce in "challenge".
+	ChallengeSize = 32
 	// MACSize is an HMAC-SHA256 output.
 	MACSize = sha256.Size
 	// NextHopSize prefixes a client's binary frame: the identity of the
@@ -43,6 +50,7 @@ const (
 
 // Control message types (the "type" field of a text frame).
 const (
+	TypeChallenge         = "challenge"
 	TypeRegisterInit      = "register_init"
 	TypeRegisterChallenge = "register_challenge"
 	TypeRegisterFinish    = "register_finish"
@@ -57,13 +65,13 @@ const (
 // protocol carries its own label, so no value made for one step is accepted
 // by another.
 const (
-	labelTranscript    = "nyx-gateway-v1 register"
-	labelGatewaySig    = "nyx-gateway-v1 gateway-signature"
-	labelClientSig     = "nyx-gateway-v1 client-signature"
-	labelSharedKey     = "nyx-gateway-v1 shared-key"
-	labelRegistered    = "nyx-gateway-v1 registered"
-	labelAuthenticate  = "nyx-gateway-v1 authenticate"
-	labelAuthenticated = "nyx-gateway-v1 authenticated"
+	labelTranscript    = "nyx-gateway-v2 register"
+	labelGatewaySig    = "nyx-gateway-v2 gateway-signature"
+	labelClientSig     = "nyx-gateway-v2 client-signature"
+	labelSharedKey     = "nyx-gateway-v2 shared-key"
+	labelRegistered    = "nyx-gateway-v2 registered"
+	labelAuthenticate  = "nyx-gateway-v2 authenticate"
+	labelAuthenticated = "nyx-gateway-v2 authenticated"
 )
 
 // ErrBadFrame is wrapped by every error about a frame that does not parse
@@ -76,15 +84,14 @@ type SharedKey [SharedKeySize]byte
 
 // Control is a text frame as it travels: a JSON object whose "type" says
 // which of the other fields are present. Byte strings are standard base64
-// (with padding), timestamps are Unix milliseconds. Parse* functions check
-// it; the zero value of a field means "absent".
+// (with padding). Parse* functions check it; the zero value of a field
+// means "absent".
 type Control struct {
 	Type      string `json:"type"`
 	Version   int    `json:"version,omitempty"`
 	Identity  []byte `json:"identity,omitempty"`
 	Gateway   []byte `json:"gateway,omitempty"`
 	Ephemeral []byte `json:"ephemeral,omitempty"`
-	Timestamp int64  `json:"timestamp,omitempty"`
 	Nonce     []byte `json:"nonce,omitempty"`
 	Signature []byte `json:"signature,omitempty"`
 	MAC       []byte `json:"mac,omitempty"`
@@ -130,6 +137,8 @@ func (c *Control) check() error {
 		return nil
 	}
 	switch c.Type {
+	case TypeChallenge:
+		return errors.Join(version(), need("gateway", c.Gateway, IdentitySize), need("nonce", c.Nonce, ChallengeSize))
 	case TypeRegisterInit:
 		return errors.Join(version(), need("identity", c.Identity, IdentitySize), need("ephemeral", c.Ephemeral, EphemeralSize))
 	case TypeRegisterChallenge:
@@ -181,19 +190,19 @@ func (c *Control) Marshal() []byte {
 type Transcript struct {
 	Gateway, Client                   [IdentitySize]byte
 	ClientEphemeral, GatewayEphemeral [EphemeralSize]byte
-	Timestamp                         int64 // Unix milliseconds, from register_init
+	Challenge                         [ChallengeSize]byte // the gateway's, from "challenge"
 }
 
-// Hash returns SHA-256("nyx-gateway-v1 register" || gateway || client ||
-// client ephemeral || gateway ephemeral || timestamp as 8 bytes big-endian).
+// Hash returns SHA-256("nyx-gateway-v2 register" || gateway || client ||
+// client ephemeral || gateway ephemeral || challenge).
 func (t *Transcript) Hash() [sha256.Size]byte {
-	b := make([]byte, 0, len(labelTranscript)+4*32+8)
+	b := make([]byte, 0, len(labelTranscript)+5*32)
 	b = append(b, labelTranscript...)
 	b = append(b, t.Gateway[:]...)
 	b = append(b, t.Client[:]...)
 	b = append(b, t.ClientEphemeral[:]...)
 	b = append(b, t.GatewayEphemeral[:]...)
-	b = binary.BigEndian.AppendUint64(b, uint64(t.Timestamp))
+	b = append(b, t.Challenge[:]...)
 	return sha256.Sum256(b)
 }
 
@@ -212,7 +221,7 @@ func (t *Transcript) ClientSigningBytes() []byte { return t.signed(labelClientSi
 
 // SharedKey derives the registration's shared key from the ephemeral
 // Diffie-Hellman secret: HKDF-SHA256(ikm = dh, salt = transcript hash,
-// info = "nyx-gateway-v1 shared-key").
+// info = "nyx-gateway-v2 shared-key").
 func (t *Transcript) SharedKey(dh []byte) (SharedKey, error) {
 	var k SharedKey
 	h := t.Hash()
@@ -230,23 +239,25 @@ func (t *Transcript) RegisteredMAC(k SharedKey) []byte {
 	return mac(k, labelRegistered, h[:])
 }
 
-// AuthMAC is the client's MAC in "authenticate".
-func AuthMAC(k SharedKey, gateway, client [IdentitySize]byte, nonce [NonceSize]byte, timestamp int64) []byte {
-	return mac(k, labelAuthenticate, authFields(gateway, client, nonce, timestamp))
+// AuthMAC is the client's MAC in "authenticate": over the gateway's
+// challenge, so it is good for that connection only.
+func AuthMAC(k SharedKey, gateway, client [IdentitySize]byte, challenge [ChallengeSize]byte, nonce [NonceSize]byte) []byte {
+	return mac(k, labelAuthenticate, authFields(gateway, client, challenge, nonce))
 }
 
 // AuthenticatedMAC is the gateway's answer in "authenticated": proof that it
-// holds the same key.
-func AuthenticatedMAC(k SharedKey, gateway, client [IdentitySize]byte, nonce [NonceSize]byte, timestamp int64) []byte {
-	return mac(k, labelAuthenticated, authFields(gateway, client, nonce, timestamp))
+// holds the same key, over the client's nonce, so the client knows the
+// answer is fresh too.
+func AuthenticatedMAC(k SharedKey, gateway, client [IdentitySize]byte, challenge [ChallengeSize]byte, nonce [NonceSize]byte) []byte {
+	return mac(k, labelAuthenticated, authFields(gateway, client, challenge, nonce))
 }
 
-func authFields(gateway, client [IdentitySize]byte, nonce [NonceSize]byte, timestamp int64) []byte {
-	b := make([]byte, 0, 2*IdentitySize+NonceSize+8)
+func authFields(gateway, client [IdentitySize]byte, challenge [ChallengeSize]byte, nonce [NonceSize]byte) []byte {
+	b := make([]byte, 0, 2*IdentitySize+ChallengeSize+NonceSize)
 	b = append(b, gateway[:]...)
 	b = append(b, client[:]...)
-	b = append(b, nonce[:]...)
-	return binary.BigEndian.AppendUint64(b, uint64(timestamp))
+	b = append(b, challenge[:]...)
+	return append(b, nonce[:]...)
 }
 
 func mac(k SharedKey, label string, msg []byte) []byte {
@@ -309,11 +320,4 @@ func ParseDeliveryFrame(b []byte) (id uint64, payload []byte, err error) {
 		return 0, nil, fmt.Errorf("%w: delivery frame with message id 0", ErrBadFrame)
 	}
 	return id, b[MessageIDSize:], nil
-}
-
-func unixMilli(t time.Time) int64 { return t.UnixMilli() }
-
-func skewOK(ts int64, now time.Time, skew time.Duration) bool {
-	d := now.Sub(time.UnixMilli(ts))
-	return d <= skew && d >= -skew
 }

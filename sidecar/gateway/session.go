@@ -1,289 +1,14 @@
 package gateway
 
 import (
-	"crypto/ecdh"
-	"crypto/ed25519"
-	"crypto/hmac"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/nyx-privacy/nyx/sphinx"
 )
-
-// maxFrameSize bounds any websocket frame a client may send: a next-hop
-// identity and the largest standard Sphinx packet.
-var maxFrameSize = int64(NextHopSize + sphinx.Extended32.PacketSize())
-
-// refusal is an error the gateway reports to the client in an error frame
-// and counts under its reason.
-type refusal struct {
-	reason string
-	err    error
-}
-
-func (r *refusal) Error() string { return r.reason + ": " + r.err.Error() }
-func (r *refusal) Unwrap() error { return r.err }
-
-func refuse(reason string, format string, args ...any) *refusal {
-	return &refusal{reason: reason, err: fmt.Errorf(format, args...)}
-}
-
-// Handler returns the websocket endpoint for clients. It upgrades any
-// request on any path; a request that is not a websocket upgrade gets an
-// HTTP error.
-func (g *Gateway) Handler() http.Handler {
-	return http.HandlerFunc(g.serveHTTP)
-}
-
-func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	g.mu.Lock()
-	if g.closed {
-		g.mu.Unlock()
-		http.Error(w, "gateway closed", http.StatusServiceUnavailable)
-		return
-	}
-	if len(g.conns) >= g.cfg.MaxConnections {
-		g.mu.Unlock()
-		g.m.refused.WithLabelValues(ReasonTooManyConns).Inc()
-		http.Error(w, "too many connections", http.StatusServiceUnavailable)
-		return
-	}
-	g.wg.Add(1)
-	g.mu.Unlock()
-	defer g.wg.Done()
-
-	conn, err := g.upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		// The upgrader has answered the request with an HTTP error.
-		g.m.refused.WithLabelValues(ReasonBadFrame).Inc()
-		return
-	}
-	g.mu.Lock()
-	if g.closed {
-		g.mu.Unlock()
-		conn.Close()
-		return
-	}
-	g.conns[conn] = struct{}{}
-	g.mu.Unlock()
-	defer func() {
-		g.mu.Lock()
-		delete(g.conns, conn)
-		g.mu.Unlock()
-		conn.Close()
-	}()
-	g.serveConn(conn, r.RemoteAddr)
-}
-
-func (g *Gateway) serveConn(conn *websocket.Conn, remote string) {
-	log := g.log.With("remote", remote)
-	conn.SetReadLimit(maxFrameSize)
-	_ = conn.SetReadDeadline(time.Now().Add(g.cfg.HandshakeTimeout))
-	client, key, answer, err := g.handshake(conn)
-	if err != nil {
-		g.refuseConn(conn, log, err)
-		return
-	}
-	s := &session{
-		g:      g,
-		conn:   conn,
-		client: client,
-		key:    key,
-		log:    log.With("client", fmt.Sprintf("%x", client[:8])),
-		wake:   make(chan struct{}, 1),
-		ctrl:   make(chan []byte, 16),
-		done:   make(chan struct{}),
-		nextID: 1,
-	}
-	// Attach before answering: once the client has its answer, it is the
-	// client's newest session, and a later connection replaces it, never the
-	// reverse. Nothing is written to it before the writer starts.
-	if !g.attach(s) {
-		return
-	}
-	defer g.detach(s)
-	if answer.Type == TypeRegistered {
-		g.m.registrations.Inc()
-		s.log.Info("client registered")
-	} else {
-		g.m.auths.Inc()
-	}
-	if err := g.writeControl(conn, answer); err != nil {
-		return
-	}
-	s.log.Debug("client session open")
-	var writer sync.WaitGroup
-	writer.Add(1)
-	go func() {
-		defer writer.Done()
-		s.writeLoop()
-	}()
-	s.signal()
-	s.readLoop()
-	g.detach(s)
-	writer.Wait()
-	s.log.Debug("client session closed")
-}
-
-// refuseConn counts a refused handshake, tells the client why (best effort)
-// and lets the caller close the connection.
-func (g *Gateway) refuseConn(conn *websocket.Conn, log *slog.Logger, err error) {
-	reason := ReasonBadFrame
-	var r *refusal
-	switch {
-	case errors.As(err, &r):
-		reason = r.reason
-	case isTimeout(err):
-		reason = ReasonTimeout
-	case isClosed(err):
-		// The client went away mid-handshake: nothing to refuse.
-		return
-	}
-	g.m.refused.WithLabelValues(reason).Inc()
-	log.Debug("handshake refused", "reason", reason, "err", err)
-	_ = conn.SetWriteDeadline(time.Now().Add(g.cfg.WriteTimeout))
-	_ = conn.WriteMessage(websocket.TextMessage, (&Control{Type: TypeError, Code: reason, Message: truncate(err.Error(), 200)}).Marshal())
-	_ = conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, reason))
-}
-
-func isTimeout(err error) bool {
-	var ne interface{ Timeout() bool }
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-func isClosed(err error) bool {
-	var ce *websocket.CloseError
-	return errors.As(err, &ce) || errors.Is(err, websocket.ErrCloseSent)
-}
-
-// readControl reads one frame that must be a control message.
-func readControl(conn *websocket.Conn) (*Control, error) {
-	mt, data, err := conn.ReadMessage()
-	if err != nil {
-		if errors.Is(err, websocket.ErrReadLimit) {
-			return nil, refuse(ReasonBadFrame, "frame above %d bytes", maxFrameSize)
-		}
-		return nil, err
-	}
-	if mt != websocket.TextMessage {
-		return nil, refuse(ReasonUnauthenticated, "binary frame before the handshake completed")
-	}
-	c, err := ParseControl(data)
-	if err != nil {
-		return nil, refuse(ReasonBadFrame, "%w", err)
-	}
-	return c, nil
-}
-
-func (g *Gateway) writeControl(conn *websocket.Conn, c *Control) error {
-	_ = conn.SetWriteDeadline(time.Now().Add(g.cfg.WriteTimeout))
-	return conn.WriteMessage(websocket.TextMessage, c.Marshal())
-}
-
-// handshake runs a registration or an authentication and returns the
-// client's identity and shared key.
-func (g *Gateway) handshake(conn *websocket.Conn) ([IdentitySize]byte, SharedKey, *Control, error) {
-	var id [IdentitySize]byte
-	c, err := readControl(conn)
-	if err != nil {
-		return id, SharedKey{}, nil, err
-	}
-	switch c.Type {
-	case TypeRegisterInit:
-		return g.register(conn, c)
-	case TypeAuthenticate:
-		return g.authenticate(conn, c)
-	default:
-		return id, SharedKey{}, nil, refuse(ReasonUnauthenticated, "%q before a handshake", c.Type)
-	}
-}
-
-func (g *Gateway) register(conn *websocket.Conn, init *Control) ([IdentitySize]byte, SharedKey, *Control, error) {
-	now := g.now()
-	t := Transcript{Gateway: g.id, Timestamp: init.Timestamp}
-	copy(t.Client[:], init.Identity)
-	copy(t.ClientEphemeral[:], init.Ephemeral)
-	if !skewOK(init.Timestamp, now, g.cfg.MaxClockSkew) {
-		return t.Client, SharedKey{}, nil, refuse(ReasonSkew, "register_init timestamp %d is more than %s from the gateway's clock", init.Timestamp, g.cfg.MaxClockSkew)
-	}
-	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
-	if err != nil {
-		return t.Client, SharedKey{}, nil, fmt.Errorf("ephemeral key: %w", err)
-	}
-	dh, err := x25519(eph, init.Ephemeral)
-	if err != nil {
-		return t.Client, SharedKey{}, nil, refuse(ReasonBadFrame, "%w", err)
-	}
-	copy(t.GatewayEphemeral[:], eph.PublicKey().Bytes())
-	err = g.writeControl(conn, &Control{
-		Type:      TypeRegisterChallenge,
-		Gateway:   g.id[:],
-		Ephemeral: t.GatewayEphemeral[:],
-		Signature: ed25519.Sign(g.identity, t.GatewaySigningBytes()),
-	})
-	if err != nil {
-		return t.Client, SharedKey{}, nil, err
-	}
-	fin, err := readControl(conn)
-	if err != nil {
-		return t.Client, SharedKey{}, nil, err
-	}
-	if fin.Type != TypeRegisterFinish {
-		return t.Client, SharedKey{}, nil, refuse(ReasonBadFrame, "%q where register_finish was expected", fin.Type)
-	}
-	if !ed25519.Verify(ed25519.PublicKey(t.Client[:]), t.ClientSigningBytes(), fin.Signature) {
-		return t.Client, SharedKey{}, nil, refuse(ReasonBadSignature, "client signature over the registration transcript does not verify")
-	}
-	key, err := t.SharedKey(dh)
-	if err != nil {
-		return t.Client, SharedKey{}, nil, err
-	}
-	if err := g.st.putClient(t.Client, clientRecord{Key: key, RegisteredAt: now}); err != nil {
-		return t.Client, SharedKey{}, nil, err
-	}
-	return t.Client, key, &Control{Type: TypeRegistered, MAC: t.RegisteredMAC(key)}, nil
-}
-
-func (g *Gateway) authenticate(conn *websocket.Conn, a *Control) ([IdentitySize]byte, SharedKey, *Control, error) {
-	var id [IdentitySize]byte
-	var nonce [NonceSize]byte
-	copy(id[:], a.Identity)
-	copy(nonce[:], a.Nonce)
-	now := g.now()
-	if !skewOK(a.Timestamp, now, g.cfg.MaxClockSkew) {
-		return id, SharedKey{}, nil, refuse(ReasonSkew, "authenticate timestamp %d is more than %s from the gateway's clock", a.Timestamp, g.cfg.MaxClockSkew)
-	}
-	rec, err := g.st.client(id)
-	if errors.Is(err, ErrUnknownClient) {
-		return id, SharedKey{}, nil, refuse(ReasonUnknownClient, "client %x has not registered here", id[:8])
-	}
-	if err != nil {
-		return id, SharedKey{}, nil, err
-	}
-	if !hmac.Equal(a.MAC, AuthMAC(rec.Key, g.id, id, nonce, a.Timestamp)) {
-		return id, SharedKey{}, nil, refuse(ReasonBadMAC, "authentication MAC does not verify")
-	}
-	fresh, err := g.nonces.add(id, nonce, now, time.UnixMilli(a.Timestamp).Add(g.cfg.MaxClockSkew+time.Second))
-	if err != nil {
-		return id, SharedKey{}, nil, refuse(ReasonBusy, "%w", err)
-	}
-	if !fresh {
-		return id, SharedKey{}, nil, refuse(ReasonReplay, "authentication nonce already used")
-	}
-	stored, _ := g.st.count(&id)
-	return id, rec.Key, &Control{
-		Type:   TypeAuthenticated,
-		MAC:    AuthenticatedMAC(rec.Key, g.id, id, nonce, a.Timestamp),
-		Stored: uint64(stored),
-	}, nil
-}
 
 // session is one authenticated client connection.
 //
@@ -292,17 +17,19 @@ func (g *Gateway) authenticate(conn *websocket.Conn, a *Control) ([IdentitySize]
 // store (seq > 0), written by the writer goroutine, and removed when the
 // client acknowledges its id (and then deleted from the store if it came
 // from there). While the session is live (the store holds nothing for the
-// client beyond lastSeq), Deliver appends to inflight directly; once the
-// window is full it stores the in-memory ones first and then the new one,
-// and the session reads from the store again as the client acknowledges.
-// When the session ends, unacknowledged in-memory messages are stored, so a
-// disconnect loses nothing.
+// client beyond lastSeq and no write for it is under way), Deliver appends
+// to inflight directly. Once the session has no room (Window messages, or
+// MaxSessionPushedBytes, or the gateway's MaxPushedBytes in flight), it
+// stops being live: new messages are stored, and the session reads them
+// from the store as the client's acknowledgements make room, after the
+// in-memory ones it already sent, so the order holds. When the session
+// ends, unacknowledged in-memory messages are stored, so a disconnect loses
+// nothing.
 type session struct {
 	g      *Gateway
 	conn   *websocket.Conn
 	client [IdentitySize]byte
 	key    SharedKey
-	log    *slog.Logger
 
 	wake chan struct{}
 	ctrl chan []byte
@@ -311,6 +38,7 @@ type session struct {
 
 	mu       sync.Mutex
 	inflight []*pending
+	held     int64 // payload bytes in inflight, also counted in g.mem
 	nextID   uint64
 	live     bool
 	lastSeq  uint64
@@ -338,106 +66,188 @@ func (s *session) sendControl(c *Control) {
 	}
 }
 
+// stripe serialises, for the clients it covers, the choice between pushing
+// a message and storing it with the attachment of a session and its reads
+// of the store. It is held for memory operations only, never across a
+// commit: writes are submitted under it (so they commit in that order) and
+// waited for after it is released.
+type stripe struct {
+	sync.Mutex
+	// storing counts, per client, the writes of its messages submitted and
+	// not yet committed. A session does not go live while its client has
+	// one: the store may be about to hold a message it has not read.
+	storing map[[IdentitySize]byte]int
+}
+
+func (g *Gateway) stripe(id [IdentitySize]byte) *stripe { return &g.stripes[id[0]] }
+
+// storeLocked submits the storage of payloads for id (its stripe held) and
+// returns a wait that waits for the commit, to call after the stripe is
+// released.
+func (g *Gateway) storeLocked(st *stripe, id [IdentitySize]byte, payloads [][]byte) func() error {
+	op := g.st.c.submit(&writeOp{kind: opAppend, id: id, now: g.now(), payloads: payloads})
+	st.storing[id]++
+	return func() error {
+		err := op.wait()
+		st.Lock()
+		left := st.storing[id] - 1
+		if left <= 0 {
+			delete(st.storing, id)
+		} else {
+			st.storing[id] = left
+		}
+		g.mu.Lock()
+		s := g.sessions[id]
+		g.mu.Unlock()
+		if s != nil && err == nil {
+			s.takeCommitted(op.seqs, payloads, left)
+		}
+		st.Unlock()
+		if s != nil {
+			s.signal()
+		}
+		if err != nil {
+			return fmt.Errorf("store %d messages for %x: %w", len(payloads), id[:8], err)
+		}
+		return nil
+	}
+}
+
 // attach makes s the client's session, ending an earlier one.
 func (g *Gateway) attach(s *session) bool {
-	lock := &g.stripes[s.client[0]]
-	lock.Lock()
-	defer lock.Unlock()
+	st := g.stripe(s.client)
+	st.Lock()
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
+		st.Unlock()
 		return false
 	}
 	old := g.sessions[s.client]
 	g.sessions[s.client] = s
 	g.mu.Unlock()
+	wait := func() {}
 	if old != nil {
-		old.log.Info("client session replaced by a new connection")
-		g.detachLocked(old)
+		g.rlog.Info("client session replaced by a new connection", "client", fmt.Sprintf("%x", s.client[:8]))
+		wait = g.detachLocked(st, old)
 	}
+	st.Unlock()
+	wait()
 	g.m.connected.Inc()
 	return true
 }
 
 func (g *Gateway) detach(s *session) {
-	lock := &g.stripes[s.client[0]]
-	lock.Lock()
-	defer lock.Unlock()
-	g.detachLocked(s)
+	st := g.stripe(s.client)
+	st.Lock()
+	wait := g.detachLocked(st, s)
+	st.Unlock()
+	wait()
 }
 
-// detachLocked ends s (its stripe held): it stores the in-memory messages
-// the client has not acknowledged and closes the connection.
-func (g *Gateway) detachLocked(s *session) {
+// detachLocked ends s (its stripe held): it submits the storage of the
+// in-memory messages the client has not acknowledged and closes the
+// connection. The returned func waits for the storage; call it after
+// releasing the stripe.
+func (g *Gateway) detachLocked(st *stripe, s *session) (wait func()) {
 	s.mu.Lock()
 	if s.detached {
 		s.mu.Unlock()
-		return
+		return func() {}
 	}
 	s.detached = true
 	var keep [][]byte
+	var keepCost int64
 	for _, p := range s.inflight {
 		if p.seq == 0 {
 			keep = append(keep, p.payload)
+			keepCost += messageCost(len(p.payload))
 		}
 	}
-	s.inflight = nil
+	held := s.held
+	s.inflight, s.held = nil, 0
 	s.mu.Unlock()
+	g.mem.give(held)
 	g.mu.Lock()
 	if g.sessions[s.client] == s {
 		delete(g.sessions, s.client)
 	}
 	g.mu.Unlock()
-	g.m.connected.Dec()
-	if len(keep) > 0 {
-		if _, err := g.st.append(s.client, g.now(), keep...); err != nil {
-			g.deliverErr(s.client, err)
-			s.log.Error("unacknowledged messages lost at disconnect", "count", len(keep), "err", err)
-		} else {
-			g.m.storedTotal.Add(float64(len(keep)))
-		}
-	}
 	close(s.done)
 	s.conn.Close()
+	if len(keep) == 0 {
+		g.m.connected.Dec()
+		return func() {}
+	}
+	// Their bytes stay reserved: they were counted when Deliver accepted
+	// them, so storing them cannot be refused for want of room.
+	commit := g.storeLocked(st, s.client, keep)
+	return func() {
+		defer g.m.connected.Dec()
+		if err := commit(); err != nil {
+			g.st.release(s.client, keepCost)
+			g.deliverErr(s.client, err)
+			g.rlog.Log(slog.LevelError, "unacknowledged messages lost at disconnect", "unacknowledged messages lost at disconnect",
+				"client", fmt.Sprintf("%x", s.client[:8]), "count", len(keep), "err", err)
+			return
+		}
+		g.m.storedTotal.Add(float64(len(keep)))
+	}
 }
 
-// offer is Deliver's half (the stripe held): push p if the session is live
-// and has room, otherwise store it.
-func (s *session) offer(p []byte) (pushed bool, err error) {
+// takeCommitted hands messages just committed for the client (the stripe
+// held, left other writes for it still pending) straight to the session
+// if they are the next ones it would read from the store and there is
+// room, and makes it live again if nothing else is being written. Without
+// it, a session that fell behind under a steady stream of deliveries would
+// always find a write pending when it caught up, and every message would
+// wait for an fsync.
+func (s *session) takeCommitted(seqs []uint64, payloads [][]byte, left int) {
+	g := s.g
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	defer s.signal()
+	if s.detached || s.live || len(seqs) == 0 || len(seqs) != len(payloads) || s.lastSeq+1 != seqs[0] {
+		return
+	}
+	var size int64
+	for _, p := range payloads {
+		size += int64(len(p))
+	}
+	if len(s.inflight)+len(seqs) > g.cfg.Window || s.held+size > g.cfg.MaxSessionPushedBytes || g.mem.take(s, size, size) != size {
+		return
+	}
+	for i, seq := range seqs {
+		s.inflight = append(s.inflight, &pending{id: s.nextID, seq: seq, payload: payloads[i]})
+		s.nextID++
+	}
+	s.lastSeq = seqs[len(seqs)-1]
+	s.held += size
+	s.live = left <= 0
+	s.signal()
+}
+
+// offer is Deliver's half (the stripe held): push p from memory if the
+// session is live and has room, and report whether it did. Otherwise the
+// session stops being live and the caller stores p.
+func (s *session) offer(p []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	g := s.g
-	if s.live && len(s.inflight) < g.cfg.Window {
+	if !s.live || s.detached {
+		return false
+	}
+	n := int64(len(p))
+	if len(s.inflight) < g.cfg.Window && s.held+n <= g.cfg.MaxSessionPushedBytes && g.mem.take(s, n, n) == n {
 		s.inflight = append(s.inflight, &pending{id: s.nextID, payload: p})
 		s.nextID++
-		return true, nil
+		s.held += n
+		s.signal()
+		return true
 	}
-	if !s.live {
-		_, err := g.st.append(s.client, g.now(), p)
-		return false, err
-	}
-	// The client is behind: from here on its messages go through the store,
-	// the in-memory ones first so the order holds.
-	var mem []*pending
-	var payloads [][]byte
-	for _, q := range s.inflight {
-		if q.seq == 0 {
-			mem = append(mem, q)
-			payloads = append(payloads, q.payload)
-		}
-	}
-	seqs, err := g.st.append(s.client, g.now(), append(payloads, p)...)
-	if err != nil {
-		return false, err
-	}
-	for i, q := range mem {
-		q.seq = seqs[i]
-		s.lastSeq = seqs[i]
-	}
-	g.m.storedTotal.Add(float64(len(mem)))
+	// No room: from here on the client's messages go through the store,
+	// after the in-memory ones already in flight.
 	s.live = false
-	return false, nil
+	return false
 }
 
 func (s *session) writeLoop() {
@@ -457,7 +267,7 @@ func (s *session) writeLoop() {
 		}
 		if err != nil {
 			// The reader sees the closed connection and ends the session.
-			s.log.Debug("write to client failed", "err", err)
+			s.g.rlog.Log(slog.LevelDebug, "write to client failed", "write to client failed", "client", fmt.Sprintf("%x", s.client[:8]), "err", err)
 			s.conn.Close()
 			return
 		}
@@ -472,12 +282,10 @@ func (s *session) write(mt int, b []byte) error {
 }
 
 // pump writes what inflight holds unsent and refills it from the store
-// while the client is behind and the window has room.
+// while the client is behind and there is room.
 func (s *session) pump() error {
 	g := s.g
 	for {
-		// What to write is copied under the lock: offer may give an
-		// in-memory message a store sequence number meanwhile.
 		type send struct {
 			id      uint64
 			payload []byte
@@ -519,32 +327,50 @@ func (s *session) pump() error {
 	}
 }
 
-// refill reads the next stored messages into inflight and goes live when
-// the store has no more.
+// refill reads the next stored messages into inflight, as many as the
+// session's and the gateway's bounds on pushed messages allow, and goes
+// live when the store has no more and no write for the client is under
+// way.
 func (s *session) refill() (int, error) {
 	g := s.g
-	lock := &g.stripes[s.client[0]]
-	lock.Lock()
-	defer lock.Unlock()
+	st := g.stripe(s.client)
+	st.Lock()
+	defer st.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	room := g.cfg.Window - len(s.inflight)
-	if s.detached || s.live || room <= 0 {
+	roomBytes := g.cfg.MaxSessionPushedBytes - s.held
+	if s.detached || s.live || room <= 0 || roomBytes <= 0 {
 		return 0, nil
 	}
-	msgs, bad, err := g.st.after(s.client, s.lastSeq, room)
+	// A session with nothing in flight may take one message of any size,
+	// so it always makes progress.
+	least := int64(1)
+	if len(s.inflight) == 0 {
+		least = int64(g.cfg.MaxPayloadSize)
+	}
+	granted := g.mem.take(s, roomBytes, least)
+	if granted == 0 {
+		return 0, nil // woken when other sessions' acknowledgements make room
+	}
+	msgs, bad, more, err := g.st.after(s.client, s.lastSeq, room, granted)
 	if err != nil {
+		g.mem.give(granted)
 		return 0, err
 	}
 	if bad > 0 {
-		s.log.Warn("unreadable stored messages skipped (the sweeper deletes them)", "count", bad)
+		g.rlog.Warn("unreadable stored messages skipped (the sweeper deletes them)", "client", fmt.Sprintf("%x", s.client[:8]), "count", bad)
 	}
+	var used int64
 	for _, m := range msgs {
 		s.inflight = append(s.inflight, &pending{id: s.nextID, seq: m.Seq, payload: m.Payload})
 		s.nextID++
 		s.lastSeq = m.Seq
+		used += int64(len(m.Payload))
 	}
-	if len(msgs) < room {
+	s.held += used
+	g.mem.give(granted - used)
+	if !more && st.storing[s.client] == 0 {
 		s.live = true
 	}
 	return len(msgs), nil
@@ -554,6 +380,7 @@ func (s *session) refill() (int, error) {
 func (s *session) ack(upto uint64) error {
 	s.mu.Lock()
 	var seqs []uint64
+	var freed, memCost int64
 	n := 0
 	for n < len(s.inflight) && s.inflight[n].id <= upto {
 		p := s.inflight[n]
@@ -563,7 +390,10 @@ func (s *session) ack(upto uint64) error {
 		}
 		if p.seq != 0 {
 			seqs = append(seqs, p.seq)
+		} else {
+			memCost += messageCost(len(p.payload))
 		}
+		freed += int64(len(p.payload))
 		n++
 	}
 	if upto >= s.nextID {
@@ -571,7 +401,10 @@ func (s *session) ack(upto uint64) error {
 		return refuse(ReasonBadFrame, "ack of message %d, which was not sent", upto)
 	}
 	s.inflight = append(s.inflight[:0], s.inflight[n:]...)
+	s.held -= freed
 	s.mu.Unlock()
+	s.g.mem.give(freed)
+	s.g.st.release(s.client, memCost)
 	if _, err := s.g.st.remove(s.client, seqs); err != nil {
 		return err
 	}
@@ -613,7 +446,7 @@ func (s *session) readLoop() {
 				r = &refusal{reason: ReasonBadFrame, err: err}
 			}
 			g.m.refused.WithLabelValues(r.reason).Inc()
-			s.log.Debug("session ended on a bad control frame", "err", err)
+			g.rlog.Log(slog.LevelDebug, "session ended on a bad control frame", "session ended on a bad control frame", "client", fmt.Sprintf("%x", s.client[:8]), "err", err)
 			_ = s.write(websocket.TextMessage, (&Control{Type: TypeError, Code: r.reason, Message: truncate(err.Error(), 200)}).Marshal())
 			return
 		}
@@ -636,4 +469,51 @@ func (s *session) forward(frame []byte) {
 		return
 	}
 	g.m.forwarded.Inc()
+}
+
+// memPool counts the payload bytes of pushed, unacknowledged messages held
+// in memory by all sessions, within MaxPushedBytes. A session that finds
+// it full waits to be signalled when bytes come back.
+type memPool struct {
+	mu      sync.Mutex
+	used    int64
+	max     int64
+	waiting map[*session]struct{}
+}
+
+// take grants s up to want bytes, or nothing if fewer than least are free
+// (then s is signalled when bytes come back).
+func (p *memPool) take(s *session, want, least int64) int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	free := p.max - p.used
+	if free < least || free <= 0 {
+		p.waiting[s] = struct{}{}
+		return 0
+	}
+	n := min(want, free)
+	p.used += n
+	return n
+}
+
+func (p *memPool) give(n int64) {
+	if n == 0 {
+		return
+	}
+	p.mu.Lock()
+	p.used -= n
+	var waiting map[*session]struct{}
+	if len(p.waiting) > 0 {
+		waiting, p.waiting = p.waiting, map[*session]struct{}{}
+	}
+	p.mu.Unlock()
+	for s := range waiting {
+		s.signal()
+	}
+}
+
+func (p *memPool) inUse() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.used
 }

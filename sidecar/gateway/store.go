@@ -15,7 +15,11 @@ import (
 // The store is one bbolt file. bbolt commits with fsync (fdatasync) of the
 // data pages and then of the meta page, so a transaction that returned nil
 // survives a crash of the process or the machine, and one that did not
-// return leaves no trace.
+// return leaves no trace. Every write of messages and registrations goes
+// through one committer goroutine (commit.go) that puts all the writes
+// waiting at a time into one transaction: one pair of fsyncs for a whole
+// batch. Only the sweep (sweep.go) writes on its own, in small
+// transactions.
 //
 // Layout:
 //
@@ -30,54 +34,82 @@ var (
 	bucketInbox   = []byte("inbox")
 )
 
-// Record versions: the first byte of every stored value.
+// Record versions: the first byte of every stored value. Version 1 client
+// records (without the time of the last authentication) are still read.
 const (
 	clientRecordV1  = 1
+	clientRecordV2  = 2
 	messageRecordV1 = 1
 )
 
 const (
-	clientRecordSize  = 1 + SharedKeySize + 8
-	messageHeaderSize = 1 + 8
+	clientRecordV1Size = 1 + SharedKeySize + 8
+	clientRecordSize   = 1 + SharedKeySize + 8 + 8
+	messageHeaderSize  = 1 + 8
+	// messageOverhead is what a stored message costs beyond its payload in
+	// the byte quotas (33 bytes): its record header, its key and bbolt's
+	// element header, so even empty payloads fill a quota.
+	messageOverhead = messageHeaderSize + 8 + 16
 )
 
 // ErrCorruptRecord is wrapped by errors about a stored value that does not
 // parse.
 var ErrCorruptRecord = errors.New("gateway: corrupt stored record")
 
-// ErrInboxFull: the client's inbox holds as many messages as it may.
+// ErrInboxFull: the client's messages would exceed MaxStoredBytesPerClient.
 var ErrInboxFull = errors.New("gateway: inbox full")
+
+// ErrStoreFull: all clients' messages would exceed MaxStoredBytes.
+var ErrStoreFull = errors.New("gateway: store full")
+
+// ErrTooManyClients: a registration of a new identity beyond MaxClients.
+var ErrTooManyClients = errors.New("gateway: too many registered clients")
 
 // ErrUnknownClient: no client with this identity has registered here.
 var ErrUnknownClient = errors.New("gateway: unknown client")
 
+// errStoreClosed: a write after the store began to close.
+var errStoreClosed = errors.New("gateway: store closed")
+
 type clientRecord struct {
 	Key          SharedKey
 	RegisteredAt time.Time
+	// LastSeen is the time of the last registration or authentication
+	// (to the hour: it is rewritten only when it is older than that). An
+	// identity not seen for Config.MaxClientIdle is forgotten.
+	LastSeen time.Time
 }
 
 func (r clientRecord) marshal() []byte {
 	b := make([]byte, clientRecordSize)
-	b[0] = clientRecordV1
+	b[0] = clientRecordV2
 	copy(b[1:], r.Key[:])
 	binary.BigEndian.PutUint64(b[1+SharedKeySize:], uint64(r.RegisteredAt.Unix()))
+	binary.BigEndian.PutUint64(b[1+SharedKeySize+8:], uint64(r.LastSeen.Unix()))
 	return b
 }
 
 func parseClientRecord(b []byte) (clientRecord, error) {
 	var r clientRecord
-	if len(b) != clientRecordSize {
-		return r, fmt.Errorf("%w: client record of %d bytes, want %d", ErrCorruptRecord, len(b), clientRecordSize)
-	}
-	if b[0] != clientRecordV1 {
-		return r, fmt.Errorf("%w: client record version %d", ErrCorruptRecord, b[0])
+	switch {
+	case len(b) == clientRecordV1Size && b[0] == clientRecordV1:
+	case len(b) == clientRecordSize && b[0] == clientRecordV2:
+	case len(b) == 0:
+		return r, fmt.Errorf("%w: empty client record", ErrCorruptRecord)
+	default:
+		return r, fmt.Errorf("%w: client record of %d bytes, version %d", ErrCorruptRecord, len(b), b[0])
 	}
 	copy(r.Key[:], b[1:])
 	secs := binary.BigEndian.Uint64(b[1+SharedKeySize:])
-	if secs > 1<<40 {
-		return r, fmt.Errorf("%w: client record time %d out of range", ErrCorruptRecord, secs)
+	seen := secs
+	if b[0] == clientRecordV2 {
+		seen = binary.BigEndian.Uint64(b[1+SharedKeySize+8:])
+	}
+	if secs > 1<<40 || seen > 1<<40 {
+		return r, fmt.Errorf("%w: client record time out of range", ErrCorruptRecord)
 	}
 	r.RegisteredAt = time.Unix(int64(secs), 0)
+	r.LastSeen = time.Unix(int64(seen), 0)
 	return r, nil
 }
 
@@ -124,33 +156,47 @@ func seqKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(nil, seq)
 }
 
-type store struct {
-	db           *bolt.DB
-	maxPerClient int
-	maxPayload   int
+// messageCost is what a message of n payload bytes counts against the
+// byte quotas.
+func messageCost(n int) int64 { return int64(n) + messageOverhead }
 
-	// counts holds the number of stored messages per client, so a quota
-	// check costs no bucket walk. The process owns the file (bbolt locks
-	// it), so the counts cannot drift from what is on disk.
-	mu     sync.Mutex
-	counts map[[IdentitySize]byte]int
-	total  int
+// storedCost is messageCost of a stored record of len(v) bytes.
+func storedCost(v []byte) int64 { return int64(len(v)) - messageHeaderSize + messageOverhead }
+
+type usage struct {
+	messages int   // on disk
+	bytes    int64 // accepted and not yet acknowledged: on disk, in memory, or being written
 }
 
-func openStore(dir string, maxPerClient, maxPayload int) (*store, error) {
+type store struct {
+	db         *bolt.DB
+	maxPayload int
+	// Byte quotas, checked by reserve.
+	maxClientBytes, maxBytes int64
+	maxClients               int
+	c                        *committer
+
+	// use holds, per client, the stored messages and the bytes the quotas
+	// count, so a quota check costs no bucket walk. The process owns the
+	// file (bbolt locks it), so the numbers cannot drift from the disk.
+	mu       sync.Mutex
+	use      map[[IdentitySize]byte]usage
+	messages int
+	bytes    int64
+	clients  int // registrations, including those being committed
+}
+
+func openStore(dir string, maxClientBytes, maxBytes int64, maxClients, maxPayload int) (*store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create store directory: %w", err)
 	}
 	path := filepath.Join(dir, "inbox.db")
 	// The freelist is rebuilt at open instead of written at every commit:
-	// less to write (and fsync) per delivery.
+	// less to write (and fsync) per batch.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, fmt.Errorf("open inbox store %s: %w", path, err)
 	}
-	// Batch coalesces the commits of concurrent deliveries into one pair of
-	// fsyncs; a lone delivery waits at most this long for company.
-	db.MaxBatchDelay = time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketClients, bucketInbox} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -163,14 +209,25 @@ func openStore(dir string, maxPerClient, maxPayload int) (*store, error) {
 		db.Close()
 		return nil, fmt.Errorf("initialise inbox store %s: %w", path, err)
 	}
-	s := &store{db: db, maxPerClient: maxPerClient, maxPayload: maxPayload, counts: map[[IdentitySize]byte]int{}}
+	s := &store{db: db, maxClientBytes: maxClientBytes, maxBytes: maxBytes, maxClients: maxClients, maxPayload: maxPayload,
+		use: map[[IdentitySize]byte]usage{}}
 	err = db.View(func(tx *bolt.Tx) error {
+		s.clients = tx.Bucket(bucketClients).Stats().KeyN
 		inbox := tx.Bucket(bucketInbox)
 		return inbox.ForEachBucket(func(k []byte) error {
-			n := inbox.Bucket(k).Stats().KeyN
-			if len(k) == IdentitySize && n > 0 {
-				s.counts[[IdentitySize]byte(k)] = n
-				s.total += n
+			if len(k) != IdentitySize {
+				return nil
+			}
+			var u usage
+			c := inbox.Bucket(k).Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				u.messages++
+				u.bytes += storedCost(v)
+			}
+			if u.messages > 0 {
+				s.use[[IdentitySize]byte(k)] = u
+				s.messages += u.messages
+				s.bytes += u.bytes
 			}
 			return nil
 		})
@@ -179,36 +236,58 @@ func openStore(dir string, maxPerClient, maxPayload int) (*store, error) {
 		db.Close()
 		return nil, fmt.Errorf("count stored messages in %s: %w", path, err)
 	}
+	s.c = newCommitter(s)
 	return s, nil
 }
 
-func (s *store) adjust(id [IdentitySize]byte, delta int) {
+// close finishes the writes already submitted, then closes the file.
+func (s *store) close() error {
+	s.c.close()
+	return s.db.Close()
+}
+
+// reserve counts cost bytes against the client's and the store's quotas
+// before a message is accepted, or refuses it. The bytes stay counted
+// until the message is acknowledged, expires, or fails to be stored: a
+// message accepted is never refused later for want of room.
+func (s *store) reserve(id [IdentitySize]byte, cost int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := s.counts[id] + delta
-	if n <= 0 {
-		delete(s.counts, id)
-	} else {
-		s.counts[id] = n
+	u := s.use[id]
+	if u.bytes+cost > s.maxClientBytes {
+		return fmt.Errorf("%w: client %x holds %d bytes, quota %d", ErrInboxFull, id[:8], u.bytes, s.maxClientBytes)
 	}
-	s.total += delta
-}
-
-func (s *store) close() error { return s.db.Close() }
-
-func (s *store) putClient(id [IdentitySize]byte, r clientRecord) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketClients).Put(id[:], r.marshal()); err != nil {
-			return err
-		}
-		_, err := tx.Bucket(bucketInbox).CreateBucketIfNotExists(id[:])
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("store client %x: %w", id[:8], err)
+	if s.bytes+cost > s.maxBytes {
+		return fmt.Errorf("%w: %d bytes held, quota %d", ErrStoreFull, s.bytes, s.maxBytes)
 	}
+	u.bytes += cost
+	s.use[id] = u
+	s.bytes += cost
 	return nil
 }
+
+// account applies a change of stored messages and counted bytes.
+func (s *store) account(id [IdentitySize]byte, messages int, bytes int64) {
+	if messages == 0 && bytes == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.use[id]
+	u.messages += messages
+	u.bytes += bytes
+	if u.messages <= 0 && u.bytes <= 0 {
+		delete(s.use, id)
+	} else {
+		s.use[id] = u
+	}
+	s.messages += messages
+	s.bytes += bytes
+}
+
+// release gives back bytes reserved for a message that was refused later
+// or acknowledged from memory.
+func (s *store) release(id [IdentitySize]byte, cost int64) { s.account(id, 0, -cost) }
 
 func (s *store) client(id [IdentitySize]byte) (clientRecord, error) {
 	var r clientRecord
@@ -224,147 +303,64 @@ func (s *store) client(id [IdentitySize]byte) (clientRecord, error) {
 	return r, err
 }
 
-// append stores payloads for a registered client in one transaction, in
-// order, and returns their sequence numbers once they are on disk.
-func (s *store) append(id [IdentitySize]byte, now time.Time, payloads ...[]byte) ([]uint64, error) {
-	var seqs []uint64
-	err := s.db.Batch(func(tx *bolt.Tx) error {
-		seqs = seqs[:0]
-		if tx.Bucket(bucketClients).Get(id[:]) == nil {
-			return ErrUnknownClient
-		}
-		b, err := tx.Bucket(bucketInbox).CreateBucketIfNotExists(id[:])
-		if err != nil {
-			return err
-		}
-		if have, _ := s.count(&id); have+len(payloads) > s.maxPerClient {
-			return ErrInboxFull
-		}
-		for _, p := range payloads {
-			seq, err := b.NextSequence()
-			if err != nil {
-				return err
-			}
-			if err := b.Put(seqKey(seq), marshalMessage(now, p)); err != nil {
-				return err
-			}
-			seqs = append(seqs, seq)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store %d messages for %x: %w", len(payloads), id[:8], err)
-	}
-	s.adjust(id, len(seqs))
-	return seqs, nil
-}
-
-// after returns up to max messages with sequence numbers above seq, oldest
-// first. A corrupt record is skipped and reported in bad (it stays until it
-// expires).
-func (s *store) after(id [IdentitySize]byte, seq uint64, max int) (msgs []storedMessage, bad int, err error) {
+// after returns messages with sequence numbers above seq, oldest first: at
+// most max of them and maxBytes of payload. more says whether it stopped at
+// a bound with messages left. A corrupt record is skipped and reported in
+// bad (it stays until it expires).
+func (s *store) after(id [IdentitySize]byte, seq uint64, max int, maxBytes int64) (msgs []storedMessage, bad int, more bool, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketInbox).Bucket(id[:])
 		if b == nil {
 			return nil
 		}
+		var size int64
 		c := b.Cursor()
-		for k, v := c.Seek(seqKey(seq + 1)); k != nil && len(msgs) < max; k, v = c.Next() {
+		for k, v := c.Seek(seqKey(seq + 1)); k != nil; k, v = c.Next() {
+			if len(msgs) == max || size+int64(len(v)-messageHeaderSize) > maxBytes {
+				more = true
+				return nil
+			}
 			m, err := parseMessage(k, v, s.maxPayload)
 			if err != nil {
 				bad++
 				continue
 			}
+			size += int64(len(m.Payload))
 			msgs = append(msgs, m)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, bad, fmt.Errorf("read inbox of %x: %w", id[:8], err)
+		return nil, bad, false, fmt.Errorf("read inbox of %x: %w", id[:8], err)
 	}
-	return msgs, bad, nil
+	return msgs, bad, more, nil
 }
 
-// remove deletes the given messages; absent ones are ignored. It returns how
-// many it deleted.
-func (s *store) remove(id [IdentitySize]byte, seqs []uint64) (int, error) {
-	if len(seqs) == 0 {
-		return 0, nil
-	}
-	n := 0
-	err := s.db.Batch(func(tx *bolt.Tx) error {
-		n = 0
-		b := tx.Bucket(bucketInbox).Bucket(id[:])
-		if b == nil {
-			return nil
-		}
-		for _, seq := range seqs {
-			k := seqKey(seq)
-			if b.Get(k) == nil {
-				continue
-			}
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("delete %d messages of %x: %w", len(seqs), id[:8], err)
-	}
-	s.adjust(id, -n)
-	return n, nil
-}
-
-// expire deletes every message stored before cutoff, and every record that
-// does not parse, and returns how many went.
-func (s *store) expire(cutoff time.Time) (int, error) {
-	gone := map[[IdentitySize]byte]int{}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		clear(gone)
-		inbox := tx.Bucket(bucketInbox)
-		return inbox.ForEachBucket(func(id []byte) error {
-			b := inbox.Bucket(id)
-			var old [][]byte
-			c := b.Cursor()
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				m, err := parseMessage(k, v, s.maxPayload)
-				if err == nil && !m.StoredAt.Before(cutoff) {
-					// Sequence order is arrival order: the rest is younger.
-					break
-				}
-				old = append(old, append([]byte(nil), k...))
-			}
-			for _, k := range old {
-				if err := b.Delete(k); err != nil {
-					return err
-				}
-			}
-			if len(id) == IdentitySize && len(old) > 0 {
-				gone[[IdentitySize]byte(id)] = len(old)
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		return 0, fmt.Errorf("expire messages stored before %s: %w", cutoff.Format(time.RFC3339), err)
-	}
-	n := 0
-	for id, k := range gone {
-		s.adjust(id, -k)
-		n += k
-	}
-	return n, nil
+// registered returns the number of registered clients.
+func (s *store) registered() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.clients
 }
 
 // count returns the number of stored messages: of one client, or of all
 // clients when id is nil.
-func (s *store) count(id *[IdentitySize]byte) (int, error) {
+func (s *store) count(id *[IdentitySize]byte) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if id == nil {
-		return s.total, nil
+		return s.messages
 	}
-	return s.counts[*id], nil
+	return s.use[*id].messages
+}
+
+// heldBytes returns the bytes counted against the quotas: of one client,
+// or of all clients when id is nil.
+func (s *store) heldBytes(id *[IdentitySize]byte) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id == nil {
+		return s.bytes
+	}
+	return s.use[*id].bytes
 }

@@ -49,6 +49,12 @@ type Config struct {
 	LinkQueue int
 	// DeliverQueue bounds the final-hop payloads waiting for the gateway.
 	DeliverQueue int
+	// DeliverWorkers is how many goroutines hand final-hop payloads to the
+	// gateway. A delivery to an offline client returns once it is on disk,
+	// and the gateway commits the deliveries waiting at a time together,
+	// so its store's throughput grows with this (one worker: one fsync per
+	// payload).
+	DeliverWorkers int
 	// MaxDelay is the longest per-hop delay the node honours; a packet asking
 	// for more is dropped.
 	MaxDelay time.Duration
@@ -104,6 +110,7 @@ const (
 	DefaultDelayQueue          = 100_000
 	DefaultLinkQueue           = 2048
 	DefaultDeliverQueue        = 1024
+	DefaultDeliverWorkers      = 256
 	DefaultMaxDelay            = 30 * time.Second
 	DefaultMaxConns            = 1024
 	DefaultDialTimeout         = 5 * time.Second
@@ -144,6 +151,7 @@ func (c Config) WithDefaults() Config {
 	def(&c.DelayQueue, DefaultDelayQueue)
 	def(&c.LinkQueue, DefaultLinkQueue)
 	def(&c.DeliverQueue, DefaultDeliverQueue)
+	def(&c.DeliverWorkers, DefaultDeliverWorkers)
 	def(&c.MaxConns, DefaultMaxConns)
 	defd(&c.MaxDelay, DefaultMaxDelay)
 	defd(&c.DialTimeout, DefaultDialTimeout)
@@ -299,7 +307,7 @@ func New(cfg Config, key *sphinx.PrivateKey, resolve Resolver, log *slog.Logger,
 		n.wg.Add(1)
 		go n.worker()
 	}
-	n.wg.Add(2)
+	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
 		n.delay.run(n.ctx, n.release, func(out outgoing) {
@@ -307,7 +315,10 @@ func New(cfg Config, key *sphinx.PrivateKey, resolve Resolver, log *slog.Logger,
 			n.pool.put(out.buf)
 		})
 	}()
-	go n.deliverLoop()
+	for range cfg.DeliverWorkers {
+		n.wg.Add(1)
+		go n.deliverLoop()
+	}
 	return n, nil
 }
 

@@ -84,6 +84,7 @@ type MixnodeSection struct {
 	DelayQueue          int      `toml:"delay_queue"`
 	LinkQueue           int      `toml:"link_queue"`
 	DeliverQueue        int      `toml:"deliver_queue"`
+	DeliverWorkers      int      `toml:"deliver_workers"`
 	MaxDelay            Duration `toml:"max_delay"`
 	MaxConnections      int      `toml:"max_connections"`
 	DialTimeout         Duration `toml:"dial_timeout"`
@@ -124,17 +125,24 @@ type HTTPSection struct {
 
 // GatewaySection mirrors gateway.Config.
 type GatewaySection struct {
-	Enabled            bool     `toml:"enabled"`
-	StoreDir           string   `toml:"store_dir"`
-	MaxMessageAge      Duration `toml:"max_message_age"`
-	SweepInterval      Duration `toml:"sweep_interval"`
-	MaxStoredPerClient int      `toml:"max_stored_per_client"`
-	Window             int      `toml:"window"`
-	MaxClockSkew       Duration `toml:"max_clock_skew"`
-	HandshakeTimeout   Duration `toml:"handshake_timeout"`
-	WriteTimeout       Duration `toml:"write_timeout"`
-	PingInterval       Duration `toml:"ping_interval"`
-	MaxConnections     int      `toml:"max_connections"`
+	Enabled          bool     `toml:"enabled"`
+	StoreDir         string   `toml:"store_dir"`
+	MaxMessageAge    Duration `toml:"max_message_age"`
+	SweepInterval    Duration `toml:"sweep_interval"`
+	Window           int      `toml:"window"`
+	HandshakeTimeout Duration `toml:"handshake_timeout"`
+	WriteTimeout     Duration `toml:"write_timeout"`
+	PingInterval     Duration `toml:"ping_interval"`
+	MaxConnections   int      `toml:"max_connections"`
+
+	// The inbox's byte quotas, the expiry of unused registrations and the
+	// bounds on pushed, unacknowledged messages (see gateway.Config).
+	MaxStoredBytesPerClient int64    `toml:"max_stored_bytes_per_client"`
+	MaxStoredBytes          int64    `toml:"max_stored_bytes"`
+	MaxClientIdle           Duration `toml:"max_client_idle"`
+	MaxClients              int      `toml:"max_clients"`
+	MaxSessionPushedBytes   int64    `toml:"max_session_pushed_bytes"`
+	MaxPushedBytes          int64    `toml:"max_pushed_bytes"`
 }
 
 // LogSection sets the logs.
@@ -160,7 +168,7 @@ func DefaultConfig() Config {
 			Refresh: Duration(topology.DefaultRefresh), EpochPoll: Duration(topology.DefaultEpochPoll)},
 		Mixnode: MixnodeSection{
 			Workers: 0, ProcessQueue: m.ProcessQueue, DelayQueue: m.DelayQueue, LinkQueue: m.LinkQueue,
-			DeliverQueue: m.DeliverQueue, MaxDelay: Duration(m.MaxDelay), MaxConnections: m.MaxConns,
+			DeliverQueue: m.DeliverQueue, DeliverWorkers: m.DeliverWorkers, MaxDelay: Duration(m.MaxDelay), MaxConnections: m.MaxConns,
 			DialTimeout: Duration(m.DialTimeout), WriteTimeout: Duration(m.WriteTimeout),
 			ReconnectMin: Duration(m.ReconnectMin), ReconnectMax: Duration(m.ReconnectMax),
 			LinkIdle: Duration(m.LinkIdle), ReadIdle: Duration(m.ReadIdle),
@@ -172,9 +180,11 @@ func DefaultConfig() Config {
 		},
 		Gateway: GatewaySection{
 			Enabled: true, StoreDir: g.StoreDir, MaxMessageAge: Duration(g.MaxMessageAge),
-			SweepInterval: Duration(g.SweepInterval), MaxStoredPerClient: g.MaxStoredPerClient, Window: g.Window,
-			MaxClockSkew: Duration(g.MaxClockSkew), HandshakeTimeout: Duration(g.HandshakeTimeout),
-			WriteTimeout: Duration(g.WriteTimeout), PingInterval: Duration(g.PingInterval), MaxConnections: g.MaxConnections,
+			SweepInterval: Duration(g.SweepInterval), Window: g.Window,
+			HandshakeTimeout: Duration(g.HandshakeTimeout),
+			WriteTimeout:     Duration(g.WriteTimeout), PingInterval: Duration(g.PingInterval), MaxConnections: g.MaxConnections,
+			MaxStoredBytesPerClient: g.MaxStoredBytesPerClient, MaxStoredBytes: g.MaxStoredBytes,
+			MaxClientIdle: Duration(g.MaxClientIdle), MaxClients: g.MaxClients, MaxSessionPushedBytes: g.MaxSessionPushedBytes, MaxPushedBytes: g.MaxPushedBytes,
 		},
 		HTTP: DefaultHTTPSection(),
 		Log:  LogSection{Level: "info", Format: "text"},
@@ -202,7 +212,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("chain.chain_id is empty"))
 	}
 	if c.Mixnode.Workers < 0 || c.Mixnode.ProcessQueue < 0 || c.Mixnode.DelayQueue < 0 || c.Mixnode.LinkQueue < 0 ||
-		c.Mixnode.DeliverQueue < 0 || c.Mixnode.MaxConnections < 0 {
+		c.Mixnode.DeliverQueue < 0 || c.Mixnode.DeliverWorkers < 0 || c.Mixnode.MaxConnections < 0 {
 		errs = append(errs, errors.New("mixnode: counts must not be negative"))
 	}
 	if c.Mixnode.ReplayFalsePositive < 0 || c.Mixnode.ReplayFalsePositive >= 1 {
@@ -211,6 +221,8 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateLimits()...)
 	if c.Gateway.Enabled && c.Gateway.StoreDir == "" {
 		errs = append(errs, errors.New("gateway.store_dir is empty"))
+	} else if err := c.GatewayConfig("/").Validate(); c.Gateway.Enabled && err != nil {
+		errs = append(errs, fmt.Errorf("gateway: %v", err))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -257,7 +269,7 @@ func (c Config) MixnodeConfig() mixnode.Config {
 	m := c.Mixnode
 	return mixnode.Config{
 		Workers: m.Workers, ProcessQueue: m.ProcessQueue, DelayQueue: m.DelayQueue, LinkQueue: m.LinkQueue,
-		DeliverQueue: m.DeliverQueue, MaxDelay: time.Duration(m.MaxDelay), MaxConns: m.MaxConnections,
+		DeliverQueue: m.DeliverQueue, DeliverWorkers: m.DeliverWorkers, MaxDelay: time.Duration(m.MaxDelay), MaxConns: m.MaxConnections,
 		DialTimeout: time.Duration(m.DialTimeout), WriteTimeout: time.Duration(m.WriteTimeout),
 		ReconnectMin: time.Duration(m.ReconnectMin), ReconnectMax: time.Duration(m.ReconnectMax),
 		LinkIdle: time.Duration(m.LinkIdle), ReadIdle: time.Duration(m.ReadIdle),
@@ -279,9 +291,11 @@ func (c Config) GatewayConfig(home string) gateway.Config {
 	}
 	return gateway.Config{
 		StoreDir: dir, MaxMessageAge: time.Duration(g.MaxMessageAge), SweepInterval: time.Duration(g.SweepInterval),
-		MaxStoredPerClient: g.MaxStoredPerClient, Window: g.Window, MaxClockSkew: time.Duration(g.MaxClockSkew),
+		Window:           g.Window,
 		HandshakeTimeout: time.Duration(g.HandshakeTimeout), WriteTimeout: time.Duration(g.WriteTimeout),
 		PingInterval: time.Duration(g.PingInterval), MaxConnections: g.MaxConnections,
+		MaxStoredBytesPerClient: g.MaxStoredBytesPerClient, MaxStoredBytes: g.MaxStoredBytes,
+		MaxClientIdle: time.Duration(g.MaxClientIdle), MaxClients: g.MaxClients, MaxSessionPushedBytes: g.MaxSessionPushedBytes, MaxPushedBytes: g.MaxPushedBytes,
 	}
 }
 
@@ -346,6 +360,10 @@ delay_queue = {{.Mixnode.DelayQueue}}
 link_queue = {{.Mixnode.LinkQueue}}
 # Final-hop payloads waiting for the gateway.
 deliver_queue = {{.Mixnode.DeliverQueue}}
+# Goroutines handing final-hop payloads to the gateway; a payload for an
+# offline client waits for its fsync, and the gateway commits the ones
+# waiting together, so more workers store more per second.
+deliver_workers = {{.Mixnode.DeliverWorkers}}
 # Longest per-hop delay honoured; a packet asking for more is dropped.
 max_delay = {{q .Mixnode.MaxDelay.String}}
 # Incoming mix connections at most.
@@ -404,12 +422,8 @@ store_dir = {{q .Gateway.StoreDir}}
 # Stored messages older than this are deleted, checked every sweep_interval.
 max_message_age = {{q .Gateway.MaxMessageAge.String}}
 sweep_interval = {{q .Gateway.SweepInterval.String}}
-# Stored messages per client at most; beyond, deliveries are refused.
-max_stored_per_client = {{.Gateway.MaxStoredPerClient}}
 # Pushed messages a client may leave unacknowledged.
 window = {{.Gateway.Window}}
-# Largest difference between a client's handshake timestamp and our clock.
-max_clock_skew = {{q .Gateway.MaxClockSkew.String}}
 # Bound from the websocket upgrade to a completed handshake.
 handshake_timeout = {{q .Gateway.HandshakeTimeout.String}}
 # Bound on one websocket write.
@@ -418,6 +432,24 @@ write_timeout = {{q .Gateway.WriteTimeout.String}}
 ping_interval = {{q .Gateway.PingInterval.String}}
 # Open websocket connections at most.
 max_connections = {{.Gateway.MaxConnections}}
+# Bytes of accepted, unacknowledged messages (stored, or pushed and not yet
+# acknowledged; each counts its payload and 33 bytes) per client and for all
+# clients. A delivery beyond either is refused before it is accepted
+# (nyx_gateway_refused_total{reason="inbox_full" or "store_full"}), so an
+# accepted message is never dropped later for want of room.
+max_stored_bytes_per_client = {{.Gateway.MaxStoredBytesPerClient}}
+max_stored_bytes = {{.Gateway.MaxStoredBytes}}
+# A registration not used to authenticate for this long is forgotten, and
+# its inbox with it.
+max_client_idle = {{q .Gateway.MaxClientIdle.String}}
+# Registered client identities at most (anyone may register, and each takes
+# room on disk); a new identity beyond it is refused (too_many_clients).
+max_clients = {{.Gateway.MaxClients}}
+# Payload bytes of pushed, unacknowledged messages held in memory, per
+# session (at least the largest payload, 32768) and for all sessions; a
+# session over either pushes nothing more until acknowledgements come.
+max_session_pushed_bytes = {{.Gateway.MaxSessionPushedBytes}}
+max_pushed_bytes = {{.Gateway.MaxPushedBytes}}
 
 [http]
 # Bounds on the clients port and the HTTP port, for a connection until it

@@ -80,6 +80,11 @@ func TestParseConfigErrors(t *testing.T) {
 		"port overflow":   "[node]\nmix_port = 70000\n",
 		"no store dir":    "[gateway]\nstore_dir = \"\"\n",
 		"bad false posit": "[mixnode]\nreplay_false_positive = 2.0\n",
+		"tiny quota":      "[gateway]\nmax_stored_bytes_per_client = 100\n",
+		"quota over all":  "[gateway]\nmax_stored_bytes_per_client = 2000000\nmax_stored_bytes = 1000000\n",
+		"session pushed":  "[gateway]\nmax_session_pushed_bytes = 1000\n",
+		"negative idle":   "[gateway]\nmax_client_idle = \"-1h\"\n",
+		"negative max cl": "[gateway]\nmax_clients = -1\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := ParseConfig([]byte(in)); err == nil {
