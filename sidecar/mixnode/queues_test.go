@@ -81,7 +81,9 @@ func TestDeliverQueueBytes(t *testing.T) {
 	size := int64(sphinx.Extended32.PacketSize())
 	bound := 8 * size
 	tn := newTestNet(t)
-	a := tn.start(Config{DeliverQueueBytes: bound}, "")
+	// One deliver worker, so exactly one payload waits inside the stalled
+	// gateway (each worker holds one beyond the queue's bound).
+	a := tn.start(Config{DeliverQueueBytes: bound, DeliverWorkers: 1}, "")
 	a.SetPeers([]netip.Addr{netip.MustParseAddr("127.0.0.1")})
 	box := &stalledInbox{inbox: newInbox(), entered: make(chan struct{}, 1), release: make(chan struct{})}
 	a.SetDeliverer(box)

@@ -208,6 +208,11 @@ func TestWebsocketOutlivesServerTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
+	// The gateway opens with its challenge (protocol version 2).
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, msg, err := ws.ReadMessage(); err != nil || !strings.Contains(string(msg), `"challenge"`) {
+		t.Fatalf("first message %q, %v: want the gateway's challenge", msg, err)
+	}
 	// Silent for twice the server timeouts (well within the gateway's
 	// handshake timeout), then a bogus handshake: the gateway still reads
 	// it and writes its refusal.
