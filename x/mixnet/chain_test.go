@@ -2,6 +2,7 @@ package mixnet_test
 
 import (
 	"context"
+	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
@@ -60,13 +61,16 @@ func TestChainBondDelegateTopology(t *testing.T) {
 	for i, name := range operators {
 		seed := sha256.Sum256([]byte("chain-test-node-" + name))
 		key := ed25519.NewKeyFromSeed(seed[:])
-		sphinx := sha256.Sum256([]byte("sphinx-" + name))
+		sphinxSeed := sha256.Sum256([]byte("sphinx-" + name))
+		sphinxPriv, err := ecdh.X25519().NewPrivateKey(sphinxSeed[:])
+		require.NoError(t, err)
+		sphinx := sphinxPriv.PublicKey().Bytes()
 		owner := c.Accounts[name].String()
 		nonce, err := q.SigningNonce(ctx, &types.QuerySigningNonceRequest{Address: owner})
 		require.NoError(t, err)
 		msg := &types.MsgBondNode{
 			Owner: owner, Pledge: sdk.NewInt64Coin(types.Denom, 10_000_000),
-			IdentityKey: key.Public().(ed25519.PublicKey), SphinxKey: sphinx[:],
+			IdentityKey: key.Public().(ed25519.PublicKey), SphinxKey: sphinx,
 			Host: fmt.Sprintf("127.0.0.%d", i+1), MixPort: 1789, ClientsPort: 9000, HttpPort: 8000,
 		}
 		msg.Signature = types.SignBond(key, msg.BondPayload(c.ChainID, nonce.Nonce))

@@ -54,7 +54,13 @@ func (k msgServer) BondNode(ctx context.Context, msg *types.MsgBondNode) (*types
 	} else if !errorsmod.IsOf(err, collections.ErrNotFound) {
 		return nil, err
 	}
-	if err := k.checkHostPortsFree(ctx, 0, msg.Host, msg.MixPort, msg.ClientsPort, msg.HttpPort); err != nil {
+	// The host is stored in its canonical spelling, the one uniqueness is keyed on;
+	// the signature covers the host as the node signed it.
+	host, err := types.CanonicalHost(msg.Host)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.checkHostPortsFree(ctx, 0, host, msg.MixPort, msg.ClientsPort, msg.HttpPort); err != nil {
 		return nil, err
 	}
 	nonce, err := k.SigningNonces.Get(ctx, owner)
@@ -86,7 +92,7 @@ func (k msgServer) BondNode(ctx context.Context, msg *types.MsgBondNode) (*types
 		Pledge:         msg.Pledge,
 		IdentityKey:    msg.IdentityKey,
 		SphinxKey:      msg.SphinxKey,
-		Host:           msg.Host,
+		Host:           host,
 		MixPort:        msg.MixPort,
 		ClientsPort:    msg.ClientsPort,
 		HttpPort:       msg.HttpPort,
@@ -169,7 +175,9 @@ func (k msgServer) UpdateNodeConfig(ctx context.Context, msg *types.MsgUpdateNod
 	}
 	updated := node
 	if msg.Host != "" {
-		updated.Host = msg.Host
+		if updated.Host, err = types.CanonicalHost(msg.Host); err != nil {
+			return nil, err
+		}
 	}
 	if msg.MixPort != 0 {
 		updated.MixPort = msg.MixPort

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
-	"net"
-	"strings"
 
 	"filippo.io/edwards25519"
 
@@ -180,74 +178,4 @@ func ValidateIdentityKey(k []byte) error {
 		return errorsmod.Wrap(ErrInvalidKey, "identity key is a small-order point")
 	}
 	return nil
-}
-
-// ValidateSphinxKey checks an x25519 public key's length and that it is not zero.
-func ValidateSphinxKey(k []byte) error {
-	if len(k) != SphinxKeySize {
-		return errorsmod.Wrapf(ErrInvalidKey, "sphinx key is %d bytes, want %d", len(k), SphinxKeySize)
-	}
-	for _, c := range k {
-		if c != 0 {
-			return nil
-		}
-	}
-	return errorsmod.Wrap(ErrInvalidKey, "sphinx key is all zero")
-}
-
-// ValidateHost checks a host is an IP address or a DNS name.
-func ValidateHost(host string) error {
-	if host == "" || len(host) > MaxHostLength {
-		return errorsmod.Wrapf(ErrInvalidHost, "host must be 1 to %d characters", MaxHostLength)
-	}
-	if net.ParseIP(host) != nil {
-		return nil
-	}
-	for _, label := range strings.Split(strings.TrimSuffix(host, "."), ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return errorsmod.Wrapf(ErrInvalidHost, "host %q is not an IP address or a DNS name", host)
-		}
-		for _, c := range label {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-				return errorsmod.Wrapf(ErrInvalidHost, "host %q is not an IP address or a DNS name", host)
-			}
-		}
-	}
-	return nil
-}
-
-// ValidatePorts checks the three ports are set and distinct.
-func ValidatePorts(mix, clients, http uint32) error {
-	for _, p := range []uint32{mix, clients, http} {
-		if p == 0 || p > 65535 {
-			return errorsmod.Wrapf(ErrInvalidHost, "port %d is not in 1..65535", p)
-		}
-	}
-	if mix == clients || mix == http || clients == http {
-		return errorsmod.Wrapf(ErrInvalidHost, "ports %d, %d, %d are not distinct", mix, clients, http)
-	}
-	return nil
-}
-
-// HostPortKeys returns the keys under which a node's host and ports are unique.
-func HostPortKeys(host string, mix, clients, http uint32) []string {
-	h := strings.ToLower(strings.TrimSuffix(host, "."))
-	return []string{
-		net.JoinHostPort(h, itoa(mix)),
-		net.JoinHostPort(h, itoa(clients)),
-		net.JoinHostPort(h, itoa(http)),
-	}
-}
-
-func itoa(v uint32) string {
-	var buf [10]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			return string(buf[i:])
-		}
-	}
 }
