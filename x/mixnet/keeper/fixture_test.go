@@ -196,6 +196,8 @@ func (f *fixture) nextEpoch() {
 		ChainID: testChainID, Height: f.height, Time: e.Start.Add(p.EpochDuration),
 		LastBlockId: cmtproto.BlockID{Hash: h[:]}, AppHash: h[:],
 	})
+	// A new block has its own events; one manager for the whole test only grows.
+	f.ctx = f.ctx.WithEventManager(sdk.NewEventManager())
 	require.NoError(f.t, f.k.EndBlocker(f.ctx))
 	e2, err := f.k.Epoch.Get(f.ctx)
 	require.NoError(f.t, err)

@@ -374,13 +374,26 @@ func (k msgServer) Undelegate(ctx context.Context, msg *types.MsgUndelegate) (*t
 		}
 		return nil, err
 	}
-	if msg.Amount.Amount.GT(d.Amount.Amount) {
-		return nil, errorsmod.Wrapf(types.ErrInsufficientDelegation, "undelegating %s from a delegation of %s", msg.Amount, d.Amount)
+	// Earlier undelegations still queued count against the delegation, so the
+	// queue cannot be filled with undelegations of the same coins.
+	key := collections.Join(msg.NodeId, delegator)
+	pending, err := k.PendingUndelegations.Get(ctx, key)
+	if errorsmod.IsOf(err, collections.ErrNotFound) {
+		pending = math.ZeroInt()
+	} else if err != nil {
+		return nil, err
+	}
+	if free := d.Amount.Amount.Sub(pending); msg.Amount.Amount.GT(free) {
+		return nil, errorsmod.Wrapf(types.ErrInsufficientDelegation, "undelegating %s from a delegation of %s of which %s%s is already being undelegated",
+			msg.Amount, d.Amount, pending, types.Denom)
 	}
 	id, err := k.queue(ctx, types.EpochEvent{Kind: &types.EpochEvent_Undelegate{Undelegate: &types.UndelegateEvent{
 		NodeId: msg.NodeId, Delegator: msg.Delegator, Amount: msg.Amount,
 	}}})
 	if err != nil {
+		return nil, err
+	}
+	if err := k.PendingUndelegations.Set(ctx, key, pending.Add(msg.Amount.Amount)); err != nil {
 		return nil, err
 	}
 	return &types.MsgUndelegateResponse{}, emit(ctx, &types.EventDelegationQueued{NodeId: msg.NodeId, Delegator: msg.Delegator, EventId: id, Undelegate: true, Amount: msg.Amount})

@@ -30,6 +30,11 @@ const (
 	// MaxSphinxKeyRotationEpochs bounds the schedule: a key kept for longer than
 	// this many epochs protects too many past packets once it leaks.
 	MaxSphinxKeyRotationEpochs = 10_000
+	// DefaultMaxEpochEventsPerBlock keeps a block's queued work to a few tens of
+	// milliseconds (BenchmarkEpochEventsBacklog measures one event).
+	DefaultMaxEpochEventsPerBlock = 2_000
+	// MaxMaxEpochEventsPerBlock is the largest budget the params may set.
+	MaxMaxEpochEventsPerBlock = 100_000
 )
 
 // maxSetSize bounds each rewarded-set size so an epoch's work stays bounded.
@@ -57,6 +62,7 @@ func DefaultParams() Params {
 		NetworkMonitors:         nil,
 		MinimumPerformance:      math.LegacyZeroDec(),
 		SphinxKeyRotationEpochs: DefaultSphinxKeyRotationEpochs,
+		MaxEpochEventsPerBlock:  DefaultMaxEpochEventsPerBlock,
 	}
 }
 
@@ -93,6 +99,9 @@ func (p Params) Validate() error {
 	}
 	if p.SphinxKeyRotationEpochs > MaxSphinxKeyRotationEpochs {
 		return errorsmod.Wrapf(ErrInvalidParams, "sphinx key rotation every %d epochs is above %d", p.SphinxKeyRotationEpochs, MaxSphinxKeyRotationEpochs)
+	}
+	if p.MaxEpochEventsPerBlock == 0 || p.MaxEpochEventsPerBlock > MaxMaxEpochEventsPerBlock {
+		return errorsmod.Wrapf(ErrInvalidParams, "max epoch events per block %d is not in 1..%d", p.MaxEpochEventsPerBlock, MaxMaxEpochEventsPerBlock)
 	}
 	return nil
 }

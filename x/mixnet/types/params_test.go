@@ -32,6 +32,8 @@ func TestParamsValidate(t *testing.T) {
 		"duplicate monitor":      func(p *types.Params) { p.NetworkMonitors = []string{"n1a", "n1a"} },
 		"min performance > 1":    func(p *types.Params) { p.MinimumPerformance = math.LegacyNewDec(2) },
 		"key rotation too rare":  func(p *types.Params) { p.SphinxKeyRotationEpochs = types.MaxSphinxKeyRotationEpochs + 1 },
+		"no event budget":        func(p *types.Params) { p.MaxEpochEventsPerBlock = 0 },
+		"huge event budget":      func(p *types.Params) { p.MaxEpochEventsPerBlock = types.MaxMaxEpochEventsPerBlock + 1 },
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {
