@@ -30,8 +30,9 @@ const (
 	// MaxSphinxKeyRotationEpochs bounds the schedule: a key kept for longer than
 	// this many epochs protects too many past packets once it leaks.
 	MaxSphinxKeyRotationEpochs = 10_000
-	// DefaultMaxEpochEventsPerBlock keeps a block's queued work to a few tens of
-	// milliseconds (BenchmarkEpochEventsBacklog measures one event).
+	// DefaultMaxEpochEventsPerBlock keeps a block's queued work to about a tenth of
+	// a second on a small machine (BenchmarkEpochEventsBacklog: some 40-90 us an
+	// event on two shared cores).
 	DefaultMaxEpochEventsPerBlock = 2_000
 	// MaxMaxEpochEventsPerBlock is the largest budget the params may set.
 	MaxMaxEpochEventsPerBlock = 100_000
