@@ -190,3 +190,32 @@ func TestUndelegateCannotExceedQueued(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, has, "applied undelegations are no longer pending")
 }
+
+// However often an owner changes its cost params, one change per node waits for the
+// interval boundary: the last.
+func TestCostParamChangesOnePerNode(t *testing.T) {
+	f := newFixture(t, 0)
+	n := f.bond(1, 5_000)
+	other := f.bond(2, 5_000)
+	for i := range 100 {
+		_, err := f.msg.UpdateCostParams(f.ctx, &types.MsgUpdateCostParams{Owner: f.addr(n.owner), IntervalOperatingCost: coin(int64(i + 1))})
+		require.NoError(t, err)
+	}
+	_, err := f.msg.UpdateCostParams(f.ctx, &types.MsgUpdateCostParams{Owner: f.addr(other.owner), IntervalOperatingCost: coin(7)})
+	require.NoError(t, err)
+	queued := 0
+	require.NoError(t, f.k.IntervalEvents.Walk(f.ctx, nil, func(uint64, types.IntervalEvent) (bool, error) { queued++; return false, nil }))
+	require.Equal(t, 2, queued)
+	for range 4 { // to the interval boundary
+		f.nextEpoch()
+	}
+	node, err := f.k.Nodes.Get(f.ctx, n.id)
+	require.NoError(t, err)
+	require.Equal(t, coin(100), node.CostParams.IntervalOperatingCost)
+	node, err = f.k.Nodes.Get(f.ctx, other.id)
+	require.NoError(t, err)
+	require.Equal(t, coin(7), node.CostParams.IntervalOperatingCost)
+	has, err := f.k.IntervalEventByNode.Has(f.ctx, n.id)
+	require.NoError(t, err)
+	require.False(t, has)
+}

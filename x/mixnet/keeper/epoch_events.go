@@ -357,7 +357,8 @@ func (k Keeper) applyUnbond(ctx context.Context, id uint64, budget int) (int, bo
 	return len(ds) + 1, true, emit(ctx, &types.EventNodeUnbonded{NodeId: id, Owner: node.Owner, Returned: sdk.NewCoin(types.Denom, returned)})
 }
 
-// applyIntervalEvents applies the queued cost-param changes, oldest first.
+// applyIntervalEvents applies the queued cost-param changes, oldest first: at most
+// one per node (UpdateCostParams replaces a node's queued change).
 func (k Keeper) applyIntervalEvents(ctx context.Context) error {
 	it, err := k.IntervalEvents.Iterate(ctx, nil)
 	if err != nil {
@@ -381,6 +382,9 @@ func (k Keeper) applyIntervalEvents(ctx context.Context) error {
 		if err := emit(ctx, &types.EventCostParamsUpdated{NodeId: node.NodeId, CostParams: ev.CostParams}); err != nil {
 			return err
 		}
+	}
+	if err := k.IntervalEventByNode.Clear(ctx, nil); err != nil {
+		return err
 	}
 	return k.IntervalEvents.Clear(ctx, nil)
 }

@@ -84,6 +84,13 @@ func (k Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
 		if err := k.IntervalEvents.Set(ctx, e.Id, e); err != nil {
 			return err
 		}
+		// The latest change of a node is the one a new change replaces.
+		if prev, err := k.IntervalEventByNode.Get(ctx, e.NodeId); err == nil && prev > e.Id {
+			continue
+		}
+		if err := k.IntervalEventByNode.Set(ctx, e.NodeId, e.Id); err != nil {
+			return err
+		}
 	}
 	for _, ra := range gs.RoleAssignments {
 		if err := k.RoleAssignments.Set(ctx, int32(ra.Role), ra); err != nil {

@@ -274,11 +274,23 @@ func (k msgServer) UpdateCostParams(ctx context.Context, msg *types.MsgUpdateCos
 	if err := cp.Validate(); err != nil {
 		return nil, err
 	}
+	// A later change replaces the node's queued one, so the queue holds at most one
+	// per node however often an owner sends this.
+	if prev, err := k.IntervalEventByNode.Get(ctx, node.NodeId); err == nil {
+		if err := k.IntervalEvents.Remove(ctx, prev); err != nil {
+			return nil, err
+		}
+	} else if !errorsmod.IsOf(err, collections.ErrNotFound) {
+		return nil, err
+	}
 	id, err := k.nextEventID(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if err := k.IntervalEvents.Set(ctx, id, types.IntervalEvent{Id: id, NodeId: node.NodeId, CostParams: cp}); err != nil {
+		return nil, err
+	}
+	if err := k.IntervalEventByNode.Set(ctx, node.NodeId, id); err != nil {
 		return nil, err
 	}
 	return &types.MsgUpdateCostParamsResponse{}, emit(ctx, &types.EventCostParamsUpdateQueued{NodeId: node.NodeId, EventId: id, CostParams: cp})
