@@ -57,3 +57,28 @@ func TestVerifyAnnounceSphinxKey(t *testing.T) {
 	require.ErrorIs(t, types.VerifyAnnounceSphinxKey(pub[:31], p, sig), types.ErrInvalidKey)
 	require.ErrorIs(t, types.VerifyAnnounceSphinxKey(make([]byte, 32), p, make([]byte, 64)), types.ErrInvalidKey)
 }
+
+func FuzzMsgAnnounceSphinxKey(f *testing.F) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	m := types.MsgAnnounceSphinxKey{Sender: "n1sender", NodeId: 3, EpochId: 9,
+		NextSphinxKey: mustHex("0900000000000000000000000000000000000000000000000000000000000000")}
+	m.Signature = types.SignAnnounceSphinxKey(priv, m.AnnouncePayload("nyx-1"))
+	seed, err := m.Marshal()
+	require.NoError(f, err)
+	f.Add(seed)
+	f.Add([]byte{})
+	f.Add([]byte{0x1a, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var msg types.MsgAnnounceSphinxKey
+		if err := msg.Unmarshal(data); err != nil {
+			return
+		}
+		if err := msg.ValidateBasic(); err != nil {
+			return
+		}
+		if types.VerifyAnnounceSphinxKey(pub, msg.AnnouncePayload("nyx-1"), msg.Signature) == nil &&
+			!bytes.Equal(msg.Signature, m.Signature) {
+			t.Fatalf("a signature the key never made verifies")
+		}
+	})
+}
