@@ -57,19 +57,6 @@ func (k Keeper) applyDueEvents(ctx context.Context, params types.Params, due uin
 	return used, nil
 }
 
-// hasDueEvents reports whether an event up to due is still queued.
-func (k Keeper) hasDueEvents(ctx context.Context, due uint64) (bool, error) {
-	if due == 0 {
-		return false, nil
-	}
-	it, err := k.EpochEvents.Iterate(ctx, new(collections.Range[uint64]).EndInclusive(due))
-	if err != nil {
-		return false, err
-	}
-	defer it.Close()
-	return it.Valid(), nil
-}
-
 // applyEpochEvent applies one event with budget (at least 1) units of work and
 // returns the units used and whether the event is finished.
 func (k Keeper) applyEpochEvent(ctx context.Context, params types.Params, ev types.EpochEvent, budget int) (int, bool, error) {
