@@ -33,7 +33,7 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 		return err
 	}
 	if sdk.UnwrapSDKContext(ctx).BlockTime().Before(epoch.Start.Add(params.EpochDuration)) {
-		_, err := k.applyDueEvents(ctx, params, epoch.DueEventId, int(params.MaxEpochEventsPerBlock))
+		_, err := k.applyDueEvents(ctx, params, epoch.DueEventId, eventBudget(params))
 		return errorsmod.Wrap(err, "apply epoch events")
 	}
 	return k.AdvanceEpoch(ctx)
@@ -79,7 +79,7 @@ func (k Keeper) AdvanceEpoch(ctx context.Context) error {
 	if next > 0 {
 		epoch.DueEventId = next - 1
 	}
-	applied, err := k.applyDueEvents(ctx, params, epoch.DueEventId, int(params.MaxEpochEventsPerBlock))
+	applied, err := k.applyDueEvents(ctx, params, epoch.DueEventId, eventBudget(params))
 	if err != nil {
 		return errorsmod.Wrap(err, "apply epoch events")
 	}
@@ -116,6 +116,16 @@ func (k Keeper) AdvanceEpoch(ctx context.Context) error {
 		EpochId: epoch.EpochId, IntervalId: epoch.IntervalId, Rewarded: rewarded,
 		EventsApplied: uint32(applied), NodesAssigned: assigned, Seed: seed[:],
 	})
+}
+
+// eventBudget is the block's budget of queued work. Params validation refuses 0;
+// a store written before the param existed holds 0 and gets the default rather
+// than a queue that never moves.
+func eventBudget(p types.Params) int {
+	if p.MaxEpochEventsPerBlock == 0 {
+		return types.DefaultMaxEpochEventsPerBlock
+	}
+	return int(p.MaxEpochEventsPerBlock)
 }
 
 // RoleSeed is the seed of an epoch's role draw:
