@@ -308,7 +308,7 @@ func (k Keeper) assignRoles(ctx context.Context, params types.Params, ir types.I
 			return 0, err
 		}
 		if len(node.NextSphinxKey) != 0 {
-			node.SphinxKey, node.NextSphinxKey = node.NextSphinxKey, nil
+			node.SphinxKey, node.NextSphinxKey, node.NextSphinxKeyEpoch = node.NextSphinxKey, nil, 0
 			rotated = append(rotated, node)
 		}
 		if node.Unbonding || node.Performance.LT(params.MinimumPerformance) {

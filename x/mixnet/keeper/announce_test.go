@@ -150,3 +150,39 @@ func TestAnnounceSphinxKeyRejects(t *testing.T) {
 	require.ErrorIs(t, err, types.ErrNodeUnbonding)
 	require.Equal(t, before, f.storeDump())
 }
+
+// A replayed announcement signed in the epoch before cannot replace a key announced
+// since, by the node or by its owner.
+func TestAnnounceReplayCannotReplaceNewer(t *testing.T) {
+	f := newFixture(t, 0)
+	n := f.bond(1, 5_000)
+	f.nextEpoch()
+	f.nextEpoch()
+	cur := f.epochID()
+	sender := f.addr(f.account("relayer", 0))
+	old := f.announceMsg(n, sender, sphinxKey(1, 1), cur-1)
+	_, err := f.msg.AnnounceSphinxKey(f.ctx, old)
+	require.NoError(t, err)
+	_, err = f.msg.AnnounceSphinxKey(f.ctx, f.announceMsg(n, sender, sphinxKey(1, 2), cur))
+	require.NoError(t, err)
+
+	before := f.storeDump()
+	_, err = f.msg.AnnounceSphinxKey(f.ctx, old)
+	require.ErrorIs(t, err, types.ErrStaleAnnouncement)
+	require.Equal(t, before, f.storeDump())
+
+	_, err = f.msg.UpdateNodeConfig(f.ctx, &types.MsgUpdateNodeConfig{Owner: f.addr(n.owner), NextSphinxKey: sphinxKey(1, 3)})
+	require.NoError(t, err)
+	_, err = f.msg.AnnounceSphinxKey(f.ctx, old)
+	require.ErrorIs(t, err, types.ErrStaleAnnouncement)
+	node, err := f.k.Nodes.Get(f.ctx, n.id)
+	require.NoError(t, err)
+	require.Equal(t, sphinxKey(1, 3), node.NextSphinxKey)
+
+	// The rotation clears the announcement's epoch with the key.
+	f.nextEpoch()
+	node, err = f.k.Nodes.Get(f.ctx, n.id)
+	require.NoError(t, err)
+	require.Equal(t, sphinxKey(1, 3), node.SphinxKey)
+	require.Zero(t, node.NextSphinxKeyEpoch)
+}

@@ -192,7 +192,11 @@ func (k msgServer) UpdateNodeConfig(ctx context.Context, msg *types.MsgUpdateNod
 		if bytes.Equal(msg.NextSphinxKey, node.SphinxKey) {
 			return nil, errorsmod.Wrap(types.ErrInvalidKey, "next sphinx key is the current one")
 		}
-		updated.NextSphinxKey = msg.NextSphinxKey
+		epoch, err := k.Epoch.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		updated.NextSphinxKey, updated.NextSphinxKeyEpoch = msg.NextSphinxKey, epoch.EpochId
 	}
 	if err := types.ValidatePorts(updated.MixPort, updated.ClientsPort, updated.HttpPort); err != nil {
 		return nil, err
@@ -251,7 +255,13 @@ func (k msgServer) AnnounceSphinxKey(ctx context.Context, msg *types.MsgAnnounce
 	if bytes.Equal(msg.NextSphinxKey, node.NextSphinxKey) {
 		return nil, errorsmod.Wrapf(types.ErrKeyAlreadyAnnounced, "node %d", node.NodeId)
 	}
-	node.NextSphinxKey = msg.NextSphinxKey
+	// A replayed announcement from the epoch before must not replace a key the node
+	// (or its owner) announced since.
+	if len(node.NextSphinxKey) != 0 && msg.EpochId < node.NextSphinxKeyEpoch {
+		return nil, errorsmod.Wrapf(types.ErrStaleAnnouncement, "announcement signed in epoch %d, node %d announced its next key in epoch %d",
+			msg.EpochId, node.NodeId, node.NextSphinxKeyEpoch)
+	}
+	node.NextSphinxKey, node.NextSphinxKeyEpoch = msg.NextSphinxKey, msg.EpochId
 	if err := k.Nodes.Set(ctx, node.NodeId, node); err != nil {
 		return nil, err
 	}
