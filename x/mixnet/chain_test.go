@@ -1,6 +1,7 @@
 package mixnet_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdh"
 	"crypto/ed25519"
@@ -131,6 +132,22 @@ func TestChainBondDelegateTopology(t *testing.T) {
 	for _, r := range []types.Role{types.RoleEntryGateway, types.RoleExitGateway, types.RoleMixLayer1, types.RoleMixLayer2, types.RoleMixLayer3} {
 		require.Equal(t, 1, roles[r], "role %s", r)
 	}
+
+	// Node 1 announces its next sphinx key, signed by its identity key; an account
+	// that is not its owner submits it and pays the fee.
+	nextPriv, err := ecdh.X25519().NewPrivateKey(bytes.Repeat([]byte{7}, 32))
+	require.NoError(t, err)
+	next := nextPriv.PublicKey().Bytes()
+	es, err := q.EpochStatus(ctx, &types.QueryEpochStatusRequest{})
+	require.NoError(t, err)
+	announce := &types.MsgAnnounceSphinxKey{Sender: c.Accounts["delegator"].String(), NodeId: 1, NextSphinxKey: next, EpochId: es.EpochId}
+	announce.Signature = types.SignAnnounceSphinxKey(keys[1], announce.AnnouncePayload(c.ChainID))
+	_, err = c.BroadcastTx(ctx, "delegator", announce)
+	require.NoError(t, err)
+	n1, err := q.Node(ctx, &types.QueryNodeRequest{NodeId: 1})
+	require.NoError(t, err)
+	// The key is announced, or already in use if an epoch ended since.
+	require.True(t, bytes.Equal(next, n1.Node.NextSphinxKey) || bytes.Equal(next, n1.Node.SphinxKey), "node 1 did not take the announced key")
 
 	// The same over REST.
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.REST+"/nyx/mixnet/v1/topology", nil)
