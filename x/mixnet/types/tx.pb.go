@@ -899,7 +899,8 @@ func (m *MsgDelegateResponse) XXX_DiscardUnknown() {
 var xxx_messageInfo_MsgDelegateResponse proto.InternalMessageInfo
 
 // MsgUndelegate withdraws (part of) a delegation with its rewards at the end of the
-// epoch; from a node whose bond is gone it is immediate.
+// epoch. The undelegations queued for one delegation never add up to more than it
+// holds.
 type MsgUndelegate struct {
 	Delegator string     `protobuf:"bytes,1,opt,name=delegator,proto3" json:"delegator,omitempty"`
 	NodeId    uint64     `protobuf:"varint,2,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
