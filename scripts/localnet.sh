@@ -45,6 +45,9 @@ for b in "$nyxd" "$nym_node" "$nym_client"; do
 	fi
 done
 chain_id=nyx-localnet
+# Every transaction pays the nodes' minimum gas price (app.toml's
+# minimum-gas-prices: 0.025 in unym or unyx).
+gas_prices=0.025unyx
 home="$dir/node0"
 nodes=5
 accounts=alice,bob,carol,dave,operator0,operator1,operator2,operator3,operator4
@@ -112,7 +115,7 @@ if [ "$chain_only" = 0 ]; then
 			say "bonding node$i (owner operator$i)"
 			txhash=$(q tx mixnet bond-node 100000000unym "$(field identity_key)" "$(field sphinx_key)" \
 				"$(field host)" "$(field mix_port)" "$(field clients_port)" "$(field http_port)" "$(field signature)" \
-				--from "operator$i" --gas 400000 -y -o json | sed -n 's/.*"txhash":"\([0-9A-F]*\)".*/\1/p')
+				--from "operator$i" --gas 400000 --gas-prices "$gas_prices" -y -o json | sed -n 's/.*"txhash":"\([0-9A-F]*\)".*/\1/p')
 			q query wait-tx "$txhash" --timeout 30s -o json >/dev/null ||
 				{ say "bonding node$i failed"; q query tx "$txhash" >&2 || true; exit 1; }
 		fi
@@ -151,7 +154,7 @@ cat <<MSG
 
   The chain:
     $nyxd --home $home query bank balances \$($nyxd --home $home keys show alice -a)
-    $nyxd --home $home tx bank send alice \$($nyxd --home $home keys show bob -a) 1000unym -y
+    $nyxd --home $home tx bank send alice \$($nyxd --home $home keys show bob -a) 1000unym --gas-prices $gas_prices -y
     $nyxd --home $home query mixnet topology
     curl http://127.0.0.1:$rest/nyx/mixnet/v1/topology
 MSG

@@ -106,7 +106,7 @@ func cliTransactions(t *testing.T, bin, home, topo string) {
 			Code   int    `json:"code"`
 			RawLog string `json:"raw_log"`
 		}
-		out := run(t, bin, append(append([]string{"--home", home, "tx"}, args...), "-y", "-o", "json")...)
+		out := run(t, bin, append(append([]string{"--home", home, "tx"}, args...), "--gas-prices", "0.025unyx", "-y", "-o", "json")...)
 		if err := json.Unmarshal([]byte(lastLine(out)), &sent); err != nil || sent.Code != 0 {
 			t.Fatalf("tx %v: %v %s\n%s", args, err, sent.RawLog, out)
 		}
@@ -119,6 +119,12 @@ func cliTransactions(t *testing.T, bin, home, topo string) {
 	}
 	bob := strings.TrimSpace(run(t, bin, "--home", home, "keys", "show", "bob", "-a"))
 	before := run(t, bin, "--home", home, "query", "bank", "balance", bob, "unym", "-o", "json")
+	// The node's app.toml (written by testnet init-files) asks a minimum gas
+	// price: a transaction without a fee is refused at the mempool.
+	free, _ := exec.Command(bin, "--home", home, "tx", "bank", "send", "alice", bob, "1unym", "-y", "-o", "json").CombinedOutput()
+	if !strings.Contains(string(free), "insufficient fee") {
+		t.Fatalf("a transaction without a fee was not refused for its fee:\n%s", free)
+	}
 	tx("bank", "send", "alice", bob, "1234unym")
 	after := run(t, bin, "--home", home, "query", "bank", "balance", bob, "unym", "-o", "json")
 	if !strings.Contains(before, `"1000000000000"`) || !strings.Contains(after, `"1000000001234"`) {

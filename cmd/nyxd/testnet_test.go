@@ -32,6 +32,7 @@ func TestTestnetInitFiles(t *testing.T) {
 	if !strings.Contains(out, "wrote 2 validator homes") {
 		t.Fatalf("init-files output:\n%s", out)
 	}
+	checkMinimumGasPrices(t, filepath.Join(dir, "node0"))
 
 	for i := 0; i < 2; i++ {
 		cmd := exec.Command(bin, "start", "--home", filepath.Join(dir, fmt.Sprintf("node%d", i)), "--log_level", "error")
@@ -93,4 +94,29 @@ func freePortFrom(base int) error {
 		}
 	}
 	return nil
+}
+
+// TestInitWritesMinimumGasPrices: `nyxd init` writes an app.toml whose nodes
+// refuse transactions that pay no fee.
+func TestInitWritesMinimumGasPrices(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds nyxd")
+	}
+	bin := buildNyxd(t)
+	home := filepath.Join(t.TempDir(), "home")
+	run(t, bin, "init", "moniker", "--home", home, "--chain-id", "nyx-init-test")
+	checkMinimumGasPrices(t, home)
+}
+
+// checkMinimumGasPrices fails unless home's app.toml sets the default minimum gas
+// prices, in both tokens.
+func checkMinimumGasPrices(t *testing.T, home string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(home, "config", "app.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `minimum-gas-prices = "0.025unym,0.025unyx"`) {
+		t.Fatalf("app.toml in %s does not set the minimum gas prices:\n%s", home, b)
+	}
 }

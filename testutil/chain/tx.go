@@ -8,6 +8,8 @@ import (
 
 	"github.com/cosmos/cosmos-sdk/client/tx"
 	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/nyx-privacy/nyx/app"
 )
 
 // TxError is a transaction the chain refused, in CheckTx or in the block.
@@ -21,10 +23,26 @@ func (e *TxError) Error() string {
 	return fmt.Sprintf("tx refused: codespace %s code %d: %s", e.Codespace, e.Code, e.Log)
 }
 
+// FeeGasPrice is the gas price BroadcastTx pays: the node's minimum, in unyx
+// (every funded account holds some, and fees in unyx leave unym balances as
+// the tests expect them).
+const FeeGasPrice = app.MinGasPriceAmount + app.BondDenom
+
 // BroadcastTx signs msgs with the named key, broadcasts them and waits for
-// the block that includes them. Gas is simulated first. It returns the
-// delivered result, or a *TxError if the chain refused the transaction.
+// the block that includes them. Gas is simulated first and paid at
+// FeeGasPrice. It returns the delivered result, or a *TxError if the chain
+// refused the transaction.
 func (c *Chain) BroadcastTx(ctx context.Context, from string, msgs ...sdk.Msg) (*sdk.TxResponse, error) {
+	return c.broadcastTx(ctx, from, true, nil, msgs...)
+}
+
+// BroadcastTxWithFees is BroadcastTx with the fee given instead of computed from
+// the gas price: a test of the chain's fee checks pays too little with it.
+func (c *Chain) BroadcastTxWithFees(ctx context.Context, from string, fees sdk.Coins, msgs ...sdk.Msg) (*sdk.TxResponse, error) {
+	return c.broadcastTx(ctx, from, false, fees, msgs...)
+}
+
+func (c *Chain) broadcastTx(ctx context.Context, from string, atGasPrice bool, fees sdk.Coins, msgs ...sdk.Msg) (*sdk.TxResponse, error) {
 	rec, err := c.Keyring.Key(from)
 	if err != nil {
 		return nil, fmt.Errorf("key %q: %w", from, err)
@@ -54,6 +72,11 @@ func (c *Chain) BroadcastTx(ctx context.Context, from string, msgs ...sdk.Msg) (
 		return nil, fmt.Errorf("simulate: %w", err)
 	}
 	f = f.WithGas(gas)
+	if atGasPrice {
+		f = f.WithGasPrices(FeeGasPrice)
+	} else {
+		f = f.WithFees(fees.String())
+	}
 	b, err := f.BuildUnsignedTx(msgs...)
 	if err != nil {
 		return nil, err

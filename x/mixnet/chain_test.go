@@ -1,7 +1,9 @@
 package mixnet_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
@@ -60,13 +62,16 @@ func TestChainBondDelegateTopology(t *testing.T) {
 	for i, name := range operators {
 		seed := sha256.Sum256([]byte("chain-test-node-" + name))
 		key := ed25519.NewKeyFromSeed(seed[:])
-		sphinx := sha256.Sum256([]byte("sphinx-" + name))
+		sphinxSeed := sha256.Sum256([]byte("sphinx-" + name))
+		sphinxPriv, err := ecdh.X25519().NewPrivateKey(sphinxSeed[:])
+		require.NoError(t, err)
+		sphinx := sphinxPriv.PublicKey().Bytes()
 		owner := c.Accounts[name].String()
 		nonce, err := q.SigningNonce(ctx, &types.QuerySigningNonceRequest{Address: owner})
 		require.NoError(t, err)
 		msg := &types.MsgBondNode{
 			Owner: owner, Pledge: sdk.NewInt64Coin(types.Denom, 10_000_000),
-			IdentityKey: key.Public().(ed25519.PublicKey), SphinxKey: sphinx[:],
+			IdentityKey: key.Public().(ed25519.PublicKey), SphinxKey: sphinx,
 			Host: fmt.Sprintf("127.0.0.%d", i+1), MixPort: 1789, ClientsPort: 9000, HttpPort: 8000,
 		}
 		msg.Signature = types.SignBond(key, msg.BondPayload(c.ChainID, nonce.Nonce))
@@ -127,6 +132,22 @@ func TestChainBondDelegateTopology(t *testing.T) {
 	for _, r := range []types.Role{types.RoleEntryGateway, types.RoleExitGateway, types.RoleMixLayer1, types.RoleMixLayer2, types.RoleMixLayer3} {
 		require.Equal(t, 1, roles[r], "role %s", r)
 	}
+
+	// Node 1 announces its next sphinx key, signed by its identity key; an account
+	// that is not its owner submits it and pays the fee.
+	nextPriv, err := ecdh.X25519().NewPrivateKey(bytes.Repeat([]byte{7}, 32))
+	require.NoError(t, err)
+	next := nextPriv.PublicKey().Bytes()
+	es, err := q.EpochStatus(ctx, &types.QueryEpochStatusRequest{})
+	require.NoError(t, err)
+	announce := &types.MsgAnnounceSphinxKey{Sender: c.Accounts["delegator"].String(), NodeId: 1, NextSphinxKey: next, EpochId: es.EpochId}
+	announce.Signature = types.SignAnnounceSphinxKey(keys[1], announce.AnnouncePayload(c.ChainID))
+	_, err = c.BroadcastTx(ctx, "delegator", announce)
+	require.NoError(t, err)
+	n1, err := q.Node(ctx, &types.QueryNodeRequest{NodeId: 1})
+	require.NoError(t, err)
+	// The key is announced, or already in use if an epoch ended since.
+	require.True(t, bytes.Equal(next, n1.Node.NextSphinxKey) || bytes.Equal(next, n1.Node.SphinxKey), "node 1 did not take the announced key")
 
 	// The same over REST.
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.REST+"/nyx/mixnet/v1/topology", nil)

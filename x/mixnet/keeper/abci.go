@@ -21,7 +21,8 @@ const RoleSeedDomain = "nyx/mixnet/roles/v1"
 
 // EndBlocker ends the epoch when the block time has reached the epoch's start plus
 // the epoch duration. At most one epoch ends per block: after a halt the next epoch
-// simply starts at the first block's time.
+// simply starts at the first block's time. In the other blocks it applies the due
+// epoch events an earlier boundary left over, within the per-block budget.
 func (k Keeper) EndBlocker(ctx context.Context) error {
 	epoch, err := k.Epoch.Get(ctx)
 	if err != nil {
@@ -32,7 +33,8 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 		return err
 	}
 	if sdk.UnwrapSDKContext(ctx).BlockTime().Before(epoch.Start.Add(params.EpochDuration)) {
-		return nil
+		_, err := k.applyDueEvents(ctx, params, epoch.DueEventId, eventBudget(params))
+		return errorsmod.Wrap(err, "apply epoch events")
 	}
 	return k.AdvanceEpoch(ctx)
 }
@@ -40,12 +42,16 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 // AdvanceEpoch ends the current epoch and starts the next, in this order:
 //  1. reward every node of the ending epoch's rewarded set by its performance
 //     (the median of the monitors' reports);
-//  2. apply the queued epoch events, oldest first;
+//  2. apply the queued epoch events, oldest first, up to the per-block budget
+//     (max_epoch_events_per_block); every event queued so far becomes due, and
+//     what the budget leaves over is applied in the next blocks, before any event
+//     queued after this boundary;
 //  3. at an interval boundary, apply the queued cost-param changes and fix the
 //     next interval's reward inputs from the reward pool and the unym supply;
-//  4. rotate announced sphinx keys and draw the new epoch's roles.
+//  4. rotate announced sphinx keys and draw the new epoch's roles, from the state
+//     the events of step 2 left.
 //
-// It costs O(nodes log nodes) plus the queued events; nothing per delegation.
+// It costs O(nodes log nodes) plus the budget; nothing per delegation.
 func (k Keeper) AdvanceEpoch(ctx context.Context) error {
 	sdkCtx := sdk.UnwrapSDKContext(ctx)
 	params, err := k.Params.Get(ctx)
@@ -65,7 +71,15 @@ func (k Keeper) AdvanceEpoch(ctx context.Context) error {
 	if err != nil {
 		return errorsmod.Wrap(err, "reward epoch")
 	}
-	applied, err := k.applyEpochEvents(ctx, params)
+	// Ids grow, so the events queued so far are those below the next id.
+	next, err := k.NextEventID.Peek(ctx)
+	if err != nil {
+		return err
+	}
+	if next > 0 {
+		epoch.DueEventId = next - 1
+	}
+	applied, err := k.applyDueEvents(ctx, params, epoch.DueEventId, eventBudget(params))
 	if err != nil {
 		return errorsmod.Wrap(err, "apply epoch events")
 	}
@@ -100,8 +114,18 @@ func (k Keeper) AdvanceEpoch(ctx context.Context) error {
 	}
 	return emit(ctx, &types.EventEpochAdvanced{
 		EpochId: epoch.EpochId, IntervalId: epoch.IntervalId, Rewarded: rewarded,
-		EventsApplied: applied, NodesAssigned: assigned, Seed: seed[:],
+		EventsApplied: uint32(applied), NodesAssigned: assigned, Seed: seed[:],
 	})
+}
+
+// eventBudget is the block's budget of queued work. Params validation refuses 0;
+// a store written before the param existed holds 0 and gets the default rather
+// than a queue that never moves.
+func eventBudget(p types.Params) int {
+	if p.MaxEpochEventsPerBlock == 0 {
+		return types.DefaultMaxEpochEventsPerBlock
+	}
+	return int(p.MaxEpochEventsPerBlock)
 }
 
 // RoleSeed is the seed of an epoch's role draw:
@@ -284,7 +308,7 @@ func (k Keeper) assignRoles(ctx context.Context, params types.Params, ir types.I
 			return 0, err
 		}
 		if len(node.NextSphinxKey) != 0 {
-			node.SphinxKey, node.NextSphinxKey = node.NextSphinxKey, nil
+			node.SphinxKey, node.NextSphinxKey, node.NextSphinxKeyEpoch = node.NextSphinxKey, nil, 0
 			rotated = append(rotated, node)
 		}
 		if node.Unbonding || node.Performance.LT(params.MinimumPerformance) {

@@ -115,3 +115,108 @@ func BenchmarkTopology(b *testing.B) {
 	}
 	b.ReportMetric(float64(size), "bytes/response")
 }
+
+// queueDelegations writes n queued delegations to the 1,000 nodes of benchState
+// straight into the queue, with the module holding their deposits as Delegate
+// messages would leave it, and returns the id of the last one.
+func (f *fixture) queueDelegations(b *testing.B, n int) uint64 {
+	next, err := f.k.NextEventID.Peek(f.ctx)
+	require.NoError(b, err)
+	if next == 0 {
+		next = 1
+	}
+	for j := range n {
+		id := next + uint64(j)
+		h := sha256.Sum256(binary.BigEndian.AppendUint64([]byte("queued"), id))
+		require.NoError(b, f.k.EpochEvents.Set(f.ctx, id, benchDelegateEvent(f, id, h[:20])))
+	}
+	require.NoError(b, f.k.NextEventID.Set(f.ctx, next+uint64(n)))
+	coins := sdk.NewCoins(sdk.NewInt64Coin(types.Denom, int64(n)*1_000_000))
+	require.NoError(b, f.bank.MintCoins(f.ctx, minterName, coins))
+	require.NoError(b, f.bank.SendCoinsFromModuleToModule(f.ctx, minterName, types.ModuleName, coins))
+	return next + uint64(n) - 1
+}
+
+func benchDelegateEvent(f *fixture, id uint64, delegator sdk.AccAddress) types.EpochEvent {
+	return types.EpochEvent{Id: id, Kind: &types.EpochEvent_Delegate{Delegate: &types.DelegateEvent{
+		NodeId: id%1_000 + 1, Delegator: f.addr(delegator), Amount: sdk.NewInt64Coin(types.Denom, 1_000_000),
+	}}}
+}
+
+// BenchmarkEpochEventsBacklog measures the blocks of an epoch boundary with 100,000
+// queued delegations over 1,000 nodes, under the default budget of 2,000 events a
+// block: "boundary" is the block that ends the epoch (rewards, the budget's worth of
+// events, the role draw), "carry-over" a later block that applies the next
+// budget's worth. The queue is topped up outside the timer so every block sees a
+// 100,000-event backlog. ns/event is the carry-over block's time per event; compare
+// it with BenchmarkFloorEpochEventSet.
+func BenchmarkEpochEventsBacklog(b *testing.B) {
+	const backlog = 100_000
+	budget := int(types.DefaultMaxEpochEventsPerBlock)
+	setup := func(b *testing.B) *fixture {
+		f := benchState(b, 1_000, 0, mainnetSizes)
+		f.queueDelegations(b, backlog)
+		f.cms.Commit()
+		return f
+	}
+	b.Run("boundary", func(b *testing.B) {
+		f := setup(b)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			f.advance(b)
+			b.StopTimer()
+			f.queueDelegations(b, budget)
+			f.cms.Commit()
+			b.StartTimer()
+		}
+	})
+	b.Run("carry-over", func(b *testing.B) {
+		f := setup(b)
+		f.advance(b) // the boundary: every queued event is now due
+		f.cms.Commit()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			f.ctx = f.ctx.WithBlockHeight(f.ctx.BlockHeight() + 1)
+			if err := f.k.EndBlocker(f.ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			last := f.queueDelegations(b, budget)
+			e, err := f.k.Epoch.Get(f.ctx)
+			require.NoError(b, err)
+			e.DueEventId = last
+			require.NoError(b, f.k.Epoch.Set(f.ctx, e))
+			f.cms.Commit()
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(budget), "ns/event")
+	})
+}
+
+// BenchmarkFloorEpochEventSet is the floor of BenchmarkEpochEventsBacklog's
+// per-event cost: a collections Map Set of a queued delegation record, the least
+// any applied event writes. One op is a block's worth (the default budget) of
+// Sets under fresh ids, committed outside the timer as a block would be.
+func BenchmarkFloorEpochEventSet(b *testing.B) {
+	f := benchState(b, 1_000, 0, mainnetSizes)
+	h := sha256.Sum256([]byte("floor"))
+	budget := int(types.DefaultMaxEpochEventsPerBlock)
+	ev := benchDelegateEvent(f, 1, h[:20])
+	id := uint64(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for range budget {
+			id++
+			if err := f.k.EpochEvents.Set(f.ctx, id, ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		f.cms.Commit()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(budget), "ns/event")
+}

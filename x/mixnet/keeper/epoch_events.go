@@ -12,39 +12,70 @@ import (
 	"github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
-// applyEpochEvents applies the queued epoch events, oldest first, and empties the
-// queue. It returns how many were applied.
-func (k Keeper) applyEpochEvents(ctx context.Context, params types.Params) (uint32, error) {
-	it, err := k.EpochEvents.Iterate(ctx, nil)
+// applyDueEvents applies the due epoch events (ids up to due), oldest first, doing
+// at most about budget units of work: one per event, one per delegation an
+// unbonding returns. An unbonding cut short by the budget stays at the head of
+// the queue and goes on in the next block, so the order of events is kept. It
+// returns the units of work done.
+func (k Keeper) applyDueEvents(ctx context.Context, params types.Params, due uint64, budget int) (int, error) {
+	if due == 0 || budget <= 0 {
+		return 0, nil
+	}
+	// Every event costs at least one unit: the first budget due events are all
+	// this block can reach.
+	it, err := k.EpochEvents.Iterate(ctx, new(collections.Range[uint64]).EndInclusive(due))
 	if err != nil {
 		return 0, err
 	}
-	events, err := it.Values()
-	if err != nil {
-		return 0, err
+	var events []types.EpochEvent
+	for ; it.Valid() && len(events) < budget; it.Next() {
+		ev, err := it.Value()
+		if err != nil {
+			it.Close()
+			return 0, err
+		}
+		events = append(events, ev)
 	}
+	it.Close()
+	used := 0
 	for _, ev := range events {
-		if err := k.applyEpochEvent(ctx, params, ev); err != nil {
-			return 0, errorsmod.Wrapf(err, "event %d", ev.Id)
+		if used >= budget {
+			break
+		}
+		n, done, err := k.applyEpochEvent(ctx, params, ev, budget-used)
+		if err != nil {
+			return used, errorsmod.Wrapf(err, "event %d", ev.Id)
+		}
+		used += n
+		if !done {
+			break
+		}
+		if err := k.EpochEvents.Remove(ctx, ev.Id); err != nil {
+			return used, err
 		}
 	}
-	return uint32(len(events)), k.EpochEvents.Clear(ctx, nil)
+	return used, nil
 }
 
-func (k Keeper) applyEpochEvent(ctx context.Context, params types.Params, ev types.EpochEvent) error {
+// applyEpochEvent applies one event with budget (at least 1) units of work and
+// returns the units used and whether the event is finished.
+func (k Keeper) applyEpochEvent(ctx context.Context, params types.Params, ev types.EpochEvent, budget int) (int, bool, error) {
+	var err error
 	switch e := ev.Kind.(type) {
 	case *types.EpochEvent_Delegate:
-		return k.applyDelegate(ctx, e.Delegate)
+		err = k.applyDelegate(ctx, e.Delegate)
 	case *types.EpochEvent_Undelegate:
-		return k.applyUndelegate(ctx, e.Undelegate)
+		err = k.applyUndelegate(ctx, e.Undelegate)
 	case *types.EpochEvent_PledgeMore:
-		return k.applyPledgeMore(ctx, e.PledgeMore)
+		err = k.applyPledgeMore(ctx, e.PledgeMore)
 	case *types.EpochEvent_DecreasePledge:
-		return k.applyDecreasePledge(ctx, params, e.DecreasePledge)
+		err = k.applyDecreasePledge(ctx, params, e.DecreasePledge)
 	case *types.EpochEvent_Unbond:
-		return k.applyUnbond(ctx, e.Unbond.NodeId)
+		return k.applyUnbond(ctx, e.Unbond.NodeId, budget)
+	default:
+		err = errorsmod.Wrap(types.ErrInvalidGenesis, "epoch event without a kind")
 	}
-	return errorsmod.Wrap(types.ErrInvalidGenesis, "epoch event without a kind")
+	return 1, err == nil, err
 }
 
 // liveNode returns the node if it is bonded and not unbonding.
@@ -155,6 +186,9 @@ func (k Keeper) applyUndelegate(ctx context.Context, e *types.UndelegateEvent) e
 	if err != nil {
 		return err
 	}
+	if err := k.releasePending(ctx, collections.Join(e.NodeId, delegator), e.Amount.Amount); err != nil {
+		return err
+	}
 	d, err := k.Delegations.Get(ctx, collections.Join(e.NodeId, delegator))
 	if errorsmod.IsOf(err, collections.ErrNotFound) {
 		return nil // already returned (the node unbonded, or an earlier undelegation took it all)
@@ -224,61 +258,94 @@ func (k Keeper) applyDecreasePledge(ctx context.Context, params types.Params, e 
 	return emit(ctx, &types.EventPledgeChanged{NodeId: node.NodeId, NewPledge: node.Pledge})
 }
 
-// applyUnbond removes a node: every delegation is returned with its reward, the
-// owner gets the pledge and the operator reward, rounding dust goes to the pool.
-func (k Keeper) applyUnbond(ctx context.Context, id uint64) error {
-	node, err := k.Nodes.Get(ctx, id)
+// releasePending takes an applied undelegation's amount off the delegation's
+// pending sum.
+func (k Keeper) releasePending(ctx context.Context, key collections.Pair[uint64, sdk.AccAddress], amount math.Int) error {
+	pending, err := k.PendingUndelegations.Get(ctx, key)
 	if errorsmod.IsOf(err, collections.ErrNotFound) {
 		return nil
 	} else if err != nil {
 		return err
 	}
+	if rest := pending.Sub(amount); rest.IsPositive() {
+		return k.PendingUndelegations.Set(ctx, key, rest)
+	}
+	return k.PendingUndelegations.Remove(ctx, key)
+}
+
+// applyUnbond removes a node: every delegation is returned with its reward, the
+// owner gets the pledge and the operator reward, rounding dust goes to the pool.
+// A node with more delegations than budget returns budget of them and reports the
+// event unfinished: the rest are returned in the next blocks, and the node stays
+// (unbonding, drawn for no role) until its last delegation is gone. It returns the
+// units of work used (one per delegation, one to remove the node).
+func (k Keeper) applyUnbond(ctx context.Context, id uint64, budget int) (int, bool, error) {
+	node, err := k.Nodes.Get(ctx, id)
+	if errorsmod.IsOf(err, collections.ErrNotFound) {
+		return 1, true, nil
+	} else if err != nil {
+		return 0, false, err
+	}
 	it, err := k.Delegations.Iterate(ctx, collections.NewPrefixedPairRange[uint64, sdk.AccAddress](id))
 	if err != nil {
-		return err
+		return 0, false, err
 	}
-	ds, err := it.Values()
-	if err != nil {
-		return err
+	var ds []types.Delegation
+	for ; it.Valid() && len(ds) <= budget; it.Next() {
+		d, err := it.Value()
+		if err != nil {
+			it.Close()
+			return 0, false, err
+		}
+		ds = append(ds, d)
+	}
+	it.Close()
+	more := len(ds) > budget
+	if more {
+		ds = ds[:budget]
 	}
 	for _, d := range ds {
 		if err := k.removeDelegation(ctx, &node, d, d.Amount.Amount); err != nil {
-			return err
+			return 0, false, err
 		}
+	}
+	if more {
+		return len(ds), false, k.Nodes.Set(ctx, id, node)
 	}
 	owner, err := k.parseAddress("owner", node.Owner)
 	if err != nil {
-		return err
+		return 0, false, err
 	}
 	rn := node.Rewarding()
 	reward, err := rn.WithdrawOperatorReward()
 	if err != nil {
-		return errorsmod.Wrap(types.ErrRewarding, err.Error())
+		return 0, false, errorsmod.Wrap(types.ErrRewarding, err.Error())
 	}
 	dust, err := rn.TakeDust()
 	if err != nil {
-		return errorsmod.Wrap(types.ErrRewarding, err.Error())
+		return 0, false, errorsmod.Wrap(types.ErrRewarding, err.Error())
 	}
 	if err := k.addToPool(ctx, dust); err != nil {
-		return err
+		return 0, false, err
 	}
 	returned := rn.Pledge.Add(reward)
 	if err := k.pay(ctx, owner, returned); err != nil {
-		return err
+		return 0, false, err
 	}
 	if err := k.indexNode(ctx, node, true); err != nil {
-		return err
+		return 0, false, err
 	}
 	if err := k.NodeRoles.Remove(ctx, id); err != nil {
-		return err
+		return 0, false, err
 	}
 	if err := k.Nodes.Remove(ctx, id); err != nil {
-		return err
+		return 0, false, err
 	}
-	return emit(ctx, &types.EventNodeUnbonded{NodeId: id, Owner: node.Owner, Returned: sdk.NewCoin(types.Denom, returned)})
+	return len(ds) + 1, true, emit(ctx, &types.EventNodeUnbonded{NodeId: id, Owner: node.Owner, Returned: sdk.NewCoin(types.Denom, returned)})
 }
 
-// applyIntervalEvents applies the queued cost-param changes, oldest first.
+// applyIntervalEvents applies the queued cost-param changes, oldest first: at most
+// one per node (UpdateCostParams replaces a node's queued change).
 func (k Keeper) applyIntervalEvents(ctx context.Context) error {
 	it, err := k.IntervalEvents.Iterate(ctx, nil)
 	if err != nil {
@@ -302,6 +369,9 @@ func (k Keeper) applyIntervalEvents(ctx context.Context) error {
 		if err := emit(ctx, &types.EventCostParamsUpdated{NodeId: node.NodeId, CostParams: ev.CostParams}); err != nil {
 			return err
 		}
+	}
+	if err := k.IntervalEventByNode.Clear(ctx, nil); err != nil {
+		return err
 	}
 	return k.IntervalEvents.Clear(ctx, nil)
 }

@@ -74,9 +74,21 @@ func (k Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
 			return err
 		}
 		owed = owed.Add(e.Deposit())
+		if u := e.GetUndelegate(); u != nil {
+			if err := k.addPending(ctx, u); err != nil {
+				return err
+			}
+		}
 	}
 	for _, e := range gs.IntervalEvents {
 		if err := k.IntervalEvents.Set(ctx, e.Id, e); err != nil {
+			return err
+		}
+		// The latest change of a node is the one a new change replaces.
+		if prev, err := k.IntervalEventByNode.Get(ctx, e.NodeId); err == nil && prev > e.Id {
+			continue
+		}
+		if err := k.IntervalEventByNode.Set(ctx, e.NodeId, e.Id); err != nil {
 			return err
 		}
 	}
@@ -129,6 +141,22 @@ func (k Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
 		ir = &fresh
 	}
 	return k.IntervalRewarding.Set(ctx, *ir)
+}
+
+// addPending counts a queued undelegation in PendingUndelegations.
+func (k Keeper) addPending(ctx context.Context, u *types.UndelegateEvent) error {
+	addr, err := k.parseAddress("delegator", u.Delegator)
+	if err != nil {
+		return err
+	}
+	key := collections.Join(u.NodeId, addr)
+	pending, err := k.PendingUndelegations.Get(ctx, key)
+	if errorsmod.IsOf(err, collections.ErrNotFound) {
+		pending = math.ZeroInt()
+	} else if err != nil {
+		return err
+	}
+	return k.PendingUndelegations.Set(ctx, key, pending.Add(u.Amount.Amount))
 }
 
 func (k Keeper) checkEventAddresses(e types.EpochEvent) error {

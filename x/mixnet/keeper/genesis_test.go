@@ -24,6 +24,8 @@ func TestGenesisExportImportRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	_, err = f.msg.UpdateCostParams(f.ctx, &types.MsgUpdateCostParams{Owner: f.addr(b.owner), ProfitMargin: math.LegacyNewDecWithPrec(3, 1)})
 	require.NoError(t, err)
+	_, err = f.msg.Undelegate(f.ctx, &types.MsgUndelegate{Delegator: f.addr(d), NodeId: a.id, Amount: coin(40_000_000)})
+	require.NoError(t, err)
 	_, err = f.msg.SubmitPerformance(f.ctx, &types.MsgSubmitPerformance{Monitor: f.addr(f.monitor), EpochId: 2,
 		Reports: []types.NodePerformance{{NodeId: a.id, Performance: math.LegacyMustNewDecFromStr("0.5")}}})
 	require.NoError(t, err)
@@ -45,6 +47,16 @@ func TestGenesisExportImportRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, exported, reexported)
 	g.checkInvariants()
+	// The indexes derived from the queues are rebuilt: the queued undelegation still
+	// counts, and a new cost-param change still replaces the queued one.
+	pending, err := g.k.PendingUndelegations.Get(g.ctx, pair(a.id, d))
+	require.NoError(t, err)
+	require.Equal(t, math.NewInt(40_000_000), pending)
+	_, err = g.msg.Undelegate(g.ctx, &types.MsgUndelegate{Delegator: g.addr(d), NodeId: a.id, Amount: coin(60_000_001)})
+	require.ErrorIs(t, err, types.ErrInsufficientDelegation)
+	queued, err := g.k.IntervalEventByNode.Get(g.ctx, b.id)
+	require.NoError(t, err)
+	require.Equal(t, exported.IntervalEvents[0].Id, queued)
 
 	// Both chains go on identically from the same block.
 	g.height = f.height
@@ -94,6 +106,13 @@ func TestGenesisValidate(t *testing.T) {
 		},
 		"event without kind":       func(gs *types.GenesisState) { gs.NextEventId = 5; gs.EpochEvents = []types.EpochEvent{{Id: 1}} },
 		"performance out of range": func(gs *types.GenesisState) { gs.Nodes[0].Performance = math.LegacyNewDec(2) },
+		"due event past next":      func(gs *types.GenesisState) { gs.Epoch.DueEventId = gs.NextEventId },
+		"host spellings collide": func(gs *types.GenesisState) {
+			gs.Nodes[0].Host, gs.Nodes[1].Host = "10.0.0.1", "::ffff:10.0.0.1"
+		},
+		"weak sphinx key": func(gs *types.GenesisState) {
+			gs.Nodes[0].SphinxKey = append([]byte{1}, make([]byte, 31)...)
+		},
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -61,6 +61,14 @@ type Keeper struct {
 	PerformanceReports collections.Map[collections.Pair[uint64, sdk.AccAddress], math.LegacyDec]
 	// SigningNonces are the owners' bond signing nonces.
 	SigningNonces collections.Map[sdk.AccAddress, uint64]
+	// PendingUndelegations are the amounts of the queued undelegations, by (node
+	// id, delegator), so no more can be queued than the delegation holds. Derived
+	// from EpochEvents (rebuilt by InitGenesis, not exported).
+	PendingUndelegations collections.Map[collections.Pair[uint64, sdk.AccAddress], math.Int]
+	// IntervalEventByNode is the id of each node's queued cost-param change: a
+	// node has at most one, so an interval boundary costs O(nodes). Derived from
+	// IntervalEvents.
+	IntervalEventByNode collections.Map[uint64, uint64]
 }
 
 // NewKeeper builds the keeper. authority is the address allowed to change the params
@@ -102,6 +110,9 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 		PerformanceReports: collections.NewMap(sb, types.PerformanceReportsKey, "performance_reports",
 			collections.PairKeyCodec(collections.Uint64Key, sdk.AccAddressKey), sdk.LegacyDecValue),
 		SigningNonces: collections.NewMap(sb, types.SigningNoncesKey, "signing_nonces", sdk.AccAddressKey, collections.Uint64Value),
+		PendingUndelegations: collections.NewMap(sb, types.PendingUndelegationsKey, "pending_undelegations",
+			collections.PairKeyCodec(collections.Uint64Key, sdk.AccAddressKey), sdk.IntValue),
+		IntervalEventByNode: collections.NewMap(sb, types.IntervalEventByNodeKey, "interval_event_by_node", collections.Uint64Key, collections.Uint64Value),
 	}
 	schema, err := sb.Build()
 	if err != nil {

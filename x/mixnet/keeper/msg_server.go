@@ -54,7 +54,13 @@ func (k msgServer) BondNode(ctx context.Context, msg *types.MsgBondNode) (*types
 	} else if !errorsmod.IsOf(err, collections.ErrNotFound) {
 		return nil, err
 	}
-	if err := k.checkHostPortsFree(ctx, 0, msg.Host, msg.MixPort, msg.ClientsPort, msg.HttpPort); err != nil {
+	// The host is stored in its canonical spelling, the one uniqueness is keyed on;
+	// the signature covers the host as the node signed it.
+	host, err := types.CanonicalHost(msg.Host)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.checkHostPortsFree(ctx, 0, host, msg.MixPort, msg.ClientsPort, msg.HttpPort); err != nil {
 		return nil, err
 	}
 	nonce, err := k.SigningNonces.Get(ctx, owner)
@@ -86,7 +92,7 @@ func (k msgServer) BondNode(ctx context.Context, msg *types.MsgBondNode) (*types
 		Pledge:         msg.Pledge,
 		IdentityKey:    msg.IdentityKey,
 		SphinxKey:      msg.SphinxKey,
-		Host:           msg.Host,
+		Host:           host,
 		MixPort:        msg.MixPort,
 		ClientsPort:    msg.ClientsPort,
 		HttpPort:       msg.HttpPort,
@@ -169,7 +175,9 @@ func (k msgServer) UpdateNodeConfig(ctx context.Context, msg *types.MsgUpdateNod
 	}
 	updated := node
 	if msg.Host != "" {
-		updated.Host = msg.Host
+		if updated.Host, err = types.CanonicalHost(msg.Host); err != nil {
+			return nil, err
+		}
 	}
 	if msg.MixPort != 0 {
 		updated.MixPort = msg.MixPort
@@ -184,7 +192,11 @@ func (k msgServer) UpdateNodeConfig(ctx context.Context, msg *types.MsgUpdateNod
 		if bytes.Equal(msg.NextSphinxKey, node.SphinxKey) {
 			return nil, errorsmod.Wrap(types.ErrInvalidKey, "next sphinx key is the current one")
 		}
-		updated.NextSphinxKey = msg.NextSphinxKey
+		epoch, err := k.Epoch.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		updated.NextSphinxKey, updated.NextSphinxKeyEpoch = msg.NextSphinxKey, epoch.EpochId
 	}
 	if err := types.ValidatePorts(updated.MixPort, updated.ClientsPort, updated.HttpPort); err != nil {
 		return nil, err
@@ -207,6 +219,58 @@ func (k msgServer) UpdateNodeConfig(ctx context.Context, msg *types.MsgUpdateNod
 	})
 }
 
+// AnnounceSphinxKey sets a node's next sphinx key on the word of its identity key,
+// so a node can rotate on the chain's schedule without its owner's key. The sender
+// only pays the fee. The signature covers the epoch it was made in and is accepted in
+// that epoch and the next only (a tx that lands just after a boundary still counts),
+// so an old announcement cannot be replayed to bring back a retired key.
+func (k msgServer) AnnounceSphinxKey(ctx context.Context, msg *types.MsgAnnounceSphinxKey) (*types.MsgAnnounceSphinxKeyResponse, error) {
+	if err := msg.ValidateBasic(); err != nil {
+		return nil, err
+	}
+	if _, err := k.parseAddress("sender", msg.Sender); err != nil {
+		return nil, err
+	}
+	node, err := k.getNode(ctx, msg.NodeId)
+	if err != nil {
+		return nil, err
+	}
+	if node.Unbonding {
+		return nil, errorsmod.Wrapf(types.ErrNodeUnbonding, "node %d", node.NodeId)
+	}
+	epoch, err := k.Epoch.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if msg.EpochId != epoch.EpochId && msg.EpochId+1 != epoch.EpochId {
+		return nil, errorsmod.Wrapf(types.ErrStaleAnnouncement, "announcement signed in epoch %d, current epoch is %d", msg.EpochId, epoch.EpochId)
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	if err := types.VerifyAnnounceSphinxKey(node.IdentityKey, msg.AnnouncePayload(sdkCtx.ChainID()), msg.Signature); err != nil {
+		return nil, err
+	}
+	if bytes.Equal(msg.NextSphinxKey, node.SphinxKey) {
+		return nil, errorsmod.Wrap(types.ErrInvalidKey, "next sphinx key is the current one")
+	}
+	if bytes.Equal(msg.NextSphinxKey, node.NextSphinxKey) {
+		return nil, errorsmod.Wrapf(types.ErrKeyAlreadyAnnounced, "node %d", node.NodeId)
+	}
+	// A replayed announcement from the epoch before must not replace a key the node
+	// (or its owner) announced since.
+	if len(node.NextSphinxKey) != 0 && msg.EpochId < node.NextSphinxKeyEpoch {
+		return nil, errorsmod.Wrapf(types.ErrStaleAnnouncement, "announcement signed in epoch %d, node %d announced its next key in epoch %d",
+			msg.EpochId, node.NodeId, node.NextSphinxKeyEpoch)
+	}
+	node.NextSphinxKey, node.NextSphinxKeyEpoch = msg.NextSphinxKey, msg.EpochId
+	if err := k.Nodes.Set(ctx, node.NodeId, node); err != nil {
+		return nil, err
+	}
+	return &types.MsgAnnounceSphinxKeyResponse{}, emit(ctx, &types.EventNodeConfigUpdated{
+		NodeId: node.NodeId, Host: node.Host, MixPort: node.MixPort, ClientsPort: node.ClientsPort,
+		HttpPort: node.HttpPort, NextSphinxKey: node.NextSphinxKey,
+	})
+}
+
 // UpdateCostParams queues new cost params for the interval boundary.
 func (k msgServer) UpdateCostParams(ctx context.Context, msg *types.MsgUpdateCostParams) (*types.MsgUpdateCostParamsResponse, error) {
 	if err := msg.ValidateBasic(); err != nil {
@@ -220,11 +284,23 @@ func (k msgServer) UpdateCostParams(ctx context.Context, msg *types.MsgUpdateCos
 	if err := cp.Validate(); err != nil {
 		return nil, err
 	}
+	// A later change replaces the node's queued one, so the queue holds at most one
+	// per node however often an owner sends this.
+	if prev, err := k.IntervalEventByNode.Get(ctx, node.NodeId); err == nil {
+		if err := k.IntervalEvents.Remove(ctx, prev); err != nil {
+			return nil, err
+		}
+	} else if !errorsmod.IsOf(err, collections.ErrNotFound) {
+		return nil, err
+	}
 	id, err := k.nextEventID(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if err := k.IntervalEvents.Set(ctx, id, types.IntervalEvent{Id: id, NodeId: node.NodeId, CostParams: cp}); err != nil {
+		return nil, err
+	}
+	if err := k.IntervalEventByNode.Set(ctx, node.NodeId, id); err != nil {
 		return nil, err
 	}
 	return &types.MsgUpdateCostParamsResponse{}, emit(ctx, &types.EventCostParamsUpdateQueued{NodeId: node.NodeId, EventId: id, CostParams: cp})
@@ -320,13 +396,26 @@ func (k msgServer) Undelegate(ctx context.Context, msg *types.MsgUndelegate) (*t
 		}
 		return nil, err
 	}
-	if msg.Amount.Amount.GT(d.Amount.Amount) {
-		return nil, errorsmod.Wrapf(types.ErrInsufficientDelegation, "undelegating %s from a delegation of %s", msg.Amount, d.Amount)
+	// Earlier undelegations still queued count against the delegation, so the
+	// queue cannot be filled with undelegations of the same coins.
+	key := collections.Join(msg.NodeId, delegator)
+	pending, err := k.PendingUndelegations.Get(ctx, key)
+	if errorsmod.IsOf(err, collections.ErrNotFound) {
+		pending = math.ZeroInt()
+	} else if err != nil {
+		return nil, err
+	}
+	if free := d.Amount.Amount.Sub(pending); msg.Amount.Amount.GT(free) {
+		return nil, errorsmod.Wrapf(types.ErrInsufficientDelegation, "undelegating %s from a delegation of %s of which %s%s is already being undelegated",
+			msg.Amount, d.Amount, pending, types.Denom)
 	}
 	id, err := k.queue(ctx, types.EpochEvent{Kind: &types.EpochEvent_Undelegate{Undelegate: &types.UndelegateEvent{
 		NodeId: msg.NodeId, Delegator: msg.Delegator, Amount: msg.Amount,
 	}}})
 	if err != nil {
+		return nil, err
+	}
+	if err := k.PendingUndelegations.Set(ctx, key, pending.Add(msg.Amount.Amount)); err != nil {
 		return nil, err
 	}
 	return &types.MsgUndelegateResponse{}, emit(ctx, &types.EventDelegationQueued{NodeId: msg.NodeId, Delegator: msg.Delegator, EventId: id, Undelegate: true, Amount: msg.Amount})

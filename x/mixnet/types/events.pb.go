@@ -978,9 +978,11 @@ type EventEpochAdvanced struct {
 	EpochId    uint64 `protobuf:"varint,1,opt,name=epoch_id,json=epochId,proto3" json:"epoch_id,omitempty"`
 	IntervalId uint64 `protobuf:"varint,2,opt,name=interval_id,json=intervalId,proto3" json:"interval_id,omitempty"`
 	// rewarded is the total unym credited to nodes for the ended epoch.
-	Rewarded      cosmossdk_io_math.Int `protobuf:"bytes,3,opt,name=rewarded,proto3,customtype=cosmossdk.io/math.Int" json:"rewarded"`
-	EventsApplied uint32                `protobuf:"varint,4,opt,name=events_applied,json=eventsApplied,proto3" json:"events_applied,omitempty"`
-	NodesAssigned uint32                `protobuf:"varint,5,opt,name=nodes_assigned,json=nodesAssigned,proto3" json:"nodes_assigned,omitempty"`
+	Rewarded cosmossdk_io_math.Int `protobuf:"bytes,3,opt,name=rewarded,proto3,customtype=cosmossdk.io/math.Int" json:"rewarded"`
+	// events_applied is the queued work done in the boundary block: events applied
+	// and delegations an unbonding returned, at most max_epoch_events_per_block (+1).
+	EventsApplied uint32 `protobuf:"varint,4,opt,name=events_applied,json=eventsApplied,proto3" json:"events_applied,omitempty"`
+	NodesAssigned uint32 `protobuf:"varint,5,opt,name=nodes_assigned,json=nodesAssigned,proto3" json:"nodes_assigned,omitempty"`
 	// seed is the hash the role draw was seeded with.
 	Seed []byte `protobuf:"bytes,6,opt,name=seed,proto3" json:"seed,omitempty"`
 }

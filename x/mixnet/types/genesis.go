@@ -123,6 +123,9 @@ func (gs GenesisState) Validate() error {
 		}
 	}
 
+	if gs.Epoch.DueEventId >= gs.NextEventId && gs.Epoch.DueEventId != 0 {
+		return genesisErr("due event id %d is not below next_event_id (%d)", gs.Epoch.DueEventId, gs.NextEventId)
+	}
 	eventIDs := map[uint64]bool{}
 	checkID := func(id uint64) error {
 		if id == 0 || id >= gs.NextEventId {

@@ -31,4 +31,8 @@ var (
 	NodeRolesKey          = collections.NewPrefix(15)
 	PerformanceReportsKey = collections.NewPrefix(16)
 	SigningNoncesKey      = collections.NewPrefix(17)
+	// PendingUndelegationsKey is the sum of the queued undelegations per delegation.
+	PendingUndelegationsKey = collections.NewPrefix(18)
+	// IntervalEventByNodeKey indexes each node's queued cost-param change.
+	IntervalEventByNodeKey = collections.NewPrefix(19)
 )

@@ -25,6 +25,17 @@ const (
 	DefaultStandby           = 0
 	// DefaultMinimumPledge is 100 NYM.
 	DefaultMinimumPledge = 100_000_000
+	// DefaultSphinxKeyRotationEpochs is Nym's daily rotation with hour-long epochs.
+	DefaultSphinxKeyRotationEpochs = 24
+	// MaxSphinxKeyRotationEpochs bounds the schedule: a key kept for longer than
+	// this many epochs protects too many past packets once it leaks.
+	MaxSphinxKeyRotationEpochs = 10_000
+	// DefaultMaxEpochEventsPerBlock keeps a block's queued work to about a tenth of
+	// a second on a small machine (BenchmarkEpochEventsBacklog: some 40-90 us an
+	// event on two shared cores).
+	DefaultMaxEpochEventsPerBlock = 2_000
+	// MaxMaxEpochEventsPerBlock is the largest budget the params may set.
+	MaxMaxEpochEventsPerBlock = 100_000
 )
 
 // maxSetSize bounds each rewarded-set size so an epoch's work stays bounded.
@@ -49,8 +60,10 @@ func DefaultParams() Params {
 			ActiveSetWorkFactor:      rp.ActiveSetWorkFactor,
 			StakingSupplyScaleFactor: rp.StakingSupplyScaleFactor,
 		},
-		NetworkMonitors:    nil,
-		MinimumPerformance: math.LegacyZeroDec(),
+		NetworkMonitors:         nil,
+		MinimumPerformance:      math.LegacyZeroDec(),
+		SphinxKeyRotationEpochs: DefaultSphinxKeyRotationEpochs,
+		MaxEpochEventsPerBlock:  DefaultMaxEpochEventsPerBlock,
 	}
 }
 
@@ -84,6 +97,12 @@ func (p Params) Validate() error {
 	}
 	if err := checkUnitDec("minimum performance", p.MinimumPerformance); err != nil {
 		return errorsmod.Wrap(ErrInvalidParams, err.Error())
+	}
+	if p.SphinxKeyRotationEpochs > MaxSphinxKeyRotationEpochs {
+		return errorsmod.Wrapf(ErrInvalidParams, "sphinx key rotation every %d epochs is above %d", p.SphinxKeyRotationEpochs, MaxSphinxKeyRotationEpochs)
+	}
+	if p.MaxEpochEventsPerBlock == 0 || p.MaxEpochEventsPerBlock > MaxMaxEpochEventsPerBlock {
+		return errorsmod.Wrapf(ErrInvalidParams, "max epoch events per block %d is not in 1..%d", p.MaxEpochEventsPerBlock, MaxMaxEpochEventsPerBlock)
 	}
 	return nil
 }

@@ -89,15 +89,6 @@ func TestWeakIdentityKeysRefused(t *testing.T) {
 	require.NoError(t, types.ValidateIdentityKey(pub))
 }
 
-func TestValidateHost(t *testing.T) {
-	for _, h := range []string{"1.2.3.4", "::1", "mix-1.example.net", "localhost", "example.net."} {
-		require.NoError(t, types.ValidateHost(h), h)
-	}
-	for _, h := range []string{"", "a b", "-bad.example", "bad-.example", "a..b", "host:80", string(make([]byte, 300))} {
-		require.ErrorIs(t, types.ValidateHost(h), types.ErrInvalidHost, h)
-	}
-}
-
 func FuzzMsgBondNode(f *testing.F) {
 	pub, priv, _ := ed25519.GenerateKey(nil)
 	m := types.MsgBondNode{Owner: "n1owner", IdentityKey: pub, SphinxKey: bytes.Repeat([]byte{2}, 32), Host: "mix.example.net",
