@@ -8,6 +8,7 @@ import (
 
 	"cosmossdk.io/math"
 
+	storetypes "github.com/cosmos/cosmos-sdk/store/v2/types"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/nyx-privacy/nyx/coconut"
@@ -279,4 +280,35 @@ func TestUpdateParams(t *testing.T) {
 	got, err := f.q.Params(f.ctx, &types.QueryParamsRequest{})
 	require.NoError(t, err)
 	require.Equal(t, p, got.Params)
+}
+
+// TestVerificationGas: a spend pays SpendVerifyGas per credential and a request
+// RequestVerifyGas, on top of the store's gas, so a tx's gas reflects the
+// pairings it costs.
+func TestVerificationGas(t *testing.T) {
+	f := newFixture(t)
+	op := f.account("operator", 0)
+	var entries []types.SpendEntry
+	for _, name := range []string{"alice", "bob", "carol"} {
+		cred, c := f.credential(name, 1_000)
+		entries = append(entries, f.show(f.issuers, cred, c, op, name))
+	}
+	ctx := f.ctx.WithGasMeter(storetypes.NewGasMeter(10_000_000))
+	_, err := f.msg.SpendCredentials(ctx, &types.MsgSpendCredentials{Operator: f.addr(op), Entries: entries})
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, ctx.GasMeter().GasConsumed(), uint64(3*types.SpendVerifyGas))
+
+	// Less gas than one verification costs: the message runs out of gas.
+	cred, c := f.credential("dave", 1_000)
+	low := f.ctx.WithGasMeter(storetypes.NewGasMeter(types.SpendVerifyGas / 2))
+	require.Panics(t, func() {
+		_, _ = f.msg.SpendCredentials(low, &types.MsgSpendCredentials{Operator: f.addr(op), Entries: []types.SpendEntry{f.show(f.issuers, cred, c, op, "d")}})
+	})
+
+	sender := f.account("erin", 1_000)
+	msg, _ := f.requestMsg(sender, 1_000)
+	ctx = f.ctx.WithGasMeter(storetypes.NewGasMeter(10_000_000))
+	_, err = f.msg.RequestCredential(ctx, msg)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, ctx.GasMeter().GasConsumed(), uint64(types.RequestVerifyGas))
 }
