@@ -59,15 +59,15 @@ func (k Keeper) SpendCredentials(ctx context.Context, msg *types.MsgSpendCredent
 		total = total.Add(s.payout)
 	}
 
-	for _, s := range spends {
-		if err := k.Spent.Set(ctx, s.record.Tag, s.record); err != nil {
-			return sdk.Coin{}, err
-		}
-	}
 	paid := sdk.NewCoin(types.Denom, total)
 	if total.IsPositive() {
 		if err := k.bankKeeper.SendCoinsFromModuleToAccount(ctx, types.ModuleName, operator, sdk.NewCoins(paid)); err != nil {
 			return sdk.Coin{}, errorsmod.Wrap(err, "pay the operator")
+		}
+	}
+	for _, s := range spends {
+		if err := k.Spent.Set(ctx, s.record.Tag, s.record); err != nil {
+			return sdk.Coin{}, err
 		}
 	}
 	for _, s := range spends {
