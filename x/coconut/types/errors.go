@@ -19,4 +19,6 @@ var (
 	ErrUnknownType       = errorsmod.Register(ModuleName, 14, "unknown credential type")
 	ErrRequestNotFound   = errorsmod.Register(ModuleName, 15, "request not found")
 	ErrTooManySpends     = errorsmod.Register(ModuleName, 16, "too many spends in one message")
+	ErrInvalidPartial    = errorsmod.Register(ModuleName, 17, "invalid partial signature")
+	ErrDuplicatePartial  = errorsmod.Register(ModuleName, 18, "partial signature already recorded")
 )
