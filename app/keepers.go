@@ -53,6 +53,8 @@ import (
 	wasmkeeper "github.com/CosmWasm/wasmd/x/wasm/keeper"
 	wasmtypes "github.com/CosmWasm/wasmd/x/wasm/types"
 
+	coconutkeeper "github.com/nyx-privacy/nyx/x/coconut/keeper"
+	coconuttypes "github.com/nyx-privacy/nyx/x/coconut/types"
 	mixnetkeeper "github.com/nyx-privacy/nyx/x/mixnet/keeper"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
@@ -78,7 +80,8 @@ type Keepers struct {
 	TransferKeeper *ibctransferkeeper.Keeper
 	WasmKeeper     wasmkeeper.Keeper
 
-	MixnetKeeper mixnetkeeper.Keeper
+	MixnetKeeper  mixnetkeeper.Keeper
+	CoconutKeeper coconutkeeper.Keeper
 
 	tmLightClientModule ibctm.LightClientModule
 }
@@ -190,6 +193,9 @@ func (app *NyxApp) newKeepers(appOpts servertypes.AppOptions, wasmOpts []wasmkee
 
 	app.MixnetKeeper = mixnetkeeper.NewKeeper(
 		cdc, store(mixnettypes.StoreKey), app.AccountKeeper, app.BankKeeper, authority,
+	)
+	app.CoconutKeeper = coconutkeeper.NewKeeper(
+		cdc, store(coconuttypes.StoreKey), app.AccountKeeper, app.BankKeeper, authority,
 	)
 	return nodeConfig
 }

@@ -20,6 +20,7 @@ import (
 
 	wasmtypes "github.com/CosmWasm/wasmd/x/wasm/types"
 
+	coconuttypes "github.com/nyx-privacy/nyx/x/coconut/types"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
@@ -42,6 +43,7 @@ var storeKeyNames = []string{
 	ibctransfertypes.StoreKey,
 	wasmtypes.StoreKey,
 	mixnettypes.StoreKey,
+	coconuttypes.StoreKey,
 }
 
 func newStoreKeys() map[string]*storetypes.KVStoreKey {

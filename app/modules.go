@@ -43,6 +43,8 @@ import (
 	"github.com/CosmWasm/wasmd/x/wasm"
 	wasmtypes "github.com/CosmWasm/wasmd/x/wasm/types"
 
+	"github.com/nyx-privacy/nyx/x/coconut"
+	coconuttypes "github.com/nyx-privacy/nyx/x/coconut/types"
 	"github.com/nyx-privacy/nyx/x/mixnet"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
@@ -60,6 +62,9 @@ var maccPerms = map[string][]string{
 	// x/mixnet holds pledges, delegations, unpaid rewards and the reward
 	// pool; it neither mints nor burns.
 	mixnettypes.ModuleName: nil,
+	// x/coconut holds the credential deposits until a gateway redeems them; it
+	// neither mints nor burns.
+	coconuttypes.ModuleName: nil,
 }
 
 // ModuleAccountPermissions returns a copy of the module account permissions.
@@ -100,6 +105,7 @@ func (app *NyxApp) newModuleManager(txConfig client.TxConfig) *module.Manager {
 		transfer.NewAppModule(app.TransferKeeper),
 		ibctm.NewAppModule(app.tmLightClientModule),
 		mixnet.NewAppModule(app.MixnetKeeper),
+		coconut.NewAppModule(app.CoconutKeeper),
 	)
 }
 
@@ -146,6 +152,8 @@ func setOrderings(mm *module.Manager) {
 		ibctransfertypes.ModuleName,
 		ibcexported.ModuleName,
 		wasmtypes.ModuleName,
+		// prunes the requests whose retention ended.
+		coconuttypes.ModuleName,
 		// epochs close after every other module has run in the block.
 		mixnettypes.ModuleName,
 	)
@@ -169,6 +177,7 @@ func setOrderings(mm *module.Manager) {
 		consensusparamtypes.ModuleName,
 		// after bank: its genesis checks the module account's balance.
 		mixnettypes.ModuleName,
+		coconuttypes.ModuleName,
 		ibctransfertypes.ModuleName,
 		ibcexported.ModuleName,
 		wasmtypes.ModuleName,

@@ -8,6 +8,7 @@ run() { echo "== go test $*"; go test -run '^$' -benchmem "$@"; }
 run -bench . -count 3 ./sphinx                                 # hop/floor: BenchmarkProcessHopVsFloorCPU
 run -bench . -benchtime 30x ./coconut ./coconut/internal/curve # verify/floor: BenchmarkVerifyFloorRatio
 run -bench . -benchtime 10x ./x/mixnet/keeper                  # epoch transition, Topology
+run -bench . -benchtime 30x ./x/coconut/keeper                 # spend/floor, request/floor per credential
 run -bench . -benchtime 10x ./x/mixnet/rewarding
 run -bench . -benchtime 100x ./x/mixnet/selection
 run -bench Throughput -benchtime 20000x ./sidecar/mixnode      # node/floor packets per second

@@ -1,0 +1,208 @@
+package types_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"sync"
+	"testing"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
+	"github.com/nyx-privacy/nyx/coconut"
+	"github.com/nyx-privacy/nyx/x/coconut/types"
+)
+
+// Every decoder of outside bytes has a fuzz target: decoding never panics, what
+// decodes re-encodes to the same bytes, and what is verified next is verified on
+// whatever decoded.
+
+// world holds valid encodings of everything the module decodes, built once.
+type world struct {
+	request, theta, key, keyG2 []byte
+	keySet                     types.KeySet
+}
+
+var worldOnce = sync.OnceValues(func() (*world, error) {
+	p := types.CredentialParams()
+	sks, err := coconut.TTPKeyGen(rand.Reader, p, 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	vk := sks[0].VerificationKey()
+	v, err := coconut.NewBandwidthVoucher(rand.Reader, coconut.HashToScalar([]byte("holder")), 5_000, types.CredentialTypeName(1))
+	if err != nil {
+		return nil, err
+	}
+	req, sec, err := coconut.PrepareBlindSign(rand.Reader, p, v.Private(), v.Public())
+	if err != nil {
+		return nil, err
+	}
+	bs, err := coconut.BlindSign(p, sks[0], req)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := coconut.Unblind(p, vk, bs, sec)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := coconut.AggregateSignatures([]*coconut.Signature{sig}, []uint64{1})
+	if err != nil {
+		return nil, err
+	}
+	th, err := coconut.Prove(rand.Reader, p, vk, cred, v.Attributes(), coconut.BandwidthShowSpec, []byte("fuzz"))
+	if err != nil {
+		return nil, err
+	}
+	w := &world{}
+	if w.request, err = req.MarshalBinary(); err != nil {
+		return nil, err
+	}
+	if w.theta, err = th.MarshalBinary(); err != nil {
+		return nil, err
+	}
+	if w.key, err = vk.MarshalBinary(); err != nil {
+		return nil, err
+	}
+	w.keyG2 = append([]byte{w.key[0], 0}, w.key[2:types.KeySizeG2]...)
+	w.keySet = types.KeySet{KeyId: 1, Threshold: 1, MasterKey: w.keyG2, PartialKeys: []types.PartialKey{{SignerIndex: 1, VerificationKey: w.key}}}
+	return w, nil
+})
+
+func getWorld(tb testing.TB) *world {
+	w, err := worldOnce()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return w
+}
+
+// seeds adds valid, truncated, extended and corrupted versions of each input.
+func seeds(f *testing.F, valid ...[]byte) {
+	for _, v := range valid {
+		f.Add(v)
+		f.Add(v[:len(v)-1])
+		f.Add(append(bytes.Clone(v), 0))
+		c := bytes.Clone(v)
+		c[len(c)/2] ^= 0xff
+		f.Add(c)
+	}
+	f.Add([]byte{})
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	seeds(f, getWorld(f).request)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		req, value, typ, err := types.DecodeRequest(data)
+		if err != nil {
+			return
+		}
+		out, err := req.MarshalBinary()
+		if err != nil || !bytes.Equal(out, data) {
+			t.Fatalf("decoded request re-encodes differently: %v", err)
+		}
+		_ = req.Verify(types.CredentialParams())
+		if v := coconut.NewScalar(value).Bytes(); !bytes.Equal(data[len(data)-64:len(data)-32], v[:]) || !bytes.Equal(data[len(data)-32:], typ[:]) {
+			t.Fatal("public attributes are not the request's")
+		}
+	})
+}
+
+func FuzzDecodeTheta(f *testing.F) {
+	seeds(f, getWorld(f).theta)
+	pk := func() *coconut.PreparedVerificationKey {
+		vk, err := types.DecodeVerificationKey(getWorld(f).key, true)
+		if err != nil {
+			f.Fatal(err)
+		}
+		return vk.Prepare()
+	}()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		th, err := types.DecodeTheta(data)
+		if err != nil {
+			return
+		}
+		out, err := th.MarshalBinary()
+		if err != nil || !bytes.Equal(out, data) {
+			t.Fatalf("decoded theta re-encodes differently: %v", err)
+		}
+		_, _ = coconut.VerifyBandwidth(types.CredentialParams(), pk, th, []byte("fuzz"))
+	})
+}
+
+func FuzzDecodeVerificationKey(f *testing.F) {
+	w := getWorld(f)
+	seeds(f, w.key, w.keyG2)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, withG1 := range []bool{false, true} {
+			vk, err := types.DecodeVerificationKey(data, withG1)
+			if err != nil {
+				continue
+			}
+			if withG1 && !vk.HasG1() {
+				t.Fatal("a key without its G1 half decoded as a partial key")
+			}
+			out, err := vk.MarshalBinary()
+			if err != nil || !bytes.Equal(out, data) {
+				t.Fatalf("decoded key re-encodes differently: %v", err)
+			}
+		}
+	})
+}
+
+// FuzzSpendMsg decodes MsgSpendCredentials from protobuf bytes (as a tx carries
+// it) and runs its stateless checks and the decoding of each entry.
+func FuzzSpendMsg(f *testing.F) {
+	w := getWorld(f)
+	msg := &types.MsgSpendCredentials{Operator: "n1operator", Entries: []types.SpendEntry{
+		{Theta: w.theta, GatewayIdentity: make([]byte, 32), Nonce: []byte("nonce")},
+	}}
+	bz, err := msg.Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	seeds(f, bz)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var m types.MsgSpendCredentials
+		if err := m.Unmarshal(data); err != nil {
+			return
+		}
+		if err := m.ValidateBasic(); err != nil {
+			return
+		}
+		if len(m.Entries) > types.MaxSpendEntries {
+			t.Fatalf("%d entries passed ValidateBasic", len(m.Entries))
+		}
+		for _, e := range m.Entries {
+			_, _ = types.DecodeTheta(e.Theta)
+		}
+	})
+}
+
+// FuzzGenesis decodes a genesis state from protobuf bytes (a genesis file is the
+// same message in JSON) and validates it.
+func FuzzGenesis(f *testing.F) {
+	w := getWorld(f)
+	gs := types.DefaultGenesisState()
+	gs.KeySets = []types.KeySet{w.keySet}
+	gs.NextRequestId = 2
+	gs.Requests = []types.CredentialRequest{{
+		Id: 1, Sender: "n1sender", BlindSignRequest: w.request, Value: 5_000, CredentialType: types.CredentialTypeName(1),
+		Deposit: sdk.NewInt64Coin(types.Denom, 5_000), KeyId: 1, Height: 1, Status: types.REQUEST_STATUS_PENDING,
+	}}
+	gs.CredentialTypes = append(gs.CredentialTypes, types.CredentialType{Name: types.CredentialTypeName(1), BytesPerUnym: 1})
+	if err := gs.Validate(); err != nil {
+		f.Fatal(err)
+	}
+	bz, err := gs.Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	seeds(f, bz)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var g types.GenesisState
+		if err := g.Unmarshal(data); err != nil {
+			return
+		}
+		_ = g.Validate()
+	})
+}
