@@ -33,6 +33,7 @@ const (
 	DropDeliverFailed                      // the gateway refused the delivery
 	DropConnLimit                          // incoming connection over the limit (counts connections)
 	DropShutdown                           // node closing
+	DropNoReplayFilter                     // for a key whose replay filter was lost: a replay could not be told
 	numDropReasons
 )
 
@@ -40,7 +41,7 @@ var dropNames = [numDropReasons]string{
 	"bad_preface", "bad_frame", "bad_mac", "replay", "bad_routing", "bad_payload", "bad_packet",
 	"delay_too_long", "process_queue_full", "delay_queue_full", "link_queue_full",
 	"unknown_next_hop", "link_down", "deliver_queue_full", "no_gateway", "deliver_failed",
-	"conn_limit", "shutdown",
+	"conn_limit", "shutdown", "no_replay_filter",
 }
 
 // String is the reason's metric label.
