@@ -54,8 +54,18 @@ type Config struct {
 	Chain   ChainSection   `toml:"chain"`
 	Mixnode MixnodeSection `toml:"mixnode"`
 	Gateway GatewaySection `toml:"gateway"`
+	Keys    KeysSection    `toml:"keys"`
 	Log     LogSection     `toml:"log"`
 }
+
+// KeysSection is the keeping of the sphinx keys: their replay filters on
+// disk.
+type KeysSection struct {
+	ReplaySaveInterval Duration `toml:"replay_save_interval"`
+}
+
+// DefaultReplaySaveInterval is how often the replay filters are saved.
+const DefaultReplaySaveInterval = time.Minute
 
 // NodeSection is what the node announces on chain and where it listens.
 type NodeSection struct {
@@ -144,7 +154,8 @@ func DefaultConfig() Config {
 			MaxClockSkew: Duration(g.MaxClockSkew), HandshakeTimeout: Duration(g.HandshakeTimeout),
 			WriteTimeout: Duration(g.WriteTimeout), PingInterval: Duration(g.PingInterval), MaxConnections: g.MaxConnections,
 		},
-		Log: LogSection{Level: "info", Format: "text"},
+		Keys: KeysSection{ReplaySaveInterval: Duration(DefaultReplaySaveInterval)},
+		Log:  LogSection{Level: "info", Format: "text"},
 	}
 }
 
@@ -174,6 +185,9 @@ func (c Config) Validate() error {
 	}
 	if c.Mixnode.ReplayFalsePositive < 0 || c.Mixnode.ReplayFalsePositive >= 1 {
 		errs = append(errs, errors.New("mixnode.replay_false_positive must be in [0, 1)"))
+	}
+	if time.Duration(c.Keys.ReplaySaveInterval) < time.Second {
+		errs = append(errs, fmt.Errorf("keys.replay_save_interval %v is under one second", time.Duration(c.Keys.ReplaySaveInterval)))
 	}
 	if c.Gateway.Enabled && c.Gateway.StoreDir == "" {
 		errs = append(errs, errors.New("gateway.store_dir is empty"))
@@ -349,6 +363,13 @@ write_timeout = {{q .Gateway.WriteTimeout.String}}
 ping_interval = {{q .Gateway.PingInterval.String}}
 # Open websocket connections at most.
 max_connections = {{.Gateway.MaxConnections}}
+
+[keys]
+# Each sphinx key's replay filter (the tags of the packets taken under it) is
+# saved in data/replay/ this often, when the key is retired and at shutdown,
+# and restored at start: a packet taken before a restart is still refused as
+# a replay after it. A crash loses at most this interval's tags.
+replay_save_interval = {{q .Keys.ReplaySaveInterval.String}}
 
 [log]
 # debug, info, warn or error.

@@ -102,8 +102,18 @@ func ParseSphinxKey(b []byte) (*sphinx.PrivateKey, error) {
 }
 
 // WriteKeys writes the key files into home with owner-only permissions
-// (0600, in a 0700 directory). It refuses to overwrite existing keys.
+// (0600, in a 0700 directory). It refuses to overwrite existing keys. The
+// sphinx keys are marked new (ReplayDir), so the node starts them with
+// empty replay filters.
 func WriteKeys(home string, k Keys) error {
+	for _, sk := range []*sphinx.PrivateKey{k.Sphinx, k.NextSphinx} {
+		if sk == nil {
+			continue
+		}
+		if err := markFreshKey(home, sk.PublicKey()); err != nil {
+			return err
+		}
+	}
 	if err := writeKeyFile(filepath.Join(home, IdentityKeyFile), encodeKey(identityLabel, k.Identity.Seed())); err != nil {
 		return err
 	}
@@ -229,6 +239,12 @@ func GenerateNextSphinxKey(home string) (*sphinx.PrivateKey, error) {
 	k, err := sphinx.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generate sphinx key: %w", err)
+	}
+	// The mark goes first: a running node takes the key up as soon as its
+	// file appears, and without the mark it would take it for a used key
+	// whose replay filter was lost.
+	if err := markFreshKey(home, k.PublicKey()); err != nil {
+		return nil, err
 	}
 	if err := writeKeyFile(p, encodeKey(sphinxLabel, k.Bytes())); err != nil {
 		return nil, err

@@ -80,6 +80,7 @@ func TestParseConfigErrors(t *testing.T) {
 		"port overflow":   "[node]\nmix_port = 70000\n",
 		"no store dir":    "[gateway]\nstore_dir = \"\"\n",
 		"bad false posit": "[mixnode]\nreplay_false_positive = 2.0\n",
+		"save too often":  "[keys]\nreplay_save_interval = \"10ms\"\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := ParseConfig([]byte(in)); err == nil {

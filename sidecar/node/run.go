@@ -73,6 +73,14 @@ type Server struct {
 	// retired are keys the node held and let go: never taken up again (their
 	// replay filters are gone, so their old packets could be replayed).
 	retired []*sphinx.PublicKey
+	// filters are the replay filters of the keys held, by public key in
+	// hex (filters.go); saveMu serializes writing and deleting their files.
+	filters map[string]*keyFilter
+	saveMu  sync.Mutex
+	// chainEpoch (a time.Duration) and rotationEpochs are the chain's
+	// params that size a new key's replay filter; zero until read.
+	chainEpoch     atomic.Int64
+	rotationEpochs atomic.Uint32
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -179,10 +187,12 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 	s.reader = topology.NewReader(mixnettypes.NewQueryClient(s.conn), topology.ReaderConfig{
 		Refresh: time.Duration(cfg.Chain.Refresh), EpochPoll: time.Duration(cfg.Chain.EpochPoll), Logger: s.log})
 
+	s.readParams(ctx)
 	if s.mix, err = mixnode.New(cfg.MixnodeConfig(), keys.Sphinx, s.resolve, s.log, s.reg); err != nil {
 		return nil, err
 	}
 	closers = append(closers, func() { s.mix.Close() })
+	removeStrayFilters(home, keys.Sphinx, keys.NextSphinx)
 	if err := s.applyKeys(); err != nil {
 		return nil, err
 	}
@@ -197,10 +207,14 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	updates, unsubscribe := s.reader.Subscribe()
-	s.wg.Add(3)
+	s.wg.Add(4)
 	go func() {
 		defer s.wg.Done()
 		s.watchNextKeyFile(runCtx, time.Second)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.saveFiltersEvery(runCtx, time.Duration(cfg.Keys.ReplaySaveInterval))
 	}()
 	go func() {
 		defer s.wg.Done()
@@ -305,6 +319,7 @@ func (s *Server) followKeys(t *topology.Topology, me topology.Node, in bool) {
 		}
 		s.prev, s.sphinxKey, s.next = s.sphinxKey, s.next, nil
 		s.prevUntil = t.Epoch
+		s.saveFilterOf(s.prev.PublicKey())
 		changed = true
 		s.log.Info("sphinx key rotated: the chain now has the next key", "epoch", t.Epoch,
 			"sphinx_key", hex.EncodeToString(s.sphinxKey.PublicKey().Bytes()))
@@ -392,15 +407,16 @@ func (s *Server) watchNextKeyFile(ctx context.Context, interval time.Duration) {
 }
 
 // applyKeys gives the mix engine the keys to accept packets for, the
-// chain's current one first. Held by keyMu (or before the node runs).
+// chain's current one first, each with its replay filter. Held by keyMu
+// (or before the node runs).
 func (s *Server) applyKeys() error {
-	var others []*sphinx.PrivateKey
+	keys := []*sphinx.PrivateKey{s.sphinxKey}
 	for _, k := range []*sphinx.PrivateKey{s.next, s.prev} {
 		if k != nil {
-			others = append(others, k)
+			keys = append(keys, k)
 		}
 	}
-	return s.mix.SetKeys(s.sphinxKey, others...)
+	return s.keyFilters(keys)
 }
 
 // SphinxKeys returns the node's sphinx public keys: the one in use, and the
@@ -497,6 +513,8 @@ func (s *Server) Close() error {
 		}
 		s.cancel()
 		s.wg.Wait()
+		// The engine has stopped: this save holds every tag it took.
+		s.saveAllFilters()
 		if err := s.conn.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("grpc: %w", err))
 		}
