@@ -55,6 +55,13 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				},
 				{RpcMethod: "UnbondNode", Use: "unbond-node", Short: "Unbond your node at the end of the epoch"},
 				{RpcMethod: "UpdateNodeConfig", Use: "update-node-config", Short: "Change your node's host or ports, or announce its next sphinx key (flags)"},
+				{
+					RpcMethod:      "AnnounceSphinxKey",
+					Use:            "announce-sphinx-key <node-id> <next-sphinx-key> <epoch-id> <signature>",
+					Short:          "Announce a node's next sphinx key, signed by its identity key (any account may submit it and pays the fee)",
+					Long:           "Announce the sphinx key that replaces a node's current one at the next epoch boundary. The key and signature are hex or base64; the signature is the node's identity key's over the announcement in epoch <epoch-id>, which must be the current epoch or the one before.",
+					PositionalArgs: pos("node_id", "next_sphinx_key", "epoch_id", "signature"),
+				},
 				{RpcMethod: "UpdateCostParams", Use: "update-cost-params", Short: "Queue new cost params for the next interval (--profit-margin 0.2, --interval-operating-cost 40000000unym)"},
 				{RpcMethod: "PledgeMore", Use: "pledge-more <amount>", Short: "Raise your node's pledge at the end of the epoch", PositionalArgs: pos("amount")},
 				{RpcMethod: "DecreasePledge", Use: "decrease-pledge <amount>", Short: "Lower your node's pledge at the end of the epoch", PositionalArgs: pos("amount")},

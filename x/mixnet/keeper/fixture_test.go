@@ -1,6 +1,7 @@
 package keeper_test
 
 import (
+	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
@@ -54,6 +55,7 @@ type fixture struct {
 	monitor   sdk.AccAddress
 	height    int64
 	cms       storetypes.CommitMultiStore
+	storeKey  *storetypes.KVStoreKey
 }
 
 type fixtureOpt func(*fixture, *types.GenesisState)
@@ -81,7 +83,7 @@ func newFixture(t testing.TB, pool int64, opts ...fixtureOpt) *fixture {
 	bk := bankkeeper.NewBaseKeeper(enc.Codec, runtime.NewKVStoreService(keys[banktypes.StoreKey]), ak,
 		map[string]bool{}, authorityStr, logger)
 	k := keeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[types.StoreKey]), ak, bk, authorityStr)
-	f := &fixture{t: t, ctx: ctx, k: k, msg: keeper.NewMsgServerImpl(k), q: keeper.NewQuerier(k), bank: bk, ak: ak, authority: authorityStr, height: 1, cms: cms}
+	f := &fixture{t: t, ctx: ctx, k: k, msg: keeper.NewMsgServerImpl(k), q: keeper.NewQuerier(k), bank: bk, ak: ak, authority: authorityStr, height: 1, cms: cms, storeKey: keys[types.StoreKey]}
 
 	f.monitor = f.account("monitor", 0)
 	if pool > 0 { // the chain's reward pool: unym the bank genesis gives the module account
@@ -144,9 +146,14 @@ func nodeKey(i int) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(seed[:])
 }
 
+// sphinxKey is a real X25519 public key, so it passes the chain's point checks.
 func sphinxKey(i int, gen byte) []byte {
 	h := sha256.Sum256(append(binary.BigEndian.AppendUint64([]byte("sphinx"), uint64(i)), gen))
-	return h[:]
+	priv, err := ecdh.X25519().NewPrivateKey(h[:])
+	if err != nil {
+		panic(err)
+	}
+	return priv.PublicKey().Bytes()
 }
 
 // bondMsg is a correctly signed bond of node i by owner.
@@ -210,4 +217,17 @@ func pair(id uint64, a sdk.AccAddress) collections.Pair[uint64, sdk.AccAddress] 
 
 func pair2(a sdk.AccAddress, id uint64) collections.Pair[sdk.AccAddress, uint64] {
 	return collections.Join(a, id)
+}
+
+// storeDump is every key and value of the mixnet store, to show a refused message
+// changed nothing.
+func (f *fixture) storeDump() map[string]string {
+	f.t.Helper()
+	it := f.ctx.KVStore(f.storeKey).Iterator(nil, nil)
+	defer it.Close()
+	out := map[string]string{}
+	for ; it.Valid(); it.Next() {
+		out[string(it.Key())] = string(it.Value())
+	}
+	return out
 }

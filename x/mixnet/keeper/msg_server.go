@@ -207,6 +207,52 @@ func (k msgServer) UpdateNodeConfig(ctx context.Context, msg *types.MsgUpdateNod
 	})
 }
 
+// AnnounceSphinxKey sets a node's next sphinx key on the word of its identity key,
+// so a node can rotate on the chain's schedule without its owner's key. The sender
+// only pays the fee. The signature covers the epoch it was made in and is accepted in
+// that epoch and the next only (a tx that lands just after a boundary still counts),
+// so an old announcement cannot be replayed to bring back a retired key.
+func (k msgServer) AnnounceSphinxKey(ctx context.Context, msg *types.MsgAnnounceSphinxKey) (*types.MsgAnnounceSphinxKeyResponse, error) {
+	if err := msg.ValidateBasic(); err != nil {
+		return nil, err
+	}
+	if _, err := k.parseAddress("sender", msg.Sender); err != nil {
+		return nil, err
+	}
+	node, err := k.getNode(ctx, msg.NodeId)
+	if err != nil {
+		return nil, err
+	}
+	if node.Unbonding {
+		return nil, errorsmod.Wrapf(types.ErrNodeUnbonding, "node %d", node.NodeId)
+	}
+	epoch, err := k.Epoch.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if msg.EpochId != epoch.EpochId && msg.EpochId+1 != epoch.EpochId {
+		return nil, errorsmod.Wrapf(types.ErrStaleAnnouncement, "announcement signed in epoch %d, current epoch is %d", msg.EpochId, epoch.EpochId)
+	}
+	sdkCtx := sdk.UnwrapSDKContext(ctx)
+	if err := types.VerifyAnnounceSphinxKey(node.IdentityKey, msg.AnnouncePayload(sdkCtx.ChainID()), msg.Signature); err != nil {
+		return nil, err
+	}
+	if bytes.Equal(msg.NextSphinxKey, node.SphinxKey) {
+		return nil, errorsmod.Wrap(types.ErrInvalidKey, "next sphinx key is the current one")
+	}
+	if bytes.Equal(msg.NextSphinxKey, node.NextSphinxKey) {
+		return nil, errorsmod.Wrapf(types.ErrKeyAlreadyAnnounced, "node %d", node.NodeId)
+	}
+	node.NextSphinxKey = msg.NextSphinxKey
+	if err := k.Nodes.Set(ctx, node.NodeId, node); err != nil {
+		return nil, err
+	}
+	return &types.MsgAnnounceSphinxKeyResponse{}, emit(ctx, &types.EventNodeConfigUpdated{
+		NodeId: node.NodeId, Host: node.Host, MixPort: node.MixPort, ClientsPort: node.ClientsPort,
+		HttpPort: node.HttpPort, NextSphinxKey: node.NextSphinxKey,
+	})
+}
+
 // UpdateCostParams queues new cost params for the interval boundary.
 func (k msgServer) UpdateCostParams(ctx context.Context, msg *types.MsgUpdateCostParams) (*types.MsgUpdateCostParamsResponse, error) {
 	if err := msg.ValidateBasic(); err != nil {

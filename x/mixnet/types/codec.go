@@ -14,6 +14,7 @@ func RegisterInterfaces(ir codectypes.InterfaceRegistry) {
 		&MsgBondNode{},
 		&MsgUnbondNode{},
 		&MsgUpdateNodeConfig{},
+		&MsgAnnounceSphinxKey{},
 		&MsgUpdateCostParams{},
 		&MsgPledgeMore{},
 		&MsgDecreasePledge{},
@@ -34,6 +35,7 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 	legacy.RegisterAminoMsg(cdc, &MsgBondNode{}, "nyx/mixnet/MsgBondNode")
 	legacy.RegisterAminoMsg(cdc, &MsgUnbondNode{}, "nyx/mixnet/MsgUnbondNode")
 	legacy.RegisterAminoMsg(cdc, &MsgUpdateNodeConfig{}, "nyx/mixnet/MsgUpdateNodeConfig")
+	legacy.RegisterAminoMsg(cdc, &MsgAnnounceSphinxKey{}, "nyx/mixnet/MsgAnnounceSphinxKey")
 	legacy.RegisterAminoMsg(cdc, &MsgUpdateCostParams{}, "nyx/mixnet/MsgUpdateCostParams")
 	legacy.RegisterAminoMsg(cdc, &MsgPledgeMore{}, "nyx/mixnet/MsgPledgeMore")
 	legacy.RegisterAminoMsg(cdc, &MsgDecreasePledge{}, "nyx/mixnet/MsgDecreasePledge")

@@ -6,7 +6,7 @@ import errorsmod "cosmossdk.io/errors"
 var (
 	ErrInvalidAddress         = errorsmod.Register(ModuleName, 2, "invalid address")
 	ErrInvalidKey             = errorsmod.Register(ModuleName, 3, "invalid key")
-	ErrInvalidSignature       = errorsmod.Register(ModuleName, 4, "invalid bond signature")
+	ErrInvalidSignature       = errorsmod.Register(ModuleName, 4, "invalid signature")
 	ErrDuplicateIdentity      = errorsmod.Register(ModuleName, 5, "identity key already bonded")
 	ErrDuplicateHostPort      = errorsmod.Register(ModuleName, 6, "host and port already in use")
 	ErrOwnerHasNode           = errorsmod.Register(ModuleName, 7, "owner already has a bonded node")
@@ -27,4 +27,6 @@ var (
 	ErrNoReward               = errorsmod.Register(ModuleName, 22, "no reward to withdraw")
 	ErrInvalidRole            = errorsmod.Register(ModuleName, 23, "invalid role")
 	ErrRewarding              = errorsmod.Register(ModuleName, 24, "reward accounting")
+	ErrKeyAlreadyAnnounced    = errorsmod.Register(ModuleName, 25, "sphinx key already announced")
+	ErrStaleAnnouncement      = errorsmod.Register(ModuleName, 26, "announcement is not for the current or the previous epoch")
 )

@@ -10,6 +10,7 @@ var (
 	_ sdk.Msg = &MsgBondNode{}
 	_ sdk.Msg = &MsgUnbondNode{}
 	_ sdk.Msg = &MsgUpdateNodeConfig{}
+	_ sdk.Msg = &MsgAnnounceSphinxKey{}
 	_ sdk.Msg = &MsgUpdateCostParams{}
 	_ sdk.Msg = &MsgPledgeMore{}
 	_ sdk.Msg = &MsgDecreasePledge{}
@@ -98,6 +99,24 @@ func (m *MsgUpdateNodeConfig) ValidateBasic() error {
 	}
 	if m.Host == "" && m.MixPort == 0 && m.ClientsPort == 0 && m.HttpPort == 0 && len(m.NextSphinxKey) == 0 {
 		return errorsmod.Wrap(ErrInvalidHost, "nothing to update")
+	}
+	return nil
+}
+
+// ValidateBasic checks the sender, node id, key and signature length; the signature
+// itself is checked by the keeper, which knows the node's identity key.
+func (m *MsgAnnounceSphinxKey) ValidateBasic() error {
+	if err := requireAddress("sender", m.Sender); err != nil {
+		return err
+	}
+	if m.NodeId == 0 {
+		return errorsmod.Wrap(ErrNodeNotFound, "node id 0")
+	}
+	if err := ValidateSphinxKey(m.NextSphinxKey); err != nil {
+		return err
+	}
+	if len(m.Signature) != SignatureSize {
+		return errorsmod.Wrapf(ErrInvalidSignature, "signature is %d bytes, want %d", len(m.Signature), SignatureSize)
 	}
 	return nil
 }

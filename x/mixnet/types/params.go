@@ -25,6 +25,11 @@ const (
 	DefaultStandby           = 0
 	// DefaultMinimumPledge is 100 NYM.
 	DefaultMinimumPledge = 100_000_000
+	// DefaultSphinxKeyRotationEpochs is Nym's daily rotation with hour-long epochs.
+	DefaultSphinxKeyRotationEpochs = 24
+	// MaxSphinxKeyRotationEpochs bounds the schedule: a key kept for longer than
+	// this many epochs protects too many past packets once it leaks.
+	MaxSphinxKeyRotationEpochs = 10_000
 )
 
 // maxSetSize bounds each rewarded-set size so an epoch's work stays bounded.
@@ -49,8 +54,9 @@ func DefaultParams() Params {
 			ActiveSetWorkFactor:      rp.ActiveSetWorkFactor,
 			StakingSupplyScaleFactor: rp.StakingSupplyScaleFactor,
 		},
-		NetworkMonitors:    nil,
-		MinimumPerformance: math.LegacyZeroDec(),
+		NetworkMonitors:         nil,
+		MinimumPerformance:      math.LegacyZeroDec(),
+		SphinxKeyRotationEpochs: DefaultSphinxKeyRotationEpochs,
 	}
 }
 
@@ -84,6 +90,9 @@ func (p Params) Validate() error {
 	}
 	if err := checkUnitDec("minimum performance", p.MinimumPerformance); err != nil {
 		return errorsmod.Wrap(ErrInvalidParams, err.Error())
+	}
+	if p.SphinxKeyRotationEpochs > MaxSphinxKeyRotationEpochs {
+		return errorsmod.Wrapf(ErrInvalidParams, "sphinx key rotation every %d epochs is above %d", p.SphinxKeyRotationEpochs, MaxSphinxKeyRotationEpochs)
 	}
 	return nil
 }

@@ -15,6 +15,10 @@ import (
 
 func TestParamsValidate(t *testing.T) {
 	require.NoError(t, types.DefaultParams().Validate())
+	require.Equal(t, uint32(24), types.DefaultParams().SphinxKeyRotationEpochs)
+	noSchedule := types.DefaultParams()
+	noSchedule.SphinxKeyRotationEpochs = 0
+	require.NoError(t, noSchedule.Validate())
 	cases := map[string]func(*types.Params){
 		"zero minimum pledge":    func(p *types.Params) { p.MinimumPledge = sdk.NewInt64Coin(types.Denom, 0) },
 		"wrong pledge denom":     func(p *types.Params) { p.MinimumPledge = sdk.NewInt64Coin("unyx", 1) },
@@ -27,6 +31,7 @@ func TestParamsValidate(t *testing.T) {
 		"nil scale factor":       func(p *types.Params) { p.RewardParams.StakingSupplyScaleFactor = math.LegacyDec{} },
 		"duplicate monitor":      func(p *types.Params) { p.NetworkMonitors = []string{"n1a", "n1a"} },
 		"min performance > 1":    func(p *types.Params) { p.MinimumPerformance = math.LegacyNewDec(2) },
+		"key rotation too rare":  func(p *types.Params) { p.SphinxKeyRotationEpochs = types.MaxSphinxKeyRotationEpochs + 1 },
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {

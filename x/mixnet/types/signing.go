@@ -98,6 +98,68 @@ func (m *MsgBondNode) BondPayload(chainID string, nonce uint64) BondPayload {
 	}
 }
 
+// AnnounceSphinxKeySigningDomain starts every sphinx key announcement's signing
+// payload, so the signature can be used for nothing else (not as a bond signature).
+const AnnounceSphinxKeySigningDomain = "nyx/mixnet/announce-sphinx-key/v1"
+
+// AnnounceSphinxKeyPayload is what a node's identity key signs to announce its next
+// sphinx key without its owner (MsgAnnounceSphinxKey).
+type AnnounceSphinxKeyPayload struct {
+	// ChainID binds the signature to one chain.
+	ChainID       string
+	NodeID        uint64
+	NextSphinxKey []byte
+	// EpochID is the epoch the announcement is signed in; the chain accepts it in
+	// that epoch and the next only, so it cannot be replayed later.
+	EpochID uint64
+}
+
+// AnnounceSphinxKeySigningBytes returns the canonical bytes the identity key signs:
+//
+//	domain || chain id || uint64_be(node id) || next sphinx key || uint64_be(epoch id)
+//
+// where domain is AnnounceSphinxKeySigningDomain and every string or byte field is
+// preceded by its length as a 4-byte big-endian integer, as in BondSigningBytes.
+// The chain and the nym-node binary both call this function.
+func AnnounceSphinxKeySigningBytes(p AnnounceSphinxKeyPayload) []byte {
+	n := len(AnnounceSphinxKeySigningDomain) + len(p.ChainID) + len(p.NextSphinxKey) + 3*4 + 2*8
+	b := make([]byte, 0, n)
+	field := func(v []byte) {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
+		b = append(b, v...)
+	}
+	field([]byte(AnnounceSphinxKeySigningDomain))
+	field([]byte(p.ChainID))
+	b = binary.BigEndian.AppendUint64(b, p.NodeID)
+	field(p.NextSphinxKey)
+	b = binary.BigEndian.AppendUint64(b, p.EpochID)
+	return b
+}
+
+// SignAnnounceSphinxKey signs a sphinx key announcement with a node's identity key.
+func SignAnnounceSphinxKey(key ed25519.PrivateKey, p AnnounceSphinxKeyPayload) []byte {
+	return ed25519.Sign(key, AnnounceSphinxKeySigningBytes(p))
+}
+
+// VerifyAnnounceSphinxKey checks sig is identityKey's signature over the payload.
+func VerifyAnnounceSphinxKey(identityKey []byte, p AnnounceSphinxKeyPayload, sig []byte) error {
+	if err := ValidateIdentityKey(identityKey); err != nil {
+		return err
+	}
+	if len(sig) != SignatureSize {
+		return errorsmod.Wrapf(ErrInvalidSignature, "signature is %d bytes, want %d", len(sig), SignatureSize)
+	}
+	if !ed25519.Verify(ed25519.PublicKey(identityKey), AnnounceSphinxKeySigningBytes(p), sig) {
+		return errorsmod.Wrapf(ErrInvalidSignature, "announcement signature does not verify for chain %q, node %d and epoch %d", p.ChainID, p.NodeID, p.EpochID)
+	}
+	return nil
+}
+
+// AnnouncePayload returns the payload the message's signature must cover.
+func (m *MsgAnnounceSphinxKey) AnnouncePayload(chainID string) AnnounceSphinxKeyPayload {
+	return AnnounceSphinxKeyPayload{ChainID: chainID, NodeID: m.NodeId, NextSphinxKey: m.NextSphinxKey, EpochID: m.EpochId}
+}
+
 // ValidateIdentityKey checks an ed25519 public key is the canonical encoding of
 // a curve point outside the small-order subgroup. ed25519.Verify accepts such
 // weak keys, for which signatures can be forged without any private key (an
