@@ -165,10 +165,9 @@ func New(conn grpc.ClientConnInterface, key *secp256k1.PrivKey, cfg Config) (*Si
 	if err != nil {
 		return nil, fmt.Errorf("chaintx: %w", err)
 	}
-	addrCodec := address.Bech32Codec{Bech32Prefix: cfg.Bech32Prefix}
-	addr, err := addrCodec.BytesToString(key.PubKey().Address())
+	addr, err := Address(key, cfg.Bech32Prefix)
 	if err != nil {
-		return nil, fmt.Errorf("chaintx: address: %w", err)
+		return nil, err
 	}
 	txCfg, err := newTxConfig(cfg.Bech32Prefix)
 	if err != nil {
@@ -200,6 +199,19 @@ func newTxConfig(prefix string) (client.TxConfig, error) {
 
 // Address is the account's address: what the operator funds.
 func (s *Signer) Address() string { return s.addr }
+
+// Address returns key's account address with the given bech32 prefix
+// (DefaultBech32Prefix if empty).
+func Address(key *secp256k1.PrivKey, prefix string) (string, error) {
+	if prefix == "" {
+		prefix = DefaultBech32Prefix
+	}
+	addr, err := address.Bech32Codec{Bech32Prefix: prefix}.BytesToString(key.PubKey().Address())
+	if err != nil {
+		return "", fmt.Errorf("chaintx: address: %w", err)
+	}
+	return addr, nil
+}
 
 // Submit signs msgs into one transaction, broadcasts it and waits until it
 // is in a block. It returns the delivered result; ErrUnfunded, a *TxError

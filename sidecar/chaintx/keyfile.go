@@ -19,16 +19,25 @@ const keyLabel = "nyx-chain-account-secp256k1"
 // ErrKeyFile: an account key file is malformed or readable by others.
 var ErrKeyFile = errors.New("chaintx: bad account key file")
 
-// GenerateKeyFile makes a fresh account key and writes it to path (0600, in
-// a 0700 directory, synced). It refuses to overwrite a file.
+// GenerateKeyFile makes a fresh account key and writes it to path (see
+// WriteKeyFile).
 func GenerateKeyFile(path string) (*secp256k1.PrivKey, error) {
 	key := secp256k1.GenPrivKey()
+	if err := WriteKeyFile(path, key); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// WriteKeyFile writes key to path (0600, in a 0700 directory, synced). It
+// refuses to overwrite a file.
+func WriteKeyFile(path string, key *secp256k1.PrivKey) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create key directory: %w", err)
+		return fmt.Errorf("create key directory: %w", err)
 	}
 	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("write account key: %w", err)
+		return fmt.Errorf("write account key: %w", err)
 	}
 	_, err = fh.WriteString(keyLabel + ": " + hex.EncodeToString(key.Bytes()) + "\n")
 	if err == nil {
@@ -39,9 +48,9 @@ func GenerateKeyFile(path string) (*secp256k1.PrivKey, error) {
 	}
 	if err != nil {
 		os.Remove(path)
-		return nil, fmt.Errorf("write account key %s: %w", path, err)
+		return fmt.Errorf("write account key %s: %w", path, err)
 	}
-	return key, nil
+	return nil
 }
 
 // LoadKeyFile reads an account key file, refusing one that anyone but its

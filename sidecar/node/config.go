@@ -20,6 +20,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sidecar/gateway"
 	"github.com/nyx-privacy/nyx/sidecar/mixnode"
 	"github.com/nyx-privacy/nyx/sidecar/tomltime"
@@ -84,6 +85,7 @@ type ChainSection struct {
 	ChainID   string   `toml:"chain_id"`
 	Refresh   Duration `toml:"topology_refresh"`
 	EpochPoll Duration `toml:"epoch_poll"`
+	GasPrice  string   `toml:"gas_price"`
 }
 
 // MixnodeSection mirrors mixnode.Config.
@@ -139,7 +141,8 @@ func DefaultConfig() Config {
 			HTTPListen:    net.JoinHostPort("0.0.0.0", strconv.Itoa(DefaultHTTPPort)),
 		},
 		Chain: ChainSection{GRPC: "127.0.0.1:9090", ChainID: "nyx-1",
-			Refresh: Duration(topology.DefaultRefresh), EpochPoll: Duration(topology.DefaultEpochPoll)},
+			Refresh: Duration(topology.DefaultRefresh), EpochPoll: Duration(topology.DefaultEpochPoll),
+			GasPrice: chaintx.DefaultGasPrice},
 		Mixnode: MixnodeSection{
 			Workers: 0, ProcessQueue: m.ProcessQueue, DelayQueue: m.DelayQueue, LinkQueue: m.LinkQueue,
 			DeliverQueue: m.DeliverQueue, MaxDelay: Duration(m.MaxDelay), MaxConnections: m.MaxConns,
@@ -178,6 +181,9 @@ func (c Config) Validate() error {
 	}
 	if c.Chain.ChainID == "" {
 		errs = append(errs, errors.New("chain.chain_id is empty"))
+	}
+	if _, err := chaintx.ParseGasPrice(c.Chain.GasPrice); err != nil {
+		errs = append(errs, fmt.Errorf("chain.gas_price: %v", err))
 	}
 	if c.Mixnode.Workers < 0 || c.Mixnode.ProcessQueue < 0 || c.Mixnode.DelayQueue < 0 || c.Mixnode.LinkQueue < 0 ||
 		c.Mixnode.DeliverQueue < 0 || c.Mixnode.MaxConnections < 0 {
@@ -304,6 +310,10 @@ topology_refresh = {{q .Chain.Refresh.String}}
 # How often to ask again once the epoch's end has passed but the chain has not
 # yet ended it.
 epoch_poll = {{q .Chain.EpochPoll.String}}
+# The price per unit of gas of the node's own transactions (announcing its next
+# sphinx key), paid from its chain account (keys/chain_account.key; its address
+# is shown by "nym-node chain-address"). At least the validators' minimum.
+gas_price = {{q .Chain.GasPrice}}
 
 [mixnode]
 # Sphinx processing goroutines; 0 means one per CPU.

@@ -12,6 +12,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
+
+	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
 
@@ -25,7 +28,15 @@ type Keys struct {
 	// NextSphinx, if not nil, is the key made to replace Sphinx at a
 	// rotation (NextSphinxKeyFile), not yet in use on the chain.
 	NextSphinx *sphinx.PrivateKey
+	// Account is the chain account key (ChainAccountKeyFile) the node pays
+	// its own transactions with (announcing its next sphinx key); nil in a
+	// home made before there was one (Start then makes it).
+	Account *secp256k1.PrivKey
 }
+
+// ChainAccountKeyFile holds the node's chain account key (secp256k1, see
+// sidecar/chaintx): its operator funds the account's address.
+const ChainAccountKeyFile = "keys/chain_account.key"
 
 // IdentityPublic is the identity public key as a 32-byte array.
 func (k Keys) IdentityPublic() [32]byte {
@@ -44,7 +55,7 @@ func GenerateKeys(r io.Reader) (Keys, error) {
 	if err != nil {
 		return Keys{}, fmt.Errorf("generate sphinx key: %w", err)
 	}
-	return Keys{Identity: id, Sphinx: sk}, nil
+	return Keys{Identity: id, Sphinx: sk, Account: secp256k1.GenPrivKey()}, nil
 }
 
 // Key files hold one line: a label, a colon, a space and the 32-byte private
@@ -121,7 +132,12 @@ func WriteKeys(home string, k Keys) error {
 		return err
 	}
 	if k.NextSphinx != nil {
-		return writeKeyFile(filepath.Join(home, NextSphinxKeyFile), encodeKey(sphinxLabel, k.NextSphinx.Bytes()))
+		if err := writeKeyFile(filepath.Join(home, NextSphinxKeyFile), encodeKey(sphinxLabel, k.NextSphinx.Bytes())); err != nil {
+			return err
+		}
+	}
+	if k.Account != nil {
+		return chaintx.WriteKeyFile(filepath.Join(home, ChainAccountKeyFile), k.Account)
 	}
 	return nil
 }
@@ -203,7 +219,14 @@ func LoadKeys(home string) (Keys, error) {
 	if next != nil && next.Equal(sk) {
 		return Keys{}, fmt.Errorf("%w: %s holds the current sphinx key; delete it", ErrKeyFile, NextSphinxKeyFile)
 	}
-	return Keys{Identity: id, Sphinx: sk, NextSphinx: next}, nil
+	account, err := chaintx.LoadKeyFile(filepath.Join(home, ChainAccountKeyFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		account, err = nil, nil
+	}
+	if err != nil {
+		return Keys{}, fmt.Errorf("%s: %w", ChainAccountKeyFile, err)
+	}
+	return Keys{Identity: id, Sphinx: sk, NextSphinx: next, Account: account}, nil
 }
 
 // LoadNextSphinxKey reads home's next sphinx key: nil (and no error) if

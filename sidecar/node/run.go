@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 
+	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sidecar/gateway"
 	"github.com/nyx-privacy/nyx/sidecar/mixnode"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
@@ -82,6 +84,15 @@ type Server struct {
 	chainEpoch     atomic.Int64
 	rotationEpochs atomic.Uint32
 
+	// Automatic rotation (rotation.go): the identity key signs the
+	// announcement, signer pays for it. The rest belongs to the rotation
+	// goroutine.
+	identity       ed25519.PrivateKey
+	signer         *chaintx.Signer
+	announced      *sphinx.PublicKey // the last next key announced, in announcedEpoch
+	announcedEpoch uint64
+	announceErr    string // the last announcement error logged
+
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -130,7 +141,7 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 		log = NewLogger(cfg.Log, os.Stderr)
 	}
 	s := &Server{cfg: cfg, id: keys.IdentityPublic(), reg: prometheus.NewRegistry(),
-		home: home, sphinxKey: keys.Sphinx, next: keys.NextSphinx}
+		home: home, sphinxKey: keys.Sphinx, next: keys.NextSphinx, identity: keys.Identity}
 	s.log = log.With("node", hex.EncodeToString(s.id[:6]))
 	s.role.Store(int64(topology.None))
 	var closers []func()
@@ -188,6 +199,9 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 		Refresh: time.Duration(cfg.Chain.Refresh), EpochPoll: time.Duration(cfg.Chain.EpochPoll), Logger: s.log})
 
 	s.readParams(ctx)
+	if err := s.newSigner(keys); err != nil {
+		return nil, err
+	}
 	if s.mix, err = mixnode.New(cfg.MixnodeConfig(), keys.Sphinx, s.resolve, s.log, s.reg); err != nil {
 		return nil, err
 	}
@@ -207,7 +221,11 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	updates, unsubscribe := s.reader.Subscribe()
-	s.wg.Add(4)
+	s.wg.Add(5)
+	go func() {
+		defer s.wg.Done()
+		s.rotateEvery(runCtx)
+	}()
 	go func() {
 		defer s.wg.Done()
 		s.watchNextKeyFile(runCtx, time.Second)
@@ -443,6 +461,8 @@ type Status struct {
 	NextSphinxKey string `json:"next_sphinx_key,omitempty"`
 	// Chain is empty while the chain answers, else the last error.
 	Chain string `json:"chain,omitempty"`
+	// ChainAccount is the address the node pays its transactions from.
+	ChainAccount string `json:"chain_account,omitempty"`
 }
 
 // Status reports the node's state.
@@ -456,6 +476,9 @@ func (s *Server) Status() Status {
 	}
 	if err := s.reader.Err(); err != nil {
 		st.Chain = err.Error()
+	}
+	if s.signer != nil {
+		st.ChainAccount = s.signer.Address()
 	}
 	return st
 }
