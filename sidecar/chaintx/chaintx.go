@@ -59,7 +59,7 @@ type Config struct {
 	// least the validators' minimum. Default DefaultGasPrice.
 	GasPrice string
 	// GasAdjustment multiplies the simulated gas (a transaction may cost a
-	// little more in the block than in the simulation). Default 1.4.
+	// little more in the block than in the simulation). Default 1.5.
 	GasAdjustment float64
 	// Timeout bounds one Submit, from the account query to the block.
 	// Default one minute.
@@ -73,7 +73,7 @@ type Config struct {
 // Defaults of Config.
 const (
 	DefaultGasPrice      = "0.025unym"
-	DefaultGasAdjustment = 1.4
+	DefaultGasAdjustment = 1.5
 	DefaultTimeout       = time.Minute
 	DefaultPoll          = 250 * time.Millisecond
 	DefaultBech32Prefix  = "n"
@@ -242,8 +242,10 @@ func (s *Signer) submit(ctx context.Context, msgs []sdk.Msg) (*sdk.TxResponse, e
 	num, seq := info.Info.AccountNumber, info.Info.Sequence
 
 	// Simulate with an empty signature: the chain skips its check in a
-	// simulation but needs the signer's public key and sequence.
-	txb, err := s.build(msgs, 0, sdk.Coins{}, seq, nil)
+	// simulation but needs the signer's public key and sequence. The fee
+	// is a token one, not zero: a zero fee skips the fee transfer, whose
+	// gas the real transaction then lacks.
+	txb, err := s.build(msgs, 0, sdk.NewCoins(sdk.NewCoin(s.gasPrice.Denom, sdkmath.OneInt())), seq, nil)
 	if err != nil {
 		return nil, err
 	}

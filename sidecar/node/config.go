@@ -3,7 +3,10 @@
 // (BondingInfo), and its run loop (Run): it follows the chain's topology,
 // finds its own role each epoch, and runs the mix engine (sidecar/mixnode)
 // and the gateway (sidecar/gateway) on their ports, with metrics and health
-// on the HTTP port.
+// on the HTTP port. It keeps each sphinx key's replay filter on disk across
+// restarts (replay.go, filters.go) and rotates the sphinx key on the chain's
+// schedule, announcing the next key itself from its own chain account
+// (rotation.go, sidecar/chaintx).
 package node
 
 import (
@@ -343,7 +346,13 @@ reconnect_max = {{q .Mixnode.ReconnectMax.String}}
 link_idle = {{q .Mixnode.LinkIdle.String}}
 read_idle = {{q .Mixnode.ReadIdle.String}}
 # The replay filter (one per sphinx key) is sized for replay_rate packets per
-# second over replay_window with this false-positive rate.
+# second over the key's whole life with this false-positive rate: with the
+# chain's rotation schedule (x/mixnet sphinx_key_rotation_epochs = N), N + 2
+# epochs (one as the announced next key, N in use, one as the previous key);
+# with rotation by hand only (N = 0), replay_window. At 500 packets/s, 1e-5,
+# 1-hour epochs and N = 24 a filter takes 140 MB (in memory and on disk), and
+# a node holds two around each rotation. A key whose filter passes that count
+# is rotated early.
 replay_rate = {{f .Mixnode.ReplayRate}}
 replay_window = {{q .Mixnode.ReplayWindow.String}}
 replay_false_positive = {{f .Mixnode.ReplayFalsePositive}}

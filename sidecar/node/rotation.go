@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"time"
 
 	"github.com/nyx-privacy/nyx/sidecar/chaintx"
+	"github.com/nyx-privacy/nyx/sidecar/ratelog"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
@@ -48,6 +50,7 @@ func (s *Server) newSigner(keys Keys) error {
 		return err
 	}
 	s.signer = signer
+	s.announceLog = ratelog.New(s.log, 1, time.Minute)
 	if keys.Account == nil {
 		s.log.Warn("made a chain account key for this home; fund its address so the node can announce its sphinx keys",
 			"chain_account", signer.Address(), "file", ChainAccountKeyFile)
@@ -153,22 +156,17 @@ func (s *Server) maybeAnnounce(ctx context.Context) {
 		return
 	}
 	s.announced, s.announcedEpoch = pub, t.Epoch
-	s.announceErr = ""
 	s.log.Info("next sphinx key announced", "reason", reason, "epoch", t.Epoch, "tx", res.TxHash,
 		"next_sphinx_key", hex.EncodeToString(pub.Bytes()))
 }
 
-// logAnnounceErr logs an announcement failure, once per distinct error: a
-// retry that fails the same way says nothing new.
+// logAnnounceErr logs an announcement failure: the first of a kind at
+// once, then at most one a minute (retries come every few seconds).
 func (s *Server) logAnnounceErr(what string, err error) {
-	if msg := err.Error(); msg == s.announceErr {
-		return
-	}
-	s.announceErr = err.Error()
 	if errors.Is(err, chaintx.ErrUnfunded) {
-		s.log.Error(what+": the node's chain account has no funds for the fee; send it some unym",
+		s.announceLog.Log(slog.LevelError, "unfunded", what+": the node's chain account has no funds for the fee; send it some unym",
 			"chain_account", s.signer.Address(), "err", err)
 		return
 	}
-	s.log.Error(what, "err", err)
+	s.announceLog.Log(slog.LevelError, what, what, "err", err)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sidecar/gateway"
 	"github.com/nyx-privacy/nyx/sidecar/mixnode"
+	"github.com/nyx-privacy/nyx/sidecar/ratelog"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/sphinx"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
@@ -91,7 +92,7 @@ type Server struct {
 	signer         *chaintx.Signer
 	announced      *sphinx.PublicKey // the last next key announced, in announcedEpoch
 	announcedEpoch uint64
-	announceErr    string // the last announcement error logged
+	announceLog    *ratelog.Logger
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -395,7 +396,7 @@ func (s *Server) syncNextKeyFile() bool {
 		s.retired = append(s.retired, s.next.PublicKey())
 	}
 	s.next = k
-	s.log.Info("next sphinx key taken up; packets for it are accepted from now (announce it with update-node-config)",
+	s.log.Info("next sphinx key taken up; packets for it are accepted from now (until announced on chain, they are few)",
 		"next_sphinx_key", hex.EncodeToString(k.PublicKey().Bytes()))
 	return true
 }

@@ -26,6 +26,10 @@ import (
 	"testing"
 	"time"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
+
+	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sidecar/node"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/testutil/chain"
@@ -46,7 +50,14 @@ type Options struct {
 	// Process lists the indexes of nodes to run as separate processes
 	// (needs RunNodeProcess in the test binary's TestMain).
 	Process []int
+	// SphinxKeyRotationEpochs is the chain's rotation schedule; zero means
+	// none (see GenesisParams).
+	SphinxKeyRotationEpochs uint32
 }
+
+// AccountFunds is what each node's chain account gets when the node is
+// bonded: enough for many announcements at the default gas price.
+const AccountFunds = 10_000_000
 
 // Network is a running local network.
 type Network struct {
@@ -94,7 +105,8 @@ func Start(t testing.TB, o Options) *Network {
 	}
 	accounts := append([]string{"alice", "bob"}, owners...)
 	c := chain.Start(t, chain.Options{Accounts: accounts, Genesis: Genesis(GenesisParams{
-		EpochDuration: o.EpochDuration, Entry: o.Entry, Exit: o.Exit, Mixnodes: o.Mixnodes})})
+		EpochDuration: o.EpochDuration, Entry: o.Entry, Exit: o.Exit, Mixnodes: o.Mixnodes,
+		SphinxKeyRotationEpochs: o.SphinxKeyRotationEpochs})})
 	nw := &Network{Chain: c, t: t, opts: o, log: slog.New(slog.DiscardHandler)}
 	if o.Logs {
 		nw.log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -195,7 +207,14 @@ func (nw *Network) newNode(ctx context.Context, i int, owner string) (*Node, []n
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := nw.Chain.BroadcastTx(ctx, owner, msg); err != nil {
+	account, err := chaintx.Address(keys.Account, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	// The owner funds the node's chain account in the bonding transaction.
+	fund := &banktypes.MsgSend{FromAddress: addr, ToAddress: account,
+		Amount: sdk.NewCoins(sdk.NewInt64Coin(mixnettypes.Denom, AccountFunds))}
+	if _, err := nw.Chain.BroadcastTx(ctx, owner, msg, fund); err != nil {
 		return nil, nil, fmt.Errorf("bond: %w", err)
 	}
 	got, err := nw.Query.NodeByOwner(ctx, &mixnettypes.QueryNodeByOwnerRequest{Owner: addr})
