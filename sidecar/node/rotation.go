@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
+
 	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sidecar/ratelog"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
@@ -62,10 +64,14 @@ func (s *Server) newSigner(keys Keys) error {
 // announce a next sphinx key, and does.
 func (s *Server) rotateEvery(ctx context.Context) {
 	var lastEpoch uint64
+	fundsChecked := false
 	for {
 		if t := s.reader.Current(); t != nil && t.Epoch != lastEpoch {
 			lastEpoch = t.Epoch
 			s.readParams(ctx)
+		}
+		if !fundsChecked && s.signer != nil && s.rotationEpochs.Load() > 0 {
+			fundsChecked = s.checkFunds(ctx)
 		}
 		s.maybeAnnounce(ctx)
 		// Several checks per epoch: a failed announcement is retried
@@ -77,6 +83,27 @@ func (s *Server) rotateEvery(ctx context.Context) {
 		case <-time.After(interval):
 		}
 	}
+}
+
+// checkFunds warns at start when the chain account cannot pay for an
+// announcement, so the operator hears of it before a rotation is due. It
+// reports whether the chain answered.
+func (s *Server) checkFunds(ctx context.Context) bool {
+	price, err := chaintx.ParseGasPrice(s.cfg.Chain.GasPrice)
+	if err != nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := banktypes.NewQueryClient(s.conn).Balance(ctx, &banktypes.QueryBalanceRequest{Address: s.signer.Address(), Denom: price.Denom})
+	if err != nil {
+		return false
+	}
+	if resp.Balance == nil || !resp.Balance.Amount.IsPositive() {
+		s.log.Warn("the node's chain account has no "+price.Denom+": it cannot announce its next sphinx key on the chain's schedule; fund it",
+			"chain_account", s.signer.Address())
+	}
+	return true
 }
 
 // rotationReason says why the node should announce a next key now, or "".
