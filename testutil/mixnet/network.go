@@ -78,8 +78,10 @@ type Node struct {
 	Home  string
 	Owner string
 	ID    uint64
-	Keys  node.Keys
-	Cfg   node.Config
+	// Keys are the keys the node was made and bonded with; after a
+	// rotation its home holds newer sphinx keys (RestartNode reads them).
+	Keys node.Keys
+	Cfg  node.Config
 
 	mu     sync.Mutex
 	server *node.Server // in-process, or nil
@@ -138,7 +140,7 @@ func Start(t testing.TB, o Options) *Network {
 			if err := nw.StartProcess(n); err != nil {
 				t.Fatalf("node %d: %v", i, err)
 			}
-		} else if err := nw.startInProcess(n, ls); err != nil {
+		} else if err := nw.startInProcess(n, n.Keys, ls); err != nil {
 			t.Fatalf("node %d: %v", i, err)
 		}
 	}
@@ -224,8 +226,8 @@ func (nw *Network) newNode(ctx context.Context, i int, owner string) (*Node, []n
 	return &Node{Index: i, Home: home, Owner: owner, ID: got.Node.NodeId, Keys: keys, Cfg: cfg}, ls, nil
 }
 
-func (nw *Network) startInProcess(n *Node, ls []net.Listener) error {
-	s, err := node.Start(context.Background(), n.Home, n.Cfg, n.Keys, node.Options{
+func (nw *Network) startInProcess(n *Node, keys node.Keys, ls []net.Listener) error {
+	s, err := node.Start(context.Background(), n.Home, n.Cfg, keys, node.Options{
 		Logger: nw.log.With("index", n.Index), MixListener: ls[0], ClientsListener: ls[1], HTTPListener: ls[2]})
 	if err != nil {
 		for _, l := range ls {
@@ -280,8 +282,13 @@ func (nw *Network) StopNode(n *Node) {
 	}
 }
 
-// RestartNode starts a stopped in-process node again on its own ports.
+// RestartNode starts a stopped in-process node again on its own ports, with
+// the keys its home holds now (a rotation may have replaced them).
 func (nw *Network) RestartNode(n *Node) error {
+	keys, err := node.LoadKeys(n.Home)
+	if err != nil {
+		return err
+	}
 	var ls []net.Listener
 	for _, a := range []string{n.Cfg.Node.MixListen, n.Cfg.Node.ClientsListen, n.Cfg.Node.HTTPListen} {
 		l, err := listenRetry(a)
@@ -293,7 +300,7 @@ func (nw *Network) RestartNode(n *Node) error {
 		}
 		ls = append(ls, l)
 	}
-	return nw.startInProcess(n, ls)
+	return nw.startInProcess(n, keys, ls)
 }
 
 // listenRetry listens on addr, retrying briefly while the port is still held

@@ -3,7 +3,9 @@ package mixnet_test
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -240,4 +242,65 @@ func TestAutomaticSphinxKeyRotation(t *testing.T) {
 	}
 	t.Logf("every node rotated by epoch %d (rotation every %d epochs, started in %d); %d messages (%d before, %d after) all arrived",
 		rotated.Epoch, every, startEpoch, len(bodies), before, after)
+}
+
+// TestLostReplayFilterRotatesEarly: a node restarted without the replay
+// filter file of its key refuses that key's packets (it could not tell a
+// replay) and, with a rotation schedule, announces a fresh key at once
+// instead of waiting for its turn (1000 epochs away); the chain switches
+// at the next boundary and messages through the node arrive again.
+func TestLostReplayFilterRotatesEarly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain and a network")
+	}
+	nw := mixnet.Start(t, mixnet.Options{SphinxKeyRotationEpochs: 1000})
+	gwB := nw.Gateway(1)
+	a := nw.StartClient(t, mixnet.ClientOptions{Gateway: nw.Gateway(0)})
+	b := nw.StartClient(t, mixnet.ClientOptions{Gateway: gwB})
+	ctx := timeout(t, 2*time.Minute)
+	if _, err := nw.WaitGateway(ctx, gwB, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := gwB.Server().SphinxKeys()
+
+	nw.StopNode(gwB)
+	if err := os.Remove(filepath.Join(gwB.Home, node.ReplayDir, hex.EncodeToString(old.Bytes())+".bloom")); err != nil {
+		t.Fatal(err)
+	}
+	if err := nw.RestartNode(gwB); err != nil {
+		t.Fatal(err)
+	}
+	srv := gwB.Server()
+	if cur, _ := srv.SphinxKeys(); !cur.Equal(old) || srv.Mix().ReplayFilter(old) != nil {
+		t.Fatal("the restarted node does not hold its key without a filter")
+	}
+
+	switched, err := nw.Reader.Wait(ctx, func(tp *topology.Topology) bool {
+		n, ok := tp.ByIdentity(gwB.Identity())
+		return ok && !n.SphinxKey.Equal(old)
+	})
+	if err != nil {
+		t.Fatalf("the node did not rotate away from the key it lost the filter of: %v", err)
+	}
+	if switched.Epoch >= 1000 {
+		t.Fatalf("rotated in epoch %d, on schedule rather than early", switched.Epoch)
+	}
+	if err := nw.WaitNodesAt(ctx, switched.Epoch); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the node to serve the new key with a filter", 20*time.Second, func() bool {
+		cur, _ := srv.SphinxKeys()
+		return !cur.Equal(old) && srv.Mix().ReplayFilter(cur) != nil
+	})
+	var bodies [][]byte
+	for i := range 5 {
+		m := []byte(fmt.Sprintf("after the early rotation %d", i))
+		if err := a.Send(b.Address(), m); err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, m)
+	}
+	if got := receiveAll(t, ctx, b, len(bodies)); !sameSet(got, bodies) {
+		t.Fatal("messages through the node after the early rotation did not all arrive")
+	}
 }
