@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a whole local Nyx network on 127.0.0.1, every part a separate process:
 # a one-validator chain with funded test accounts, five nym-nodes bonded through
-# the CLI (the chain assigns them entry gateway, exit gateway and mix layers 1-3),
+# the CLI, each with its chain account funded by its operator (the chain assigns
+# them entry gateway, exit gateway and mix layers 1-3),
 # and two nym-clients (alice and bob) registered with the gateways. Everything
 # lives under one directory (default ./.localnet); Ctrl-C stops it all cleanly.
 #
@@ -118,6 +119,13 @@ if [ "$chain_only" = 0 ]; then
 				--from "operator$i" --gas 400000 --gas-prices "$gas_prices" -y -o json | sed -n 's/.*"txhash":"\([0-9A-F]*\)".*/\1/p')
 			q query wait-tx "$txhash" --timeout 30s -o json >/dev/null ||
 				{ say "bonding node$i failed"; q query tx "$txhash" >&2 || true; exit 1; }
+			# The node pays for announcing its sphinx keys from its own account.
+			account=$("$nym_node" --home "$nhome" chain-address)
+			say "funding node$i's chain account $account"
+			txhash=$(q tx bank send "operator$i" "$account" 10000000unym --gas 200000 -y -o json |
+				sed -n 's/.*"txhash":"\([0-9A-F]*\)".*/\1/p')
+			q query wait-tx "$txhash" --timeout 30s -o json >/dev/null ||
+				{ say "funding node$i's account failed"; q query tx "$txhash" >&2 || true; exit 1; }
 		fi
 		"$nym_node" --home "$nhome" run >"$dir/logs/node$i.log" 2>&1 &
 		pids+=($!)

@@ -211,3 +211,40 @@ func FuzzNewPublicKey(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUnmarshalReplayFilter: a replay filter file is read back at every
+// start, and may have been torn or damaged on disk.
+func FuzzUnmarshalReplayFilter(f *testing.F) {
+	for _, n := range []uint64{1, 100, 1000} {
+		rf, err := NewReplayFilterFor(n, 1e-2)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for i := range n / 2 {
+			rf.TestAndAdd(ReplayTag{byte(i), byte(i >> 8), 1, 2, 3, 4, 5, 6, 7, 8, 9})
+		}
+		b, _ := rf.MarshalBinary()
+		f.Add(b)
+		f.Add(b[:len(b)/2])
+	}
+	f.Add([]byte(replayMagic))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rf, err := UnmarshalReplayFilter(b)
+		rf2, err2 := ReadReplayFilter(bytes.NewReader(b), int64(len(b)))
+		if (err == nil) != (err2 == nil) {
+			t.Fatalf("unmarshal says %v, read says %v", err, err2)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrReplayEncoding) || !errors.Is(err2, ErrReplayEncoding) {
+				t.Fatalf("errors %v, %v are not ErrReplayEncoding", err, err2)
+			}
+			return
+		}
+		for _, g := range []*ReplayFilter{rf, rf2} {
+			again, err := g.MarshalBinary()
+			if err != nil || !bytes.Equal(again, b) {
+				t.Fatalf("decoded filter encodes differently (%v)", err)
+			}
+		}
+	})
+}

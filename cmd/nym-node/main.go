@@ -5,6 +5,7 @@
 //	nym-node bonding-info --home DIR --owner n1... [--grpc NYXD:9090 | --nonce N]
 //	nym-node run --home DIR
 //	nym-node rotate-sphinx-key --home DIR
+//	nym-node chain-address --home DIR
 package main
 
 import (
@@ -24,6 +25,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sidecar/node"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
@@ -51,7 +53,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("home", defaultHome(), "the node's home directory (config, keys, data)")
-	root.AddCommand(initCmd(), bondingInfoCmd(), runCmd(), rotateSphinxKeyCmd())
+	root.AddCommand(initCmd(), bondingInfoCmd(), runCmd(), rotateSphinxKeyCmd(), chainAddressCmd())
 	return root
 }
 
@@ -85,8 +87,12 @@ func initCmd() *cobra.Command {
 				return err
 			}
 			id := keys.IdentityPublic()
-			fmt.Fprintf(cmd.OutOrStdout(), "initialised %s\nidentity key: %x\nsphinx key:   %x\nnext: nym-node bonding-info --home %s --owner <your n1... address> --grpc %s\n",
-				home, id[:], keys.Sphinx.PublicKey().Bytes(), home, grpc)
+			account, err := chaintx.Address(keys.Account, "")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "initialised %s\nidentity key:  %x\nsphinx key:    %x\nchain account: %s (fund it: the node pays its sphinx key announcements from it)\nnext: nym-node bonding-info --home %s --owner <your n1... address> --grpc %s\n",
+				home, id[:], keys.Sphinx.PublicKey().Bytes(), account, home, grpc)
 			return nil
 		},
 	}
@@ -204,13 +210,41 @@ func runCmd() *cobra.Command {
 	}
 }
 
+func chainAddressCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "chain-address",
+		Short: "Print the address of the node's chain account, which pays for its sphinx key announcements",
+		Long: "Print the address of the account whose key is " + node.ChainAccountKeyFile + ". A node rotates\n" +
+			"its sphinx key on the chain's schedule (x/mixnet param sphinx_key_rotation_epochs) by announcing\n" +
+			"the next key itself, paying the fee from this account: fund it with some unym.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home, _ := cmd.Flags().GetString("home")
+			keys, err := node.LoadKeys(home)
+			if err != nil {
+				return err
+			}
+			if keys.Account == nil {
+				return fmt.Errorf("no %s in %s: a home made before chain accounts; nym-node run makes one", node.ChainAccountKeyFile, home)
+			}
+			addr, err := chaintx.Address(keys.Account, "")
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), addr)
+			return err
+		},
+	}
+}
+
 func rotateSphinxKeyCmd() *cobra.Command {
 	var chainID string
 	cmd := &cobra.Command{
 		Use:   "rotate-sphinx-key",
 		Short: "Make the node's next sphinx key and print the transaction that announces it",
 		Long: "Write a new sphinx key to " + node.NextSphinxKeyFile + " (owner-only) and print the\n" +
-			"nyxd transaction with which the owner announces it. The chain switches to the new key at\n" +
+			"nyxd transaction with which the owner announces it (for an emergency: on the chain's schedule,\n" +
+			"a running node makes and announces its next key itself). The chain switches to the new key at\n" +
 			"the next epoch; a running node takes the key up when the chain announces it, switches with\n" +
 			"the chain, moves it over " + node.SphinxKeyFile + " and keeps the old key in memory for one\n" +
 			"more epoch for packets made before the switch. Nothing needs restarting.",

@@ -13,6 +13,7 @@ import (
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sidecar/node"
 	"github.com/nyx-privacy/nyx/testutil/chain"
 	"github.com/nyx-privacy/nyx/testutil/mixnet"
@@ -94,6 +95,10 @@ func TestInitAndBondOnChain(t *testing.T) {
 	keys, err := node.LoadKeys(home)
 	if err != nil {
 		t.Fatal(err)
+	}
+	addrOut, err := run(t, "chain-address", "--home", home)
+	if want, _ := chaintx.Address(keys.Account, ""); err != nil || strings.TrimSpace(addrOut) != want || !strings.HasPrefix(want, "n1") {
+		t.Fatalf("chain-address printed %q (%v), want the account key's address %q", addrOut, err, want)
 	}
 	id := keys.IdentityPublic()
 	if !bytes.Equal(got.Node.IdentityKey, id[:]) || !bytes.Equal(got.Node.SphinxKey, keys.Sphinx.PublicKey().Bytes()) {

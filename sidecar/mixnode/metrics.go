@@ -42,6 +42,7 @@ const (
 	DropDeliverQueueBytes                   // final-hop delivery queue holds its bytes bound
 	DropStrangerIdle                        // a stranger's connection silent for StrangerIdle (counts connections)
 	DropStrangerFailures                    // a stranger's connection closed after a run of failed packets (counts connections)
+	DropNoReplayFilter                      // for a key whose replay filter was lost: a replay could not be told
 	numDropReasons
 )
 
@@ -50,7 +51,7 @@ var dropNames = [numDropReasons]string{
 	"delay_too_long", "process_queue_full", "delay_queue_full", "link_queue_full",
 	"unknown_next_hop", "link_down", "deliver_queue_full", "no_gateway", "deliver_failed",
 	"conn_limit", "shutdown", "conn_per_ip", "preface_timeout", "delay_queue_bytes", "link_queue_bytes", "links_bytes",
-	"process_queue_bytes", "deliver_queue_bytes", "stranger_idle", "stranger_failures",
+	"process_queue_bytes", "deliver_queue_bytes", "stranger_idle", "stranger_failures", "no_replay_filter",
 }
 
 // String is the reason's metric label.

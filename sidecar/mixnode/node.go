@@ -24,7 +24,6 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -352,35 +351,19 @@ func (n *Node) SetKeys(primary *sphinx.PrivateKey, others ...*sphinx.PrivateKey)
 	}
 	n.keysMu.Lock()
 	defer n.keysMu.Unlock()
-	var old keySet
-	if p := n.keys.Load(); p != nil {
-		old = *p
-	}
-	set := make(keySet, 0, len(keys))
+	set := make([]KeyFilter, 0, len(keys))
 	for _, k := range keys {
-		st := keyState{key: k}
-		for _, o := range old {
-			if o.key.Equal(k) {
-				st.filter = o.filter
-			}
-		}
-		if st.filter == nil {
+		kf := KeyFilter{Key: k, Filter: n.filterOf(k)}
+		if kf.Filter == nil {
 			f, err := sphinx.NewReplayFilter(n.cfg.ReplayRate, n.cfg.ReplayWindow, n.cfg.ReplayFalsePositive)
 			if err != nil {
 				return fmt.Errorf("mixnode: replay filter: %w", err)
 			}
-			st.filter = f
-			n.log.Info("sphinx key added, with a fresh replay filter", "public", hex.EncodeToString(k.PublicKey().Bytes()[:6]))
+			kf.Filter = f
 		}
-		set = append(set, st)
+		set = append(set, kf)
 	}
-	for _, o := range old {
-		if !slices.ContainsFunc(keys, o.key.Equal) {
-			n.log.Info("sphinx key removed", "public", hex.EncodeToString(o.key.PublicKey().Bytes()[:6]))
-		}
-	}
-	n.keys.Store(&set)
-	return nil
+	return n.setKeyFilters(set)
 }
 
 // Keys returns the public keys the node accepts packets for, the primary
@@ -423,13 +406,23 @@ func (n *Node) process(j job) {
 	g := n.geoms[len(j.packet)]
 	var res sphinx.Result
 	var err error
+	refused := false
 	for _, ks := range *n.keys.Load() {
 		// A packet that fails the MAC is left untouched, so the next key
 		// sees the bytes as they came.
-		res, err = g.ProcessHopFiltered(j.packet, ks.key, j.packet, ks.filter)
+		if ks.filter == nil {
+			res, err = g.ProcessHopInto(j.packet, ks.key, j.packet)
+			refused = !errors.Is(err, sphinx.ErrMAC)
+		} else {
+			res, err = g.ProcessHopFiltered(j.packet, ks.key, j.packet, ks.filter)
+		}
 		if !errors.Is(err, sphinx.ErrMAC) {
 			break
 		}
+	}
+	if refused {
+		n.drop(DropNoReplayFilter, j.buf)
+		return
 	}
 	j.from.judge(err)
 	if err != nil {

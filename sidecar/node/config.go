@@ -3,7 +3,10 @@
 // (BondingInfo), and its run loop (Run): it follows the chain's topology,
 // finds its own role each epoch, and runs the mix engine (sidecar/mixnode)
 // and the gateway (sidecar/gateway) on their ports, with metrics and health
-// on the HTTP port.
+// on the HTTP port. It keeps each sphinx key's replay filter on disk across
+// restarts (replay.go, filters.go) and rotates the sphinx key on the chain's
+// schedule, announcing the next key itself from its own chain account
+// (rotation.go, sidecar/chaintx).
 package node
 
 import (
@@ -20,6 +23,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sidecar/gateway"
 	"github.com/nyx-privacy/nyx/sidecar/mixnode"
 	"github.com/nyx-privacy/nyx/sidecar/tomltime"
@@ -55,8 +59,18 @@ type Config struct {
 	Mixnode MixnodeSection `toml:"mixnode"`
 	Gateway GatewaySection `toml:"gateway"`
 	HTTP    HTTPSection    `toml:"http"`
+	Keys    KeysSection    `toml:"keys"`
 	Log     LogSection     `toml:"log"`
 }
+
+// KeysSection is the keeping of the sphinx keys: their replay filters on
+// disk.
+type KeysSection struct {
+	ReplaySaveInterval Duration `toml:"replay_save_interval"`
+}
+
+// DefaultReplaySaveInterval is how often the replay filters are saved.
+const DefaultReplaySaveInterval = time.Minute
 
 // NodeSection is what the node announces on chain and where it listens.
 type NodeSection struct {
@@ -75,6 +89,7 @@ type ChainSection struct {
 	ChainID   string   `toml:"chain_id"`
 	Refresh   Duration `toml:"topology_refresh"`
 	EpochPoll Duration `toml:"epoch_poll"`
+	GasPrice  string   `toml:"gas_price"`
 }
 
 // MixnodeSection mirrors mixnode.Config.
@@ -165,7 +180,8 @@ func DefaultConfig() Config {
 			HTTPListen: net.JoinHostPort("127.0.0.1", strconv.Itoa(DefaultHTTPPort)),
 		},
 		Chain: ChainSection{GRPC: "127.0.0.1:9090", ChainID: "nyx-1",
-			Refresh: Duration(topology.DefaultRefresh), EpochPoll: Duration(topology.DefaultEpochPoll)},
+			Refresh: Duration(topology.DefaultRefresh), EpochPoll: Duration(topology.DefaultEpochPoll),
+			GasPrice: chaintx.DefaultGasPrice},
 		Mixnode: MixnodeSection{
 			Workers: 0, ProcessQueue: m.ProcessQueue, DelayQueue: m.DelayQueue, LinkQueue: m.LinkQueue,
 			DeliverQueue: m.DeliverQueue, DeliverWorkers: m.DeliverWorkers, MaxDelay: Duration(m.MaxDelay), MaxConnections: m.MaxConns,
@@ -187,6 +203,7 @@ func DefaultConfig() Config {
 			MaxClientIdle: Duration(g.MaxClientIdle), MaxClients: g.MaxClients, MaxSessionPushedBytes: g.MaxSessionPushedBytes, MaxPushedBytes: g.MaxPushedBytes,
 		},
 		HTTP: DefaultHTTPSection(),
+		Keys: KeysSection{ReplaySaveInterval: Duration(DefaultReplaySaveInterval)},
 		Log:  LogSection{Level: "info", Format: "text"},
 	}
 }
@@ -211,6 +228,9 @@ func (c Config) Validate() error {
 	if c.Chain.ChainID == "" {
 		errs = append(errs, errors.New("chain.chain_id is empty"))
 	}
+	if _, err := chaintx.ParseGasPrice(c.Chain.GasPrice); err != nil {
+		errs = append(errs, fmt.Errorf("chain.gas_price: %v", err))
+	}
 	if c.Mixnode.Workers < 0 || c.Mixnode.ProcessQueue < 0 || c.Mixnode.DelayQueue < 0 || c.Mixnode.LinkQueue < 0 ||
 		c.Mixnode.DeliverQueue < 0 || c.Mixnode.DeliverWorkers < 0 || c.Mixnode.MaxConnections < 0 {
 		errs = append(errs, errors.New("mixnode: counts must not be negative"))
@@ -219,6 +239,9 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("mixnode.replay_false_positive must be in [0, 1)"))
 	}
 	errs = append(errs, c.validateLimits()...)
+	if time.Duration(c.Keys.ReplaySaveInterval) < time.Second {
+		errs = append(errs, fmt.Errorf("keys.replay_save_interval %v is under one second", time.Duration(c.Keys.ReplaySaveInterval)))
+	}
 	if c.Gateway.Enabled && c.Gateway.StoreDir == "" {
 		errs = append(errs, errors.New("gateway.store_dir is empty"))
 	} else if err := c.GatewayConfig("/").Validate(); c.Gateway.Enabled && err != nil {
@@ -346,6 +369,10 @@ topology_refresh = {{q .Chain.Refresh.String}}
 # How often to ask again once the epoch's end has passed but the chain has not
 # yet ended it.
 epoch_poll = {{q .Chain.EpochPoll.String}}
+# The price per unit of gas of the node's own transactions (announcing its next
+# sphinx key), paid from its chain account (keys/chain_account.key; its address
+# is shown by "nym-node chain-address"). At least the validators' minimum.
+gas_price = {{q .Chain.GasPrice}}
 
 [mixnode]
 # Sphinx processing goroutines; 0 means one per CPU.
@@ -379,7 +406,13 @@ reconnect_max = {{q .Mixnode.ReconnectMax.String}}
 link_idle = {{q .Mixnode.LinkIdle.String}}
 read_idle = {{q .Mixnode.ReadIdle.String}}
 # The replay filter (one per sphinx key) is sized for replay_rate packets per
-# second over replay_window with this false-positive rate.
+# second over the key's whole life with this false-positive rate: with the
+# chain's rotation schedule (x/mixnet sphinx_key_rotation_epochs = N), N + 2
+# epochs (one as the announced next key, N in use, one as the previous key);
+# with rotation by hand only (N = 0), replay_window. At 500 packets/s, 1e-5,
+# 1-hour epochs and N = 24 a filter takes 140 MB (in memory and on disk), and
+# a node holds two around each rotation. A key whose filter passes that count
+# is rotated early.
 replay_rate = {{f .Mixnode.ReplayRate}}
 replay_window = {{q .Mixnode.ReplayWindow.String}}
 replay_false_positive = {{f .Mixnode.ReplayFalsePositive}}
@@ -467,6 +500,13 @@ max_header_bytes = {{.HTTP.MaxHeaderBytes}}
 # and from one source IP. Over either, a new connection is closed at once.
 max_pending_connections = {{.HTTP.MaxPending}}
 max_pending_per_ip = {{.HTTP.MaxPendingPerIP}}
+
+[keys]
+# Each sphinx key's replay filter (the tags of the packets taken under it) is
+# saved in data/replay/ this often, when the key is retired and at shutdown,
+# and restored at start: a packet taken before a restart is still refused as
+# a replay after it. A crash loses at most this interval's tags.
+replay_save_interval = {{q .Keys.ReplaySaveInterval.String}}
 
 [log]
 # debug, info, warn or error.

@@ -12,6 +12,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
+
+	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
 
@@ -25,7 +28,15 @@ type Keys struct {
 	// NextSphinx, if not nil, is the key made to replace Sphinx at a
 	// rotation (NextSphinxKeyFile), not yet in use on the chain.
 	NextSphinx *sphinx.PrivateKey
+	// Account is the chain account key (ChainAccountKeyFile) the node pays
+	// its own transactions with (announcing its next sphinx key); nil in a
+	// home made before there was one (Start then makes it).
+	Account *secp256k1.PrivKey
 }
+
+// ChainAccountKeyFile holds the node's chain account key (secp256k1, see
+// sidecar/chaintx): its operator funds the account's address.
+const ChainAccountKeyFile = "keys/chain_account.key"
 
 // IdentityPublic is the identity public key as a 32-byte array.
 func (k Keys) IdentityPublic() [32]byte {
@@ -44,7 +55,7 @@ func GenerateKeys(r io.Reader) (Keys, error) {
 	if err != nil {
 		return Keys{}, fmt.Errorf("generate sphinx key: %w", err)
 	}
-	return Keys{Identity: id, Sphinx: sk}, nil
+	return Keys{Identity: id, Sphinx: sk, Account: secp256k1.GenPrivKey()}, nil
 }
 
 // Key files hold one line: a label, a colon, a space and the 32-byte private
@@ -102,8 +113,18 @@ func ParseSphinxKey(b []byte) (*sphinx.PrivateKey, error) {
 }
 
 // WriteKeys writes the key files into home with owner-only permissions
-// (0600, in a 0700 directory). It refuses to overwrite existing keys.
+// (0600, in a 0700 directory). It refuses to overwrite existing keys. The
+// sphinx keys are marked new (ReplayDir), so the node starts them with
+// empty replay filters.
 func WriteKeys(home string, k Keys) error {
+	for _, sk := range []*sphinx.PrivateKey{k.Sphinx, k.NextSphinx} {
+		if sk == nil {
+			continue
+		}
+		if err := markFreshKey(home, sk.PublicKey()); err != nil {
+			return err
+		}
+	}
 	if err := writeKeyFile(filepath.Join(home, IdentityKeyFile), encodeKey(identityLabel, k.Identity.Seed())); err != nil {
 		return err
 	}
@@ -111,7 +132,12 @@ func WriteKeys(home string, k Keys) error {
 		return err
 	}
 	if k.NextSphinx != nil {
-		return writeKeyFile(filepath.Join(home, NextSphinxKeyFile), encodeKey(sphinxLabel, k.NextSphinx.Bytes()))
+		if err := writeKeyFile(filepath.Join(home, NextSphinxKeyFile), encodeKey(sphinxLabel, k.NextSphinx.Bytes())); err != nil {
+			return err
+		}
+	}
+	if k.Account != nil {
+		return chaintx.WriteKeyFile(filepath.Join(home, ChainAccountKeyFile), k.Account)
 	}
 	return nil
 }
@@ -193,7 +219,14 @@ func LoadKeys(home string) (Keys, error) {
 	if next != nil && next.Equal(sk) {
 		return Keys{}, fmt.Errorf("%w: %s holds the current sphinx key; delete it", ErrKeyFile, NextSphinxKeyFile)
 	}
-	return Keys{Identity: id, Sphinx: sk, NextSphinx: next}, nil
+	account, err := chaintx.LoadKeyFile(filepath.Join(home, ChainAccountKeyFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		account, err = nil, nil
+	}
+	if err != nil {
+		return Keys{}, fmt.Errorf("%s: %w", ChainAccountKeyFile, err)
+	}
+	return Keys{Identity: id, Sphinx: sk, NextSphinx: next, Account: account}, nil
 }
 
 // LoadNextSphinxKey reads home's next sphinx key: nil (and no error) if
@@ -229,6 +262,12 @@ func GenerateNextSphinxKey(home string) (*sphinx.PrivateKey, error) {
 	k, err := sphinx.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generate sphinx key: %w", err)
+	}
+	// The mark goes first: a running node takes the key up as soon as its
+	// file appears, and without the mark it would take it for a used key
+	// whose replay filter was lost.
+	if err := markFreshKey(home, k.PublicKey()); err != nil {
+		return nil, err
 	}
 	if err := writeKeyFile(p, encodeKey(sphinxLabel, k.Bytes())); err != nil {
 		return nil, err

@@ -85,6 +85,7 @@ func TestParseConfigErrors(t *testing.T) {
 		"session pushed":  "[gateway]\nmax_session_pushed_bytes = 1000\n",
 		"negative idle":   "[gateway]\nmax_client_idle = \"-1h\"\n",
 		"negative max cl": "[gateway]\nmax_clients = -1\n",
+		"save too often":  "[keys]\nreplay_save_interval = \"10ms\"\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := ParseConfig([]byte(in)); err == nil {

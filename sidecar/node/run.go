@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -20,8 +21,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
 
+	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sidecar/gateway"
 	"github.com/nyx-privacy/nyx/sidecar/mixnode"
+	"github.com/nyx-privacy/nyx/sidecar/ratelog"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/sphinx"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
@@ -72,6 +75,23 @@ type Server struct {
 	// retired are keys the node held and let go: never taken up again (their
 	// replay filters are gone, so their old packets could be replayed).
 	retired []*sphinx.PublicKey
+	// filters are the replay filters of the keys held, by public key in
+	// hex (filters.go); saveMu serializes writing and deleting their files.
+	filters map[string]*keyFilter
+	saveMu  sync.Mutex
+	// chainEpoch (a time.Duration) and rotationEpochs are the chain's
+	// params that size a new key's replay filter; zero until read.
+	chainEpoch     atomic.Int64
+	rotationEpochs atomic.Uint32
+
+	// Automatic rotation (rotation.go): the identity key signs the
+	// announcement, signer pays for it. The rest belongs to the rotation
+	// goroutine.
+	identity       ed25519.PrivateKey
+	signer         *chaintx.Signer
+	announced      *sphinx.PublicKey // the last next key announced, in announcedEpoch
+	announcedEpoch uint64
+	announceLog    *ratelog.Logger
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -121,7 +141,7 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 		log = NewLogger(cfg.Log, os.Stderr)
 	}
 	s := &Server{cfg: cfg, id: keys.IdentityPublic(), reg: prometheus.NewRegistry(),
-		home: home, sphinxKey: keys.Sphinx, next: keys.NextSphinx}
+		home: home, sphinxKey: keys.Sphinx, next: keys.NextSphinx, identity: keys.Identity}
 	s.log = log.With("node", hex.EncodeToString(s.id[:6]))
 	s.role.Store(int64(topology.None))
 	var closers []func()
@@ -178,10 +198,15 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 	s.reader = topology.NewReader(mixnettypes.NewQueryClient(s.conn), topology.ReaderConfig{
 		Refresh: time.Duration(cfg.Chain.Refresh), EpochPoll: time.Duration(cfg.Chain.EpochPoll), Logger: s.log})
 
+	s.readParams(ctx)
+	if err := s.newSigner(keys); err != nil {
+		return nil, err
+	}
 	if s.mix, err = mixnode.New(cfg.MixnodeConfig(), keys.Sphinx, s.resolve, s.log, s.reg); err != nil {
 		return nil, err
 	}
 	closers = append(closers, func() { s.mix.Close() })
+	removeStrayFilters(home, keys.Sphinx, keys.NextSphinx)
 	if err := s.applyKeys(); err != nil {
 		return nil, err
 	}
@@ -197,10 +222,18 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 	s.cancel = cancel
 	updates, unsubscribe := s.reader.Subscribe()
 	s.followPeers(runCtx)
-	s.wg.Add(3)
+	s.wg.Add(5)
+	go func() {
+		defer s.wg.Done()
+		s.rotateEvery(runCtx)
+	}()
 	go func() {
 		defer s.wg.Done()
 		s.watchNextKeyFile(runCtx, time.Second)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.saveFiltersEvery(runCtx, time.Duration(cfg.Keys.ReplaySaveInterval))
 	}()
 	go func() {
 		defer s.wg.Done()
@@ -285,6 +318,7 @@ func (s *Server) followKeys(t *topology.Topology, me topology.Node, in bool) {
 		}
 		s.prev, s.sphinxKey, s.next = s.sphinxKey, s.next, nil
 		s.prevUntil = t.Epoch
+		s.saveFilterOf(s.prev.PublicKey())
 		changed = true
 		s.log.Info("sphinx key rotated: the chain now has the next key", "epoch", t.Epoch,
 			"sphinx_key", hex.EncodeToString(s.sphinxKey.PublicKey().Bytes()))
@@ -342,7 +376,7 @@ func (s *Server) syncNextKeyFile() bool {
 		s.retired = append(s.retired, s.next.PublicKey())
 	}
 	s.next = k
-	s.log.Info("next sphinx key taken up; packets for it are accepted from now (announce it with update-node-config)",
+	s.log.Info("next sphinx key taken up; packets for it are accepted from now (until announced on chain, they are few)",
 		"next_sphinx_key", hex.EncodeToString(k.PublicKey().Bytes()))
 	return true
 }
@@ -372,15 +406,16 @@ func (s *Server) watchNextKeyFile(ctx context.Context, interval time.Duration) {
 }
 
 // applyKeys gives the mix engine the keys to accept packets for, the
-// chain's current one first. Held by keyMu (or before the node runs).
+// chain's current one first, each with its replay filter. Held by keyMu
+// (or before the node runs).
 func (s *Server) applyKeys() error {
-	var others []*sphinx.PrivateKey
+	keys := []*sphinx.PrivateKey{s.sphinxKey}
 	for _, k := range []*sphinx.PrivateKey{s.next, s.prev} {
 		if k != nil {
-			others = append(others, k)
+			keys = append(keys, k)
 		}
 	}
-	return s.mix.SetKeys(s.sphinxKey, others...)
+	return s.keyFilters(keys)
 }
 
 // SphinxKeys returns the node's sphinx public keys: the one in use, and the
@@ -407,6 +442,8 @@ type Status struct {
 	NextSphinxKey string `json:"next_sphinx_key,omitempty"`
 	// Chain is empty while the chain answers, else the last error.
 	Chain string `json:"chain,omitempty"`
+	// ChainAccount is the address the node pays its transactions from.
+	ChainAccount string `json:"chain_account,omitempty"`
 }
 
 // Status reports the node's state.
@@ -420,6 +457,9 @@ func (s *Server) Status() Status {
 	}
 	if err := s.reader.Err(); err != nil {
 		st.Chain = err.Error()
+	}
+	if s.signer != nil {
+		st.ChainAccount = s.signer.Address()
 	}
 	return st
 }
@@ -477,6 +517,8 @@ func (s *Server) Close() error {
 		}
 		s.cancel()
 		s.wg.Wait()
+		// The engine has stopped: this save holds every tag it took.
+		s.saveAllFilters()
 		if err := s.conn.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("grpc: %w", err))
 		}

@@ -27,6 +27,10 @@ type GenesisParams struct {
 	// Entry, Exit and Mixnodes are the rewarded set's sizes (Mixnodes is
 	// spread over the three layers); zero gives 1, 1 and 3.
 	Entry, Exit, Mixnodes uint32
+	// SphinxKeyRotationEpochs is the schedule nodes rotate their sphinx
+	// keys by; zero (unlike the chain's default) means no schedule, so a
+	// test's keys change only when it asks.
+	SphinxKeyRotationEpochs uint32
 }
 
 // Genesis returns a chain.Options.Genesis editor that sets short epochs, a
@@ -47,6 +51,7 @@ func Genesis(p GenesisParams) func(cdc codec.Codec, state app.GenesisState) erro
 		gs.Params.EpochsPerInterval = 24
 		gs.Params.MinimumPledge = sdk.NewInt64Coin(mixnettypes.Denom, Pledge)
 		gs.Params.RewardedSet = mixnettypes.RewardedSetSizes{EntryGateways: p.Entry, ExitGateways: p.Exit, Mixnodes: p.Mixnodes}
+		gs.Params.SphinxKeyRotationEpochs = p.SphinxKeyRotationEpochs
 		bz, err := cdc.MarshalJSON(&gs)
 		state[mixnettypes.ModuleName] = bz
 		return err

@@ -26,6 +26,10 @@ import (
 	"testing"
 	"time"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
+	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
+
+	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sidecar/node"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/testutil/chain"
@@ -46,7 +50,14 @@ type Options struct {
 	// Process lists the indexes of nodes to run as separate processes
 	// (needs RunNodeProcess in the test binary's TestMain).
 	Process []int
+	// SphinxKeyRotationEpochs is the chain's rotation schedule; zero means
+	// none (see GenesisParams).
+	SphinxKeyRotationEpochs uint32
 }
+
+// AccountFunds is what each node's chain account gets when the node is
+// bonded: enough for many announcements at the default gas price.
+const AccountFunds = 10_000_000
 
 // Network is a running local network.
 type Network struct {
@@ -67,8 +78,10 @@ type Node struct {
 	Home  string
 	Owner string
 	ID    uint64
-	Keys  node.Keys
-	Cfg   node.Config
+	// Keys are the keys the node was made and bonded with; after a
+	// rotation its home holds newer sphinx keys (RestartNode reads them).
+	Keys node.Keys
+	Cfg  node.Config
 
 	mu     sync.Mutex
 	server *node.Server // in-process, or nil
@@ -94,7 +107,8 @@ func Start(t testing.TB, o Options) *Network {
 	}
 	accounts := append([]string{"alice", "bob"}, owners...)
 	c := chain.Start(t, chain.Options{Accounts: accounts, Genesis: Genesis(GenesisParams{
-		EpochDuration: o.EpochDuration, Entry: o.Entry, Exit: o.Exit, Mixnodes: o.Mixnodes})})
+		EpochDuration: o.EpochDuration, Entry: o.Entry, Exit: o.Exit, Mixnodes: o.Mixnodes,
+		SphinxKeyRotationEpochs: o.SphinxKeyRotationEpochs})})
 	nw := &Network{Chain: c, t: t, opts: o, log: slog.New(slog.DiscardHandler)}
 	if o.Logs {
 		nw.log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -126,7 +140,7 @@ func Start(t testing.TB, o Options) *Network {
 			if err := nw.StartProcess(n); err != nil {
 				t.Fatalf("node %d: %v", i, err)
 			}
-		} else if err := nw.startInProcess(n, ls); err != nil {
+		} else if err := nw.startInProcess(n, n.Keys, ls); err != nil {
 			t.Fatalf("node %d: %v", i, err)
 		}
 	}
@@ -195,7 +209,14 @@ func (nw *Network) newNode(ctx context.Context, i int, owner string) (*Node, []n
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := nw.Chain.BroadcastTx(ctx, owner, msg); err != nil {
+	account, err := chaintx.Address(keys.Account, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	// The owner funds the node's chain account in the bonding transaction.
+	fund := &banktypes.MsgSend{FromAddress: addr, ToAddress: account,
+		Amount: sdk.NewCoins(sdk.NewInt64Coin(mixnettypes.Denom, AccountFunds))}
+	if _, err := nw.Chain.BroadcastTx(ctx, owner, msg, fund); err != nil {
 		return nil, nil, fmt.Errorf("bond: %w", err)
 	}
 	got, err := nw.Query.NodeByOwner(ctx, &mixnettypes.QueryNodeByOwnerRequest{Owner: addr})
@@ -205,8 +226,8 @@ func (nw *Network) newNode(ctx context.Context, i int, owner string) (*Node, []n
 	return &Node{Index: i, Home: home, Owner: owner, ID: got.Node.NodeId, Keys: keys, Cfg: cfg}, ls, nil
 }
 
-func (nw *Network) startInProcess(n *Node, ls []net.Listener) error {
-	s, err := node.Start(context.Background(), n.Home, n.Cfg, n.Keys, node.Options{
+func (nw *Network) startInProcess(n *Node, keys node.Keys, ls []net.Listener) error {
+	s, err := node.Start(context.Background(), n.Home, n.Cfg, keys, node.Options{
 		Logger: nw.log.With("index", n.Index), MixListener: ls[0], ClientsListener: ls[1], HTTPListener: ls[2]})
 	if err != nil {
 		for _, l := range ls {
@@ -261,8 +282,13 @@ func (nw *Network) StopNode(n *Node) {
 	}
 }
 
-// RestartNode starts a stopped in-process node again on its own ports.
+// RestartNode starts a stopped in-process node again on its own ports, with
+// the keys its home holds now (a rotation may have replaced them).
 func (nw *Network) RestartNode(n *Node) error {
+	keys, err := node.LoadKeys(n.Home)
+	if err != nil {
+		return err
+	}
 	var ls []net.Listener
 	for _, a := range []string{n.Cfg.Node.MixListen, n.Cfg.Node.ClientsListen, n.Cfg.Node.HTTPListen} {
 		l, err := listenRetry(a)
@@ -274,7 +300,7 @@ func (nw *Network) RestartNode(n *Node) error {
 		}
 		ls = append(ls, l)
 	}
-	return nw.startInProcess(n, ls)
+	return nw.startInProcess(n, keys, ls)
 }
 
 // listenRetry listens on addr, retrying briefly while the port is still held
