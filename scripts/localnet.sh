@@ -122,7 +122,7 @@ if [ "$chain_only" = 0 ]; then
 			# The node pays for announcing its sphinx keys from its own account.
 			account=$("$nym_node" --home "$nhome" chain-address)
 			say "funding node$i's chain account $account"
-			txhash=$(q tx bank send "operator$i" "$account" 10000000unym --gas 200000 -y -o json |
+			txhash=$(q tx bank send "operator$i" "$account" 10000000unym --gas 200000 --gas-prices "$gas_prices" -y -o json |
 				sed -n 's/.*"txhash":"\([0-9A-F]*\)".*/\1/p')
 			q query wait-tx "$txhash" --timeout 30s -o json >/dev/null ||
 				{ say "funding node$i's account failed"; q query tx "$txhash" >&2 || true; exit 1; }

@@ -263,7 +263,7 @@ func rotateSphinxKeyCmd() *cobra.Command {
 				return err
 			}
 			pub := hex.EncodeToString(k.PublicKey().Bytes())
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "next sphinx key: %s\nwritten to:      %s\nannounce it (as the owner):\n  nyxd tx mixnet update-node-config --next-sphinx-key %s --from <owner key name> --chain-id %s\n",
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "next sphinx key: %s\nwritten to:      %s\nannounce it (as the owner):\n  nyxd tx mixnet update-node-config --next-sphinx-key %s --from <owner key name> --chain-id %s --gas auto --gas-adjustment 1.5 --gas-prices 0.025unym\n",
 				pub, filepath.Join(home, node.NextSphinxKeyFile), pub, chainID)
 			return err
 		},

@@ -68,11 +68,12 @@ func BondMsg(keys Keys, cfg Config, owner string, nonce uint64, pledge string) (
 }
 
 // Command is the nyxd command that bonds the node with pledge (e.g.
-// "100000000unym"), to be run by the owner's key.
+// "100000000unym"), to be run by the owner's key. It pays the minimum gas
+// price nyxd's default app.toml asks (0.025 in unym or unyx).
 func (b BondingInfo) Command(pledge, from string) string {
 	return strings.Join([]string{"nyxd tx mixnet bond-node", pledge, b.IdentityKey, b.SphinxKey, b.Host,
 		fmt.Sprint(b.MixPort), fmt.Sprint(b.ClientsPort), fmt.Sprint(b.HTTPPort), b.Signature,
-		"--from", from, "--chain-id", b.ChainID}, " ")
+		"--from", from, "--chain-id", b.ChainID, "--gas", "auto", "--gas-adjustment", "1.5", "--gas-prices", "0.025unym"}, " ")
 }
 
 // Text is the human form of the bonding info.
