@@ -58,6 +58,8 @@ type Keeper struct {
 	PartialSignatures collections.Map[collections.Pair[uint64, uint32], []byte]
 	// Spent are the spend tags of redeemed credentials.
 	Spent collections.Map[[]byte, types.SpentCredential]
+	// DKG is the state of the distributed key generation (dkg.go).
+	DKG DKGState
 }
 
 // NewKeeper builds the keeper. authority is the address allowed to change the params
@@ -91,6 +93,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 		PartialSignatures: collections.NewMap(sb, types.PartialSignaturesKey, "partial_signatures",
 			collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key), collections.BytesValue),
 		Spent: collections.NewMap(sb, types.SpentKey, "spent", collections.BytesKey, codec.CollValue[types.SpentCredential](cdc)),
+		DKG:   newDKGState(sb, cdc),
 	}
 	schema, err := sb.Build()
 	if err != nil {
