@@ -71,16 +71,7 @@ func TestDKGHonestRound(t *testing.T) {
 func TestDKGBadDealerExcluded(t *testing.T) {
 	f := newFixture(t)
 	net := newDKGNet(f, 4)
-	net.alter = func(kind types.DKGMessageKind, position int, msg []byte) []byte {
-		if kind != types.DKGDealing || position != 1 {
-			return msg
-		}
-		// The first ciphertext (to participant 1) follows the header, E and the commitments.
-		off := types.DKGHeaderSize + 8 + coconut.G1Size + coconut.G2Size*(coconut.BandwidthAttributes+1)*3
-		bad := append([]byte(nil), msg...)
-		bad[off+5] ^= 0x40
-		return bad
-	}
+	net.alter = corruptDealingTo1(1)
 	net.start()
 	net.phase() // registration
 	r := net.phase()
@@ -163,4 +154,19 @@ func TestDKGUnregisteredSitsOut(t *testing.T) {
 	require.Equal(t, types.DKG_PHASE_COMPLETED, r.Phase)
 	require.Equal(t, []uint32{1, 2, 0, 3}, []uint32{r.Participants[0].Index, r.Participants[1].Index, r.Participants[2].Index, r.Participants[3].Index})
 	net.requireIssuesUnder(r.RoundId)
+}
+
+// corruptDealingTo1 makes the dealing of the validator at position give
+// participant 1 a bad share (a 4-participant round, t = 3).
+func corruptDealingTo1(position int) func(types.DKGMessageKind, int, []byte) []byte {
+	return func(kind types.DKGMessageKind, pos int, msg []byte) []byte {
+		if kind != types.DKGDealing || pos != position {
+			return msg
+		}
+		// The first ciphertext (to participant 1) follows the header, E and the commitments.
+		off := types.DKGHeaderSize + 8 + coconut.G1Size + coconut.G2Size*(coconut.BandwidthAttributes+1)*3
+		bad := append([]byte(nil), msg...)
+		bad[off+5] ^= 0x40
+		return bad
+	}
 }
