@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 
 	"cosmossdk.io/collections"
@@ -12,6 +13,7 @@ import (
 	"github.com/cosmos/cosmos-sdk/codec"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
+	"github.com/nyx-privacy/nyx/coconut"
 	"github.com/nyx-privacy/nyx/x/coconut/types"
 )
 
@@ -30,6 +32,10 @@ type DKGState struct {
 	Dealings collections.Map[collections.Pair[uint64, uint32], []byte]
 	// KeyShares are the verified verification key shares, keyed the same way.
 	KeyShares collections.Map[collections.Pair[uint64, uint32], []byte]
+	// Commitments are the summed commitments of the qualified dealings
+	// (coconut's encoding), set when the complaint phase ends: each key share
+	// and the master key are checked against them instead of every dealing.
+	Commitments collections.Item[[]byte]
 }
 
 func newDKGState(sb *collections.SchemaBuilder, cdc codec.BinaryCodec) DKGState {
@@ -40,6 +46,7 @@ func newDKGState(sb *collections.SchemaBuilder, cdc codec.BinaryCodec) DKGState 
 		StartRequested: collections.NewItem(sb, types.DKGStartRequestedKey, "dkg_start_requested", collections.BoolValue),
 		Dealings:       collections.NewMap(sb, types.DKGDealingsKey, "dkg_dealings", pair, collections.BytesValue),
 		KeyShares:      collections.NewMap(sb, types.DKGKeySharesKey, "dkg_key_shares", pair, collections.BytesValue),
+		Commitments:    collections.NewItem(sb, types.DKGCommitmentsKey, "dkg_commitments", collections.BytesValue),
 	}
 }
 
@@ -212,6 +219,35 @@ func (k Keeper) verifyKeyShare(ctx context.Context, r *types.DKGRound, m *types.
 	if err != nil {
 		return err
 	}
+	c, err := k.commitments(ctx)
+	if err != nil {
+		return err
+	}
+	seed := sha256.Sum256(m.Body)
+	if err := g.VerifyKeyShareAgainst(rand.NewChaCha8(seed), c, int(me.Index), m.KeyShare); err != nil {
+		return errorsmod.Wrapf(types.ErrInvalidDKGMessage, "key share of participant %d: %v", me.Index, err)
+	}
+	return nil
+}
+
+func (k Keeper) commitments(ctx context.Context) (*coconut.Commitments, error) {
+	bz, err := k.DKG.Commitments.Get(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("summed commitments: %w", err)
+	}
+	c := new(coconut.Commitments)
+	if err := c.UnmarshalBinary(bz); err != nil {
+		return nil, fmt.Errorf("stored summed commitments: %w", err)
+	}
+	return c, nil
+}
+
+// sumCommitments stores the summed commitments of r's qualified dealings.
+func (k Keeper) sumCommitments(ctx context.Context, r *types.DKGRound) error {
+	g, err := r.DKG(sdk.UnwrapSDKContext(ctx).ChainID())
+	if err != nil {
+		return err
+	}
 	dealings, err := k.RoundDealings(ctx, r.RoundId)
 	if err != nil {
 		return err
@@ -220,9 +256,13 @@ func (k Keeper) verifyKeyShare(ctx context.Context, r *types.DKGRound, m *types.
 	if err != nil {
 		return err
 	}
-	seed := sha256.Sum256(m.Body)
-	if err := g.VerifyVerificationKeyShare(rand.NewChaCha8(seed), ds, int(me.Index), m.KeyShare); err != nil {
-		return errorsmod.Wrapf(types.ErrInvalidDKGMessage, "key share of participant %d: %v", me.Index, err)
+	c, err := g.SumCommitments(ds)
+	if err != nil {
+		return err
 	}
-	return nil
+	bz, err := c.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return k.DKG.Commitments.Set(ctx, bz)
 }

@@ -114,6 +114,9 @@ func (k Keeper) clearRoundMessages(ctx context.Context, id uint64) error {
 	if err := k.DKG.Dealings.Clear(ctx, collections.NewPrefixedPairRange[uint64, uint32](id)); err != nil {
 		return err
 	}
+	if err := k.DKG.Commitments.Remove(ctx); err != nil {
+		return err
+	}
 	return k.DKG.KeyShares.Clear(ctx, collections.NewPrefixedPairRange[uint64, uint32](id))
 }
 
@@ -141,6 +144,11 @@ func (k Keeper) endPhase(ctx context.Context, r types.DKGRound) error {
 	case types.DKG_PHASE_DEALING, types.DKG_PHASE_COMPLAINT:
 		if q := len(r.Qualified()); q < t {
 			return k.failRound(ctx, r, fmt.Sprintf("%d qualified dealers after %s, threshold %d", q, r.Phase, t))
+		}
+		if r.Phase == types.DKG_PHASE_COMPLAINT {
+			if err := k.sumCommitments(ctx, &r); err != nil {
+				return k.failRound(ctx, r, err.Error())
+			}
 		}
 	case types.DKG_PHASE_KEY_SHARE:
 		return k.finaliseRound(ctx, r)
@@ -178,7 +186,7 @@ func (k Keeper) finaliseRound(ctx context.Context, r types.DKGRound) error {
 	if len(ks.PartialKeys) < t {
 		return k.failRound(ctx, r, fmt.Sprintf("%d key shares, threshold %d", len(ks.PartialKeys), t))
 	}
-	master, err := k.masterKey(ctx, r)
+	master, err := k.masterKey(ctx)
 	if err != nil {
 		return k.failRound(ctx, r, err.Error())
 	}
@@ -197,24 +205,12 @@ func (k Keeper) finaliseRound(ctx context.Context, r types.DKGRound) error {
 	})
 }
 
-func (k Keeper) masterKey(ctx context.Context, r types.DKGRound) ([]byte, error) {
-	g, err := r.DKG(sdk.UnwrapSDKContext(ctx).ChainID())
+func (k Keeper) masterKey(ctx context.Context) ([]byte, error) {
+	c, err := k.commitments(ctx)
 	if err != nil {
 		return nil, err
 	}
-	dealings, err := k.RoundDealings(ctx, r.RoundId)
-	if err != nil {
-		return nil, err
-	}
-	ds, err := types.QualifiedDealings(&r, dealings)
-	if err != nil {
-		return nil, err
-	}
-	vk, err := g.DeriveMasterVerificationKey(ds)
-	if err != nil {
-		return nil, err
-	}
-	return vk.MarshalBinary()
+	return c.MasterVerificationKey().MarshalBinary()
 }
 
 func decodeDealing(bz []byte) (*coconut.Dealing, error) {

@@ -31,6 +31,10 @@ func (k Keeper) initDKGGenesis(ctx context.Context, g types.DKGGenesis) error {
 			return err
 		}
 	}
+	// The summed commitments are derived state: rebuilt, not exported.
+	if r := g.Round; r != nil && r.Phase >= types.DKG_PHASE_KEY_SHARE && r.Phase != types.DKG_PHASE_FAILED {
+		return k.sumCommitments(ctx, r)
+	}
 	return nil
 }
 

@@ -33,7 +33,17 @@ func TestDKGGenesisRoundInProgress(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, gs, gs2)
 
+	// Once more in the key share phase, after one key share: the summed
+	// commitments the shares are checked against are rebuilt at import.
 	net.f = f2
+	require.Equal(t, types.DKG_PHASE_KEY_SHARE, net.phase().Phase)
+	require.NoError(t, f2.k.ProcessDKGMessage(f2.ctx, net.vs[0].addr, net.message(0)))
+	gs, err = f2.k.ExportGenesis(f2.ctx)
+	require.NoError(t, err)
+	require.Len(t, gs.Dkg.KeyShares, 1)
+	f3 := newFixture(t, func(_ *fixture, g *types.GenesisState) { *g = *gs })
+	f3.ctx = f3.ctx.WithBlockHeight(f2.ctx.BlockHeight())
+	net.f = f3
 	r = net.run()
 	require.Equal(t, types.DKG_PHASE_COMPLETED, r.Phase)
 	require.Equal(t, []int{0, 2, 3}, r.Qualified())

@@ -9,4 +9,5 @@ var (
 	DKGStartRequestedKey = collections.NewPrefix(22)
 	DKGDealingsKey       = collections.NewPrefix(23)
 	DKGKeySharesKey      = collections.NewPrefix(24)
+	DKGCommitmentsKey    = collections.NewPrefix(25)
 )

@@ -16,7 +16,10 @@ import (
 // DKGMessageFor returns the message the participant at position should send
 // now, or nil when it has nothing to send (not a participant of this phase,
 // or already sent). dealings must hold every stored dealing of the round once
-// the dealing phase is over.
+// the dealing phase is over. In the complaint and key share phases it decrypts
+// and checks the validator's shares in every dealing (about 44 ms per dealing
+// at n = 100, BenchmarkDKGPerValidator): a caller keeps its answer per round
+// and phase rather than asking again at every height until it is recorded.
 func DKGMessageFor(rng io.Reader, chainID string, r *DKGRound, dealings map[uint32][]byte, key *coconut.ParticipantKey, position int) ([]byte, error) {
 	if position < 0 || position >= len(r.Participants) {
 		return nil, fmt.Errorf("round %d: no participant at position %d", r.RoundId, position)
