@@ -1,12 +1,13 @@
 // Package keeper holds the coconut module's state and the logic that changes it:
 // credential requests and spends (msg_server.go, request.go, spend.go), the
 // record of issuers' partial signatures (issuance.go), queries (grpc_query.go),
-// the pruning of old requests (abci.go) and genesis (genesis.go).
+// the pruning of old requests (abci.go), genesis (genesis.go) and the DKG
+// (dkg.go: its state and messages; dkg_abci.go: rounds and phases by height).
 //
-// Keys are numbered by key id. Genesis sets them for now; the DKG will set them,
-// one key id per DKG round, through ActivateKey, and the issuers' partial
-// signatures will arrive per request id through vote extensions into
-// RecordPartialSignature. The prepared (fixed-base) form of each verification key is
+// Keys are numbered by key id. Genesis sets them until the vote extensions feed
+// the DKG, which sets them, one key id per round, through ActivateKey; the
+// issuers' partial signatures will arrive per request id through vote
+// extensions into RecordPartialSignature. The prepared (fixed-base) form of each verification key is
 // built once and kept in memory (keyCache), never per transaction.
 package keeper
 
