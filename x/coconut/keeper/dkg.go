@@ -171,27 +171,34 @@ func (k Keeper) ProcessDKGMessage(ctx context.Context, from []byte, bz []byte) e
 }
 
 // verifyComplaints checks every complaint of m and returns the positions of
-// the dealers they exclude. A complaint against a dealer already excluded is
-// not checked again.
+// the dealers they exclude. The cheap checks of all complaints come before any
+// proof is verified; a complaint against a dealer already excluded is not
+// verified again.
 func (k Keeper) verifyComplaints(ctx context.Context, r *types.DKGRound, m *types.DKGMessage, me *types.DKGParticipant) ([]int, error) {
 	g, err := r.DKG(sdk.UnwrapSDKContext(ctx).ChainID())
 	if err != nil {
 		return nil, err
 	}
-	var out []int
-	for _, c := range m.Complaints {
+	byIndex := make(map[int]int, len(r.Participants))
+	for i := range r.Participants {
+		if idx := int(r.Participants[i].Index); idx != 0 {
+			byIndex[idx] = i
+		}
+	}
+	dealers := make([]int, len(m.Complaints))
+	for i, c := range m.Complaints {
 		if c.Complainer() != int(me.Index) {
 			return nil, errorsmod.Wrapf(types.ErrInvalidDKGMessage, "complaint as participant %d from participant %d", c.Complainer(), me.Index)
 		}
-		dealer := -1
-		for i := range r.Participants {
-			if int(r.Participants[i].Index) == c.Dealer() {
-				dealer = i
-			}
-		}
-		if dealer < 0 || !r.Participants[dealer].Dealt {
+		dealer, ok := byIndex[c.Dealer()]
+		if !ok || !r.Participants[dealer].Dealt {
 			return nil, errorsmod.Wrapf(types.ErrInvalidDKGMessage, "complaint against dealer %d, who has no dealing", c.Dealer())
 		}
+		dealers[i] = dealer
+	}
+	var out []int
+	for i, c := range m.Complaints {
+		dealer := dealers[i]
 		if r.Participants[dealer].Excluded {
 			continue
 		}

@@ -1,6 +1,7 @@
 package keeper_test
 
 import (
+	"crypto/rand"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -76,6 +77,22 @@ func TestDKGBadDealerExcluded(t *testing.T) {
 	net.phase() // registration
 	r := net.phase()
 	require.Equal(t, types.DKG_PHASE_COMPLAINT, r.Phase)
+
+	// A true complaint sent with a false one is refused as a whole.
+	g, err := r.DKG(testChainID)
+	require.NoError(t, err)
+	ds, err := types.QualifiedDealings(&r, net.dealings())
+	require.NoError(t, err)
+	valid, err := g.Complain(rand.Reader, ds[1], 1, net.vs[0].key)
+	require.NoError(t, err)
+	require.NoError(t, g.VerifyComplaint(ds[1], valid))
+	falseOne, err := g.Complain(rand.Reader, ds[0], 1, net.vs[0].key)
+	require.NoError(t, err)
+	mixed, err := types.EncodeDKGComplaints(r.RoundId, []*coconut.Complaint{valid, falseOne})
+	require.NoError(t, err)
+	before := f.snapshot()
+	require.ErrorIs(t, f.k.ProcessDKGMessage(f.ctx, net.vs[0].addr, mixed), types.ErrInvalidDKGMessage)
+	f.requireUnchanged(before)
 
 	r = net.phase()
 	require.Equal(t, types.DKG_PHASE_KEY_SHARE, r.Phase)
