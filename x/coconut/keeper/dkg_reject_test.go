@@ -106,6 +106,9 @@ func TestDKGRefusesMalformed(t *testing.T) {
 	refuse("false complaint", v(2), msg(complain(1, 3)))
 	refuse("false complaint among others", v(2), msg(complain(1, 3), complain(2, 3)))
 	refuse("complaint as another participant", v(0), msg(complain(1, 3)))
+	forged := msg(complain(1, 3))
+	forged[len(forged)-1] ^= 1 // the proof's response
+	refuse("forged complaint", v(2), forged)
 	refuse("no complaints", v(2), types.EncodeDKGMessage(types.DKGComplaints, id, []byte{0, 0}))
 	short := msg(complain(1, 3))
 	binary.BigEndian.PutUint16(short[types.DKGHeaderSize:], 2)
