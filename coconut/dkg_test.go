@@ -131,6 +131,9 @@ func TestDKGWithCheaters(t *testing.T) {
 	if err := g.VerifyComplaint(honest, fc); !errors.Is(err, ErrProof) {
 		t.Fatalf("false complaint: %v", err)
 	}
+	if fc.Dealer() != honest.Dealer() || fc.Complainer() != 3 {
+		t.Fatalf("complaint names dealer %d, complainer %d", fc.Dealer(), fc.Complainer())
+	}
 	forged := *complaints[0]
 	forged.shared = forged.shared.Add(curve.G1Generator())
 	if err := g.VerifyComplaint(dealings[forged.dealer-1], &forged); !errors.Is(err, ErrProof) {

@@ -231,3 +231,17 @@ func FuzzScalar(f *testing.F) {
 		}
 	})
 }
+
+func FuzzCommitments(f *testing.F) {
+	w := fuzzWorldOnce(f)
+	seed(f, &Commitments{t: w.dkg.Threshold, q: w.dkg.Params.q, c: summedCommitments([]*Dealing{w.deal})})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var c Commitments
+		if roundTrip(t, data, &c) && c.check(w.dkg) == nil {
+			_ = c.MasterVerificationKey()
+			if vk, err := c.VerificationKeyShare(1); err == nil {
+				_ = w.dkg.VerifyKeyShareAgainst(rand.Reader, &c, 1, vk)
+			}
+		}
+	})
+}

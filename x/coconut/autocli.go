@@ -29,6 +29,7 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				{RpcMethod: "VerificationKey", Use: "verification-key", Short: "Show the current issuing key, master and partial keys (--key-id for an older one)"},
 				{RpcMethod: "Request", Use: "request <request-id>", Short: "Show a credential request and its partial signatures", PositionalArgs: pos("request_id")},
 				{RpcMethod: "SpendTag", Use: "spend-tag <tag>", Short: "Show whether a spend tag (hex or base64) was spent", PositionalArgs: pos("tag")},
+				{RpcMethod: "DKGRound", Use: "dkg-round", Short: "Show the DKG params and the latest DKG round (participants, phase, heights)"},
 			},
 		},
 		Tx: &autocliv1.ServiceCommandDescriptor{
@@ -48,6 +49,7 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 					PositionalArgs: []*autocliv1.PositionalArgDescriptor{{ProtoField: "entries", Varargs: true}},
 				},
 				{RpcMethod: "UpdateParams", Use: "update-params-proposal <params>", Short: "Propose new module params (the whole params object)", PositionalArgs: pos("params"), GovProposal: true},
+				{RpcMethod: "StartDKG", Use: "start-dkg-proposal", Short: "Propose a new DKG round with the current validators (--params to change the DKG params)", GovProposal: true},
 			},
 		},
 	}

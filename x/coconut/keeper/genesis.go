@@ -71,7 +71,7 @@ func (k Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
 			return err
 		}
 	}
-	return nil
+	return k.initDKGGenesis(ctx, gs.Dkg)
 }
 
 // ExportGenesis reads the whole state.
@@ -112,6 +112,9 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 		gs.Spent = append(gs.Spent, s)
 		return false, nil
 	}); err != nil {
+		return nil, err
+	}
+	if gs.Dkg, err = k.exportDKGGenesis(ctx); err != nil {
 		return nil, err
 	}
 	return gs, nil

@@ -1,12 +1,13 @@
 // Package keeper holds the coconut module's state and the logic that changes it:
 // credential requests and spends (msg_server.go, request.go, spend.go), the
 // record of issuers' partial signatures (issuance.go), queries (grpc_query.go),
-// the pruning of old requests (abci.go) and genesis (genesis.go).
+// the pruning of old requests (abci.go), genesis (genesis.go) and the DKG
+// (dkg.go: its state and messages; dkg_abci.go: rounds and phases by height).
 //
-// Keys are numbered by key id. Genesis sets them for now; the DKG will set them,
-// one key id per DKG round, through ActivateKey, and the issuers' partial
-// signatures will arrive per request id through vote extensions into
-// RecordPartialSignature. The prepared (fixed-base) form of each verification key is
+// Keys are numbered by key id. Genesis sets them until the vote extensions feed
+// the DKG, which sets them, one key id per round, through ActivateKey; the
+// issuers' partial signatures will arrive per request id through vote
+// extensions into RecordPartialSignature. The prepared (fixed-base) form of each verification key is
 // built once and kept in memory (keyCache), never per transaction.
 package keeper
 
@@ -58,6 +59,8 @@ type Keeper struct {
 	PartialSignatures collections.Map[collections.Pair[uint64, uint32], []byte]
 	// Spent are the spend tags of redeemed credentials.
 	Spent collections.Map[[]byte, types.SpentCredential]
+	// DKG is the state of the distributed key generation (dkg.go).
+	DKG DKGState
 }
 
 // NewKeeper builds the keeper. authority is the address allowed to change the params
@@ -91,6 +94,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 		PartialSignatures: collections.NewMap(sb, types.PartialSignaturesKey, "partial_signatures",
 			collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key), collections.BytesValue),
 		Spent: collections.NewMap(sb, types.SpentKey, "spent", collections.BytesKey, codec.CollValue[types.SpentCredential](cdc)),
+		DKG:   newDKGState(sb, cdc),
 	}
 	schema, err := sb.Build()
 	if err != nil {

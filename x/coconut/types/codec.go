@@ -14,6 +14,7 @@ func RegisterInterfaces(ir codectypes.InterfaceRegistry) {
 		&MsgRequestCredential{},
 		&MsgSpendCredentials{},
 		&MsgUpdateParams{},
+		&MsgStartDKG{},
 	)
 	msgservice.RegisterMsgServiceDesc(ir, &_Msg_serviceDesc)
 }
@@ -24,5 +25,6 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 	legacy.RegisterAminoMsg(cdc, &MsgRequestCredential{}, "nyx/coconut/MsgRequestCredential")
 	legacy.RegisterAminoMsg(cdc, &MsgSpendCredentials{}, "nyx/coconut/MsgSpendCredentials")
 	legacy.RegisterAminoMsg(cdc, &MsgUpdateParams{}, "nyx/coconut/MsgUpdateParams")
+	legacy.RegisterAminoMsg(cdc, &MsgStartDKG{}, "nyx/coconut/MsgStartDKG")
 	cdc.RegisterConcrete(&Params{}, "nyx/x/coconut/Params", nil)
 }

@@ -16,6 +16,7 @@ func DefaultGenesisState() *GenesisState {
 		Params:          p,
 		CredentialTypes: []CredentialType{p.CurrentCredentialType()},
 		NextRequestId:   1,
+		Dkg:             DefaultDKGGenesis(),
 	}
 }
 
@@ -34,6 +35,9 @@ func (gs GenesisState) Validate() error {
 	}
 	if gs.NextRequestId == 0 {
 		return genesisErr("next_request_id must be at least 1")
+	}
+	if err := gs.Dkg.Validate(); err != nil {
+		return err
 	}
 	keys := make(map[uint64]*KeySet, len(gs.KeySets))
 	var current, newest uint64
