@@ -62,6 +62,7 @@ func initRootCmd(rootCmd *cobra.Command, tempApp *app.NyxApp) {
 		queryCommand(),
 		txCommand(),
 		keys.Commands(),
+		coconutCmd(),
 	)
 }
 
