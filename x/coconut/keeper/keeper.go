@@ -1,13 +1,16 @@
 // Package keeper holds the coconut module's state and the logic that changes it:
 // credential requests and spends (msg_server.go, request.go, spend.go), the
-// record of issuers' partial signatures (issuance.go), queries (grpc_query.go),
-// the pruning of old requests (abci.go) and genesis (genesis.go).
+// record of issuers' partial signatures (issuance.go), issuance in vote
+// extensions (voteext.go: signing, checking and recording extensions;
+// handlers.go: the ABCI handlers the app wires), queries (grpc_query.go), the
+// pruning of old requests (abci.go) and genesis (genesis.go).
 //
-// Keys are numbered by key id. Genesis sets them for now; the DKG will set them,
-// one key id per DKG round, through ActivateKey, and the issuers' partial
-// signatures will arrive per request id through vote extensions into
-// RecordPartialSignature. The prepared (fixed-base) form of each verification key is
-// built once and kept in memory (keyCache), never per transaction.
+// Keys are numbered by key id. Genesis sets them for now, dealt by a trusted
+// dealer (an interim, single-operator set-up); the DKG will set them, one key id
+// per DKG round, through ActivateKey. The issuers' partial signatures arrive per
+// request id through vote extensions into RecordPartialSignature. The prepared
+// (fixed-base) form of each verification key is built once and kept in memory
+// (keyCache), never per transaction.
 package keeper
 
 import (
