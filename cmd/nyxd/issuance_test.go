@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	coconuttypes "github.com/nyx-privacy/nyx/x/coconut/types"
 )
 
 // startNode runs `nyxd start` on a node home and returns a function that
@@ -118,4 +121,67 @@ func TestFourValidatorsIssue(t *testing.T) {
 	if n := issueByCLI(t, bin, node0, 2, "alice"); n < 3 {
 		t.Fatalf("credential 2 (one validator down) has %d partial signatures, want at least 3", n)
 	}
+}
+
+// TestInitWritesIssuerKey: `nyxd init` deals a 1-of-1 issuing key: the share
+// in config/coconut_key.json (0600) under the node's consensus address, the
+// key set with that address in genesis, vote extensions on from height 1, and
+// the genesis validates.
+func TestInitWritesIssuerKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds nyxd")
+	}
+	bin := buildNyxd(t)
+	home := filepath.Join(t.TempDir(), "home")
+	run(t, bin, "init", "moniker", "--home", home, "--chain-id", "nyx-init-test")
+	path := filepath.Join(home, "config", "coconut_key.json")
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("coconut_key.json: %v, %v", err, fi)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := coconuttypes.ParseIssuerKey(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		AppState struct {
+			Coconut coconutGenesisJSON `json:"coconut"`
+		} `json:"app_state"`
+		Consensus struct {
+			Params struct {
+				ABCI struct {
+					Height string `json:"vote_extensions_enable_height"`
+				} `json:"abci"`
+			} `json:"params"`
+		} `json:"consensus"`
+	}
+	gb, err := os.ReadFile(filepath.Join(home, "config", "genesis.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(gb, &g); err != nil {
+		t.Fatal(err)
+	}
+	if g.Consensus.Params.ABCI.Height != "1" {
+		t.Fatalf("vote extensions enable height %q, want 1", g.Consensus.Params.ABCI.Height)
+	}
+	ks := g.AppState.Coconut.KeySets
+	if len(ks) != 1 || ks[0].Threshold != 1 || len(ks[0].PartialKeys) != 1 ||
+		ks[0].PartialKeys[0].ConsensusAddress != base64.StdEncoding.EncodeToString(key.ConsensusAddress) {
+		t.Fatalf("genesis key sets %+v do not hold the key file's share", ks)
+	}
+	run(t, bin, "genesis", "validate", "--home", home)
+}
+
+type coconutGenesisJSON struct {
+	KeySets []struct {
+		Threshold   int `json:"threshold"`
+		PartialKeys []struct {
+			ConsensusAddress string `json:"consensus_address"`
+		} `json:"partial_keys"`
+	} `json:"key_sets"`
 }
