@@ -2,10 +2,16 @@ package keeper_test
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/stretchr/testify/require"
+
+	"cosmossdk.io/log/v2"
 
 	"github.com/nyx-privacy/nyx/x/coconut/keeper"
 	"github.com/nyx-privacy/nyx/x/coconut/types"
@@ -140,4 +146,39 @@ func BenchmarkVoteExtensionVsFloor(b *testing.B) {
 	b.ReportMetric(float64(len(bz))/n, "bytes/request")
 	b.ReportMetric(median(per), "ns/request")
 	b.ReportMetric(median(ratios), "verify-per-request/floor")
+}
+
+// A validator without a usable key file logs it once and extends its votes
+// with nothing, however often it is asked; with a file that is not its share
+// of the key set on chain, the same.
+func TestExtendVoteWithoutKeyFile(t *testing.T) {
+	f := newFixture(t)
+	files := f.withConsensusAddresses()
+	f.requests(1)
+	dir := t.TempDir()
+	wrong, err := types.NewIssuerKey(1, 1, consAddr(1), f.issuers[2]) // signer 3's secret
+	require.NoError(t, err)
+	require.NoError(t, wrong.Save(filepath.Join(dir, "wrong.json")))
+	require.NoError(t, files[0].Save(filepath.Join(dir, "good.json")))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "garbage.json"), []byte("{not json"), 0o600))
+
+	for name, want := range map[string]string{
+		"missing.json": "no coconut issuer key",
+		"garbage.json": "no coconut issuer key",
+		"wrong.json":   "does not match",
+	} {
+		var logs bytes.Buffer
+		ve := keeper.NewVoteExtensions(f.k, nil, filepath.Join(dir, name), log.NewLogger(&logs, log.ColorOption(false)))
+		for range 3 {
+			res, err := ve.ExtendVoteHandler()(f.ctx, &abci.RequestExtendVote{Height: 2})
+			require.NoError(t, err, name)
+			require.Empty(t, res.VoteExtension, name)
+		}
+		require.Equal(t, 1, strings.Count(logs.String(), want), "%s: %s", name, logs.String())
+	}
+	ve := keeper.NewVoteExtensions(f.k, nil, filepath.Join(dir, "good.json"), log.NewNopLogger())
+	res, err := ve.ExtendVoteHandler()(f.ctx, &abci.RequestExtendVote{Height: 2})
+	require.NoError(t, err)
+	require.NoError(t, f.k.VerifyVoteExtension(f.ctx, consAddr(1), res.VoteExtension))
+	require.NotEmpty(t, res.VoteExtension)
 }
