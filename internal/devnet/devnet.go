@@ -232,6 +232,9 @@ func Write(cfg Config) (*Network, error) {
 		if err := issuerKeys[i].Save(coconuttypes.IssuerKeyPath(n.Home)); err != nil {
 			return nil, err
 		}
+		if keySet.PartialKeys[i].Validator, err = enc.TxConfig.SigningContext().ValidatorAddressCodec().BytesToString(n.Operator); err != nil {
+			return nil, err
+		}
 	}
 
 	state, err := initialAppState(enc, accounts, balances, keySet, cfg)
