@@ -41,6 +41,8 @@ type VoteExtensions struct {
 	keyPath  string
 	logger   log.Logger
 
+	memory *VerifiedPartials
+
 	mu      sync.Mutex
 	key     *types.IssuerKey
 	loaded  bool
@@ -52,7 +54,7 @@ type VoteExtensions struct {
 // coconut_key.json. A node without it (or with a bad one) takes no part in
 // issuance and says so once in its log; consensus is not affected.
 func NewVoteExtensions(k Keeper, valStore baseapp.ValidatorStore, keyPath string, logger log.Logger) *VoteExtensions {
-	return &VoteExtensions{k: k, valStore: valStore, keyPath: keyPath, logger: logger.With("module", "x/"+types.ModuleName),
+	return &VoteExtensions{k: k, valStore: valStore, keyPath: keyPath, logger: logger.With("module", "x/"+types.ModuleName), memory: NewVerifiedPartials(),
 		matched: map[uint64]bool{}, logged: map[string]bool{}}
 }
 
@@ -116,7 +118,7 @@ func (v *VoteExtensions) ExtendVoteHandler() sdk.ExtendVoteHandler {
 // VerifyVoteExtensionHandler checks another validator's extension.
 func (v *VoteExtensions) VerifyVoteExtensionHandler() sdk.VerifyVoteExtensionHandler {
 	return func(ctx sdk.Context, req *abci.RequestVerifyVoteExtension) (*abci.ResponseVerifyVoteExtension, error) {
-		if err := v.k.VerifyVoteExtension(ctx, req.ValidatorAddress, req.VoteExtension); err != nil {
+		if err := v.k.VerifyVoteExtension(ctx, req.ValidatorAddress, req.VoteExtension, v.memory); err != nil {
 			v.logger.Info("refusing a vote extension", "validator", fmt.Sprintf("%X", req.ValidatorAddress), "height", req.Height, "err", err)
 			return &abci.ResponseVerifyVoteExtension{Status: abci.ResponseVerifyVoteExtension_REJECT}, nil
 		}
@@ -201,7 +203,7 @@ func (v *VoteExtensions) checkInjected(ctx sdk.Context, txs [][]byte) error {
 	if err := baseapp.ValidateVoteExtensions(ctx, v.valStore, 0, "", *c); err != nil {
 		return fmt.Errorf("%w: %v", types.ErrInvalidVoteExtension, err)
 	}
-	return v.k.CheckCommitExtensions(ctx, commitVotes(c))
+	return v.k.CheckCommitExtensions(ctx, commitVotes(c), v.memory)
 }
 
 func commitVotes(c *abci.ExtendedCommitInfo) []CommitVote {

@@ -2,10 +2,15 @@ package keeper
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
+	"sync"
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
+
+	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/nyx-privacy/nyx/coconut"
 	"github.com/nyx-privacy/nyx/x/coconut/types"
@@ -48,22 +53,89 @@ func (k Keeper) SignPending(ctx context.Context, key *types.IssuerKey) (*types.I
 	return ext, nil
 }
 
+// VerifiedPartials remembers which partial signatures passed their pairing
+// check, so that ProcessProposal at H+1 does not redo the checks
+// VerifyVoteExtension did at H for the same extensions: the check is a pure
+// function of (partial key, request, signature), so the memory never changes
+// an outcome. It keeps the entries of the current and the previous height
+// only, at most maxVerifiedPartials of them.
+type VerifiedPartials struct {
+	mu        sync.Mutex
+	height    int64
+	cur, prev map[[32]byte]struct{}
+}
+
+// maxVerifiedPartials bounds the memory: two heights of 100 validators' full
+// extensions at the default param, 32 bytes each.
+const maxVerifiedPartials = 20_000
+
+// NewVerifiedPartials returns an empty memory.
+func NewVerifiedPartials() *VerifiedPartials { return &VerifiedPartials{} }
+
+func partialID(vk, req, sig []byte) [32]byte {
+	h := sha256.New()
+	for _, b := range [][]byte{vk, req, sig} {
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(b))))
+		h.Write(b)
+	}
+	var id [32]byte
+	h.Sum(id[:0])
+	return id
+}
+
+func (v *VerifiedPartials) at(height int64) {
+	if height != v.height {
+		if height == v.height+1 {
+			v.prev = v.cur
+		} else {
+			v.prev = nil
+		}
+		v.cur, v.height = map[[32]byte]struct{}{}, height
+	}
+}
+
+func (v *VerifiedPartials) has(height int64, id [32]byte) bool {
+	if v == nil {
+		return false
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.at(height)
+	_, a := v.cur[id]
+	_, b := v.prev[id]
+	return a || b
+}
+
+func (v *VerifiedPartials) add(height int64, id [32]byte) {
+	if v == nil {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.at(height)
+	if len(v.cur) < maxVerifiedPartials {
+		v.cur[id] = struct{}{}
+	}
+}
+
 // extensionCheck caches what checking several extensions of one block needs
 // more than once: decoded requests and partial keys.
 type extensionCheck struct {
 	k        Keeper
+	memory   *VerifiedPartials
+	height   int64
 	maxParts int
 	requests map[uint64]*types.CredentialRequest
 	decoded  map[uint64]*coconut.BlindSignRequest
 	keys     map[uint64]*types.KeySet
 }
 
-func (k Keeper) newExtensionCheck(ctx context.Context) (*extensionCheck, error) {
+func (k Keeper) newExtensionCheck(ctx context.Context, memory *VerifiedPartials) (*extensionCheck, error) {
 	p, err := k.Params.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &extensionCheck{k: k, maxParts: int(p.MaxRequestsSignedPerBlock),
+	return &extensionCheck{k: k, memory: memory, height: sdk.UnwrapSDKContext(ctx).BlockHeight(), maxParts: int(p.MaxRequestsSignedPerBlock),
 		requests: map[uint64]*types.CredentialRequest{}, decoded: map[uint64]*coconut.BlindSignRequest{},
 		keys: map[uint64]*types.KeySet{}}, nil
 }
@@ -90,13 +162,8 @@ func (c *extensionCheck) check(ctx context.Context, consAddr, bz []byte, strict,
 	if idx, ok := ks.SignerOf(consAddr); !ok || idx != ext.SignerIndex {
 		return nil, errorsmod.Wrapf(types.ErrInvalidVoteExtension, "validator %X is not signer %d of key %d", consAddr, ext.SignerIndex, ext.KeyId)
 	}
+	pk, _ := ks.PartialKeyOf(ext.SignerIndex)
 	var vk *coconut.VerificationKey
-	if verify {
-		pk, _ := ks.PartialKeyOf(ext.SignerIndex)
-		if vk, err = types.DecodeVerificationKey(pk.VerificationKey, false); err != nil {
-			return nil, err
-		}
-	}
 	keep := ext.Partials[:0:0]
 	for i, part := range ext.Partials {
 		r, req, err := c.request(ctx, part.RequestId)
@@ -109,8 +176,17 @@ func (c *extensionCheck) check(ctx context.Context, consAddr, bz []byte, strict,
 			return nil, errorsmod.Wrapf(types.ErrInvalidVoteExtension, "request %d is under key %d, not %d", r.Id, r.KeyId, ext.KeyId)
 		}
 		if verify {
-			if err := coconut.VerifyBlindedSignature(types.CredentialParams(), vk, req, sigs[i]); err != nil {
-				return nil, errorsmod.Wrapf(types.ErrInvalidVoteExtension, "request %d, signer %d: %v", r.Id, ext.SignerIndex, err)
+			id := partialID(pk.VerificationKey, r.BlindSignRequest, part.BlindedSignature)
+			if !c.memory.has(c.height, id) {
+				if vk == nil {
+					if vk, err = types.DecodeVerificationKey(pk.VerificationKey, false); err != nil {
+						return nil, err
+					}
+				}
+				if err := coconut.VerifyBlindedSignature(types.CredentialParams(), vk, req, sigs[i]); err != nil {
+					return nil, errorsmod.Wrapf(types.ErrInvalidVoteExtension, "request %d, signer %d: %v", r.Id, ext.SignerIndex, err)
+				}
+				c.memory.add(c.height, id)
 			}
 		}
 		keep = append(keep, part)
@@ -154,9 +230,10 @@ func (c *extensionCheck) request(ctx context.Context, id uint64) (*types.Credent
 // VerifyVoteExtension checks one validator's extension at the state it was
 // made on: bounded, well-formed, from the signer the key set gives its
 // consensus address, on requests under that key, every partial signature
-// verifying. An empty extension is valid.
-func (k Keeper) VerifyVoteExtension(ctx context.Context, consAddr, bz []byte) error {
-	c, err := k.newExtensionCheck(ctx)
+// verifying. An empty extension is valid. memory (may be nil) skips pairing
+// checks already passed and remembers new ones.
+func (k Keeper) VerifyVoteExtension(ctx context.Context, consAddr, bz []byte, memory *VerifiedPartials) error {
+	c, err := k.newExtensionCheck(ctx, memory)
 	if err != nil {
 		return err
 	}
@@ -172,9 +249,9 @@ type CommitVote struct {
 
 // CheckCommitExtensions checks every extension of an injected commit against
 // the current state, partial signatures included: ProcessProposal refuses a
-// block that fails it.
-func (k Keeper) CheckCommitExtensions(ctx context.Context, votes []CommitVote) error {
-	c, err := k.newExtensionCheck(ctx)
+// block that fails it. memory is as for VerifyVoteExtension.
+func (k Keeper) CheckCommitExtensions(ctx context.Context, votes []CommitVote, memory *VerifiedPartials) error {
+	c, err := k.newExtensionCheck(ctx, memory)
 	if err != nil {
 		return err
 	}
@@ -194,7 +271,7 @@ func (k Keeper) CheckCommitExtensions(ctx context.Context, votes []CommitVote) e
 // must not halt the chain). A partial already recorded (validators sign a
 // pending request until it is issued) is not recorded twice.
 func (k Keeper) RecordCommitExtensions(ctx context.Context, votes []CommitVote) (recorded int, err error) {
-	c, err := k.newExtensionCheck(ctx)
+	c, err := k.newExtensionCheck(ctx, nil)
 	if err != nil {
 		return 0, err
 	}

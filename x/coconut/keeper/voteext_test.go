@@ -13,6 +13,8 @@ import (
 
 	"cosmossdk.io/log/v2"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
 	"github.com/nyx-privacy/nyx/x/coconut/keeper"
 	"github.com/nyx-privacy/nyx/x/coconut/types"
 )
@@ -67,10 +69,10 @@ func TestVoteExtensionRoundTrip(t *testing.T) {
 		require.Len(t, ext.Partials, len(ids))
 		exts[i], err = types.EncodeVoteExtension(ext)
 		require.NoError(t, err)
-		require.NoError(t, f.k.VerifyVoteExtension(f.ctx, consAddr(i+1), exts[i]))
+		require.NoError(t, f.k.VerifyVoteExtension(f.ctx, consAddr(i+1), exts[i], nil))
 	}
 	// Signer 1's extension under signer 2's consensus address is refused.
-	require.ErrorIs(t, f.k.VerifyVoteExtension(f.ctx, consAddr(2), exts[0]), types.ErrInvalidVoteExtension)
+	require.ErrorIs(t, f.k.VerifyVoteExtension(f.ctx, consAddr(2), exts[0], nil), types.ErrInvalidVoteExtension)
 
 	// A key file whose secret is another signer's does not match the key set.
 	wrong, err := types.NewIssuerKey(1, 1, consAddr(1), f.issuers[1])
@@ -79,7 +81,7 @@ func TestVoteExtensionRoundTrip(t *testing.T) {
 
 	// The first signer's partials: recorded, still pending (threshold 2).
 	votes := []keeper.CommitVote{{ConsAddress: consAddr(1), Extension: exts[0]}}
-	require.NoError(t, f.k.CheckCommitExtensions(f.ctx, votes))
+	require.NoError(t, f.k.CheckCommitExtensions(f.ctx, votes, nil))
 	n, err := f.k.RecordCommitExtensions(f.ctx, votes)
 	require.NoError(t, err)
 	require.Equal(t, len(ids), n)
@@ -134,7 +136,7 @@ func BenchmarkVoteExtensionVsFloor(b *testing.B) {
 	var ratios, per []float64
 	for b.Loop() {
 		t0 := time.Now()
-		if err := f.k.VerifyVoteExtension(f.ctx, consAddr(1), bz); err != nil {
+		if err := f.k.VerifyVoteExtension(f.ctx, consAddr(1), bz, nil); err != nil {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
@@ -179,6 +181,36 @@ func TestExtendVoteWithoutKeyFile(t *testing.T) {
 	ve := keeper.NewVoteExtensions(f.k, nil, filepath.Join(dir, "good.json"), log.NewNopLogger())
 	res, err := ve.ExtendVoteHandler()(f.ctx, &abci.RequestExtendVote{Height: 2})
 	require.NoError(t, err)
-	require.NoError(t, f.k.VerifyVoteExtension(f.ctx, consAddr(1), res.VoteExtension))
+	require.NoError(t, f.k.VerifyVoteExtension(f.ctx, consAddr(1), res.VoteExtension, nil))
 	require.NotEmpty(t, res.VoteExtension)
+}
+
+// The memory of verified partials only ever skips a pairing check that
+// passed on the same (partial key, request, signature): a forged partial is
+// still refused after honest ones were remembered, at the same and at the
+// next height, and the memory forgets heights older than the previous one.
+func TestVerifiedPartialsMemory(t *testing.T) {
+	f := newFixture(t)
+	files := f.withConsensusAddresses()
+	f.requests(2)
+	mem := keeper.NewVerifiedPartials()
+	ext, err := f.k.SignPending(f.ctx, files[0])
+	require.NoError(t, err)
+	honest, err := types.EncodeVoteExtension(ext)
+	require.NoError(t, err)
+	require.NoError(t, f.k.VerifyVoteExtension(f.ctx, consAddr(1), honest, mem))
+
+	// Signer 2's signatures presented as signer 1's: refused, remembered or not.
+	ext2, err := f.k.SignPending(f.ctx, files[1])
+	require.NoError(t, err)
+	ext2.SignerIndex = 1
+	forged, err := types.EncodeVoteExtension(ext2)
+	require.NoError(t, err)
+	next := f.ctx.WithBlockHeight(f.ctx.BlockHeight() + 1)
+	for _, ctx := range []sdk.Context{f.ctx, next} {
+		require.ErrorIs(t, f.k.VerifyVoteExtension(ctx, consAddr(1), forged, mem), types.ErrInvalidVoteExtension)
+		require.NoError(t, f.k.CheckCommitExtensions(ctx, []keeper.CommitVote{{ConsAddress: consAddr(1), Extension: honest}}, mem))
+		require.ErrorIs(t, f.k.CheckCommitExtensions(ctx, []keeper.CommitVote{{ConsAddress: consAddr(1), Extension: forged}}, mem), types.ErrInvalidVoteExtension)
+	}
+	require.NoError(t, f.k.VerifyVoteExtension(f.ctx.WithBlockHeight(f.ctx.BlockHeight()+5), consAddr(1), honest, mem))
 }
