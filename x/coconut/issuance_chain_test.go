@@ -65,6 +65,9 @@ func waitIssued(ctx context.Context, t *testing.T, q types.QueryClient, id uint6
 // signed in the validator's vote extension, recorded from the next block's
 // injected commit and assembled and verified by the client.
 func TestChainIssuesInVoteExtensions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain")
+	}
 	c := chain.Start(t, chain.Options{Accounts: []string{"alice"}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -166,7 +166,9 @@ func withoutInjected(txs [][]byte) [][]byte {
 	return out
 }
 
-var reject = &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}
+func reject() *abci.ResponseProcessProposal {
+	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}
+}
 
 // ProcessProposalHandler checks the injected commit and every partial
 // signature in it, then hands the rest of the block to next.
@@ -176,14 +178,14 @@ func (v *VoteExtensions) ProcessProposalHandler(next sdk.ProcessProposalHandler)
 		if injects(ctx, req.Height) {
 			if err := v.checkInjected(ctx, txs); err != nil {
 				v.logger.Info("refusing a proposal", "height", req.Height, "proposer", fmt.Sprintf("%X", req.ProposerAddress), "err", err)
-				return reject, nil
+				return reject(), nil
 			}
 			txs = txs[1:]
 		}
 		for _, tx := range txs {
 			if types.IsInjectedCommit(tx) {
 				v.logger.Info("refusing a proposal with a misplaced injected commit", "height", req.Height)
-				return reject, nil
+				return reject(), nil
 			}
 		}
 		inner := *req
