@@ -55,6 +55,7 @@ type NyxApp struct {
 	keys map[string]*storetypes.KVStoreKey
 
 	ModuleManager      *module.Manager
+	voteExtensions     voteExtensions
 	BasicModuleManager module.BasicManager
 	configurator       module.Configurator
 }
@@ -123,6 +124,7 @@ func New(
 		panic(err)
 	}
 	app.SetPostHandler(postHandler)
+	app.setVoteExtensionHandlers(appOpts)
 
 	// State sync snapshots must carry the wasm code, which lives outside
 	// the IAVL store.
@@ -169,8 +171,12 @@ func (app *NyxApp) setAnteHandler(wasmConfig wasmtypes.NodeConfig) {
 func (app *NyxApp) Name() string { return app.BaseApp.Name() }
 
 // PreBlocker runs the modules' pre-blockers (upgrade, auth).
-func (app *NyxApp) PreBlocker(ctx sdk.Context, _ *abci.RequestFinalizeBlock) (*sdk.ResponsePreBlock, error) {
-	return app.ModuleManager.PreBlock(ctx)
+func (app *NyxApp) PreBlocker(ctx sdk.Context, req *abci.RequestFinalizeBlock) (*sdk.ResponsePreBlock, error) {
+	res, err := app.ModuleManager.PreBlock(ctx)
+	if err != nil {
+		return res, err
+	}
+	return res, app.voteExtensions.PreBlocker(ctx, req)
 }
 
 // BeginBlocker runs the modules' begin blockers.

@@ -189,6 +189,44 @@ func Unblind(p *Params, vk *VerificationKey, bs *BlindedSignature, sec *BlindSig
 	return &Signature{h: bs.h, s: s}, nil
 }
 
+// VerifyBlindedSignature checks an authority's answer to req against that
+// authority's verification key, without the client's openings, so that a
+// third party (a chain collecting partial signatures) can refuse a wrong one
+// before any client unblinds it: h = HashToG1(cm), h ≠ 1 and
+//
+//	e(c̃, g2) = e(h, α) · Π_private e(c_i, β_i) · Π_public e(m_j·h, β_j).
+//
+// It does not check req's proof (Verify does, once per request): a partial
+// signature that verifies here on an invalid request is still worthless.
+// The public attributes go to G1 (m_j·h) rather than G2 (α + Σ m_j·β_j)
+// because a G1 multiplication costs half a G2 one and the extra Miller loops
+// share the one final exponentiation.
+func VerifyBlindedSignature(p *Params, vk *VerificationKey, req *BlindSignRequest, bs *BlindedSignature) error {
+	k := len(req.c)
+	if k < 1 || k+len(req.public) != p.q || len(vk.beta) != p.q {
+		return fmt.Errorf("%w: request for %d+%d attributes, key for %d, parameters for %d", ErrAttributes, k, len(req.public), len(vk.beta), p.q)
+	}
+	if bs.h.IsIdentity() || !bs.h.Equal(curve.HashToG1(appendG1(nil, req.cm), []byte(DSTCommitment))) {
+		return fmt.Errorf("%w: blinded signature is for another request", ErrSignature)
+	}
+	g1s := make([]curve.G1, 0, 2+p.q)
+	g2s := make([]curve.G2, 0, 2+p.q)
+	g1s = append(g1s, bs.c, bs.h.Neg())
+	g2s = append(g2s, curve.G2Generator(), vk.alpha)
+	for i, c := range req.c {
+		g1s = append(g1s, c.Neg())
+		g2s = append(g2s, vk.beta[i])
+	}
+	for j, m := range req.public {
+		g1s = append(g1s, bs.h.Mul(m.Neg()))
+		g2s = append(g2s, vk.beta[k+j])
+	}
+	if !curve.PairingCheck(g1s, g2s) {
+		return fmt.Errorf("%w: blinded signature", ErrSignature)
+	}
+	return nil
+}
+
 // VerifySignature checks a partial or aggregated signature on all q
 // attributes in clear: h ≠ 1 and e(h, α + Σ m_i·β_i) = e(s, g2).
 func VerifySignature(p *Params, vk *VerificationKey, sig *Signature, attrs []Scalar) error {

@@ -165,6 +165,11 @@ cat <<MSG
     $nyxd --home $home tx bank send alice \$($nyxd --home $home keys show bob -a) 1000unym --gas-prices $gas_prices -y
     $nyxd --home $home query mixnet topology
     curl http://127.0.0.1:$rest/nyx/mixnet/v1/topology
+
+  A bandwidth credential, issued by the validator in its vote extensions:
+    $nyxd --home $home coconut prepare-request 1000000unym alice.secrets   # prints the request's arguments
+    $nyxd --home $home tx coconut request-credential <those arguments> --from alice --gas auto --gas-adjustment 1.5 --gas-prices $gas_prices -y
+    $nyxd --home $home coconut assemble <request id> alice.secrets
 MSG
 if [ "$chain_only" = 0 ]; then
 	cat <<MSG

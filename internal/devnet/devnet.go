@@ -2,6 +2,10 @@
 // and validator keys, a funded operator per validator, named funded
 // accounts in a test keyring, one genesis with every validator's gentx, and
 // config.toml, app.toml and client.toml wired to each other on 127.0.0.1.
+// The genesis turns vote extensions on and holds an x/coconut issuing key
+// dealt by a trusted dealer (this function) with threshold ceil(2n/3); each
+// validator's share is written to its config/coconut_key.json. The dealer
+// sees every share: an interim until the DKG issues keys on chain.
 //
 // `nyxd testnet init-files`, `make localnet` and the in-process test chain
 // all build their networks with it, so the three never drift apart.
@@ -9,6 +13,7 @@ package devnet
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +23,7 @@ import (
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
+	cmttypes "github.com/cometbft/cometbft/types"
 	cmttime "github.com/cometbft/cometbft/types/time"
 
 	sdkmath "cosmossdk.io/math"
@@ -36,6 +42,7 @@ import (
 	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
 
 	"github.com/nyx-privacy/nyx/app"
+	coconuttypes "github.com/nyx-privacy/nyx/x/coconut/types"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
@@ -151,6 +158,7 @@ func Write(cfg Config) (*Network, error) {
 		accounts []authtypes.GenesisAccount
 		balances []banktypes.Balance
 		pubKeys  []cryptotypes.PubKey
+		consAddr [][]byte
 		cmtCfgs  []*cmtcfg.Config
 	)
 	fund := func(addr sdk.AccAddress) {
@@ -197,6 +205,7 @@ func Write(cfg Config) (*Network, error) {
 		}
 		net.Nodes = append(net.Nodes, Node{Home: home, Moniker: moniker, NodeID: nodeID, Ports: ports, Operator: operator})
 		pubKeys = append(pubKeys, pubKey)
+		consAddr = append(consAddr, pubKey.Address())
 		cmtCfgs = append(cmtCfgs, cc)
 	}
 
@@ -213,7 +222,22 @@ func Write(cfg Config) (*Network, error) {
 		net.Accounts = append(net.Accounts, Account{Name: name, Address: addr, Mnemonic: mnemonic})
 	}
 
-	state, err := initialAppState(enc, accounts, balances, cfg)
+	// The issuing key: dealt here, by a trusted dealer, until the DKG runs
+	// on chain. Each validator's share goes beside its consensus key.
+	keySet, issuerKeys, err := coconuttypes.DealKeySet(rand.Reader, 1, consAddr)
+	if err != nil {
+		return nil, fmt.Errorf("deal the coconut issuing key: %w", err)
+	}
+	for i, n := range net.Nodes {
+		if err := issuerKeys[i].Save(coconuttypes.IssuerKeyPath(n.Home)); err != nil {
+			return nil, err
+		}
+		if keySet.PartialKeys[i].Validator, err = enc.TxConfig.SigningContext().ValidatorAddressCodec().BytesToString(n.Operator); err != nil {
+			return nil, err
+		}
+	}
+
+	state, err := initialAppState(enc, accounts, balances, keySet, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -242,12 +266,31 @@ func Write(cfg Config) (*Network, error) {
 		if err != nil {
 			return nil, fmt.Errorf("collect gentxs for %s: %w", n.Moniker, err)
 		}
-		if err := genutil.ExportGenesisFileWithTime(cc.GenesisFile(), cfg.ChainID, nil, collected, genTime); err != nil {
+		if err := WriteGenesisFile(cc.GenesisFile(), cfg.ChainID, collected, genTime); err != nil {
 			return nil, err
 		}
 		cmtcfg.WriteConfigFile(filepath.Join(n.Home, "config", "config.toml"), cc)
 	}
 	return net, nil
+}
+
+// VoteExtensionsEnableHeight is the height from which a network written here
+// runs vote extensions (x/coconut's issuance travels in them).
+const VoteExtensionsEnableHeight = 1
+
+// WriteGenesisFile writes a genesis with the app state and the network's
+// consensus params: CometBFT's defaults with vote extensions on from
+// VoteExtensionsEnableHeight.
+func WriteGenesisFile(path, chainID string, appState json.RawMessage, genTime time.Time) error {
+	g := genutiltypes.NewAppGenesisWithVersion(chainID, appState)
+	g.GenesisTime = genTime
+	cp := cmttypes.DefaultConsensusParams()
+	cp.ABCI.VoteExtensionsEnableHeight = VoteExtensionsEnableHeight
+	g.Consensus.Params = cp
+	if err := g.ValidateAndComplete(); err != nil {
+		return err
+	}
+	return g.SaveAs(path)
 }
 
 func newKey(kb keyring.Keyring, name string) (sdk.AccAddress, string, error) {
@@ -303,8 +346,13 @@ func writeGentx(enc app.EncodingConfig, kb keyring.Keyring, cfg Config, moniker,
 	return os.WriteFile(filepath.Join(dir, moniker+".json"), bz, 0o600)
 }
 
-func initialAppState(enc app.EncodingConfig, accounts []authtypes.GenesisAccount, balances []banktypes.Balance, cfg Config) (json.RawMessage, error) {
+func initialAppState(enc app.EncodingConfig, accounts []authtypes.GenesisAccount, balances []banktypes.Balance, keySet coconuttypes.KeySet, cfg Config) (json.RawMessage, error) {
 	state := app.NewDefaultGenesisState()
+
+	var cg coconuttypes.GenesisState
+	enc.Codec.MustUnmarshalJSON(state[coconuttypes.ModuleName], &cg)
+	cg.KeySets = append(cg.KeySets, keySet)
+	state[coconuttypes.ModuleName] = enc.Codec.MustMarshalJSON(&cg)
 
 	var authGen authtypes.GenesisState
 	enc.Codec.MustUnmarshalJSON(state[authtypes.ModuleName], &authGen)

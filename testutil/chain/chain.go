@@ -1,7 +1,9 @@
 // Package chain starts a real one-validator Nyx chain inside a test: CometBFT
 // with the Nyx app, its gRPC server and its REST gateway, all on 127.0.0.1,
-// with named, funded accounts in a test keyring. Everything stops and is
-// removed by t.Cleanup.
+// with named, funded accounts in a test keyring. Its genesis is devnet's:
+// vote extensions on from height 1 and a 1-of-1 x/coconut issuing key whose
+// share is in the node's config/coconut_key.json, so the validator issues
+// credentials. Everything stops and is removed by t.Cleanup.
 //
 //	c := chain.Start(t)
 //	res, err := c.BroadcastTx(ctx, "alice", banktypes.NewMsgSend(...))

@@ -27,7 +27,8 @@ import (
 // 2-of-3 issuing key: a client pays for a credential by tx, the issuers (played
 // here with the key's shares, as the vote extensions will) sign it, a gateway's
 // operator redeems it by tx and is paid the deposit, SpendTag answers over gRPC
-// and REST, and a second redemption is refused.
+// and REST, and a second redemption is refused. The validator's own key file
+// does not match this key, so it signs nothing: consensus goes on.
 func TestChainRequestSpend(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a chain")
@@ -93,6 +94,14 @@ func TestChainRequestSpend(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, reqBytes, r.Request.BlindSignRequest)
 	require.Equal(t, value, r.Request.Value)
+
+	// The validator's coconut_key.json (dealt by devnet) is not a share of
+	// this genesis key: it adds no partial signatures, and blocks go on.
+	require.NoError(t, c.WaitForBlocks(ctx, 3))
+	r, err = q.Request(ctx, &types.QueryRequestRequest{RequestId: 1})
+	require.NoError(t, err)
+	require.Equal(t, types.REQUEST_STATUS_PENDING, r.Request.Status)
+	require.Empty(t, r.PartialSignatures)
 
 	// Issuers 1 and 3 sign; the client unblinds, aggregates and shows it to a gateway.
 	var sigs []*coconut.Signature

@@ -46,7 +46,7 @@ func initRootCmd(rootCmd *cobra.Command, tempApp *app.NyxApp) {
 	txConfig := tempApp.TxConfig()
 
 	rootCmd.AddCommand(
-		genutilcli.InitCmd(basics, app.DefaultNodeHome),
+		initCmd(basics, app.DefaultNodeHome),
 		NewTestnetCmd(),
 		debug.Cmd(),
 		confixcmd.ConfigCommand(),
@@ -62,6 +62,7 @@ func initRootCmd(rootCmd *cobra.Command, tempApp *app.NyxApp) {
 		queryCommand(),
 		txCommand(),
 		keys.Commands(),
+		coconutCmd(),
 	)
 }
 

@@ -12,8 +12,8 @@ import (
 )
 
 // PendingToSign returns the oldest pending requests, at most
-// max_requests_signed_per_block of them: the work of one block's issuance. The
-// vote extensions will sign these.
+// max_requests_signed_per_block of them: the work of one block's issuance, which
+// the validators sign in their vote extensions (SignPending).
 func (k Keeper) PendingToSign(ctx context.Context) ([]types.CredentialRequest, error) {
 	p, err := k.Params.Get(ctx)
 	if err != nil {
@@ -34,8 +34,8 @@ func (k Keeper) PendingToSign(ctx context.Context) ([]types.CredentialRequest, e
 // RecordPartialSignature stores an issuer's blinded signature on a request: the
 // signer must hold a share of the key the request is for, and sign it once. When
 // the request has threshold partial signatures it is issued and leaves the
-// pending set. The vote extensions will call it for every partial signature a
-// block carries, after checking the signature itself.
+// pending set. RecordCommitExtensions calls it for every partial signature a
+// block's injected commit carries, checked in ProcessProposal.
 func (k Keeper) RecordPartialSignature(ctx context.Context, requestID uint64, signer uint32, blinded []byte) error {
 	r, err := k.Requests.Get(ctx, requestID)
 	if errors.Is(err, collections.ErrNotFound) {

@@ -1,14 +1,18 @@
 // Package keeper holds the coconut module's state and the logic that changes it:
 // credential requests and spends (msg_server.go, request.go, spend.go), the
-// record of issuers' partial signatures (issuance.go), queries (grpc_query.go),
-// the pruning of old requests (abci.go), genesis (genesis.go) and the DKG
-// (dkg.go: its state and messages; dkg_abci.go: rounds and phases by height).
+// record of issuers' partial signatures (issuance.go), issuance in vote
+// extensions (voteext.go: signing, checking and recording extensions;
+// handlers.go: the ABCI handlers the app wires), queries (grpc_query.go), the
+// pruning of old requests (abci.go), genesis (genesis.go) and the DKG (dkg.go:
+// its state and messages; dkg_abci.go: rounds and phases by height).
 //
-// Keys are numbered by key id. Genesis sets them until the vote extensions feed
-// the DKG, which sets them, one key id per round, through ActivateKey; the
-// issuers' partial signatures will arrive per request id through vote
-// extensions into RecordPartialSignature. The prepared (fixed-base) form of each verification key is
-// built once and kept in memory (keyCache), never per transaction.
+// Keys are numbered by key id. Genesis sets them for now, dealt by a trusted
+// dealer (an interim, single-operator set-up); the DKG, once the vote
+// extensions feed it, sets them, one key id per round, through ActivateKey.
+// The issuers' partial signatures arrive per request id through vote
+// extensions into RecordPartialSignature. The prepared (fixed-base) form of
+// each verification key is built once and kept in memory (keyCache), never
+// per transaction.
 package keeper
 
 import (

@@ -22,3 +22,7 @@ var (
 	ErrInvalidPartial    = errorsmod.Register(ModuleName, 17, "invalid partial signature")
 	ErrDuplicatePartial  = errorsmod.Register(ModuleName, 18, "partial signature already recorded")
 )
+
+// ErrInvalidVoteExtension is a malformed, oversized or wrong vote extension or
+// injected commit.
+var ErrInvalidVoteExtension = errorsmod.Register(ModuleName, 19, "invalid vote extension")

@@ -3,8 +3,11 @@ package types_test
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/json"
 	"sync"
 	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -19,6 +22,7 @@ import (
 // world holds valid encodings of everything the module decodes, built once.
 type world struct {
 	request, theta, key, keyG2 []byte
+	blinded                    []byte
 	keySet                     types.KeySet
 }
 
@@ -55,6 +59,9 @@ var worldOnce = sync.OnceValues(func() (*world, error) {
 	}
 	w := &world{}
 	if w.request, err = req.MarshalBinary(); err != nil {
+		return nil, err
+	}
+	if w.blinded, err = bs.MarshalBinary(); err != nil {
 		return nil, err
 	}
 	if w.theta, err = th.MarshalBinary(); err != nil {
@@ -204,5 +211,85 @@ func FuzzGenesis(f *testing.F) {
 			return
 		}
 		_ = g.Validate()
+	})
+}
+
+func voteExtensionSeed(tb testing.TB, n int) []byte {
+	ext := &types.IssuanceVoteExtension{Version: types.VoteExtensionVersion, KeyId: 1, SignerIndex: 1}
+	for i := 1; i <= n; i++ {
+		ext.Partials = append(ext.Partials, types.ExtensionPartial{RequestId: uint64(i), BlindedSignature: getWorld(tb).blinded})
+	}
+	bz, err := types.EncodeVoteExtension(ext)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bz
+}
+
+func FuzzDecodeVoteExtension(f *testing.F) {
+	seeds(f, voteExtensionSeed(f, 1), voteExtensionSeed(f, 3))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ext, sigs, err := types.DecodeVoteExtension(data, 50)
+		if err != nil || ext == nil {
+			return
+		}
+		if len(data) > types.MaxVoteExtensionSize || len(ext.Partials) > 50 || len(sigs) != len(ext.Partials) {
+			t.Fatalf("decoded beyond the bounds: %d bytes, %d partials", len(data), len(ext.Partials))
+		}
+		out, err := types.EncodeVoteExtension(ext)
+		if err != nil || !bytes.Equal(out, data) {
+			t.Fatalf("decoded extension re-encodes differently: %v", err)
+		}
+		for i := 1; i < len(ext.Partials); i++ {
+			if ext.Partials[i].RequestId <= ext.Partials[i-1].RequestId {
+				t.Fatal("request ids not increasing")
+			}
+		}
+	})
+}
+
+func FuzzDecodeInjectedCommit(f *testing.F) {
+	c := abci.ExtendedCommitInfo{Round: 1, Votes: []abci.ExtendedVoteInfo{{
+		Validator:     abci.Validator{Address: bytes.Repeat([]byte{7}, 20), Power: 10},
+		VoteExtension: voteExtensionSeed(f, 2), ExtensionSignature: bytes.Repeat([]byte{1}, 64), BlockIdFlag: 2,
+	}}}
+	bz, err := types.EncodeInjectedCommit(&c)
+	if err != nil {
+		f.Fatal(err)
+	}
+	seeds(f, bz, []byte(types.InjectedCommitPrefix+"x"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := types.DecodeInjectedCommit(data)
+		if err != nil {
+			return
+		}
+		if !types.IsInjectedCommit(data) || len(data) > types.MaxInjectedCommitSize || len(c.Votes) > types.MaxInjectedVotes {
+			t.Fatal("decoded an injected commit beyond its bounds")
+		}
+	})
+}
+
+func FuzzParseIssuerKey(f *testing.F) {
+	sks, err := coconut.TTPKeyGen(rand.Reader, types.CredentialParams(), 1, 1)
+	if err != nil {
+		f.Fatal(err)
+	}
+	k, err := types.NewIssuerKey(1, 1, bytes.Repeat([]byte{9}, 20), sks[0])
+	if err != nil {
+		f.Fatal(err)
+	}
+	bz, err := json.Marshal(k)
+	if err != nil {
+		f.Fatal(err)
+	}
+	seeds(f, bz, []byte(`{"key_id":1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		k, err := types.ParseIssuerKey(data)
+		if err != nil {
+			return
+		}
+		if k.Secret() == nil || k.KeyID == 0 || k.SignerIndex == 0 || len(k.ConsensusAddress) != 20 {
+			t.Fatal("accepted an incomplete key file")
+		}
 	})
 }

@@ -153,7 +153,7 @@ func (ks *KeySet) hasSigner(index uint32) bool {
 }
 
 // Validate checks a key set: the master key and every partial key decode, signer
-// indices are distinct and in range, the threshold is reachable, and the first
+// indices and consensus addresses (20 bytes, where set) are distinct and in range, the threshold is reachable, and the first
 // threshold partial keys interpolate to the master key.
 func (ks *KeySet) Validate() error {
 	if ks.KeyId == 0 {
@@ -171,6 +171,7 @@ func (ks *KeySet) Validate() error {
 		return fmt.Errorf("activated at %d, retired at %d", ks.ActivatedHeight, ks.RetiredHeight)
 	}
 	seen := make(map[uint32]bool, n)
+	consSeen := make(map[string]bool, n)
 	vks := make([]*coconut.VerificationKey, 0, ks.Threshold)
 	indices := make([]uint64, 0, ks.Threshold)
 	for _, pk := range ks.PartialKeys {
@@ -178,6 +179,12 @@ func (ks *KeySet) Validate() error {
 			return fmt.Errorf("signer index %d is zero, too large or repeated", pk.SignerIndex)
 		}
 		seen[pk.SignerIndex] = true
+		if len(pk.ConsensusAddress) > 0 {
+			if len(pk.ConsensusAddress) != 20 || consSeen[string(pk.ConsensusAddress)] {
+				return fmt.Errorf("signer %d: consensus address of %d bytes or repeated", pk.SignerIndex, len(pk.ConsensusAddress))
+			}
+			consSeen[string(pk.ConsensusAddress)] = true
+		}
 		vk, err := DecodeVerificationKey(pk.VerificationKey, true)
 		if err != nil {
 			return fmt.Errorf("partial key %d: %w", pk.SignerIndex, err)
