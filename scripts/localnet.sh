@@ -55,6 +55,22 @@ accounts=alice,bob,carol,dave,operator0,operator1,operator2,operator3,operator4
 rpc=$((base + 1)) grpc=$((base + 2)) rest=$((base + 3))
 q() { "$nyxd" --home "$home" "$@"; }
 say() { echo "localnet: $*"; }
+# wait_tx HASH: wait (30 s at most) until the transaction is in a block, and
+# fail unless it succeeded. `nyxd query wait-tx` can miss a transaction
+# committed while it starts: the transaction's event can come before its
+# subscription and the indexer only after its first lookup.
+wait_tx() {
+	local out code
+	for _ in $(seq 1 60); do
+		if out=$(q query tx "$1" -o json 2>/dev/null); then
+			code=$(printf '%s' "$out" | grep -o '"code":[0-9]*' | head -1 | cut -d: -f2)
+			[ "${code:-0}" = 0 ]
+			return
+		fi
+		sleep 0.5
+	done
+	return 1
+}
 
 if [ "$fresh" = 1 ] && [ -d "$dir" ]; then
 	say "removing $dir"
@@ -117,14 +133,14 @@ if [ "$chain_only" = 0 ]; then
 			txhash=$(q tx mixnet bond-node 100000000unym "$(field identity_key)" "$(field sphinx_key)" \
 				"$(field host)" "$(field mix_port)" "$(field clients_port)" "$(field http_port)" "$(field signature)" \
 				--from "operator$i" --gas 400000 --gas-prices "$gas_prices" -y -o json | sed -n 's/.*"txhash":"\([0-9A-F]*\)".*/\1/p')
-			q query wait-tx "$txhash" --timeout 30s -o json >/dev/null ||
+			wait_tx "$txhash" ||
 				{ say "bonding node$i failed"; q query tx "$txhash" >&2 || true; exit 1; }
 			# The node pays for announcing its sphinx keys from its own account.
 			account=$("$nym_node" --home "$nhome" chain-address)
 			say "funding node$i's chain account $account"
 			txhash=$(q tx bank send "operator$i" "$account" 10000000unym --gas 200000 --gas-prices "$gas_prices" -y -o json |
 				sed -n 's/.*"txhash":"\([0-9A-F]*\)".*/\1/p')
-			q query wait-tx "$txhash" --timeout 30s -o json >/dev/null ||
+			wait_tx "$txhash" ||
 				{ say "funding node$i's account failed"; q query tx "$txhash" >&2 || true; exit 1; }
 		fi
 		"$nym_node" --home "$nhome" run >"$dir/logs/node$i.log" 2>&1 &

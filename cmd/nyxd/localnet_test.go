@@ -110,12 +110,24 @@ func cliTransactions(t *testing.T, bin, home, topo string) {
 		if err := json.Unmarshal([]byte(lastLine(out)), &sent); err != nil || sent.Code != 0 {
 			t.Fatalf("tx %v: %v %s\n%s", args, err, sent.RawLog, out)
 		}
+		// Polled rather than `query wait-tx`, which can miss a transaction
+		// committed while it subscribes (the event before its subscription,
+		// the indexer after its first lookup).
 		var res map[string]any
-		out = run(t, bin, "--home", home, "query", "wait-tx", sent.TxHash, "--timeout", "30s", "-o", "json")
-		if err := json.Unmarshal([]byte(lastLine(out)), &res); err != nil || fmt.Sprint(res["code"]) != "0" {
-			t.Fatalf("tx %v not committed: %v\n%s", args, err, out)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			out, err := exec.Command(bin, "--home", home, "query", "tx", sent.TxHash, "-o", "json").Output()
+			if err == nil {
+				if err := json.Unmarshal([]byte(lastLine(string(out))), &res); err != nil || fmt.Sprint(res["code"]) != "0" {
+					t.Fatalf("tx %v not committed: %v\n%s", args, err, out)
+				}
+				return res
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("tx %v not in a block after 30s", args)
+			}
+			time.Sleep(300 * time.Millisecond)
 		}
-		return res
 	}
 	bob := strings.TrimSpace(run(t, bin, "--home", home, "keys", "show", "bob", "-a"))
 	before := run(t, bin, "--home", home, "query", "bank", "balance", bob, "unym", "-o", "json")
