@@ -47,12 +47,22 @@ func initCmd(basics module.BasicManager, defaultHome string) *cobra.Command {
 			return fmt.Errorf("deal the coconut issuing key: %w", err)
 		}
 		path := coconuttypes.IssuerKeyPath(clientCtx.HomeDir)
+		dkgPath := coconuttypes.DKGKeyPath(clientCtx.HomeDir)
 		if overwrite, _ := cmd.Flags().GetBool(genutilcli.FlagOverwrite); overwrite {
-			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
+			for _, p := range []string{path, dkgPath} {
+				if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return err
+				}
 			}
 		}
 		if err := files[0].Save(path); err != nil {
+			return err
+		}
+		dkgKey, err := coconuttypes.GenerateDKGKey(rand.Reader, pub.Address())
+		if err != nil {
+			return err
+		}
+		if err := dkgKey.Save(dkgPath); err != nil {
 			return err
 		}
 		return setGenesisIssuingKey(clientCtx.Codec, cfg.GenesisFile(), ks)

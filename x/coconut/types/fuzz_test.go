@@ -269,12 +269,45 @@ func FuzzDecodeInjectedCommit(f *testing.F) {
 	})
 }
 
-func FuzzParseIssuerKey(f *testing.F) {
+func FuzzParseIssuerKeys(f *testing.F) {
 	sks, err := coconut.TTPKeyGen(rand.Reader, types.CredentialParams(), 1, 1)
 	if err != nil {
 		f.Fatal(err)
 	}
-	k, err := types.NewIssuerKey(1, 1, bytes.Repeat([]byte{9}, 20), sks[0])
+	addr := bytes.Repeat([]byte{9}, 20)
+	k1, err := types.NewIssuerKey(1, 1, addr, sks[0])
+	if err != nil {
+		f.Fatal(err)
+	}
+	k2, err := types.NewIssuerKey(2, 3, addr, sks[0])
+	if err != nil {
+		f.Fatal(err)
+	}
+	one, _ := json.Marshal(&types.IssuerKeys{Keys: []*types.IssuerKey{k1}})
+	two, _ := json.Marshal((&types.IssuerKeys{Keys: []*types.IssuerKey{k1}}).With(k2))
+	single, _ := json.Marshal(k1)
+	seeds(f, one, two, single, []byte(`{"keys":[null]}`), []byte(`{"keys":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ks, err := types.ParseIssuerKeys(data)
+		if err != nil {
+			return
+		}
+		if len(ks.Keys) == 0 || len(ks.Keys) > types.MaxIssuerKeys {
+			t.Fatalf("accepted %d keys", len(ks.Keys))
+		}
+		for i, k := range ks.Keys {
+			if k.Secret() == nil || k.KeyID == 0 || k.SignerIndex == 0 || len(k.ConsensusAddress) != 20 {
+				t.Fatal("accepted an incomplete key file")
+			}
+			if i > 0 && k.KeyID <= ks.Keys[i-1].KeyID {
+				t.Fatal("accepted key ids out of order")
+			}
+		}
+	})
+}
+
+func FuzzParseDKGKey(f *testing.F) {
+	k, err := types.GenerateDKGKey(rand.Reader, bytes.Repeat([]byte{9}, 20))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -282,14 +315,14 @@ func FuzzParseIssuerKey(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	seeds(f, bz, []byte(`{"key_id":1}`))
+	seeds(f, bz, []byte(`{"consensus_address":""}`), append(bz, bz...))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		k, err := types.ParseIssuerKey(data)
+		k, err := types.ParseDKGKey(data)
 		if err != nil {
 			return
 		}
-		if k.Secret() == nil || k.KeyID == 0 || k.SignerIndex == 0 || len(k.ConsensusAddress) != 20 {
-			t.Fatal("accepted an incomplete key file")
+		if k.Key() == nil || len(k.ConsensusAddress) != 20 {
+			t.Fatal("accepted an incomplete DKG key file")
 		}
 	})
 }
