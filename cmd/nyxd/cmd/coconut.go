@@ -23,10 +23,11 @@ import (
 // initCmd is the SDK's init followed by the node's x/coconut set-up for a
 // one-validator chain: a trusted dealer (this command) makes an issuing key
 // with t = n = 1, writes the share to config/coconut_key.json (0600) beside
-// priv_validator_key.json, puts the key set with this node's consensus address
-// in genesis and turns vote extensions on from the initial height. A chain of
-// several validators gets its key from `testnet init-files` (or, later, the
-// DKG); its validators replace the genesis key set accordingly.
+// priv_validator_key.json with a fresh DKG key in config/coconut_dkg_key.json
+// (0600), puts the key set with this node's consensus address in genesis and
+// turns vote extensions on from the initial height. A chain of several
+// validators gets its first key from `testnet init-files`, or replaces the
+// genesis key set accordingly; the on-chain DKG makes the next ones.
 func initCmd(basics module.BasicManager, defaultHome string) *cobra.Command {
 	cmd := genutilcli.InitCmd(basics, defaultHome)
 	sdkRun := cmd.RunE

@@ -227,11 +227,34 @@ func voteExtensionSeed(tb testing.TB, n int) []byte {
 }
 
 func FuzzDecodeVoteExtension(f *testing.F) {
-	seeds(f, voteExtensionSeed(f, 1), voteExtensionSeed(f, 3))
+	pk, err := coconut.NewParticipantKey(rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	pkb, _ := pk.Public().MarshalBinary()
+	registration := types.EncodeDKGMessage(types.DKGRegistration, 2, pkb)
+	var withDKG types.IssuanceVoteExtension
+	if err := withDKG.Unmarshal(voteExtensionSeed(f, 2)); err != nil {
+		f.Fatal(err)
+	}
+	withDKG.DkgMessage = registration
+	both, _ := types.EncodeVoteExtension(&withDKG)
+	alone, _ := types.EncodeVoteExtension(&types.IssuanceVoteExtension{Version: types.VoteExtensionVersion, DkgMessage: registration})
+	seeds(f, voteExtensionSeed(f, 1), voteExtensionSeed(f, 3), both, alone)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ext, sigs, err := types.DecodeVoteExtension(data, 50)
 		if err != nil || ext == nil {
 			return
+		}
+		if len(ext.DkgMessage) > 0 {
+			if _, err := types.DecodeDKGMessage(ext.DkgMessage); err != nil {
+				t.Fatalf("accepted an undecodable DKG message: %v", err)
+			}
+		} else if len(ext.Partials) == 0 {
+			t.Fatal("accepted an extension with neither partials nor a DKG message")
+		}
+		if len(ext.Partials) == 0 && (ext.KeyId != 0 || ext.SignerIndex != 0) {
+			t.Fatal("accepted a key id without partial signatures")
 		}
 		if len(data) > types.MaxVoteExtensionSize || len(ext.Partials) > 50 || len(sigs) != len(ext.Partials) {
 			t.Fatalf("decoded beyond the bounds: %d bytes, %d partials", len(data), len(ext.Partials))
