@@ -95,7 +95,8 @@ func (v *VoteExtensions) dkgMessage(ctx sdk.Context, height int64) []byte {
 // adoptDKGShare derives, once, the validator's share of the current key if
 // the DKG round that activated it is the latest and the validator holds a
 // share in it, and adds it to the key file (written atomically, 0600), which
-// keeps the earlier shares: requests under them may still be pending.
+// keeps the earlier shares whose keys still verify: requests under them may
+// still be pending. A share of a key past its grace period is dropped.
 // Called with v.mu held.
 func (v *VoteExtensions) adoptDKGShare(ctx sdk.Context) {
 	cur, err := v.k.CurrentKeyID.Get(ctx)
@@ -136,15 +137,31 @@ func (v *VoteExtensions) adoptDKGShare(ctx sdk.Context) {
 		v.logOnce(fmt.Sprintf("this validator's share of key %d", cur), err)
 		return
 	}
-	keys := &types.IssuerKeys{}
-	if v.keys != nil {
-		keys = v.keys
-	}
-	keys = keys.With(share)
+	keys := v.liveKeys(ctx).With(share)
 	if err := keys.Replace(v.keyPath); err != nil {
 		// Still signs with it now; the share is derived again after a restart.
 		v.logOnce("saving the DKG share to the issuer key file", err)
 	}
 	v.keys = keys
 	v.logger.Info("holding a share of the DKG's key", "key_id", cur, "signer_index", share.SignerIndex)
+}
+
+// liveKeys returns the validator's shares of keys that still verify spends
+// (current, or retired no more than key_grace_blocks ago). Called with v.mu
+// held.
+func (v *VoteExtensions) liveKeys(ctx sdk.Context) *types.IssuerKeys {
+	out := &types.IssuerKeys{}
+	if v.keys == nil {
+		return out
+	}
+	p, err := v.k.Params.Get(ctx)
+	if err != nil {
+		return v.keys
+	}
+	for _, key := range v.keys.Keys {
+		if ks, err := v.k.KeySets.Get(ctx, key.KeyID); err == nil && verifies(ks, ctx.BlockHeight(), p.KeyGraceBlocks) {
+			out.Keys = append(out.Keys, key)
+		}
+	}
+	return out
 }

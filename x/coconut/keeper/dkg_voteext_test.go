@@ -22,8 +22,8 @@ import (
 // block's PreBlocker path (RecordCommitDKG) records it and the end blocker
 // moves the phases. The validator without a DKG key says so once and sends
 // nothing; the round completes with the other three, each of them writes its
-// share of the new key to its key file (0600) and signs a request under it,
-// and the extension verifies.
+// share of the new key to its key file (0600, beside a dealt share still in
+// its grace period) and signs a request under it, and the extension verifies.
 func TestDKGThroughVoteExtensionHandlers(t *testing.T) {
 	f := newFixture(t)
 	net := newDKGNet(f, 4)
@@ -37,6 +37,13 @@ func TestDKGThroughVoteExtensionHandlers(t *testing.T) {
 			key, err := types.NewDKGKey(v.addr, v.key)
 			require.NoError(t, err)
 			require.NoError(t, key.Save(filepath.Join(dirs[i], types.DKGKeyFileName)))
+		}
+		if i == 0 {
+			// A share of the dealt key 1, still in its grace period when
+			// the DKG's key replaces it: kept beside the new one.
+			dealt, err := types.NewIssuerKey(1, 1, v.addr, f.issuers[0])
+			require.NoError(t, err)
+			require.NoError(t, dealt.Save(filepath.Join(dirs[i], types.IssuerKeyFileName)))
 		}
 		logger := log.NewNopLogger()
 		if i == 3 {
@@ -97,6 +104,7 @@ func TestDKGThroughVoteExtensionHandlers(t *testing.T) {
 		keys, err := types.LoadIssuerKeys(path)
 		require.NoError(t, err)
 		require.NotNil(t, keys.Get(cur))
+		require.Equal(t, i == 0, keys.Get(1) != nil, "validator %d's dealt share", i)
 	}
 	res, err := ves[3].ExtendVoteHandler()(f.ctx, &abci.RequestExtendVote{Height: f.ctx.BlockHeight() + 1})
 	require.NoError(t, err)
