@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -174,9 +175,18 @@ func TestInitWritesIssuerKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := coconuttypes.ParseIssuerKey(raw)
-	if err != nil {
-		t.Fatal(err)
+	keys, err := coconuttypes.ParseIssuerKeys(raw)
+	if err != nil || len(keys.Keys) != 1 {
+		t.Fatalf("coconut_key.json: %v, %+v", err, keys)
+	}
+	key := keys.Keys[0]
+	dkgPath := filepath.Join(home, "config", "coconut_dkg_key.json")
+	if fi, err := os.Stat(dkgPath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("coconut_dkg_key.json: %v, %v", err, fi)
+	}
+	dkgKey, err := coconuttypes.LoadDKGKey(dkgPath)
+	if err != nil || !bytes.Equal(dkgKey.ConsensusAddress, key.ConsensusAddress) {
+		t.Fatalf("coconut_dkg_key.json: %v, not for the node's consensus address", err)
 	}
 	var g struct {
 		AppState struct {

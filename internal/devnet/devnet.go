@@ -232,6 +232,13 @@ func Write(cfg Config) (*Network, error) {
 		if err := issuerKeys[i].Save(coconuttypes.IssuerKeyPath(n.Home)); err != nil {
 			return nil, err
 		}
+		dkgKey, err := coconuttypes.GenerateDKGKey(rand.Reader, consAddr[i])
+		if err != nil {
+			return nil, err
+		}
+		if err := dkgKey.Save(coconuttypes.DKGKeyPath(n.Home)); err != nil {
+			return nil, err
+		}
 		if keySet.PartialKeys[i].Validator, err = enc.TxConfig.SigningContext().ValidatorAddressCodec().BytesToString(n.Operator); err != nil {
 			return nil, err
 		}

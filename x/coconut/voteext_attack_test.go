@@ -111,8 +111,10 @@ func startABCINode(t *testing.T) *abciNode {
 	require.Len(t, initRes.Validators, 1)
 
 	pv := privval.LoadFilePV(filepath.Join(home, "config", "priv_validator_key.json"), filepath.Join(home, "data", "priv_validator_state.json"))
-	key, err := types.LoadIssuerKey(types.IssuerKeyPath(home))
+	keys, err := types.LoadIssuerKeys(types.IssuerKeyPath(home))
 	require.NoError(t, err)
+	require.Len(t, keys.Keys, 1)
+	key := keys.Keys[0]
 	n := &abciNode{cli: cli, chainID: chainID, consAddr: pv.Key.PubKey.Address(), power: initRes.Validators[0].Power,
 		pv: pv, key: key, request: request, genTime: doc.GenesisTime}
 	require.Equal(t, n.consAddr, key.ConsensusAddress)

@@ -23,10 +23,11 @@ import (
 // initCmd is the SDK's init followed by the node's x/coconut set-up for a
 // one-validator chain: a trusted dealer (this command) makes an issuing key
 // with t = n = 1, writes the share to config/coconut_key.json (0600) beside
-// priv_validator_key.json, puts the key set with this node's consensus address
-// in genesis and turns vote extensions on from the initial height. A chain of
-// several validators gets its key from `testnet init-files` (or, later, the
-// DKG); its validators replace the genesis key set accordingly.
+// priv_validator_key.json with a fresh DKG key in config/coconut_dkg_key.json
+// (0600), puts the key set with this node's consensus address in genesis and
+// turns vote extensions on from the initial height. A chain of several
+// validators gets its first key from `testnet init-files`, or replaces the
+// genesis key set accordingly; the on-chain DKG makes the next ones.
 func initCmd(basics module.BasicManager, defaultHome string) *cobra.Command {
 	cmd := genutilcli.InitCmd(basics, defaultHome)
 	sdkRun := cmd.RunE
@@ -47,12 +48,22 @@ func initCmd(basics module.BasicManager, defaultHome string) *cobra.Command {
 			return fmt.Errorf("deal the coconut issuing key: %w", err)
 		}
 		path := coconuttypes.IssuerKeyPath(clientCtx.HomeDir)
+		dkgPath := coconuttypes.DKGKeyPath(clientCtx.HomeDir)
 		if overwrite, _ := cmd.Flags().GetBool(genutilcli.FlagOverwrite); overwrite {
-			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
+			for _, p := range []string{path, dkgPath} {
+				if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return err
+				}
 			}
 		}
 		if err := files[0].Save(path); err != nil {
+			return err
+		}
+		dkgKey, err := coconuttypes.GenerateDKGKey(rand.Reader, pub.Address())
+		if err != nil {
+			return err
+		}
+		if err := dkgKey.Save(dkgPath); err != nil {
 			return err
 		}
 		return setGenesisIssuingKey(clientCtx.Codec, cfg.GenesisFile(), ks)

@@ -8,10 +8,14 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 )
 
-// EndBlocker prunes the requests whose retention ended, with their partial
+// EndBlocker moves the DKG on (with the validator set of the last commit)
+// and prunes the requests whose retention ended, with their partial
 // signatures. A block prunes what the blocks retention ago added, so its work
 // is bounded by theirs.
 func (k Keeper) EndBlocker(ctx context.Context) error {
+	if err := k.DKGEndBlocker(ctx, DKGValidatorsFromCometInfo(ctx)); err != nil {
+		return err
+	}
 	height := sdk.UnwrapSDKContext(ctx).BlockHeight()
 	rng := collections.NewPrefixUntilPairRange[int64, uint64](height)
 	var due []collections.Pair[int64, uint64]

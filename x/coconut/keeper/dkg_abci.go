@@ -178,7 +178,10 @@ func (k Keeper) finaliseRound(ctx context.Context, r types.DKGRound) error {
 	t := int(r.Threshold)
 	ks := types.KeySet{KeyId: r.RoundId, Threshold: r.Threshold}
 	if err := k.DKG.KeyShares.Walk(ctx, collections.NewPrefixedPairRange[uint64, uint32](r.RoundId), func(key collections.Pair[uint64, uint32], bz []byte) (bool, error) {
-		ks.PartialKeys = append(ks.PartialKeys, types.PartialKey{SignerIndex: r.Participants[key.K2()].Index, VerificationKey: bz})
+		me := &r.Participants[key.K2()]
+		// The consensus address lets the vote-extension path know which
+		// validator signs as this index.
+		ks.PartialKeys = append(ks.PartialKeys, types.PartialKey{SignerIndex: me.Index, VerificationKey: bz, ConsensusAddress: me.ConsensusAddress})
 		return false, nil
 	}); err != nil {
 		return err

@@ -3,6 +3,7 @@ package keeper
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -44,18 +45,22 @@ type VoteExtensions struct {
 	memory *VerifiedPartials
 
 	mu      sync.Mutex
-	key     *types.IssuerKey
+	keys    *types.IssuerKeys
 	loaded  bool
 	matched map[uint64]bool // key id -> the key file matches the key set
 	logged  map[string]bool // local problems, each logged once
+
+	dkg dkgSide
 }
 
 // NewVoteExtensions returns the handlers; keyPath is the validator's
-// coconut_key.json. A node without it (or with a bad one) takes no part in
-// issuance and says so once in its log; consensus is not affected.
+// coconut_key.json, and its DKG key is coconut_dkg_key.json beside it. A node
+// without them (or with bad ones) takes no part in issuance or the DKG and
+// says so once in its log; consensus is not affected.
 func NewVoteExtensions(k Keeper, valStore baseapp.ValidatorStore, keyPath string, logger log.Logger) *VoteExtensions {
 	return &VoteExtensions{k: k, valStore: valStore, keyPath: keyPath, logger: logger.With("module", "x/"+types.ModuleName), memory: NewVerifiedPartials(),
-		matched: map[uint64]bool{}, logged: map[string]bool{}}
+		matched: map[uint64]bool{}, logged: map[string]bool{},
+		dkg: dkgSide{keyPath: filepath.Join(filepath.Dir(keyPath), types.DKGKeyFileName), derived: map[uint64]bool{}}}
 }
 
 func (v *VoteExtensions) logOnce(msg string, err error) {
@@ -65,47 +70,64 @@ func (v *VoteExtensions) logOnce(msg string, err error) {
 	}
 }
 
-// issuerKey returns the validator's key share if it can sign under the key
-// set on chain, or nil.
-func (v *VoteExtensions) issuerKey(ctx context.Context) *types.IssuerKey {
+// issuerKeys returns the validator's key shares that can sign under the key
+// sets on chain, in increasing key id order, adding first the share of a key
+// the DKG has just activated.
+func (v *VoteExtensions) issuerKeys(ctx sdk.Context) []*types.IssuerKey {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if !v.loaded {
 		v.loaded = true
-		key, err := types.LoadIssuerKey(v.keyPath)
+		keys, err := types.LoadIssuerKeys(v.keyPath)
 		if err != nil {
-			v.logOnce("no coconut issuer key: this validator adds no partial signatures", err)
-			return nil
+			v.logOnce("no coconut issuer key: this validator adds no partial signatures until a DKG round gives it one", err)
 		}
-		v.key = key
+		v.keys = keys
 	}
-	if v.key == nil {
+	v.adoptDKGShare(ctx)
+	if v.keys == nil {
 		return nil
 	}
-	if _, ok := v.matched[v.key.KeyID]; !ok {
-		ks, err := v.k.KeySets.Get(ctx, v.key.KeyID)
-		if err == nil {
-			err = v.key.MatchKeySet(&ks)
+	var out []*types.IssuerKey
+	for _, key := range v.keys.Keys {
+		if _, ok := v.matched[key.KeyID]; !ok {
+			ks, err := v.k.KeySets.Get(ctx, key.KeyID)
+			if err == nil {
+				err = key.MatchKeySet(&ks)
+			}
+			if err != nil {
+				v.logOnce("coconut issuer key does not match the chain's key set: this validator adds no partial signatures under it", err)
+				continue // checked again next time: the key set may arrive later
+			}
+			v.matched[key.KeyID] = true
 		}
-		if err != nil {
-			v.logOnce("coconut issuer key does not match the chain's key set: this validator adds no partial signatures", err)
-			return nil // checked again next time: the key set may arrive later
-		}
-		v.matched[v.key.KeyID] = true
+		out = append(out, key)
 	}
-	return v.key
+	return out
 }
 
-// ExtendVoteHandler signs the pending requests.
+// ExtendVoteHandler signs the pending requests, under the oldest key that
+// has any (requests under a replaced key drain first, and no new ones come),
+// and adds the validator's DKG message.
 func (v *VoteExtensions) ExtendVoteHandler() sdk.ExtendVoteHandler {
-	return func(ctx sdk.Context, _ *abci.RequestExtendVote) (*abci.ResponseExtendVote, error) {
-		key := v.issuerKey(ctx)
-		if key == nil {
-			return &abci.ResponseExtendVote{}, nil
+	return func(ctx sdk.Context, req *abci.RequestExtendVote) (*abci.ResponseExtendVote, error) {
+		var ext *types.IssuanceVoteExtension
+		for _, key := range v.issuerKeys(ctx) {
+			var err error
+			if ext, err = v.k.SignPending(ctx, key); err != nil {
+				return &abci.ResponseExtendVote{}, err
+			} else if ext != nil {
+				break
+			}
 		}
-		ext, err := v.k.SignPending(ctx, key)
-		if err != nil || ext == nil {
-			return &abci.ResponseExtendVote{}, err
+		if msg := v.dkgMessage(ctx, req.Height); len(msg) > 0 {
+			if ext == nil {
+				ext = &types.IssuanceVoteExtension{Version: types.VoteExtensionVersion}
+			}
+			ext.DkgMessage = msg
+		}
+		if ext == nil {
+			return &abci.ResponseExtendVote{}, nil
 		}
 		bz, err := types.EncodeVoteExtension(ext)
 		if err != nil {
@@ -218,7 +240,8 @@ func commitVotes(c *abci.ExtendedCommitInfo) []CommitVote {
 	return out
 }
 
-// PreBlocker records the partial signatures of the block's injected commit.
+// PreBlocker records the partial signatures and the DKG messages of the
+// block's injected commit.
 func (v *VoteExtensions) PreBlocker(ctx sdk.Context, req *abci.RequestFinalizeBlock) error {
 	if !injects(ctx, req.Height) || len(req.Txs) == 0 || !types.IsInjectedCommit(req.Txs[0]) {
 		return nil
@@ -228,7 +251,11 @@ func (v *VoteExtensions) PreBlocker(ctx sdk.Context, req *abci.RequestFinalizeBl
 		v.logger.Error("undecodable injected commit in a committed block", "height", req.Height, "err", err)
 		return nil
 	}
-	_, err = v.k.RecordCommitExtensions(ctx, commitVotes(c))
+	votes := commitVotes(c)
+	if _, err := v.k.RecordCommitExtensions(ctx, votes); err != nil {
+		return err
+	}
+	_, err = v.k.RecordCommitDKG(ctx, votes)
 	return err
 }
 

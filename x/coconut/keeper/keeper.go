@@ -3,12 +3,15 @@
 // record of issuers' partial signatures (issuance.go), issuance in vote
 // extensions (voteext.go: signing, checking and recording extensions;
 // handlers.go: the ABCI handlers the app wires), queries (grpc_query.go), the
-// pruning of old requests (abci.go), genesis (genesis.go) and the DKG (dkg.go:
-// its state and messages; dkg_abci.go: rounds and phases by height).
+// pruning of old requests and the DKG's end blocker (abci.go), genesis
+// (genesis.go) and the DKG (dkg.go: its state and messages; dkg_abci.go:
+// rounds and phases by height; dkg_voteext.go: its messages in vote
+// extensions; dkg_handlers.go: the validator's own part, its message and its
+// share of a completed round's key).
 //
-// Keys are numbered by key id. Genesis sets them for now, dealt by a trusted
-// dealer (an interim, single-operator set-up); the DKG, once the vote
-// extensions feed it, sets them, one key id per round, through ActivateKey.
+// Keys are numbered by key id. Genesis sets the first, dealt by a trusted
+// dealer (an interim, single-operator set-up); the DKG, fed by the vote
+// extensions, sets the next ones, one key id per round, through ActivateKey.
 // The issuers' partial signatures arrive per request id through vote
 // extensions into RecordPartialSignature. The prepared (fixed-base) form of
 // each verification key is built once and kept in memory (keyCache), never

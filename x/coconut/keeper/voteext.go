@@ -152,8 +152,8 @@ var errSkip = errors.New("request no longer on chain")
 // returns the partials to record.
 func (c *extensionCheck) check(ctx context.Context, consAddr, bz []byte, strict, verify bool) (*types.IssuanceVoteExtension, error) {
 	ext, sigs, err := types.DecodeVoteExtension(bz, c.maxParts)
-	if err != nil || ext == nil {
-		return nil, err
+	if err != nil || ext == nil || len(ext.Partials) == 0 {
+		return ext, err // no partials: a DKG message alone, checked by the DKG's path
 	}
 	ks, err := c.keySet(ctx, ext.KeyId)
 	if err != nil {
@@ -230,15 +230,19 @@ func (c *extensionCheck) request(ctx context.Context, id uint64) (*types.Credent
 // VerifyVoteExtension checks one validator's extension at the state it was
 // made on: bounded, well-formed, from the signer the key set gives its
 // consensus address, on requests under that key, every partial signature
-// verifying. An empty extension is valid. memory (may be nil) skips pairing
+// verifying, and a DKG message the DKG would accept (CheckDKGMessage). An
+// empty extension is valid. memory (may be nil) skips pairing
 // checks already passed and remembers new ones.
 func (k Keeper) VerifyVoteExtension(ctx context.Context, consAddr, bz []byte, memory *VerifiedPartials) error {
 	c, err := k.newExtensionCheck(ctx, memory)
 	if err != nil {
 		return err
 	}
-	_, err = c.check(ctx, consAddr, bz, true, true)
-	return err
+	ext, err := c.check(ctx, consAddr, bz, true, true)
+	if err != nil || ext == nil || len(ext.DkgMessage) == 0 {
+		return err
+	}
+	return k.CheckDKGMessage(ctx, consAddr, ext.DkgMessage)
 }
 
 // CommitVote is one vote of an injected commit, as far as issuance cares.

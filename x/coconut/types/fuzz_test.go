@@ -227,11 +227,34 @@ func voteExtensionSeed(tb testing.TB, n int) []byte {
 }
 
 func FuzzDecodeVoteExtension(f *testing.F) {
-	seeds(f, voteExtensionSeed(f, 1), voteExtensionSeed(f, 3))
+	pk, err := coconut.NewParticipantKey(rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	pkb, _ := pk.Public().MarshalBinary()
+	registration := types.EncodeDKGMessage(types.DKGRegistration, 2, pkb)
+	var withDKG types.IssuanceVoteExtension
+	if err := withDKG.Unmarshal(voteExtensionSeed(f, 2)); err != nil {
+		f.Fatal(err)
+	}
+	withDKG.DkgMessage = registration
+	both, _ := types.EncodeVoteExtension(&withDKG)
+	alone, _ := types.EncodeVoteExtension(&types.IssuanceVoteExtension{Version: types.VoteExtensionVersion, DkgMessage: registration})
+	seeds(f, voteExtensionSeed(f, 1), voteExtensionSeed(f, 3), both, alone)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ext, sigs, err := types.DecodeVoteExtension(data, 50)
 		if err != nil || ext == nil {
 			return
+		}
+		if len(ext.DkgMessage) > 0 {
+			if _, err := types.DecodeDKGMessage(ext.DkgMessage); err != nil {
+				t.Fatalf("accepted an undecodable DKG message: %v", err)
+			}
+		} else if len(ext.Partials) == 0 {
+			t.Fatal("accepted an extension with neither partials nor a DKG message")
+		}
+		if len(ext.Partials) == 0 && (ext.KeyId != 0 || ext.SignerIndex != 0) {
+			t.Fatal("accepted a key id without partial signatures")
 		}
 		if len(data) > types.MaxVoteExtensionSize || len(ext.Partials) > 50 || len(sigs) != len(ext.Partials) {
 			t.Fatalf("decoded beyond the bounds: %d bytes, %d partials", len(data), len(ext.Partials))
@@ -269,12 +292,45 @@ func FuzzDecodeInjectedCommit(f *testing.F) {
 	})
 }
 
-func FuzzParseIssuerKey(f *testing.F) {
+func FuzzParseIssuerKeys(f *testing.F) {
 	sks, err := coconut.TTPKeyGen(rand.Reader, types.CredentialParams(), 1, 1)
 	if err != nil {
 		f.Fatal(err)
 	}
-	k, err := types.NewIssuerKey(1, 1, bytes.Repeat([]byte{9}, 20), sks[0])
+	addr := bytes.Repeat([]byte{9}, 20)
+	k1, err := types.NewIssuerKey(1, 1, addr, sks[0])
+	if err != nil {
+		f.Fatal(err)
+	}
+	k2, err := types.NewIssuerKey(2, 3, addr, sks[0])
+	if err != nil {
+		f.Fatal(err)
+	}
+	one, _ := json.Marshal(&types.IssuerKeys{Keys: []*types.IssuerKey{k1}})
+	two, _ := json.Marshal((&types.IssuerKeys{Keys: []*types.IssuerKey{k1}}).With(k2))
+	single, _ := json.Marshal(k1)
+	seeds(f, one, two, single, []byte(`{"keys":[null]}`), []byte(`{"keys":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ks, err := types.ParseIssuerKeys(data)
+		if err != nil {
+			return
+		}
+		if len(ks.Keys) == 0 || len(ks.Keys) > types.MaxIssuerKeys {
+			t.Fatalf("accepted %d keys", len(ks.Keys))
+		}
+		for i, k := range ks.Keys {
+			if k.Secret() == nil || k.KeyID == 0 || k.SignerIndex == 0 || len(k.ConsensusAddress) != 20 {
+				t.Fatal("accepted an incomplete key file")
+			}
+			if i > 0 && k.KeyID <= ks.Keys[i-1].KeyID {
+				t.Fatal("accepted key ids out of order")
+			}
+		}
+	})
+}
+
+func FuzzParseDKGKey(f *testing.F) {
+	k, err := types.GenerateDKGKey(rand.Reader, bytes.Repeat([]byte{9}, 20))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -282,14 +338,14 @@ func FuzzParseIssuerKey(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	seeds(f, bz, []byte(`{"key_id":1}`))
+	seeds(f, bz, []byte(`{"consensus_address":""}`), append(bz, bz...))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		k, err := types.ParseIssuerKey(data)
+		k, err := types.ParseDKGKey(data)
 		if err != nil {
 			return
 		}
-		if k.Secret() == nil || k.KeyID == 0 || k.SignerIndex == 0 || len(k.ConsensusAddress) != 20 {
-			t.Fatal("accepted an incomplete key file")
+		if k.Key() == nil || len(k.ConsensusAddress) != 20 {
+			t.Fatal("accepted an incomplete DKG key file")
 		}
 	})
 }

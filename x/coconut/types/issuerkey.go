@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/nyx-privacy/nyx/coconut"
 )
@@ -16,8 +17,9 @@ import (
 // priv_validator_key.json, that holds the validator's share of the issuing key.
 const IssuerKeyFileName = "coconut_key.json"
 
-// maxIssuerKeyFile bounds what LoadIssuerKey reads: the file is a few hundred bytes.
-const maxIssuerKeyFile = 4096
+// maxIssuerKeyFile bounds what LoadIssuerKeys reads: a share takes about
+// 400 bytes of JSON, and a file holds at most MaxIssuerKeys of them.
+const maxIssuerKeyFile = 16 << 10
 
 // IssuerKey is a validator's share of an issuing key: the secret key share,
 // the signer index and key id it belongs to, and the consensus address of the
@@ -70,52 +72,155 @@ func IssuerKeyPath(home string) string {
 	return filepath.Join(home, "config", IssuerKeyFileName)
 }
 
-// Save writes the key file with mode 0600; it refuses to overwrite one.
+// Save writes a key file holding k alone with mode 0600; it refuses to
+// overwrite one.
 func (k *IssuerKey) Save(path string) error {
-	bz, err := json.MarshalIndent(k, "", "  ")
+	return writeKeyFile(path, &IssuerKeys{Keys: []*IssuerKey{k}}, false)
+}
+
+// IssuerKeys is the content of coconut_key.json: the validator's shares, one
+// per key id, in increasing key id order. A share from the genesis dealer and
+// the shares the DKG rounds gave it live side by side, so the validator keeps
+// signing the requests under a replaced key while they are pending.
+type IssuerKeys struct {
+	Keys []*IssuerKey `json:"keys"`
+}
+
+// MaxIssuerKeys bounds the shares one key file holds: the current key and
+// the replaced ones still in their grace period.
+const MaxIssuerKeys = 8
+
+// Get returns the share of key id, or nil.
+func (ks *IssuerKeys) Get(id uint64) *IssuerKey {
+	for _, k := range ks.Keys {
+		if k.KeyID == id {
+			return k
+		}
+	}
+	return nil
+}
+
+// With returns the set with k added (replacing a share of the same key id)
+// and, beyond MaxIssuerKeys, the oldest keys dropped.
+func (ks *IssuerKeys) With(k *IssuerKey) *IssuerKeys {
+	out := &IssuerKeys{}
+	for _, old := range ks.Keys {
+		if old.KeyID != k.KeyID {
+			out.Keys = append(out.Keys, old)
+		}
+	}
+	out.Keys = append(out.Keys, k)
+	sort.Slice(out.Keys, func(i, j int) bool { return out.Keys[i].KeyID < out.Keys[j].KeyID })
+	if len(out.Keys) > MaxIssuerKeys {
+		out.Keys = out.Keys[len(out.Keys)-MaxIssuerKeys:]
+	}
+	return out
+}
+
+// Replace writes the key file with mode 0600, replacing the one at path
+// atomically (a crash leaves the old file or the new one, never half).
+func (ks *IssuerKeys) Replace(path string) error { return writeKeyFile(path, ks, true) }
+
+func writeKeyFile(path string, v any, replace bool) error {
+	bz, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	bz = append(bz, '\n')
+	if !replace {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("write key file: %w", err)
+		}
+		if _, err := f.Write(bz); err != nil {
+			f.Close()
+			return fmt.Errorf("write key file %s: %w", path, err)
+		}
+		return f.Close()
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("write issuer key: %w", err)
+		return fmt.Errorf("write key file: %w", err)
 	}
-	if _, err := f.Write(append(bz, '\n')); err != nil {
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil {
 		f.Close()
-		return fmt.Errorf("write issuer key %s: %w", path, err)
+		return fmt.Errorf("write key file %s: %w", path, err)
 	}
-	return f.Close()
+	if _, err := f.Write(bz); err != nil {
+		f.Close()
+		return fmt.Errorf("write key file %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write key file %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write key file %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write key file %s: %w", path, err)
+	}
+	return nil
 }
 
-// LoadIssuerKey reads and checks a key file.
-func LoadIssuerKey(path string) (*IssuerKey, error) {
+func readKeyFile(path string, limit int) ([]byte, error) {
 	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	bz, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return bz, nil
+}
+
+// LoadIssuerKeys reads and checks a key file.
+func LoadIssuerKeys(path string) (*IssuerKeys, error) {
+	bz, err := readKeyFile(path, maxIssuerKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("issuer key: %w", err)
 	}
-	defer f.Close()
-	bz, err := io.ReadAll(io.LimitReader(f, maxIssuerKeyFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("issuer key %s: %w", path, err)
-	}
-	return ParseIssuerKey(bz)
+	return ParseIssuerKeys(bz)
 }
 
-// ParseIssuerKey decodes and checks a key file's content.
-func ParseIssuerKey(bz []byte) (*IssuerKey, error) {
+// ParseIssuerKeys decodes and checks a key file's content: 1 to
+// MaxIssuerKeys shares in strictly increasing key id order, all for the same
+// consensus address.
+func ParseIssuerKeys(bz []byte) (*IssuerKeys, error) {
 	if len(bz) > maxIssuerKeyFile {
-		return nil, errors.New("issuer key: file larger than 4 KiB")
+		return nil, fmt.Errorf("issuer key: file larger than %d bytes", maxIssuerKeyFile)
 	}
 	dec := json.NewDecoder(bytes.NewReader(bz))
 	dec.DisallowUnknownFields()
-	var k IssuerKey
-	if err := dec.Decode(&k); err != nil {
+	var ks IssuerKeys
+	if err := dec.Decode(&ks); err != nil {
 		return nil, fmt.Errorf("issuer key: %w", err)
 	}
-	if err := k.check(); err != nil {
-		return nil, fmt.Errorf("issuer key: %w", err)
+	if dec.More() {
+		return nil, errors.New("issuer key: data after the key file")
 	}
-	return &k, nil
+	if len(ks.Keys) == 0 || len(ks.Keys) > MaxIssuerKeys {
+		return nil, fmt.Errorf("issuer key: %d keys, want 1..%d", len(ks.Keys), MaxIssuerKeys)
+	}
+	for i, k := range ks.Keys {
+		if k == nil {
+			return nil, fmt.Errorf("issuer key: key %d is null", i)
+		}
+		if err := k.check(); err != nil {
+			return nil, fmt.Errorf("issuer key %d: %w", k.KeyID, err)
+		}
+		if i > 0 && k.KeyID <= ks.Keys[i-1].KeyID {
+			return nil, fmt.Errorf("issuer key: key ids not strictly increasing at %d", k.KeyID)
+		}
+		if !bytes.Equal(k.ConsensusAddress, ks.Keys[0].ConsensusAddress) {
+			return nil, fmt.Errorf("issuer key %d: for another consensus address", k.KeyID)
+		}
+	}
+	return &ks, nil
 }
 
 // MatchKeySet checks that the key file's share is the one ks gives its

@@ -24,15 +24,20 @@ const (
 	// partialEncodedMax bounds one ExtensionPartial inside the extension: its
 	// field tag and length (2), request id (1 + 10), signature (2 + 96).
 	partialEncodedMax = 2 + 11 + 2 + coconut.SignatureSize
+	// MaxInjectedVotes bounds the votes of an injected commit.
+	MaxInjectedVotes = 1_000
+)
+
+var (
 	// MaxVoteExtensionSize bounds an encoded extension: version, key id and
-	// signer index (at most 2 + 11 + 6 bytes) and MaxPartialsPerExtension
-	// partials. A longer one is refused before it is parsed.
-	MaxVoteExtensionSize = 19 + MaxPartialsPerExtension*partialEncodedMax
+	// signer index (at most 2 + 11 + 6 bytes), MaxPartialsPerExtension
+	// partials and a DKG message (its tag and length at most 4 bytes). A
+	// longer one is refused before it is parsed.
+	MaxVoteExtensionSize = 19 + MaxPartialsPerExtension*partialEncodedMax + 4 + MaxDKGMessageSize
 	// MaxInjectedCommitSize bounds the injected transaction: the prefix and
 	// the extended commit of up to MaxInjectedVotes validators, each with an
 	// extension, its signature and its validator (address, power) at most
 	// 256 bytes beside the extension.
-	MaxInjectedVotes      = 1_000
 	MaxInjectedCommitSize = len(InjectedCommitPrefix) + 16 + MaxInjectedVotes*(MaxVoteExtensionSize+256)
 )
 
@@ -49,8 +54,10 @@ func EncodeVoteExtension(ext *IssuanceVoteExtension) ([]byte, error) {
 
 // DecodeVoteExtension decodes an extension from a validator strictly: bounded
 // size, version 1, at most maxPartials partials in strictly increasing request
-// id order, each signature a well-formed BlindedSignature. An empty extension
-// (a validator with no share or nothing to sign) decodes to nil, nil.
+// id order, each signature a well-formed BlindedSignature, and a DKG message,
+// if any, that DecodeDKGMessage accepts. An extension may carry partials, a
+// DKG message or both; one with neither is sent empty (a validator with no
+// share or nothing to sign) and decodes to nil, nil.
 func DecodeVoteExtension(bz []byte, maxPartials int) (*IssuanceVoteExtension, []*coconut.BlindedSignature, error) {
 	if len(bz) == 0 {
 		return nil, nil, nil
@@ -64,6 +71,19 @@ func DecodeVoteExtension(bz []byte, maxPartials int) (*IssuanceVoteExtension, []
 	}
 	if ext.Version != VoteExtensionVersion {
 		return nil, nil, errorsmod.Wrapf(ErrInvalidVoteExtension, "version %d, want %d", ext.Version, VoteExtensionVersion)
+	}
+	if len(ext.DkgMessage) > 0 {
+		if _, err := DecodeDKGMessage(ext.DkgMessage); err != nil {
+			return nil, nil, errorsmod.Wrapf(ErrInvalidVoteExtension, "DKG message: %v", err)
+		}
+	}
+	if len(ext.Partials) == 0 && len(ext.DkgMessage) > 0 {
+		// A DKG message alone: a validator without a key share takes part in
+		// the DKG that gives it one.
+		if ext.KeyId != 0 || ext.SignerIndex != 0 {
+			return nil, nil, errorsmod.Wrap(ErrInvalidVoteExtension, "key id and signer index without partial signatures")
+		}
+		return canonical(&ext, bz, nil)
 	}
 	if ext.KeyId == 0 || ext.SignerIndex == 0 {
 		return nil, nil, errorsmod.Wrap(ErrInvalidVoteExtension, "key id and signer index must be set")
@@ -86,12 +106,17 @@ func DecodeVoteExtension(bz []byte, maxPartials int) (*IssuanceVoteExtension, []
 			return nil, nil, errorsmod.Wrapf(ErrInvalidVoteExtension, "request %d: %v", p.RequestId, err)
 		}
 	}
-	// A non-canonical encoding (fields repeated, unknown fields) would let the
-	// same extension travel in many byte forms; only the canonical one passes.
+	return canonical(&ext, bz, sigs)
+}
+
+// canonical returns ext if bz is its canonical encoding: a non-canonical one
+// (fields repeated, unknown fields) would let the same extension travel in
+// many byte forms; only the canonical one passes.
+func canonical(ext *IssuanceVoteExtension, bz []byte, sigs []*coconut.BlindedSignature) (*IssuanceVoteExtension, []*coconut.BlindedSignature, error) {
 	if re, err := ext.Marshal(); err != nil || !bytes.Equal(re, bz) {
 		return nil, nil, errorsmod.Wrap(ErrInvalidVoteExtension, "not in canonical encoding")
 	}
-	return &ext, sigs, nil
+	return ext, sigs, nil
 }
 
 // EncodeInjectedCommit encodes the transaction a proposer injects.
@@ -143,4 +168,19 @@ func (ks *KeySet) PartialKeyOf(signer uint32) (*PartialKey, bool) {
 		}
 	}
 	return nil, false
+}
+
+// DKGMessageOf returns the DKG message of an extension already checked by
+// DecodeVoteExtension (one in a block's injected commit), without decoding
+// its partial signatures again; nil if it has none or does not parse. The
+// message itself is decoded strictly where it is used.
+func DKGMessageOf(bz []byte) []byte {
+	if len(bz) == 0 || len(bz) > MaxVoteExtensionSize {
+		return nil
+	}
+	var ext IssuanceVoteExtension
+	if err := ext.Unmarshal(bz); err != nil {
+		return nil
+	}
+	return ext.DkgMessage
 }
