@@ -40,6 +40,7 @@ type Keeper struct {
 	bankKeeper   types.BankKeeper
 	authority    string
 	keys         *keyCache
+	epochs       *epochRef
 
 	Schema collections.Schema
 	// Params are the module's params.
@@ -65,6 +66,8 @@ type Keeper struct {
 	Spent collections.Map[[]byte, types.SpentCredential]
 	// DKG is the state of the distributed key generation (dkg.go).
 	DKG DKGState
+	// Beacon is the state of the epoch beacon (beacon.go).
+	Beacon BeaconState
 }
 
 // NewKeeper builds the keeper. authority is the address allowed to change the params
@@ -86,6 +89,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 		bankKeeper:      bk,
 		authority:       authority,
 		keys:            newKeyCache(),
+		epochs:          &epochRef{},
 		Params:          collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
 		CurrentKeyID:    collections.NewItem(sb, types.CurrentKeyIDKey, "current_key_id", collections.Uint64Value),
 		KeySets:         collections.NewMap(sb, types.KeySetsKey, "key_sets", collections.Uint64Key, codec.CollValue[types.KeySet](cdc)),
@@ -97,8 +101,9 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 			collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
 		PartialSignatures: collections.NewMap(sb, types.PartialSignaturesKey, "partial_signatures",
 			collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key), collections.BytesValue),
-		Spent: collections.NewMap(sb, types.SpentKey, "spent", collections.BytesKey, codec.CollValue[types.SpentCredential](cdc)),
-		DKG:   newDKGState(sb, cdc),
+		Spent:  collections.NewMap(sb, types.SpentKey, "spent", collections.BytesKey, codec.CollValue[types.SpentCredential](cdc)),
+		DKG:    newDKGState(sb, cdc),
+		Beacon: newBeaconState(sb, cdc),
 	}
 	schema, err := sb.Build()
 	if err != nil {

@@ -226,8 +226,29 @@ func voteExtensionSeed(tb testing.TB, n int) []byte {
 	return bz
 }
 
+// beaconExtensionSeed is an extension carrying a beacon partial and n
+// partial blind signatures.
+func beaconExtensionSeed(tb testing.TB, n int) []byte {
+	sk, err := coconut.KeyGen(rand.Reader, types.CredentialParams())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sig, _ := coconut.SignBeacon(sk, 5).MarshalBinary()
+	var ext types.IssuanceVoteExtension
+	if err := ext.Unmarshal(voteExtensionSeed(tb, max(n, 1))); err != nil {
+		tb.Fatal(err)
+	}
+	ext.Partials = ext.Partials[:n]
+	ext.Beacon = &types.BeaconPartial{Epoch: 5, Signature: sig}
+	bz, err := types.EncodeVoteExtension(&ext)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bz
+}
+
 func FuzzDecodeVoteExtension(f *testing.F) {
-	seeds(f, voteExtensionSeed(f, 1), voteExtensionSeed(f, 3))
+	seeds(f, voteExtensionSeed(f, 1), voteExtensionSeed(f, 3), beaconExtensionSeed(f, 0), beaconExtensionSeed(f, 2))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ext, sigs, err := types.DecodeVoteExtension(data, 50)
 		if err != nil || ext == nil {
@@ -243,6 +264,14 @@ func FuzzDecodeVoteExtension(f *testing.F) {
 		for i := 1; i < len(ext.Partials); i++ {
 			if ext.Partials[i].RequestId <= ext.Partials[i-1].RequestId {
 				t.Fatal("request ids not increasing")
+			}
+		}
+		if len(ext.Partials) == 0 && ext.Beacon == nil {
+			t.Fatal("an extension with nothing in it decoded")
+		}
+		if ext.Beacon != nil {
+			if _, err := ext.Beacon.Decode(); err != nil {
+				t.Fatalf("a malformed beacon partial decoded: %v", err)
 			}
 		}
 	})

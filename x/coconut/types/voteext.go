@@ -24,10 +24,13 @@ const (
 	// partialEncodedMax bounds one ExtensionPartial inside the extension: its
 	// field tag and length (2), request id (1 + 10), signature (2 + 96).
 	partialEncodedMax = 2 + 11 + 2 + coconut.SignatureSize
+	// beaconEncodedMax bounds the BeaconPartial: its field tag and length (2),
+	// epoch (1 + 10), signature (2 + 48).
+	beaconEncodedMax = 2 + 11 + 2 + coconut.BeaconSignatureSize
 	// MaxVoteExtensionSize bounds an encoded extension: version, key id and
-	// signer index (at most 2 + 11 + 6 bytes) and MaxPartialsPerExtension
-	// partials. A longer one is refused before it is parsed.
-	MaxVoteExtensionSize = 19 + MaxPartialsPerExtension*partialEncodedMax
+	// signer index (at most 2 + 11 + 6 bytes), MaxPartialsPerExtension
+	// partials and a beacon partial. A longer one is refused before it is parsed.
+	MaxVoteExtensionSize = 19 + MaxPartialsPerExtension*partialEncodedMax + beaconEncodedMax
 	// MaxInjectedCommitSize bounds the injected transaction: the prefix and
 	// the extended commit of up to MaxInjectedVotes validators, each with an
 	// extension, its signature and its validator (address, power) at most
@@ -68,8 +71,13 @@ func DecodeVoteExtension(bz []byte, maxPartials int) (*IssuanceVoteExtension, []
 	if ext.KeyId == 0 || ext.SignerIndex == 0 {
 		return nil, nil, errorsmod.Wrap(ErrInvalidVoteExtension, "key id and signer index must be set")
 	}
-	if len(ext.Partials) == 0 || len(ext.Partials) > maxPartials || len(ext.Partials) > MaxPartialsPerExtension {
-		return nil, nil, errorsmod.Wrapf(ErrInvalidVoteExtension, "%d partial signatures, want 1..%d", len(ext.Partials), min(maxPartials, MaxPartialsPerExtension))
+	if (len(ext.Partials) == 0 && ext.Beacon == nil) || len(ext.Partials) > maxPartials || len(ext.Partials) > MaxPartialsPerExtension {
+		return nil, nil, errorsmod.Wrapf(ErrInvalidVoteExtension, "%d partial signatures, want 1..%d (or 0 with a beacon partial)", len(ext.Partials), min(maxPartials, MaxPartialsPerExtension))
+	}
+	if ext.Beacon != nil {
+		if _, err := ext.Beacon.Decode(); err != nil {
+			return nil, nil, err
+		}
 	}
 	sigs := make([]*coconut.BlindedSignature, len(ext.Partials))
 	var last uint64
@@ -92,6 +100,22 @@ func DecodeVoteExtension(bz []byte, maxPartials int) (*IssuanceVoteExtension, []
 		return nil, nil, errorsmod.Wrap(ErrInvalidVoteExtension, "not in canonical encoding")
 	}
 	return &ext, sigs, nil
+}
+
+// Decode checks the beacon partial's shape (an epoch, a well-formed
+// signature) and returns its signature.
+func (b *BeaconPartial) Decode() (*coconut.BeaconSignature, error) {
+	if b.Epoch == 0 {
+		return nil, errorsmod.Wrap(ErrInvalidVoteExtension, "beacon partial for epoch 0")
+	}
+	if len(b.Signature) != coconut.BeaconSignatureSize {
+		return nil, errorsmod.Wrapf(ErrInvalidVoteExtension, "beacon partial of %d bytes", len(b.Signature))
+	}
+	var sig coconut.BeaconSignature
+	if err := sig.UnmarshalBinary(b.Signature); err != nil {
+		return nil, errorsmod.Wrapf(ErrInvalidVoteExtension, "beacon partial: %v", err)
+	}
+	return &sig, nil
 }
 
 // EncodeInjectedCommit encodes the transaction a proposer injects.

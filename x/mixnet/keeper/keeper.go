@@ -29,6 +29,7 @@ type Keeper struct {
 	authKeeper   types.AccountKeeper
 	bankKeeper   types.BankKeeper
 	authority    string
+	beacons      *beaconRef
 
 	Schema collections.Schema
 	// Params are the module's params.
@@ -83,6 +84,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 	}
 	sb := collections.NewSchemaBuilder(storeService)
 	k := Keeper{
+		beacons:           &beaconRef{},
 		cdc:               cdc,
 		storeService:      storeService,
 		addressCodec:      ak.AddressCodec(),
