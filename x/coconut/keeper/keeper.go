@@ -3,8 +3,10 @@
 // record of issuers' partial signatures (issuance.go), issuance in vote
 // extensions (voteext.go: signing, checking and recording extensions;
 // handlers.go: the ABCI handlers the app wires), queries (grpc_query.go), the
-// pruning of old requests (abci.go), genesis (genesis.go) and the DKG (dkg.go:
-// its state and messages; dkg_abci.go: rounds and phases by height).
+// pruning of old requests (abci.go), genesis (genesis.go), the DKG (dkg.go:
+// its state and messages; dkg_abci.go: rounds and phases by height) and the
+// epoch beacon (beacon.go: x/mixnet's next epoch signed with the key shares
+// in the same vote extensions, recorded at the threshold).
 //
 // Keys are numbered by key id. Genesis sets them for now, dealt by a trusted
 // dealer (an interim, single-operator set-up); the DKG, once the vote

@@ -52,7 +52,8 @@ func EncodeVoteExtension(ext *IssuanceVoteExtension) ([]byte, error) {
 
 // DecodeVoteExtension decodes an extension from a validator strictly: bounded
 // size, version 1, at most maxPartials partials in strictly increasing request
-// id order, each signature a well-formed BlindedSignature. An empty extension
+// id order, each signature a well-formed BlindedSignature, and a beacon
+// partial, if any, well-formed (at least one of the two). An empty extension
 // (a validator with no share or nothing to sign) decodes to nil, nil.
 func DecodeVoteExtension(bz []byte, maxPartials int) (*IssuanceVoteExtension, []*coconut.BlindedSignature, error) {
 	if len(bz) == 0 {

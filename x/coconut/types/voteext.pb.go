@@ -24,7 +24,8 @@ var _ = math.Inf
 const _ = proto.GoGoProtoPackageIsVersion3 // please upgrade the proto package
 
 // IssuanceVoteExtension is what a validator holding a key share adds to its
-// precommit: its partial blind signatures on pending credential requests. The
+// precommit: its partial blind signatures on pending credential requests and
+// its partial of the next x/mixnet epoch's beacon. The
 // validator's consensus key signs it (CometBFT signs every vote extension), so
 // the signer is the validator whose consensus address the key set maps to
 // signer_index. Its encoded size is bounded (types.MaxVoteExtensionSize).
