@@ -197,6 +197,17 @@ func FuzzGenesis(f *testing.F) {
 		Deposit: sdk.NewInt64Coin(types.Denom, 5_000), KeyId: 1, Height: 1, Status: types.REQUEST_STATUS_PENDING,
 	}}
 	gs.CredentialTypes = append(gs.CredentialTypes, types.CredentialType{Name: types.CredentialTypeName(1), BytesPerUnym: 1})
+	var beaconExt types.IssuanceVoteExtension
+	if err := beaconExt.Unmarshal(beaconExtensionSeed(f, 0)); err != nil {
+		f.Fatal(err)
+	}
+	sig := beaconExt.Beacon.Signature
+	r, err := types.BeaconOutput(sig)
+	if err != nil {
+		f.Fatal(err)
+	}
+	gs.Beacons = []types.Beacon{{Epoch: 5, KeyId: 1, Signature: sig, Randomness: r, Height: 3}}
+	gs.BeaconShares = []types.BeaconShare{{Epoch: 6, SignerIndex: 1, KeyId: 1, Signature: sig}}
 	if err := gs.Validate(); err != nil {
 		f.Fatal(err)
 	}
