@@ -197,6 +197,10 @@ func (app *NyxApp) newKeepers(appOpts servertypes.AppOptions, wasmOpts []wasmkee
 	app.CoconutKeeper = coconutkeeper.NewKeeper(
 		cdc, store(coconuttypes.StoreKey), app.AccountKeeper, app.BankKeeper, authority,
 	)
+	// The epoch beacon: x/coconut signs x/mixnet's next epoch, x/mixnet seeds
+	// its role draw with the result.
+	app.CoconutKeeper.SetEpochSource(app.MixnetKeeper)
+	app.MixnetKeeper.SetBeaconSource(app.CoconutKeeper)
 	return nodeConfig
 }
 

@@ -118,11 +118,60 @@ func logIssuance(t *testing.T, bin, home string, id int, txOut string, took time
 	t.Logf("credential %d: deposit in block %d, verified at height %d (%d blocks), %.1f s from broadcast", id, txH, nowH, nowH-txH, took.Seconds())
 }
 
+// epochStatus reads x/mixnet's current epoch from the CLI.
+func epochStatus(t *testing.T, bin, home string) (uint64, bool) {
+	t.Helper()
+	var st struct {
+		EpochID        string `json:"epoch_id"`
+		SeedFromBeacon bool   `json:"seed_from_beacon"`
+	}
+	if err := json.Unmarshal([]byte(run(t, bin, "q", "mixnet", "epoch", "--home", home, "-o", "json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := strconv.ParseUint(st.EpochID, 10, 64)
+	return id, st.SeedFromBeacon
+}
+
+// requireBeaconSeeded waits until x/mixnet is in epoch min or later and
+// checks, from the CLI, that its role draw was seeded by the beacon and that
+// the beacon is on chain. It returns the epoch.
+func requireBeaconSeeded(t *testing.T, bin, home string, min uint64) uint64 {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		id, fromBeacon := epochStatus(t, bin, home)
+		if id >= min {
+			if !fromBeacon {
+				t.Fatalf("epoch %d drawn from block data, not the beacon", id)
+			}
+			var b struct {
+				Beacon struct {
+					KeyID     string `json:"key_id"`
+					Signature string `json:"signature"`
+				} `json:"beacon"`
+			}
+			if err := json.Unmarshal([]byte(run(t, bin, "q", "coconut", "beacon", strconv.FormatUint(id, 10), "--home", home, "-o", "json")), &b); err != nil {
+				t.Fatal(err)
+			}
+			if sig, err := base64.StdEncoding.DecodeString(b.Beacon.Signature); err != nil || len(sig) != 48 {
+				t.Fatalf("epoch %d's beacon signature %q: %v", id, b.Beacon.Signature, err)
+			}
+			return id
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("epoch %d not reached in 30 s (at %d)", min, id)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
 // TestFourValidatorsIssue runs `testnet init-files --v 4` as four nyxd
-// processes (a 3-of-4 key dealt at genesis): a credential requested by tx
-// from the CLI gets partial signatures from at least three validators in
-// their vote extensions and the client assembles and verifies it; with one
-// validator stopped the next credential is still issued.
+// processes (a 3-of-4 key dealt at genesis, three-second x/mixnet epochs): a
+// credential requested by tx from the CLI gets partial signatures from at
+// least three validators in their vote extensions and the client assembles
+// and verifies it, and the epochs' role draws are seeded by the beacon the
+// validators sign in the same extensions; with one validator stopped the next
+// credential is still issued and the beacon still forms.
 func TestFourValidatorsIssue(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds nyxd and runs four validators")
@@ -134,7 +183,7 @@ func TestFourValidatorsIssue(t *testing.T) {
 		base = freePortBlock(t)
 	}
 	run(t, bin, "testnet", "init-files", "--v", "4", "--output-dir", dir,
-		"--starting-port", strconv.Itoa(base), "--accounts", "alice", "--timeout-commit", "300ms")
+		"--starting-port", strconv.Itoa(base), "--accounts", "alice", "--timeout-commit", "300ms", "--mixnet-epoch", "3s")
 	stops := make([]func(), 4)
 	for i := range stops {
 		home := filepath.Join(dir, fmt.Sprintf("node%d", i))
@@ -149,10 +198,17 @@ func TestFourValidatorsIssue(t *testing.T) {
 	if n := issueByCLI(t, bin, node0, 1, "alice"); n < 3 {
 		t.Fatalf("credential 1 has %d partial signatures, want at least 3", n)
 	}
+	// Epoch 1 may start in the first block, before any extension; from
+	// epoch 2 on the beacon is in time.
+	epoch := requireBeaconSeeded(t, bin, node0, 2)
 	stops[3]()
 	if n := issueByCLI(t, bin, node0, 2, "alice"); n < 3 {
 		t.Fatalf("credential 2 (one validator down) has %d partial signatures, want at least 3", n)
 	}
+	// An epoch whose beacon was signed entirely after the stop: three of four
+	// shares still make it.
+	current, _ := epochStatus(t, bin, node0)
+	requireBeaconSeeded(t, bin, node0, max(epoch, current)+2)
 }
 
 // TestInitWritesIssuerKey: `nyxd init` deals a 1-of-1 issuing key: the share

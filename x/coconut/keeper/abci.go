@@ -33,7 +33,7 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return k.pruneBeaconShares(ctx)
 }
 
 func (k Keeper) removeRequest(ctx context.Context, id uint64) error {

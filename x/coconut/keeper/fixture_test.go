@@ -29,6 +29,9 @@ import (
 	nyxcoconut "github.com/nyx-privacy/nyx/x/coconut"
 	"github.com/nyx-privacy/nyx/x/coconut/keeper"
 	"github.com/nyx-privacy/nyx/x/coconut/types"
+	"github.com/nyx-privacy/nyx/x/mixnet"
+	mixnetkeeper "github.com/nyx-privacy/nyx/x/mixnet/keeper"
+	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
 const (
@@ -53,6 +56,9 @@ type fixture struct {
 	authority string
 	issuers   []*coconut.SecretKey
 	keySet    types.KeySet
+	// mixnet is a real x/mixnet keeper on the same store, wired to the
+	// coconut keeper (and back) only by wireMixnet.
+	mixnet mixnetkeeper.Keeper
 }
 
 type fixtureOpt func(*fixture, *types.GenesisState)
@@ -62,8 +68,8 @@ func withoutKey(_ *fixture, gs *types.GenesisState) { gs.KeySets = nil }
 
 func newFixture(t testing.TB, opts ...fixtureOpt) *fixture {
 	t.Helper()
-	enc := moduletestutil.MakeTestEncodingConfig(auth.AppModuleBasic{}, bank.AppModuleBasic{}, nyxcoconut.AppModule{})
-	keys := storetypes.NewKVStoreKeys(authtypes.StoreKey, banktypes.StoreKey, types.StoreKey)
+	enc := moduletestutil.MakeTestEncodingConfig(auth.AppModuleBasic{}, bank.AppModuleBasic{}, nyxcoconut.AppModule{}, mixnet.AppModule{})
+	keys := storetypes.NewKVStoreKeys(authtypes.StoreKey, banktypes.StoreKey, types.StoreKey, mixnettypes.StoreKey)
 	logger := log.NewNopLogger()
 	cms := store.NewCommitMultiStore(dbm.NewMemDB(), logger)
 	for _, key := range keys {
@@ -76,7 +82,7 @@ func newFixture(t testing.TB, opts ...fixtureOpt) *fixture {
 	require.NoError(t, err)
 
 	ak := authkeeper.NewAccountKeeper(enc.Codec, runtime.NewKVStoreService(keys[authtypes.StoreKey]), authtypes.ProtoBaseAccount,
-		map[string][]string{minterName: {authtypes.Minter}, types.ModuleName: nil}, ac, "n", authorityStr)
+		map[string][]string{minterName: {authtypes.Minter}, types.ModuleName: nil, mixnettypes.ModuleName: nil}, ac, "n", authorityStr)
 	bk := bankkeeper.NewBaseKeeper(enc.Codec, runtime.NewKVStoreService(keys[banktypes.StoreKey]), ak,
 		map[string]bool{}, authorityStr, logger)
 	k := keeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[types.StoreKey]), ak, bk, authorityStr)
@@ -96,7 +102,16 @@ func newFixture(t testing.TB, opts ...fixtureOpt) *fixture {
 		o(f, gs)
 	}
 	require.NoError(t, k.InitGenesis(ctx, gs))
+	f.mixnet = mixnetkeeper.NewKeeper(enc.Codec, runtime.NewKVStoreService(keys[mixnettypes.StoreKey]), ak, bk, authorityStr)
+	require.NoError(t, f.mixnet.InitGenesis(ctx, mixnettypes.DefaultGenesisState()))
 	return f
+}
+
+// wireMixnet wires the two keepers as the app does: from here on the
+// validators sign x/mixnet's next epoch and its role draw reads the beacon.
+func (f *fixture) wireMixnet() {
+	f.k.SetEpochSource(f.mixnet)
+	f.mixnet.SetBeaconSource(f.k)
 }
 
 // newKeySet deals a fresh t-of-n key with a trusted dealer.

@@ -71,6 +71,9 @@ func (k Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
 			return err
 		}
 	}
+	if err := k.initBeaconGenesis(ctx, gs); err != nil {
+		return err
+	}
 	return k.initDKGGenesis(ctx, gs.Dkg)
 }
 
@@ -115,6 +118,9 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 		return nil, err
 	}
 	if gs.Dkg, err = k.exportDKGGenesis(ctx); err != nil {
+		return nil, err
+	}
+	if err := k.exportBeaconGenesis(ctx, gs); err != nil {
 		return nil, err
 	}
 	return gs, nil

@@ -21,7 +21,8 @@ import (
 // VoteExtensions are the ABCI handlers that carry issuance through consensus:
 //
 //   - ExtendVote (height H, on the state after H-1): a validator holding a key
-//     share adds its blinded signature on each request SignPending returns.
+//     share adds its blinded signature on each request SignPending returns,
+//     and its partial of the next x/mixnet epoch's beacon (SignBeacon).
 //   - VerifyVoteExtension: every other validator checks that extension
 //     (Keeper.VerifyVoteExtension) and refuses the precommit if it fails.
 //   - PrepareProposal (H+1): the proposer injects the extended commit of H,
@@ -31,7 +32,8 @@ import (
 //     validator's consensus key, more than 2/3 of the power) and every partial
 //     signature in it, and refuses a block that fails either.
 //   - PreBlocker (H+1): records the partial signatures; a request with
-//     threshold partials is issued.
+//     threshold partials is issued, an epoch with threshold beacon partials
+//     gets its beacon.
 //
 // The injected transaction never reaches the tx decoder or the ante handler:
 // the proposal handlers strip it before calling the SDK's, and TxRunner skips

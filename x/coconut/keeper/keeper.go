@@ -4,10 +4,12 @@
 // extensions (voteext.go: signing, checking and recording extensions;
 // handlers.go: the ABCI handlers the app wires), queries (grpc_query.go), the
 // pruning of old requests and the DKG's end blocker (abci.go), genesis
-// (genesis.go) and the DKG (dkg.go: its state and messages; dkg_abci.go:
-// rounds and phases by height; dkg_voteext.go: its messages in vote
-// extensions; dkg_handlers.go: the validator's own part, its message and its
-// share of a completed round's key).
+// (genesis.go), the DKG (dkg.go: its state and messages; dkg_abci.go: rounds
+// and phases by height; dkg_voteext.go: its messages in vote extensions;
+// dkg_handlers.go: the validator's own part, its message and its share of a
+// completed round's key) and the epoch beacon (beacon.go: x/mixnet's next
+// epoch signed with the key shares in the same vote extensions, recorded at
+// the threshold).
 //
 // Keys are numbered by key id. Genesis sets the first, dealt by a trusted
 // dealer (an interim, single-operator set-up); the DKG, fed by the vote
@@ -43,6 +45,7 @@ type Keeper struct {
 	bankKeeper   types.BankKeeper
 	authority    string
 	keys         *keyCache
+	epochs       *epochRef
 
 	Schema collections.Schema
 	// Params are the module's params.
@@ -68,6 +71,8 @@ type Keeper struct {
 	Spent collections.Map[[]byte, types.SpentCredential]
 	// DKG is the state of the distributed key generation (dkg.go).
 	DKG DKGState
+	// Beacon is the state of the epoch beacon (beacon.go).
+	Beacon BeaconState
 }
 
 // NewKeeper builds the keeper. authority is the address allowed to change the params
@@ -89,6 +94,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 		bankKeeper:      bk,
 		authority:       authority,
 		keys:            newKeyCache(),
+		epochs:          &epochRef{},
 		Params:          collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
 		CurrentKeyID:    collections.NewItem(sb, types.CurrentKeyIDKey, "current_key_id", collections.Uint64Value),
 		KeySets:         collections.NewMap(sb, types.KeySetsKey, "key_sets", collections.Uint64Key, codec.CollValue[types.KeySet](cdc)),
@@ -100,8 +106,9 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 			collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
 		PartialSignatures: collections.NewMap(sb, types.PartialSignaturesKey, "partial_signatures",
 			collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key), collections.BytesValue),
-		Spent: collections.NewMap(sb, types.SpentKey, "spent", collections.BytesKey, codec.CollValue[types.SpentCredential](cdc)),
-		DKG:   newDKGState(sb, cdc),
+		Spent:  collections.NewMap(sb, types.SpentKey, "spent", collections.BytesKey, codec.CollValue[types.SpentCredential](cdc)),
+		DKG:    newDKGState(sb, cdc),
+		Beacon: newBeaconState(sb, cdc),
 	}
 	schema, err := sb.Build()
 	if err != nil {

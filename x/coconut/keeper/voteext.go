@@ -47,7 +47,10 @@ func (k Keeper) SignPending(ctx context.Context, key *types.IssuerKey) (*types.I
 		b, _ := bs.MarshalBinary()
 		ext.Partials = append(ext.Partials, types.ExtensionPartial{RequestId: r.Id, BlindedSignature: b})
 	}
-	if len(ext.Partials) == 0 {
+	if ext.Beacon, err = k.SignBeacon(ctx, key); err != nil {
+		return nil, err
+	}
+	if len(ext.Partials) == 0 && ext.Beacon == nil {
 		return nil, nil
 	}
 	return ext, nil
@@ -192,6 +195,13 @@ func (c *extensionCheck) check(ctx context.Context, consAddr, bz []byte, strict,
 		keep = append(keep, part)
 	}
 	ext.Partials = keep
+	if ext.Beacon != nil {
+		if ok, err := c.checkBeacon(ctx, ext, pk, strict, verify); err != nil {
+			return nil, err
+		} else if !ok {
+			ext.Beacon = nil
+		}
+	}
 	return ext, nil
 }
 
@@ -300,6 +310,11 @@ func (k Keeper) RecordCommitExtensions(ctx context.Context, votes []CommitVote) 
 				return recorded, err
 			}
 		}
+		if ext.Beacon != nil {
+			if err := k.recordBeaconShare(ctx, ext.KeyId, ext.SignerIndex, ext.Beacon); err != nil {
+				return recorded, err
+			}
+		}
 	}
-	return recorded, nil
+	return recorded, k.formBeacon(ctx)
 }

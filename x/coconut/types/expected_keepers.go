@@ -21,3 +21,9 @@ type BankKeeper interface {
 	SendCoinsFromAccountToModule(ctx context.Context, senderAddr sdk.AccAddress, recipientModule string, amt sdk.Coins) error
 	SendCoinsFromModuleToAccount(ctx context.Context, senderModule string, recipientAddr sdk.AccAddress, amt sdk.Coins) error
 }
+
+// EpochSource is the part of x/mixnet the beacon uses: the current epoch, whose
+// successor's beacon the validators sign.
+type EpochSource interface {
+	CurrentEpochID(ctx context.Context) (uint64, error)
+}

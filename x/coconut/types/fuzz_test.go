@@ -197,6 +197,17 @@ func FuzzGenesis(f *testing.F) {
 		Deposit: sdk.NewInt64Coin(types.Denom, 5_000), KeyId: 1, Height: 1, Status: types.REQUEST_STATUS_PENDING,
 	}}
 	gs.CredentialTypes = append(gs.CredentialTypes, types.CredentialType{Name: types.CredentialTypeName(1), BytesPerUnym: 1})
+	var beaconExt types.IssuanceVoteExtension
+	if err := beaconExt.Unmarshal(beaconExtensionSeed(f, 0)); err != nil {
+		f.Fatal(err)
+	}
+	sig := beaconExt.Beacon.Signature
+	r, err := types.BeaconOutput(sig)
+	if err != nil {
+		f.Fatal(err)
+	}
+	gs.Beacons = []types.Beacon{{Epoch: 5, KeyId: 1, Signature: sig, Randomness: r, Height: 3}}
+	gs.BeaconShares = []types.BeaconShare{{Epoch: 6, SignerIndex: 1, KeyId: 1, Signature: sig}}
 	if err := gs.Validate(); err != nil {
 		f.Fatal(err)
 	}
@@ -226,6 +237,27 @@ func voteExtensionSeed(tb testing.TB, n int) []byte {
 	return bz
 }
 
+// beaconExtensionSeed is an extension carrying a beacon partial and n
+// partial blind signatures.
+func beaconExtensionSeed(tb testing.TB, n int) []byte {
+	sk, err := coconut.KeyGen(rand.Reader, types.CredentialParams())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sig, _ := coconut.SignBeacon(sk, 5).MarshalBinary()
+	var ext types.IssuanceVoteExtension
+	if err := ext.Unmarshal(voteExtensionSeed(tb, max(n, 1))); err != nil {
+		tb.Fatal(err)
+	}
+	ext.Partials = ext.Partials[:n]
+	ext.Beacon = &types.BeaconPartial{Epoch: 5, Signature: sig}
+	bz, err := types.EncodeVoteExtension(&ext)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bz
+}
+
 func FuzzDecodeVoteExtension(f *testing.F) {
 	pk, err := coconut.NewParticipantKey(rand.Reader)
 	if err != nil {
@@ -240,7 +272,7 @@ func FuzzDecodeVoteExtension(f *testing.F) {
 	withDKG.DkgMessage = registration
 	both, _ := types.EncodeVoteExtension(&withDKG)
 	alone, _ := types.EncodeVoteExtension(&types.IssuanceVoteExtension{Version: types.VoteExtensionVersion, DkgMessage: registration})
-	seeds(f, voteExtensionSeed(f, 1), voteExtensionSeed(f, 3), both, alone)
+	seeds(f, voteExtensionSeed(f, 1), voteExtensionSeed(f, 3), both, alone, beaconExtensionSeed(f, 0), beaconExtensionSeed(f, 2))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ext, sigs, err := types.DecodeVoteExtension(data, 50)
 		if err != nil || ext == nil {
@@ -266,6 +298,14 @@ func FuzzDecodeVoteExtension(f *testing.F) {
 		for i := 1; i < len(ext.Partials); i++ {
 			if ext.Partials[i].RequestId <= ext.Partials[i-1].RequestId {
 				t.Fatal("request ids not increasing")
+			}
+		}
+		if len(ext.Partials) == 0 && ext.Beacon == nil {
+			t.Fatal("an extension with nothing in it decoded")
+		}
+		if ext.Beacon != nil {
+			if _, err := ext.Beacon.Decode(); err != nil {
+				t.Fatalf("a malformed beacon partial decoded: %v", err)
 			}
 		}
 	})

@@ -39,6 +39,9 @@ func (gs GenesisState) Validate() error {
 	if err := gs.Dkg.Validate(); err != nil {
 		return err
 	}
+	if err := validateBeacons(gs.Beacons, gs.BeaconShares); err != nil {
+		return err
+	}
 	keys := make(map[uint64]*KeySet, len(gs.KeySets))
 	var current, newest uint64
 	for i := range gs.KeySets {

@@ -26,14 +26,17 @@ const (
 	partialEncodedMax = 2 + 11 + 2 + coconut.SignatureSize
 	// MaxInjectedVotes bounds the votes of an injected commit.
 	MaxInjectedVotes = 1_000
+	// beaconEncodedMax bounds the BeaconPartial: its field tag and length (2),
+	// epoch (1 + 10), signature (2 + 48).
+	beaconEncodedMax = 2 + 11 + 2 + coconut.BeaconSignatureSize
 )
 
 var (
 	// MaxVoteExtensionSize bounds an encoded extension: version, key id and
 	// signer index (at most 2 + 11 + 6 bytes), MaxPartialsPerExtension
-	// partials and a DKG message (its tag and length at most 4 bytes). A
-	// longer one is refused before it is parsed.
-	MaxVoteExtensionSize = 19 + MaxPartialsPerExtension*partialEncodedMax + 4 + MaxDKGMessageSize
+	// partials, a beacon partial and a DKG message (its tag and length at
+	// most 4 bytes). A longer one is refused before it is parsed.
+	MaxVoteExtensionSize = 19 + MaxPartialsPerExtension*partialEncodedMax + beaconEncodedMax + 4 + MaxDKGMessageSize
 	// MaxInjectedCommitSize bounds the injected transaction: the prefix and
 	// the extended commit of up to MaxInjectedVotes validators, each with an
 	// extension, its signature and its validator (address, power) at most
@@ -54,10 +57,12 @@ func EncodeVoteExtension(ext *IssuanceVoteExtension) ([]byte, error) {
 
 // DecodeVoteExtension decodes an extension from a validator strictly: bounded
 // size, version 1, at most maxPartials partials in strictly increasing request
-// id order, each signature a well-formed BlindedSignature, and a DKG message,
-// if any, that DecodeDKGMessage accepts. An extension may carry partials, a
-// DKG message or both; one with neither is sent empty (a validator with no
-// share or nothing to sign) and decodes to nil, nil.
+// id order, each signature a well-formed BlindedSignature, a beacon partial,
+// if any, well-formed, and a DKG message, if any, that DecodeDKGMessage
+// accepts. An extension may carry any of the three; partials and a beacon
+// partial need the key id and signer index, a DKG message alone has neither.
+// One with none is sent empty (a validator with no share or nothing to sign)
+// and decodes to nil, nil.
 func DecodeVoteExtension(bz []byte, maxPartials int) (*IssuanceVoteExtension, []*coconut.BlindedSignature, error) {
 	if len(bz) == 0 {
 		return nil, nil, nil
@@ -77,7 +82,7 @@ func DecodeVoteExtension(bz []byte, maxPartials int) (*IssuanceVoteExtension, []
 			return nil, nil, errorsmod.Wrapf(ErrInvalidVoteExtension, "DKG message: %v", err)
 		}
 	}
-	if len(ext.Partials) == 0 && len(ext.DkgMessage) > 0 {
+	if len(ext.Partials) == 0 && ext.Beacon == nil && len(ext.DkgMessage) > 0 {
 		// A DKG message alone: a validator without a key share takes part in
 		// the DKG that gives it one.
 		if ext.KeyId != 0 || ext.SignerIndex != 0 {
@@ -88,8 +93,13 @@ func DecodeVoteExtension(bz []byte, maxPartials int) (*IssuanceVoteExtension, []
 	if ext.KeyId == 0 || ext.SignerIndex == 0 {
 		return nil, nil, errorsmod.Wrap(ErrInvalidVoteExtension, "key id and signer index must be set")
 	}
-	if len(ext.Partials) == 0 || len(ext.Partials) > maxPartials || len(ext.Partials) > MaxPartialsPerExtension {
-		return nil, nil, errorsmod.Wrapf(ErrInvalidVoteExtension, "%d partial signatures, want 1..%d", len(ext.Partials), min(maxPartials, MaxPartialsPerExtension))
+	if (len(ext.Partials) == 0 && ext.Beacon == nil) || len(ext.Partials) > maxPartials || len(ext.Partials) > MaxPartialsPerExtension {
+		return nil, nil, errorsmod.Wrapf(ErrInvalidVoteExtension, "%d partial signatures, want 1..%d (or 0 with a beacon partial)", len(ext.Partials), min(maxPartials, MaxPartialsPerExtension))
+	}
+	if ext.Beacon != nil {
+		if _, err := ext.Beacon.Decode(); err != nil {
+			return nil, nil, err
+		}
 	}
 	sigs := make([]*coconut.BlindedSignature, len(ext.Partials))
 	var last uint64
@@ -117,6 +127,22 @@ func canonical(ext *IssuanceVoteExtension, bz []byte, sigs []*coconut.BlindedSig
 		return nil, nil, errorsmod.Wrap(ErrInvalidVoteExtension, "not in canonical encoding")
 	}
 	return ext, sigs, nil
+}
+
+// Decode checks the beacon partial's shape (an epoch, a well-formed
+// signature) and returns its signature.
+func (b *BeaconPartial) Decode() (*coconut.BeaconSignature, error) {
+	if b.Epoch == 0 {
+		return nil, errorsmod.Wrap(ErrInvalidVoteExtension, "beacon partial for epoch 0")
+	}
+	if len(b.Signature) != coconut.BeaconSignatureSize {
+		return nil, errorsmod.Wrapf(ErrInvalidVoteExtension, "beacon partial of %d bytes", len(b.Signature))
+	}
+	var sig coconut.BeaconSignature
+	if err := sig.UnmarshalBinary(b.Signature); err != nil {
+		return nil, errorsmod.Wrapf(ErrInvalidVoteExtension, "beacon partial: %v", err)
+	}
+	return &sig, nil
 }
 
 // EncodeInjectedCommit encodes the transaction a proposer injects.

@@ -104,7 +104,11 @@ func (k Keeper) AdvanceEpoch(ctx context.Context) error {
 	}
 	epoch.Start = sdkCtx.BlockTime()
 
-	seed := RoleSeed(sdkCtx.BlockHeader().LastBlockId.Hash, sdkCtx.BlockHeader().AppHash, epoch.EpochId)
+	seed, fromBeacon, err := k.epochSeed(ctx, epoch.EpochId)
+	if err != nil {
+		return err
+	}
+	epoch.SeedFromBeacon = fromBeacon
 	assigned, err := k.assignRoles(ctx, params, ir, epoch.EpochId, seed)
 	if err != nil {
 		return errorsmod.Wrap(err, "assign roles")
@@ -114,7 +118,7 @@ func (k Keeper) AdvanceEpoch(ctx context.Context) error {
 	}
 	return emit(ctx, &types.EventEpochAdvanced{
 		EpochId: epoch.EpochId, IntervalId: epoch.IntervalId, Rewarded: rewarded,
-		EventsApplied: uint32(applied), NodesAssigned: assigned, Seed: seed[:],
+		EventsApplied: uint32(applied), NodesAssigned: assigned, Seed: seed[:], SeedFromBeacon: fromBeacon,
 	})
 }
 

@@ -269,6 +269,7 @@ func (q querier) epochStatus(ctx context.Context) (*types.QueryEpochStatusRespon
 	return &types.QueryEpochStatusResponse{
 		EpochId: e.EpochId, IntervalId: e.IntervalId, EpochInInterval: e.EpochInInterval,
 		EpochsPerInterval: ir.EpochsPerInterval, Start: e.Start, End: e.Start.Add(p.EpochDuration),
+		SeedFromBeacon: e.SeedFromBeacon,
 	}, nil
 }
 

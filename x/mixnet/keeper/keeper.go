@@ -1,6 +1,7 @@
 // Package keeper holds the mixnet module's state and the logic that changes it:
 // messages (msg_server.go), queries (grpc_query.go), the epoch transition
-// (abci.go), genesis (genesis.go) and the invariant (invariants.go).
+// (abci.go; its role draw is seeded by x/coconut's epoch beacon when there is
+// one, beacon.go), genesis (genesis.go) and the invariant (invariants.go).
 package keeper
 
 import (
@@ -29,6 +30,7 @@ type Keeper struct {
 	authKeeper   types.AccountKeeper
 	bankKeeper   types.BankKeeper
 	authority    string
+	beacons      *beaconRef
 
 	Schema collections.Schema
 	// Params are the module's params.
@@ -83,6 +85,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 	}
 	sb := collections.NewSchemaBuilder(storeService)
 	k := Keeper{
+		beacons:           &beaconRef{},
 		cdc:               cdc,
 		storeService:      storeService,
 		addressCodec:      ak.AddressCodec(),

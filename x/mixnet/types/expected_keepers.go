@@ -22,3 +22,10 @@ type BankKeeper interface {
 	SendCoinsFromAccountToModule(ctx context.Context, senderAddr sdk.AccAddress, recipientModule string, amt sdk.Coins) error
 	SendCoinsFromModuleToAccount(ctx context.Context, senderModule string, recipientAddr sdk.AccAddress, amt sdk.Coins) error
 }
+
+// BeaconSource is the part of x/coconut the role draw uses: an epoch's beacon
+// randomness, the threshold signature of the validators on the epoch number,
+// if it was recorded before the epoch began.
+type BeaconSource interface {
+	EpochBeacon(ctx context.Context, epoch uint64) ([]byte, bool, error)
+}
