@@ -150,6 +150,12 @@ func (c *extensionCheck) checkBeacon(ctx context.Context, ext *types.IssuanceVot
 // recordBeaconShare records a checked beacon partial; one already recorded
 // under the same key is kept.
 func (k Keeper) recordBeaconShare(ctx context.Context, keyID uint64, signer uint32, b *types.BeaconPartial) error {
+	// A partial made before its epoch's beacon formed can be committed after
+	// (extended at H on the state before the block that formed it): it is
+	// of no more use, and keeping it would leave a share beside its beacon.
+	if has, err := k.Beacon.Beacons.Has(ctx, b.Epoch); err != nil || has {
+		return err
+	}
 	key := collections.Join(b.Epoch, signer)
 	old, err := k.Beacon.Shares.Get(ctx, key)
 	if err == nil && old.KeyId == keyID {

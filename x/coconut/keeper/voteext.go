@@ -155,8 +155,8 @@ var errSkip = errors.New("request no longer on chain")
 // returns the partials to record.
 func (c *extensionCheck) check(ctx context.Context, consAddr, bz []byte, strict, verify bool) (*types.IssuanceVoteExtension, error) {
 	ext, sigs, err := types.DecodeVoteExtension(bz, c.maxParts)
-	if err != nil || ext == nil || len(ext.Partials) == 0 {
-		return ext, err // no partials: a DKG message alone, checked by the DKG's path
+	if err != nil || ext == nil || (len(ext.Partials) == 0 && ext.Beacon == nil) {
+		return ext, err // a DKG message alone, checked by the DKG's path
 	}
 	ks, err := c.keySet(ctx, ext.KeyId)
 	if err != nil {

@@ -282,11 +282,15 @@ func FuzzDecodeVoteExtension(f *testing.F) {
 			if _, err := types.DecodeDKGMessage(ext.DkgMessage); err != nil {
 				t.Fatalf("accepted an undecodable DKG message: %v", err)
 			}
-		} else if len(ext.Partials) == 0 {
-			t.Fatal("accepted an extension with neither partials nor a DKG message")
 		}
-		if len(ext.Partials) == 0 && (ext.KeyId != 0 || ext.SignerIndex != 0) {
-			t.Fatal("accepted a key id without partial signatures")
+		if len(ext.Partials) == 0 && ext.Beacon == nil && len(ext.DkgMessage) == 0 {
+			t.Fatal("an extension with nothing in it decoded")
+		}
+		if len(ext.Partials) == 0 && ext.Beacon == nil && (ext.KeyId != 0 || ext.SignerIndex != 0) {
+			t.Fatal("accepted a key id without partial signatures or a beacon partial")
+		}
+		if (len(ext.Partials) > 0 || ext.Beacon != nil) && (ext.KeyId == 0 || ext.SignerIndex == 0) {
+			t.Fatal("accepted partial signatures or a beacon partial without a key id and signer")
 		}
 		if len(data) > types.MaxVoteExtensionSize || len(ext.Partials) > 50 || len(sigs) != len(ext.Partials) {
 			t.Fatalf("decoded beyond the bounds: %d bytes, %d partials", len(data), len(ext.Partials))
@@ -299,9 +303,6 @@ func FuzzDecodeVoteExtension(f *testing.F) {
 			if ext.Partials[i].RequestId <= ext.Partials[i-1].RequestId {
 				t.Fatal("request ids not increasing")
 			}
-		}
-		if len(ext.Partials) == 0 && ext.Beacon == nil {
-			t.Fatal("an extension with nothing in it decoded")
 		}
 		if ext.Beacon != nil {
 			if _, err := ext.Beacon.Decode(); err != nil {
