@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -28,10 +29,10 @@ const maxSecretsFile = 4096
 func coconutCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "coconut",
-		Short: "Client side of x/coconut credentials (prepare a request, assemble the issued credential)",
+		Short: "Client side of x/coconut credentials (prepare a request, assemble the issued credential, show it for a spend)",
 		RunE:  client.ValidateCmd,
 	}
-	cmd.AddCommand(prepareRequestCmd(), assembleCmd())
+	cmd.AddCommand(prepareRequestCmd(), assembleCmd(), showCmd())
 	return cmd
 }
 
@@ -113,20 +114,9 @@ func assembleCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("request id: %w", err)
 			}
-			raw, err := os.ReadFile(args[1])
+			sec, err := readSecrets(args[1])
 			if err != nil {
 				return err
-			}
-			if len(raw) > maxSecretsFile {
-				return fmt.Errorf("secrets file %s is larger than %d bytes", args[1], maxSecretsFile)
-			}
-			secBz, err := hex.DecodeString(strings.TrimSpace(string(raw)))
-			if err != nil {
-				return fmt.Errorf("secrets file: %w", err)
-			}
-			sec := new(coconut.BlindSignSecrets)
-			if err := sec.UnmarshalBinary(secBz); err != nil {
-				return fmt.Errorf("secrets file: %w", err)
 			}
 			q := coconuttypes.NewQueryClient(clientCtx)
 			r, err := q.Request(cmd.Context(), &coconuttypes.QueryRequestRequest{RequestId: id})
@@ -149,4 +139,29 @@ func assembleCmd() *cobra.Command {
 	}
 	flags.AddQueryFlagsToCmd(cmd)
 	return cmd
+}
+
+// readSecrets reads the secrets file prepare-request wrote.
+func readSecrets(path string) (*coconut.BlindSignSecrets, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, maxSecretsFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > maxSecretsFile {
+		return nil, fmt.Errorf("secrets file %s is larger than %d bytes", path, maxSecretsFile)
+	}
+	secBz, err := hex.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return nil, fmt.Errorf("secrets file: %w", err)
+	}
+	sec := new(coconut.BlindSignSecrets)
+	if err := sec.UnmarshalBinary(secBz); err != nil {
+		return nil, fmt.Errorf("secrets file: %w", err)
+	}
+	return sec, nil
 }
