@@ -101,7 +101,7 @@ func TestFourValidatorsFormKeyByDKG(t *testing.T) {
 	}
 	t.Logf("the DKG's key became current %.1f s after height 2", time.Since(start).Seconds())
 
-	if n := issueByCLI(t, bin, node0, 1, "alice"); n < 3 {
+	if n, _ := issueByCLI(t, bin, node0, 1, "alice"); n < 3 {
 		t.Fatalf("credential 1 has %d partial signatures, want at least 3", n)
 	}
 	var r struct {

@@ -54,8 +54,9 @@ func startNode(t *testing.T, bin, home string) func() {
 // issueByCLI asks for a credential as a user would: `nyxd coconut
 // prepare-request`, `nyxd tx coconut request-credential`, then `nyxd coconut
 // assemble` until the validators' partial signatures make a credential that
-// verifies. It returns the number of partial signatures on chain.
-func issueByCLI(t *testing.T, bin, home string, id int, from string) int {
+// verifies. It returns the number of partial signatures on chain and the
+// secrets file.
+func issueByCLI(t *testing.T, bin, home string, id int, from string) (int, string) {
 	t.Helper()
 	secrets := filepath.Join(t.TempDir(), fmt.Sprintf("request-%d.secrets", id))
 	args := strings.Fields(run(t, bin, "coconut", "prepare-request", "1000000unym", secrets, "--home", home))
@@ -86,7 +87,7 @@ func issueByCLI(t *testing.T, bin, home string, id int, from string) int {
 	if err := json.Unmarshal([]byte(run(t, bin, "q", "coconut", "request", strconv.Itoa(id), "--home", home, "-o", "json")), &r); err != nil {
 		t.Fatal(err)
 	}
-	return len(r.PartialSignatures)
+	return len(r.PartialSignatures), secrets
 }
 
 // logIssuance reports (never asserts) how long issuance took: the block of
@@ -169,8 +170,9 @@ func requireBeaconSeeded(t *testing.T, bin, home string, min uint64) uint64 {
 // processes (a 3-of-4 key dealt at genesis, three-second x/mixnet epochs): a
 // credential requested by tx from the CLI gets partial signatures from at
 // least three validators in their vote extensions and the client assembles
-// and verifies it, and the epochs' role draws are seeded by the beacon the
-// validators sign in the same extensions; with one validator stopped the next
+// and verifies it, a gateway operator is paid its deposit for it once and
+// refused a second spend of it, and the epochs' role draws are seeded by the
+// beacon the validators sign in the same extensions; with one validator stopped the next
 // credential is still issued and the beacon still forms.
 func TestFourValidatorsIssue(t *testing.T) {
 	if testing.Short() {
@@ -183,7 +185,7 @@ func TestFourValidatorsIssue(t *testing.T) {
 		base = freePortBlock(t)
 	}
 	run(t, bin, "testnet", "init-files", "--v", "4", "--output-dir", dir,
-		"--starting-port", strconv.Itoa(base), "--accounts", "alice", "--timeout-commit", "300ms", "--mixnet-epoch", "3s")
+		"--starting-port", strconv.Itoa(base), "--accounts", "alice,gwop", "--timeout-commit", "300ms", "--mixnet-epoch", "3s")
 	stops := make([]func(), 4)
 	for i := range stops {
 		home := filepath.Join(dir, fmt.Sprintf("node%d", i))
@@ -195,14 +197,16 @@ func TestFourValidatorsIssue(t *testing.T) {
 	waitHeight(t, base, 2)
 	node0 := filepath.Join(dir, "node0")
 
-	if n := issueByCLI(t, bin, node0, 1, "alice"); n < 3 {
+	n, secrets := issueByCLI(t, bin, node0, 1, "alice")
+	if n < 3 {
 		t.Fatalf("credential 1 has %d partial signatures, want at least 3", n)
 	}
+	spendTwiceByCLI(t, bin, node0, 1, secrets, "gwop")
 	// Epoch 1 may start in the first block, before any extension; from
 	// epoch 2 on the beacon is in time.
 	epoch := requireBeaconSeeded(t, bin, node0, 2)
 	stops[3]()
-	if n := issueByCLI(t, bin, node0, 2, "alice"); n < 3 {
+	if n, _ := issueByCLI(t, bin, node0, 2, "alice"); n < 3 {
 		t.Fatalf("credential 2 (one validator down) has %d partial signatures, want at least 3", n)
 	}
 	// An epoch whose beacon was signed entirely after the stop: three of four
