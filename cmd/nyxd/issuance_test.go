@@ -21,6 +21,15 @@ import (
 // stops it (also registered with t.Cleanup; calling it twice is harmless).
 func startNode(t *testing.T, bin, home string) func() {
 	t.Helper()
+	stop := startNodeProcess(t, bin, home)
+	t.Cleanup(stop)
+	return stop
+}
+
+// startNodeProcess is startNode without the cleanup, for a network that
+// outlives one run of a benchmark function.
+func startNodeProcess(t testing.TB, bin, home string) func() {
+	t.Helper()
 	cmd := exec.Command(bin, "start", "--home", home, "--log_level", "error")
 	logf, err := os.Create(home + ".log")
 	if err != nil {
@@ -47,7 +56,6 @@ func startNode(t *testing.T, bin, home string) func() {
 		}
 		logf.Close()
 	}
-	t.Cleanup(stop)
 	return stop
 }
 
@@ -166,6 +174,20 @@ func requireBeaconSeeded(t *testing.T, bin, home string, min uint64) uint64 {
 	}
 }
 
+// initFourValidators writes the homes of a four-validator network (a 3-of-4
+// key dealt at genesis, 300 ms blocks, three-second x/mixnet epochs, funded
+// accounts alice and gwop) in dir and returns its first port.
+func initFourValidators(t testing.TB, bin, dir string) int {
+	t.Helper()
+	base := freePortBlock(t)
+	for freePortFrom(base+10) != nil || freePortFrom(base+20) != nil || freePortFrom(base+30) != nil {
+		base = freePortBlock(t)
+	}
+	run(t, bin, "testnet", "init-files", "--v", "4", "--output-dir", dir,
+		"--starting-port", strconv.Itoa(base), "--accounts", "alice,gwop", "--timeout-commit", "300ms", "--mixnet-epoch", "3s")
+	return base
+}
+
 // TestFourValidatorsIssue runs `testnet init-files --v 4` as four nyxd
 // processes (a 3-of-4 key dealt at genesis, three-second x/mixnet epochs): a
 // credential requested by tx from the CLI gets partial signatures from at
@@ -180,12 +202,7 @@ func TestFourValidatorsIssue(t *testing.T) {
 	}
 	bin := buildNyxd(t)
 	dir := filepath.Join(t.TempDir(), "testnet")
-	base := freePortBlock(t)
-	for freePortFrom(base+10) != nil || freePortFrom(base+20) != nil || freePortFrom(base+30) != nil {
-		base = freePortBlock(t)
-	}
-	run(t, bin, "testnet", "init-files", "--v", "4", "--output-dir", dir,
-		"--starting-port", strconv.Itoa(base), "--accounts", "alice,gwop", "--timeout-commit", "300ms", "--mixnet-epoch", "3s")
+	base := initFourValidators(t, bin, dir)
 	stops := make([]func(), 4)
 	for i := range stops {
 		home := filepath.Join(dir, fmt.Sprintf("node%d", i))

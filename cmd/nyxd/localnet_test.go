@@ -211,7 +211,7 @@ var (
 
 // buildNyxd builds every command of the repository (nyxd, nym-node,
 // nym-client) once per test run, into one directory, and returns nyxd's path.
-func buildNyxd(t *testing.T) string {
+func buildNyxd(t testing.TB) string {
 	t.Helper()
 	nyxdOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "nyxd-test")
@@ -232,6 +232,9 @@ func buildNyxd(t *testing.T) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	for _, f := range atExit {
+		f()
+	}
 	if nyxdBin != "" {
 		os.RemoveAll(filepath.Dir(nyxdBin))
 	}
@@ -306,7 +309,7 @@ func (l *localnet) interrupt(t *testing.T) {
 
 // waitHeight polls CometBFT's /status until the chain reaches height h
 // (within 60 s) and returns the height seen.
-func waitHeight(t *testing.T, base int, h int64) int64 {
+func waitHeight(t testing.TB, base int, h int64) int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -366,7 +369,7 @@ func getJSONURL(t *testing.T, url string, v any) {
 	t.Fatalf("GET %s: %v", url, err)
 }
 
-func run(t *testing.T, bin string, args ...string) string {
+func run(t testing.TB, bin string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(bin, args...).CombinedOutput()
 	if err != nil {
@@ -380,7 +383,7 @@ func run(t *testing.T, bin string, args ...string) string {
 // localnet's nodes and clients (base+100 to base+300), so that no outgoing
 // connection of a test running alongside takes a port the network is about
 // to listen on.
-func freePortBlock(t *testing.T) int {
+func freePortBlock(t testing.TB) int {
 	t.Helper()
 	for range 50 {
 		base := 10000 + 10*rand.IntN(2200)
