@@ -442,13 +442,15 @@ func (g *DKG) VerifyVerificationKeyShare(rng io.Reader, dealings []*Dealing, ind
 	if err != nil {
 		return err
 	}
-	if len(vk.beta) != len(want.beta) || !vk.alpha.Equal(want.alpha) {
+	return matchKeyShare(rng, index, want, vk)
+}
+
+// matchKeyShare checks a published key share vk against want, the G2 half
+// the dealings imply for participant index (want has no G1 half, so Equal
+// compares the G2 halves), and that vk's G1 half matches its G2 half.
+func matchKeyShare(rng io.Reader, index int, want, vk *VerificationKey) error {
+	if !vk.Equal(want) {
 		return fmt.Errorf("%w: key share %d differs from the dealings", ErrSignature, index)
-	}
-	for i := range want.beta {
-		if !vk.beta[i].Equal(want.beta[i]) {
-			return fmt.Errorf("%w: key share %d differs from the dealings", ErrSignature, index)
-		}
 	}
 	return vk.CheckG1(rng)
 }

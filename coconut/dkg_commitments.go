@@ -77,15 +77,7 @@ func (g *DKG) VerifyKeyShareAgainst(rng io.Reader, c *Commitments, index int, vk
 	if err != nil {
 		return err
 	}
-	if len(vk.beta) != len(want.beta) || !vk.alpha.Equal(want.alpha) {
-		return fmt.Errorf("%w: key share %d differs from the dealings", ErrSignature, index)
-	}
-	for i := range want.beta {
-		if !vk.beta[i].Equal(want.beta[i]) {
-			return fmt.Errorf("%w: key share %d differs from the dealings", ErrSignature, index)
-		}
-	}
-	return vk.CheckG1(rng)
+	return matchKeyShare(rng, index, want, vk)
 }
 
 // CommitmentsSize returns the encoded size of Commitments: 4 + 96(q+1)t.
