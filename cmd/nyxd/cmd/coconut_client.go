@@ -118,27 +118,37 @@ func assembleCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			q := coconuttypes.NewQueryClient(clientCtx)
-			r, err := q.Request(cmd.Context(), &coconuttypes.QueryRequestRequest{RequestId: id})
+			r, ks, err := requestAndKey(cmd, clientCtx, id)
 			if err != nil {
 				return err
 			}
-			key, err := q.VerificationKey(cmd.Context(), &coconuttypes.QueryVerificationKeyRequest{KeyId: r.Request.KeyId})
-			if err != nil {
-				return err
-			}
-			cred, _, err := coconuttypes.AssembleCredential(&key.KeySet, r.PartialSignatures, sec)
+			cred, _, err := coconuttypes.AssembleCredential(ks, r.PartialSignatures, sec)
 			if err != nil {
 				return fmt.Errorf("request %d (%s, %d partial signatures): %w", id, r.Request.Status, len(r.PartialSignatures), err)
 			}
 			bz, _ := cred.MarshalBinary()
 			fmt.Fprintf(cmd.OutOrStdout(), "credential %d verifies under key %d (%d partial signatures, threshold %d): %s\n",
-				id, key.KeySet.KeyId, len(r.PartialSignatures), key.KeySet.Threshold, hex.EncodeToString(bz))
+				id, ks.KeyId, len(r.PartialSignatures), ks.Threshold, hex.EncodeToString(bz))
 			return nil
 		},
 	}
 	flags.AddQueryFlagsToCmd(cmd)
 	return cmd
+}
+
+// requestAndKey reads a credential request, with its partial signatures, and
+// the key set it was made under: what assemble and show both start from.
+func requestAndKey(cmd *cobra.Command, clientCtx client.Context, id uint64) (*coconuttypes.QueryRequestResponse, *coconuttypes.KeySet, error) {
+	q := coconuttypes.NewQueryClient(clientCtx)
+	r, err := q.Request(cmd.Context(), &coconuttypes.QueryRequestRequest{RequestId: id})
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := q.VerificationKey(cmd.Context(), &coconuttypes.QueryVerificationKeyRequest{KeyId: r.Request.KeyId})
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, &key.KeySet, nil
 }
 
 // readSecrets reads the secrets file prepare-request wrote.

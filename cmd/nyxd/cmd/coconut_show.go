@@ -68,16 +68,11 @@ tag (query it with 'nyxd q coconut spend-tag').`,
 			if err != nil {
 				return fmt.Errorf("node status: %w", err)
 			}
-			q := coconuttypes.NewQueryClient(clientCtx)
-			r, err := q.Request(cmd.Context(), &coconuttypes.QueryRequestRequest{RequestId: id})
+			r, ks, err := requestAndKey(cmd, clientCtx, id)
 			if err != nil {
 				return err
 			}
-			key, err := q.VerificationKey(cmd.Context(), &coconuttypes.QueryVerificationKeyRequest{KeyId: r.Request.KeyId})
-			if err != nil {
-				return err
-			}
-			entry, tag, err := spendEntry(rand.Reader, st.NodeInfo.Network, operator, &key.KeySet, r.PartialSignatures, sec, gateway, nonce)
+			entry, tag, err := spendEntry(rand.Reader, st.NodeInfo.Network, operator, ks, r.PartialSignatures, sec, gateway, nonce)
 			if err != nil {
 				return fmt.Errorf("request %d (%s, %d partial signatures): %w", id, r.Request.Status, len(r.PartialSignatures), err)
 			}
