@@ -230,6 +230,30 @@ func buildNyxd(t testing.TB) string {
 	return nyxdBin
 }
 
+var (
+	faultyOnce sync.Once
+	faultyBin  string
+	faultyErr  error
+)
+
+// buildFaultyNyxd builds nyxd with the tag dkgfault (x/coconut/types,
+// fault_on.go), whose validators deal badly when told to by their
+// environment, and returns its path.
+func buildFaultyNyxd(t testing.TB) string {
+	t.Helper()
+	faultyOnce.Do(func() {
+		dir := filepath.Dir(buildNyxd(t))
+		faultyBin = filepath.Join(dir, "nyxd-dkgfault")
+		if out, err := exec.Command("go", "build", "-tags", "dkgfault", "-o", faultyBin, "github.com/nyx-privacy/nyx/cmd/nyxd").CombinedOutput(); err != nil {
+			faultyErr = fmt.Errorf("build nyxd with dkgfault: %v\n%s", err, out)
+		}
+	})
+	if faultyErr != nil {
+		t.Fatal(faultyErr)
+	}
+	return faultyBin
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	for _, f := range atExit {
