@@ -201,6 +201,7 @@ func (app *NyxApp) newKeepers(appOpts servertypes.AppOptions, wasmOpts []wasmkee
 	// its role draw with the result.
 	app.CoconutKeeper.SetEpochSource(app.MixnetKeeper)
 	app.MixnetKeeper.SetBeaconSource(app.CoconutKeeper)
+	app.CoconutKeeper.SetValidatorSource(app.StakingKeeper)
 	return nodeConfig
 }
 

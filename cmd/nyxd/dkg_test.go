@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,6 +142,21 @@ func TestFourValidatorsFormKeyByDKG(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(run(t, bin, "q", "coconut", "dkg-round", "--home", node0, "-o", "json")), &round); err != nil {
 		t.Fatal(err)
+	}
+	var vk struct {
+		KeySet struct {
+			PartialKeys []struct {
+				Validator string `json:"validator"`
+			} `json:"partial_keys"`
+		} `json:"key_set"`
+	}
+	if err := json.Unmarshal([]byte(run(t, bin, "q", "coconut", "verification-key", "--home", node0, "-o", "json")), &vk); err != nil {
+		t.Fatal(err)
+	}
+	for i, pk := range vk.KeySet.PartialKeys {
+		if !strings.HasPrefix(pk.Validator, "nvaloper") {
+			t.Fatalf("partial key %d of the DKG's key names validator %q, want its operator address", i, pk.Validator)
+		}
 	}
 	cheater := consensusAddress(t, homes[cheat])
 	for _, p := range round.Round.Participants {
