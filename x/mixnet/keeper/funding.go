@@ -3,6 +3,7 @@ package keeper
 import (
 	"context"
 
+	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
 	"cosmossdk.io/math"
 
@@ -59,4 +60,45 @@ func (k Keeper) giveBack(ctx context.Context, owner sdk.AccAddress, pledge bool,
 		}
 	}
 	return k.pay(ctx, owner, amount.Sub(vesting))
+}
+
+// VestingHeld returns the coins paid from vesting that the module holds, by owner
+// (the address bytes as a string): pledges (with queued raises) and delegations
+// (with queued deposits). x/vesting's invariant checks its accounts against it.
+func (k Keeper) VestingHeld(ctx context.Context) (pledged, delegated map[string]math.Int, err error) {
+	pledged, delegated = map[string]math.Int{}, map[string]math.Int{}
+	add := func(m map[string]math.Int, owner string, v math.Int) error {
+		if !v.IsPositive() {
+			return nil
+		}
+		addr, err := k.parseAddress("owner", owner)
+		if err != nil {
+			return err
+		}
+		if s, ok := m[string(addr)]; ok {
+			v = v.Add(s)
+		}
+		m[string(addr)] = v
+		return nil
+	}
+	if err := k.Nodes.Walk(ctx, nil, func(_ uint64, n types.Node) (bool, error) {
+		return false, add(pledged, n.Owner, n.VestingPart())
+	}); err != nil {
+		return nil, nil, err
+	}
+	if err := k.Delegations.Walk(ctx, nil, func(_ collections.Pair[uint64, sdk.AccAddress], d types.Delegation) (bool, error) {
+		return false, add(delegated, d.Delegator, d.VestingPart())
+	}); err != nil {
+		return nil, nil, err
+	}
+	err = k.EpochEvents.Walk(ctx, nil, func(_ uint64, e types.EpochEvent) (bool, error) {
+		switch ev := e.Kind.(type) {
+		case *types.EpochEvent_Delegate:
+			return false, add(delegated, ev.Delegate.Delegator, vestingShare(ev.Delegate.FromVesting, ev.Delegate.Amount.Amount))
+		case *types.EpochEvent_PledgeMore:
+			return false, add(pledged, ev.PledgeMore.Owner, vestingShare(ev.PledgeMore.FromVesting, ev.PledgeMore.Amount.Amount))
+		}
+		return false, nil
+	})
+	return pledged, delegated, err
 }
