@@ -28,16 +28,20 @@ import (
 
 // TestChainVestingStory runs a real one-validator chain and drives a vesting
 // account through signed transactions: a funder creates it, the staking delegate
-// delegates its locked coins to a bonded node, rewards accrue over epochs and the
-// owner withdraws them, block time passes the first period and the owner
-// withdraws vested coins (never more), the delegate undelegates and the coins
-// come back to the account, not the owner. After each step both modules'
-// invariants are checked against the state the chain committed.
+// bonds the owner's node with locked coins and the owner raises the pledge to the
+// cap (not beyond), the delegate delegates locked coins to another node, rewards
+// accrue over epochs and the owner withdraws them, block time passes the first
+// period and the owner withdraws vested coins (never more), the delegate
+// undelegates and the owner unbonds, and the coins come back to the account, not
+// the owner. After each step both modules' invariants are checked against the
+// state the chain committed.
 func TestChainVestingStory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a chain")
 	}
-	operators := []string{"op0", "op1", "op2", "op3", "op4"}
+	// Four operators bond with their own coins; the fifth node is the owner's,
+	// bonded with locked coins.
+	operators := []string{"op0", "op1", "op2", "op3"}
 	c := chain.Start(t, chain.Options{
 		Accounts: append([]string{"funder", "owner", "delegate"}, operators...),
 		Genesis: func(cdc codec.Codec, state app.GenesisState) error {
@@ -92,25 +96,6 @@ func TestChainVestingStory(t *testing.T) {
 	}
 
 	send("op0", &mixnettypes.MsgFundRewardPool{Sender: addr("op0"), Amount: sdk.NewInt64Coin(types.Denom, 100_000_000_000)})
-	for i, name := range operators {
-		seed := sha256.Sum256([]byte("vesting-chain-test-node-" + name))
-		key := ed25519.NewKeyFromSeed(seed[:])
-		sphinxSeed := sha256.Sum256([]byte("vesting-sphinx-" + name))
-		sphinxPriv, err := ecdh.X25519().NewPrivateKey(sphinxSeed[:])
-		require.NoError(t, err)
-		nonce, err := mq.SigningNonce(ctx, &mixnettypes.QuerySigningNonceRequest{Address: addr(name)})
-		require.NoError(t, err)
-		msg := &mixnettypes.MsgBondNode{
-			Owner: addr(name), Pledge: sdk.NewInt64Coin(types.Denom, 10_000_000),
-			IdentityKey: key.Public().(ed25519.PublicKey), SphinxKey: sphinxPriv.PublicKey().Bytes(),
-			Host: fmt.Sprintf("127.0.0.%d", i+1), MixPort: 1789, ClientsPort: 9000, HttpPort: 8000,
-			// A token operating cost: Nym's default would take all of this small
-			// network's rewards, leaving delegators none.
-			IntervalOperatingCost: sdk.NewInt64Coin(types.Denom, 1),
-		}
-		msg.Signature = mixnettypes.SignBond(key, msg.BondPayload(c.ChainID, nonce.Nonce))
-		send(name, msg)
-	}
 
 	// 80 NYM for the owner: 40 vest 12 s after the start, 40 an hour later.
 	start := time.Now().Unix()
@@ -125,12 +110,48 @@ func TestChainVestingStory(t *testing.T) {
 	require.Equal(t, int64(80_000_000), unym(vestingModule).Int64())
 	ownerStart := unym(addr("owner"))
 
+	bondMsg := func(i int, name string, pledge int64) *mixnettypes.MsgBondNode {
+		seed := sha256.Sum256([]byte("vesting-chain-test-node-" + name))
+		key := ed25519.NewKeyFromSeed(seed[:])
+		sphinxSeed := sha256.Sum256([]byte("vesting-sphinx-" + name))
+		sphinxPriv, err := ecdh.X25519().NewPrivateKey(sphinxSeed[:])
+		require.NoError(t, err)
+		nonce, err := mq.SigningNonce(ctx, &mixnettypes.QuerySigningNonceRequest{Address: addr(name)})
+		require.NoError(t, err)
+		msg := &mixnettypes.MsgBondNode{
+			Owner: addr(name), Pledge: sdk.NewInt64Coin(types.Denom, pledge),
+			IdentityKey: key.Public().(ed25519.PublicKey), SphinxKey: sphinxPriv.PublicKey().Bytes(),
+			Host: fmt.Sprintf("127.0.0.%d", i+1), MixPort: 1789, ClientsPort: 9000, HttpPort: 8000,
+			// A token operating cost: Nym's default would take all of this small
+			// network's rewards, leaving delegators none.
+			IntervalOperatingCost: sdk.NewInt64Coin(types.Denom, 1),
+		}
+		msg.Signature = mixnettypes.SignBond(key, msg.BondPayload(c.ChainID, nonce.Nonce))
+		return msg
+	}
+	for i, name := range operators {
+		send(name, bondMsg(i, name, 10_000_000))
+	}
+
+	// The staking delegate bonds the owner's node with 6 locked NYM; the owner
+	// raises the pledge to the cap (10% of 80 NYM) and not a unym beyond.
+	send("delegate", &types.MsgBondNodeFromVesting{Sender: addr("delegate"), Bond: *bondMsg(len(operators), "owner", 6_000_000)})
+	send("owner", &types.MsgPledgeMoreFromVesting{Sender: addr("owner"), Owner: addr("owner"), Amount: sdk.NewInt64Coin(types.Denom, 2_000_000)})
+	_, err := c.BroadcastTx(ctx, "owner", &types.MsgPledgeMoreFromVesting{Sender: addr("owner"), Owner: addr("owner"), Amount: sdk.NewInt64Coin(types.Denom, 1)})
+	require.ErrorContains(t, err, types.ErrPledgeCap.Error())
+	ownerNode, err := mq.NodeByOwner(ctx, &mixnettypes.QueryNodeByOwnerRequest{Owner: addr("owner")})
+	require.NoError(t, err)
+	require.Equal(t, int64(6_000_000), ownerNode.Node.VestingPledge.Int64())
+	require.Equal(t, int64(72_000_000), unym(vestingModule).Int64())
+	require.Equal(t, ownerStart, unym(addr("owner")))
+
 	// The staking delegate puts 30 locked NYM to work with node 1 for the owner.
 	send("delegate", &types.MsgDelegateFromVesting{Sender: addr("delegate"), Owner: addr("owner"), NodeId: 1, Amount: sdk.NewInt64Coin(types.Denom, 30_000_000)})
 	acc, err := vq.Account(ctx, &types.QueryAccountRequest{Owner: addr("owner")})
 	require.NoError(t, err)
 	require.Equal(t, int64(30_000_000), acc.Balances.Delegated.Int64())
-	require.Equal(t, int64(50_000_000), acc.Balances.Free.Int64())
+	require.Equal(t, int64(8_000_000), acc.Balances.Pledged.Int64())
+	require.Equal(t, int64(42_000_000), acc.Balances.Free.Int64())
 
 	// Rewards accrue across epochs once the delegation applies.
 	waitEpochs(1)
@@ -173,7 +194,7 @@ func TestChainVestingStory(t *testing.T) {
 	}
 	send("owner", &types.MsgWithdrawVested{Owner: addr("owner"), Amount: sdk.NewInt64Coin(types.Denom, 10_000_000)})
 	require.Equal(t, ownerStart.Add(reward).AddRaw(10_000_000), unym(addr("owner")))
-	require.Equal(t, int64(40_000_000), unym(vestingModule).Int64())
+	require.Equal(t, int64(32_000_000), unym(vestingModule).Int64())
 
 	// Undelegating brings the 30 NYM back to the account (the reward settled with
 	// it goes to the owner).
@@ -182,9 +203,19 @@ func TestChainVestingStory(t *testing.T) {
 	acc, err = vq.Account(ctx, &types.QueryAccountRequest{Owner: addr("owner")})
 	require.NoError(t, err)
 	require.True(t, acc.Balances.Delegated.IsZero())
-	require.Equal(t, int64(70_000_000), acc.Balances.Free.Int64())
+	require.Equal(t, int64(62_000_000), acc.Balances.Free.Int64())
 	require.Equal(t, int64(30_000_000), acc.Balances.Spendable.Int64())
 	// The whole 30 NYM is back in the module account: none of it went to the owner.
+	require.Equal(t, int64(62_000_000), unym(vestingModule).Int64())
+	checkInvariants(t, c)
+
+	// Unbonding the owner's node brings the 8 NYM pledge back to the account too.
+	send("owner", &mixnettypes.MsgUnbondNode{Owner: addr("owner")})
+	waitEpochs(1)
+	acc, err = vq.Account(ctx, &types.QueryAccountRequest{Owner: addr("owner")})
+	require.NoError(t, err)
+	require.True(t, acc.Balances.Pledged.IsZero())
+	require.Equal(t, int64(70_000_000), acc.Balances.Free.Int64())
 	require.Equal(t, int64(70_000_000), unym(vestingModule).Int64())
 	checkInvariants(t, c)
 }
