@@ -46,6 +46,30 @@ func FuzzStoredRecords(f *testing.F) {
 	})
 }
 
+func FuzzBalanceRecords(f *testing.F) {
+	f.Add(marshalBalance(5000))
+	f.Add(marshalBalance(-1))
+	f.Add(marshalSpent(time.Unix(1700000000, 0)))
+	f.Add([]byte{1, 2})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if v, err := parseBalance(b); err == nil {
+			if !bytes.Equal(marshalBalance(v), b) {
+				t.Fatal("balance record round trip changed it")
+			}
+		} else if !errors.Is(err, ErrCorruptRecord) {
+			t.Fatalf("balance error does not wrap ErrCorruptRecord: %v", err)
+		}
+		if at, err := parseSpent(b); err == nil {
+			if !bytes.Equal(marshalSpent(at), b) {
+				t.Fatal("spent record round trip changed it")
+			}
+		} else if !errors.Is(err, ErrCorruptRecord) {
+			t.Fatalf("spent error does not wrap ErrCorruptRecord: %v", err)
+		}
+	})
+}
+
 // FuzzGatewayFrames sends two arbitrary frames to a live gateway as a client
 // would, and checks that it answers every connection with a refusal or a
 // handshake step and keeps serving.
