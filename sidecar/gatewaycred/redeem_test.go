@@ -356,7 +356,6 @@ func spendTag(t *testing.T, theta []byte) []byte {
 	return tag[:]
 }
 
-
 // The wire format fixes the size of a show without linking the chain's
 // types; it must be theirs.
 func TestThetaSize(t *testing.T) {

@@ -53,6 +53,9 @@ type Options struct {
 	// SphinxKeyRotationEpochs is the chain's rotation schedule; zero means
 	// none (see GenesisParams).
 	SphinxKeyRotationEpochs uint32
+	// EnforceCredentials makes the gateways require bandwidth credentials
+	// (credentials.go); off, clients send freely.
+	EnforceCredentials bool
 }
 
 // AccountFunds is what each node's chain account gets when the node is
@@ -187,6 +190,8 @@ func (nw *Network) newNode(ctx context.Context, i int, owner string) (*Node, []n
 	cfg.Mixnode.ReconnectMin, cfg.Mixnode.ReconnectMax = node.Duration(20*time.Millisecond), node.Duration(500*time.Millisecond)
 	cfg.Mixnode.ReplayRate, cfg.Mixnode.ReplayWindow = 200, node.Duration(time.Hour)
 	cfg.Log.Level = "debug"
+	cfg.Gateway.EnforceCredentials = nw.opts.EnforceCredentials
+	cfg.Gateway.SpendBatchInterval = node.Duration(100 * time.Millisecond)
 	if err := node.WriteKeys(home, keys); err != nil {
 		return nil, nil, err
 	}
