@@ -212,3 +212,14 @@ func (c *Conn) CredentialNonce() ([gatewayproto.CredentialNonceSize]byte, string
 	defer c.bw.mu.Unlock()
 	return c.bw.nonce, c.bw.operator
 }
+
+// Stopped returns why sending stopped (an error wrapping ErrNoBandwidth), or
+// nil while the connection can send.
+func (c *Conn) Stopped() error {
+	c.bw.mu.Lock()
+	defer c.bw.mu.Unlock()
+	if c.bw.enforced && c.bw.balance <= 0 {
+		return c.bw.stopped
+	}
+	return nil
+}
