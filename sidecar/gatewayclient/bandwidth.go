@@ -45,10 +45,16 @@ type bwState struct {
 	balance  int64 // the gateway's last word, less what was sent and received since
 	nonce    [gatewayproto.CredentialNonceSize]byte
 	operator string
-	pending  string // id of the credential being presented
-	stopped  error  // why sending stopped (nil: it did not)
+	pending  string    // id of the credential being presented
+	stopped  error     // why sending stopped (nil: it did not)
+	tried    time.Time // when stopped was last set
 	changed  chan struct{}
 }
+
+// retryStopped is how often a connection whose sending stopped looks
+// again for a credential (one may have been bought meanwhile) when asked
+// to send.
+const retryStopped = time.Second
 
 // DialWithBandwidth is Dial for a gateway that may enforce credentials:
 // the connection presents credentials from bw after authenticating if its
@@ -147,14 +153,14 @@ func (c *Conn) present(need int64) {
 		return
 	}
 	if b.src == nil {
-		b.stopped = fmt.Errorf("%w: the gateway requires bandwidth credentials and this client has none configured", ErrNoBandwidth)
+		b.stopped, b.tried = fmt.Errorf("%w: the gateway requires bandwidth credentials and this client has none configured", ErrNoBandwidth), time.Now()
 		b.wake()
 		b.mu.Unlock()
 		return
 	}
 	id, theta, err := b.src.Show(b.gateway, b.operator, b.nonce)
 	if err != nil {
-		b.stopped = fmt.Errorf("%w: %v", ErrNoBandwidth, err)
+		b.stopped, b.tried = fmt.Errorf("%w: %v", ErrNoBandwidth, err), time.Now()
 		b.wake()
 		b.mu.Unlock()
 		return
@@ -176,11 +182,13 @@ func (c *Conn) charge(n int) error {
 			b.mu.Unlock()
 			return nil
 		}
-		if b.stopped != nil {
+		if b.stopped != nil && (b.pending != "" || time.Since(b.tried) < retryStopped) {
 			err := b.stopped
 			b.mu.Unlock()
 			return err
 		}
+		// Look for a credential again: one may have been bought.
+		b.stopped = nil
 		ch := b.changed
 		idle := b.pending == ""
 		b.mu.Unlock()
@@ -217,9 +225,21 @@ func (c *Conn) CredentialNonce() ([gatewayproto.CredentialNonceSize]byte, string
 // nil while the connection can send.
 func (c *Conn) Stopped() error {
 	c.bw.mu.Lock()
-	defer c.bw.mu.Unlock()
-	if c.bw.enforced && c.bw.balance <= 0 {
-		return c.bw.stopped
+	stopped := c.bw.enforced && c.bw.balance <= 0 && c.bw.stopped != nil
+	retry := stopped && c.bw.pending == "" && time.Since(c.bw.tried) >= retryStopped
+	if retry {
+		c.bw.stopped = nil
 	}
-	return nil
+	err := c.bw.stopped
+	c.bw.mu.Unlock()
+	if retry {
+		c.present(1)
+		c.bw.mu.Lock()
+		err = c.bw.stopped
+		c.bw.mu.Unlock()
+	}
+	if err == nil || !stopped {
+		return nil
+	}
+	return err
 }

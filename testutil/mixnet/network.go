@@ -56,6 +56,10 @@ type Options struct {
 	// EnforceCredentials makes the gateways require bandwidth credentials
 	// (credentials.go); off, clients send freely.
 	EnforceCredentials bool
+	// CredentialBytesPerUnym and CredentialMinDeposit price credentials
+	// (GenesisParams); zero keeps the chain's defaults.
+	CredentialBytesPerUnym uint64
+	CredentialMinDeposit   int64
 }
 
 // AccountFunds is what each node's chain account gets when the node is
@@ -111,7 +115,8 @@ func Start(t testing.TB, o Options) *Network {
 	accounts := append([]string{"alice", "bob"}, owners...)
 	c := chain.Start(t, chain.Options{Accounts: accounts, Genesis: Genesis(GenesisParams{
 		EpochDuration: o.EpochDuration, Entry: o.Entry, Exit: o.Exit, Mixnodes: o.Mixnodes,
-		SphinxKeyRotationEpochs: o.SphinxKeyRotationEpochs})})
+		SphinxKeyRotationEpochs: o.SphinxKeyRotationEpochs,
+		CredentialBytesPerUnym:  o.CredentialBytesPerUnym, CredentialMinDeposit: o.CredentialMinDeposit})})
 	nw := &Network{Chain: c, t: t, opts: o, log: slog.New(slog.DiscardHandler)}
 	if o.Logs {
 		nw.log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
