@@ -67,6 +67,8 @@ type creditMetrics struct {
 	granted     prometheus.Counter
 	used        *prometheus.CounterVec
 	noBandwidth *prometheus.CounterVec
+	// The two counters of every packet, looked up once.
+	sent, delivered prometheus.Counter
 }
 
 func newCreditMetrics(reg prometheus.Registerer) (*creditMetrics, error) {
@@ -83,8 +85,8 @@ func newCreditMetrics(reg prometheus.Registerer) (*creditMetrics, error) {
 	for _, r := range credentialResults {
 		m.credentials.WithLabelValues(r)
 	}
-	m.used.WithLabelValues("sent")
-	m.used.WithLabelValues("delivered")
+	m.sent = m.used.WithLabelValues("sent")
+	m.delivered = m.used.WithLabelValues("delivered")
 	m.noBandwidth.WithLabelValues("held")
 	m.noBandwidth.WithLabelValues("refused")
 	if reg != nil {
@@ -253,7 +255,7 @@ func (s *session) meter(next [gatewayproto.NextHopSize]byte, packet []byte) bool
 	defer s.cred.mu.Unlock()
 	if len(s.cred.hold) == 0 && s.acct.bal.Load() >= cost {
 		s.acct.use(cost)
-		g.cm.used.WithLabelValues("sent").Add(float64(cost))
+		g.cm.sent.Add(float64(cost))
 		return true
 	}
 	if s.cred.holdBytes+cost <= g.cfg.HoldBytes {
@@ -284,7 +286,7 @@ func (s *session) releaseHeld() {
 			break
 		}
 		s.acct.use(cost)
-		s.g.cm.used.WithLabelValues("sent").Add(float64(cost))
+		s.g.cm.sent.Add(float64(cost))
 		s.cred.holdBytes -= cost
 		out = append(out, p)
 		n++

@@ -17,6 +17,13 @@
 // room), pushed, unacknowledged messages in bytes per session and in all,
 // registrations in number and in idle time (sweep.go), and its log lines
 // (sidecar/ratelog).
+//
+// With EnforceCredentials clients pay with bandwidth credentials
+// (credential.go, balance.go): the gateway offers each session a fresh
+// nonce, has a Redeemer (sidecar/gatewaycred) check a show bound to it
+// against the chain and redeem it there, records the spend tag and the
+// granted bytes in its store, and charges every packet sent and every
+// payload pushed to the client's balance.
 package gateway
 
 import (

@@ -326,7 +326,7 @@ func (s *session) pump() error {
 				// lose them): a client may owe what it received since its
 				// balance ran out, taken from its next credential.
 				s.acct.use(int64(len(p.payload)))
-				g.cm.used.WithLabelValues("delivered").Add(float64(len(p.payload)))
+				g.cm.delivered.Add(float64(len(p.payload)))
 			}
 		}
 		if live {

@@ -62,7 +62,7 @@ func (f *countingForwarder) Forward([32]byte, []byte) error {
 }
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	chain *chain.Chain
 }
 
@@ -127,7 +127,7 @@ type testClient struct {
 	home   string
 }
 
-func newClient(t *testing.T) *testClient {
+func newClient(t testing.TB) *testClient {
 	_, id, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
 	c := &testClient{id: id, home: t.TempDir()}
