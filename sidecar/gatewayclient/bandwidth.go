@@ -56,6 +56,10 @@ type bwState struct {
 // to send.
 const retryStopped = time.Second
 
+// answerWait bounds how long a Send waits for the gateway's answer to a
+// credential (the gateway's own bound, CredentialTimeout, is 2 minutes).
+const answerWait = 150 * time.Second
+
 // DialWithBandwidth is Dial for a gateway that may enforce credentials:
 // the connection presents credentials from bw after authenticating if its
 // balance is spent, and again whenever the gateway says it is; Send waits
@@ -175,6 +179,7 @@ func (c *Conn) present(need int64) {
 // spent and a credential is being checked, and fails when sending stopped.
 func (c *Conn) charge(n int) error {
 	b := &c.bw
+	var timeout <-chan time.Time
 	for {
 		b.mu.Lock()
 		if !b.enforced || b.balance >= int64(n) {
@@ -195,10 +200,17 @@ func (c *Conn) charge(n int) error {
 		if idle {
 			c.present(int64(n))
 		}
+		if timeout == nil {
+			t := time.NewTimer(answerWait)
+			defer t.Stop()
+			timeout = t.C
+		}
 		select {
 		case <-ch:
 		case <-c.done:
 			return c.Err()
+		case <-timeout:
+			return fmt.Errorf("%w: the gateway did not answer the credential within %v", ErrNoBandwidth, answerWait)
 		}
 	}
 }
