@@ -361,3 +361,49 @@ func spendTag(t *testing.T, theta []byte) []byte {
 func TestThetaSize(t *testing.T) {
 	require.Equal(t, coconuttypes.ThetaSize, gatewayproto.ThetaSize)
 }
+
+// TestExpired: a credential issued under a key the chain has replaced (a
+// DKG round formed a new one) and whose grace period is over is refused as
+// expired, against a real chain, and changes no balance.
+func TestExpired(t *testing.T) {
+	c := chain.Start(t, chain.Options{Genesis: func(cdc codec.Codec, state app.GenesisState) error {
+		if err := cheapCredentials(cdc, state); err != nil {
+			return err
+		}
+		var gs coconuttypes.GenesisState
+		if err := cdc.UnmarshalJSON(state[coconuttypes.ModuleName], &gs); err != nil {
+			return err
+		}
+		// A DKG round of eight blocks replaces the dealt key early, and the
+		// dealt key stops verifying a block after.
+		gs.Params.KeyGraceBlocks = 1
+		gs.Dkg.Params.BlocksPerPhase = 2
+		bz, err := cdc.MarshalJSON(&gs)
+		state[coconuttypes.ModuleName] = bz
+		return err
+	}})
+	e := &env{t: t, chain: c}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	buyer := e.signer(ctx)
+	alice := newClient(t)
+	rec, err := alice.wallet.Buy(ctx, c.GRPC(t), buyer, c.ChainID, testDeposit)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), rec.KeyID, "bought under the dealt key")
+
+	q := coconuttypes.NewQueryClient(c.GRPC(t))
+	waitFor(t, "the dealt key to expire", func() bool {
+		old, err := q.VerificationKey(ctx, &coconuttypes.QueryVerificationKeyRequest{KeyId: 1})
+		return err == nil && !old.Verifies
+	})
+	_, id, _ := ed25519.GenerateKey(rand.Reader)
+	gw := e.gateway(ctx, t.TempDir(), id, e.signer(ctx), false)
+	conn := alice.connect(ctx, t, gw, nil)
+	nonce, operator := conn.CredentialNonce()
+	theta, err := rec.Show(operator, gw.pub[:], nonce[:])
+	require.NoError(t, err)
+	present(t, conn, theta, nonce[:])
+	r := refusal(t, conn)
+	require.Equal(t, gatewayproto.CodeCredentialExpired, r.Code, r.Message)
+	require.Zero(t, balance(t, gw, alice))
+}
