@@ -23,6 +23,9 @@ import (
 // a real chain, paid by its home's chain key, as soon as its wallet holds
 // no unshown one, and again once that one was shown and accepted.
 func TestAutoBuy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain")
+	}
 	c := chain.Start(t, chain.Options{Accounts: []string{"alice"}, Genesis: func(cdc codec.Codec, state nyxapp.GenesisState) error {
 		var gs coconuttypes.GenesisState
 		if err := cdc.UnmarshalJSON(state[coconuttypes.ModuleName], &gs); err != nil {

@@ -203,6 +203,9 @@ func readRecord(t *testing.T, w *clientcred.Wallet) *clientcred.Record {
 // balance; a restart keeps balances; with the chain down new credentials
 // are refused while a client with a balance is still served.
 func TestEnforce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain")
+	}
 	c := chain.Start(t, chain.Options{Genesis: cheapCredentials})
 	e := &env{t: t, chain: c}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -366,6 +369,9 @@ func TestThetaSize(t *testing.T) {
 // DKG round formed a new one) and whose grace period is over is refused as
 // expired, against a real chain, and changes no balance.
 func TestExpired(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain")
+	}
 	c := chain.Start(t, chain.Options{Genesis: func(cdc codec.Codec, state app.GenesisState) error {
 		if err := cheapCredentials(cdc, state); err != nil {
 			return err
