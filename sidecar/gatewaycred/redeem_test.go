@@ -200,7 +200,8 @@ func readRecord(t *testing.T, w *clientcred.Wallet) *clientcred.Record {
 // balance falls with what it sends and receives, at zero it presents the
 // next credential with no packet lost; malformed, replayed, foreign and
 // double-spent credentials are refused with their codes and change no
-// balance; a restart keeps balances; with the chain down new credentials
+// balance; an optimistic gateway grants at once and spends in its next
+// batch; a restart keeps balances; with the chain down new credentials
 // are refused while a client with a balance is still served.
 func TestEnforce(t *testing.T) {
 	if testing.Short() {
@@ -320,6 +321,23 @@ func TestEnforce(t *testing.T) {
 		require.Equal(t, gatewayproto.CodeCredentialSpent, r.Code, r.Message)
 		require.Zero(t, balance(t, g, other))
 	}
+
+	// Optimistic (gateway B): granted at once, spent on chain in the next
+	// batch.
+	dave := newClient(t)
+	_, err = dave.wallet.Buy(ctx, c.GRPC(t), buyer, c.ChainID, testDeposit)
+	require.NoError(t, err)
+	daveRec := readRecord(t, dave.wallet)
+	dc := dave.connect(ctx, t, gwB, nil)
+	nonce, operator = dc.CredentialNonce()
+	theta, err = daveRec.Show(operator, gwB.pub[:], nonce[:])
+	require.NoError(t, err)
+	present(t, dc, theta, nonce[:])
+	waitFor(t, "dave's credential granted", func() bool { return balance(t, gwB, dave) == testValue })
+	waitFor(t, "dave's credential spent on chain", func() bool {
+		st, err := coconuttypes.NewQueryClient(c.GRPC(t)).SpendTag(ctx, &coconuttypes.QuerySpendTagRequest{Tag: spendTag(t, theta)})
+		return err == nil && st.Spent
+	})
 
 	// A restart keeps balances.
 	aliceBal, bobBal := balance(t, gwA, alice), balance(t, gwA, bob)
