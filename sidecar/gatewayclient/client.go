@@ -112,6 +112,9 @@ func Register(ctx context.Context, url string, gateway ed25519.PublicKey, identi
 	if !hmac.Equal(reg.MAC, t.RegisteredMAC(key)) {
 		return fail(errors.New("gateway's key confirmation does not verify"))
 	}
+	// The handshake's deadlines are cleared before the session's reader
+	// starts: it may write (a credential) at once.
+	stop()
 	return newClientConn(conn, 0, nil, t.Gateway), key, nil
 }
 
@@ -155,6 +158,7 @@ func dialAuth(ctx context.Context, url string, gateway ed25519.PublicKey, identi
 	if !hmac.Equal(ok.MAC, gatewayproto.AuthenticatedMAC(key, gw, id, challenge, nonce)) {
 		return fail(errors.New("gateway's authentication answer does not verify"))
 	}
+	stop()
 	return newClientConn(conn, ok.Stored, bw, gw), nil
 }
 
@@ -187,17 +191,20 @@ func dial(ctx context.Context, url string) (*websocket.Conn, error) {
 }
 
 // deadlineFromContext makes the handshake's reads and writes give up when
-// ctx ends.
+// ctx ends; stop (idempotent) ends that.
 func deadlineFromContext(ctx context.Context, conn *websocket.Conn) (stop func()) {
 	if d, ok := ctx.Deadline(); ok {
 		_ = conn.SetReadDeadline(d)
 		_ = conn.SetWriteDeadline(d)
 	}
 	after := context.AfterFunc(ctx, func() { conn.Close() })
+	var once sync.Once
 	return func() {
-		after()
-		_ = conn.SetReadDeadline(time.Time{})
-		_ = conn.SetWriteDeadline(time.Time{})
+		once.Do(func() {
+			after()
+			_ = conn.SetReadDeadline(time.Time{})
+			_ = conn.SetWriteDeadline(time.Time{})
+		})
 	}
 }
 
