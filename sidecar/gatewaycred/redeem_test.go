@@ -200,7 +200,8 @@ func readRecord(t *testing.T, w *clientcred.Wallet) *clientcred.Record {
 // balance falls with what it sends and receives, at zero it presents the
 // next credential with no packet lost; malformed, replayed, foreign and
 // double-spent credentials are refused with their codes and change no
-// balance; an optimistic gateway grants at once and spends in its next
+// balance, and one shown by two sessions at once is granted once; an
+// optimistic gateway grants at once and spends in its next
 // batch; a restart keeps balances; with the chain down new credentials
 // are refused while a client with a balance is still served.
 func TestEnforce(t *testing.T) {
@@ -321,6 +322,36 @@ func TestEnforce(t *testing.T) {
 		require.Equal(t, gatewayproto.CodeCredentialSpent, r.Code, r.Message)
 		require.Zero(t, balance(t, g, other))
 	}
+
+	// One credential shown by two clients at once at the same gateway:
+	// granted once.
+	eve, frank := newClient(t), newClient(t)
+	_, err = eve.wallet.Buy(ctx, c.GRPC(t), buyer, c.ChainID, testDeposit)
+	require.NoError(t, err)
+	eveRec := readRecord(t, eve.wallet)
+	var conns []*gatewayclient.Conn
+	var shows [][]byte
+	var nonces [][]byte
+	for _, who := range []*testClient{eve, frank} {
+		conn := who.connect(ctx, t, gwA, nil)
+		nonce, operator := conn.CredentialNonce()
+		theta, err := eveRec.Show(operator, gwA.pub[:], nonce[:])
+		require.NoError(t, err)
+		conns, shows, nonces = append(conns, conn), append(shows, theta), append(nonces, nonce[:])
+	}
+	for i := range conns {
+		present(t, conns[i], shows[i], nonces[i])
+	}
+	waitFor(t, "one of the two granted", func() bool { return balance(t, gwA, eve)+balance(t, gwA, frank) == testValue })
+	var twice *gatewayproto.Control
+	select {
+	case twice = <-conns[0].Refusals():
+	case twice = <-conns[1].Refusals():
+	case <-time.After(30 * time.Second):
+		t.Fatal("neither was refused")
+	}
+	require.Equal(t, gatewayproto.CodeCredentialSpent, twice.Code, twice.Message)
+	require.Equal(t, int64(testValue), balance(t, gwA, eve)+balance(t, gwA, frank))
 
 	// Optimistic (gateway B): granted at once, spent on chain in the next
 	// batch.
