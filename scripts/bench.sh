@@ -12,6 +12,7 @@ run -bench . -benchtime 30x ./x/coconut/keeper                 # spend/floor, re
 run -bench . -benchtime 10x ./x/mixnet/rewarding
 run -bench . -benchtime 100x ./x/mixnet/selection
 run -bench Throughput -benchtime 20000x ./sidecar/mixnode      # node/floor packets per second
-run -bench . -benchtime 500x ./sidecar/gateway ./sidecar/client
+run -bench . -benchtime 500x ./sidecar/gateway ./sidecar/client # metered/unmetered: BenchmarkForwardMetering
+run -bench ShowCheckVsFloor -benchtime 30x ./sidecar/gatewaycred # prove/floor, check/floor per credential
 run -bench Latency -benchtime 300x ./testutil/mixnet           # end to end, zero mix delays
 run -bench DepositToCredential -benchtime 3x ./cmd/nyxd        # four validator processes: credential/floor (one block interval)

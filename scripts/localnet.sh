@@ -4,7 +4,9 @@
 # account of locked NYM), five nym-nodes bonded through
 # the CLI, each with its chain account funded by its operator (the chain assigns
 # them entry gateway, exit gateway and mix layers 1-3),
-# and two nym-clients (alice and bob) registered with the gateways. Everything
+# and two nym-clients (alice and bob) registered with the gateways, which
+# enforce bandwidth credentials: each client buys one at its first start from
+# the funded test account of its name. Everything
 # lives under one directory (default ./.localnet); Ctrl-C stops it all cleanly.
 #
 #   scripts/localnet.sh [--fresh] [--chain-only] [--dir DIR] [--base-port PORT]
@@ -31,7 +33,7 @@ while [ $# -gt 0 ]; do
 	--chain-only) chain_only=1 ;;
 	--dir) dir="$2"; shift ;;
 	--base-port) base="$2"; shift ;;
-	-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
 	*) echo "localnet: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -163,6 +165,18 @@ if [ "$chain_only" = 0 ]; then
 		if [ ! -f "$chome/config.toml" ] && [ ! -f "$chome/config/config.toml" ]; then
 			"$nym_client" --home "$chome" init --grpc "127.0.0.1:$grpc" --listen "127.0.0.1:$((base + 200 + j))" \
 				>"$dir/logs/client-$c.init.log" 2>&1 || { cat "$dir/logs/client-$c.init.log" >&2; exit 1; }
+			# Bandwidth credentials: the gateways enforce them (nym-node init turns
+			# enforce_credentials on), so a client without one cannot send. Once, the
+			# client's chain key is funded from the test account of the same name and
+			# buys a credential (1 NYM: about 1 GiB of traffic) through the chain;
+			# more: nym-client credential buy, or auto_buy in its config.
+			account=$("$nym_client" --home "$chome" credential address)
+			say "funding $c's chain account $account and buying a bandwidth credential"
+			txhash=$(q tx bank send "$c" "$account" 10000000unym --gas 200000 --gas-prices "$gas_prices" -y -o json |
+				sed -n 's/.*"txhash":"\([0-9A-F]*\)".*/\1/p')
+			wait_tx "$txhash" || { say "funding $c's chain account failed"; q query tx "$txhash" >&2 || true; exit 1; }
+			"$nym_client" --home "$chome" credential buy --amount 1000000unym >>"$dir/logs/client-$c.init.log" 2>&1 ||
+				{ say "$c could not buy a credential"; tail -5 "$dir/logs/client-$c.init.log" >&2; exit 1; }
 		fi
 		"$nym_client" --home "$chome" run >"$dir/logs/client-$c.log" 2>&1 &
 		pids+=($!)
@@ -202,6 +216,9 @@ if [ "$chain_only" = 0 ]; then
     $nym_client --home $dir/clients/bob receive
     $nym_client --home $dir/clients/alice send --to \$($nym_client --home $dir/clients/bob address) "hello bob"
   Apps use each client's websocket API: alice ws://127.0.0.1:$((base + 200))/, bob ws://127.0.0.1:$((base + 201))/
+  The gateways enforce bandwidth credentials; each client holds what it bought:
+    $nym_client --home $dir/clients/alice credential list
+    $nym_client --home $dir/clients/alice credential buy --amount 1000000unym
 MSG
 fi
 cat <<MSG

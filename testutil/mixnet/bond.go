@@ -31,6 +31,10 @@ type GenesisParams struct {
 	// keys by; zero (unlike the chain's default) means no schedule, so a
 	// test's keys change only when it asks.
 	SphinxKeyRotationEpochs uint32
+	// CredentialBytesPerUnym, if set, is x/coconut's rate, and the minimum
+	// deposit becomes CredentialMinDeposit: tests buy small credentials.
+	CredentialBytesPerUnym uint64
+	CredentialMinDeposit   int64
 }
 
 // Genesis returns a chain.Options.Genesis editor that sets short epochs, a
@@ -53,8 +57,14 @@ func Genesis(p GenesisParams) func(cdc codec.Codec, state app.GenesisState) erro
 		gs.Params.RewardedSet = mixnettypes.RewardedSetSizes{EntryGateways: p.Entry, ExitGateways: p.Exit, Mixnodes: p.Mixnodes}
 		gs.Params.SphinxKeyRotationEpochs = p.SphinxKeyRotationEpochs
 		bz, err := cdc.MarshalJSON(&gs)
+		if err != nil {
+			return err
+		}
 		state[mixnettypes.ModuleName] = bz
-		return err
+		if p.CredentialBytesPerUnym == 0 {
+			return nil
+		}
+		return cheapCredentials(cdc, state, p.CredentialBytesPerUnym, p.CredentialMinDeposit)
 	}
 }
 

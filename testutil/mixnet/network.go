@@ -53,6 +53,13 @@ type Options struct {
 	// SphinxKeyRotationEpochs is the chain's rotation schedule; zero means
 	// none (see GenesisParams).
 	SphinxKeyRotationEpochs uint32
+	// EnforceCredentials makes the gateways require bandwidth credentials
+	// (credentials.go); off, clients send freely.
+	EnforceCredentials bool
+	// CredentialBytesPerUnym and CredentialMinDeposit price credentials
+	// (GenesisParams); zero keeps the chain's defaults.
+	CredentialBytesPerUnym uint64
+	CredentialMinDeposit   int64
 }
 
 // AccountFunds is what each node's chain account gets when the node is
@@ -108,7 +115,8 @@ func Start(t testing.TB, o Options) *Network {
 	accounts := append([]string{"alice", "bob"}, owners...)
 	c := chain.Start(t, chain.Options{Accounts: accounts, Genesis: Genesis(GenesisParams{
 		EpochDuration: o.EpochDuration, Entry: o.Entry, Exit: o.Exit, Mixnodes: o.Mixnodes,
-		SphinxKeyRotationEpochs: o.SphinxKeyRotationEpochs})})
+		SphinxKeyRotationEpochs: o.SphinxKeyRotationEpochs,
+		CredentialBytesPerUnym:  o.CredentialBytesPerUnym, CredentialMinDeposit: o.CredentialMinDeposit})})
 	nw := &Network{Chain: c, t: t, opts: o, log: slog.New(slog.DiscardHandler)}
 	if o.Logs {
 		nw.log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -187,6 +195,8 @@ func (nw *Network) newNode(ctx context.Context, i int, owner string) (*Node, []n
 	cfg.Mixnode.ReconnectMin, cfg.Mixnode.ReconnectMax = node.Duration(20*time.Millisecond), node.Duration(500*time.Millisecond)
 	cfg.Mixnode.ReplayRate, cfg.Mixnode.ReplayWindow = 200, node.Duration(time.Hour)
 	cfg.Log.Level = "debug"
+	cfg.Gateway.EnforceCredentials = nw.opts.EnforceCredentials
+	cfg.Gateway.SpendBatchInterval = node.Duration(100 * time.Millisecond)
 	if err := node.WriteKeys(home, keys); err != nil {
 		return nil, nil, err
 	}
