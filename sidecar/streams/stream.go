@@ -1,0 +1,334 @@
+package streams
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"time"
+)
+
+// Bounds of one stream's receive side.
+const (
+	// Window is how many frames beyond the next expected one a stream holds
+	// while it waits for the missing ones; a frame further ahead breaks
+	// the protocol.
+	Window = 1024
+	// MaxBuffered bounds the bytes received in order but not yet read. There
+	// is no flow control yet: a reader that falls this far behind has its
+	// stream ended with ReasonProtocol.
+	MaxBuffered = 4 << 20
+)
+
+// ErrClosed is returned by a stream's methods after Close.
+var ErrClosed = errors.New("stream: closed")
+
+// SendFunc sends one frame to the other end.
+type SendFunc func(Frame) error
+
+// Stream is one end of a stream: an io.ReadWriteCloser with CloseWrite.
+// Its owner (Client, or the requester) feeds it the frames that arrive
+// with Deliver.
+type Stream struct {
+	id      uint64
+	send    SendFunc
+	maxData int
+	onEnd   func(*Stream)
+
+	writeMu sync.Mutex // orders Write and CloseWrite
+
+	mu        sync.Mutex
+	cond      *sync.Cond
+	next      uint32           // next ordered frame expected
+	pending   map[uint32]Frame // ordered frames that came early
+	buf       []byte           // in order, not yet read
+	readEOF   bool
+	sendSeq   uint32
+	wroteEOF  bool
+	err       error // set once: the stream failed or was closed
+	heard     time.Time
+	pinged    time.Time
+	first     chan Frame // the ordered frame number 0, once
+	ended     bool
+	done      chan struct{}
+	duplicate uint64
+}
+
+// NewStream returns one end of stream id. send carries its frames, each at
+// most maxData bytes of data; onEnd (if not nil) is called once when the
+// stream has ended both ways or failed.
+func NewStream(id uint64, send SendFunc, maxData int, onEnd func(*Stream)) *Stream {
+	s := &Stream{id: id, send: send, maxData: maxData, onEnd: onEnd, pending: map[uint32]Frame{},
+		heard: time.Now(), first: make(chan Frame, 1), done: make(chan struct{})}
+	s.cond = sync.NewCond(&s.mu)
+	return s
+}
+
+// ID is the stream's id.
+func (s *Stream) ID() uint64 { return s.id }
+
+// First delivers the stream's ordered frame number 0 (the client's Open
+// or the requester's Connected) when it has arrived.
+func (s *Stream) First() <-chan Frame { return s.first }
+
+// Done is closed when the stream has failed or been closed (not when it
+// merely ended both ways: buffered data may still be read).
+func (s *Stream) Done() <-chan struct{} { return s.done }
+
+// Err is the stream's failure, or nil.
+func (s *Stream) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Heard is when the other end last sent a frame of this stream.
+func (s *Stream) Heard() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.heard
+}
+
+// Duplicates counts ordered frames received twice.
+func (s *Stream) Duplicates() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.duplicate
+}
+
+// SendFirst sends the ordered frame number 0 of this end (Open or
+// Connected).
+func (s *Stream) SendFirst(f Frame) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		return s.err
+	}
+	f.Stream, f.Seq = s.id, s.sendSeq
+	s.sendSeq++
+	s.mu.Unlock()
+	return s.send(f)
+}
+
+// Deliver applies a frame of this stream from the other end. It returns an
+// error when the frame breaks the protocol; the stream has then failed and
+// the other end has been told.
+func (s *Stream) Deliver(f Frame) error {
+	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		return nil
+	}
+	s.heard = time.Now()
+	switch f.Kind {
+	case KindClose:
+		s.failLocked(&Error{Reason: ReasonReset, Remote: true})
+		s.mu.Unlock()
+		return nil
+	case KindError:
+		s.failLocked(&Error{Reason: f.Reason, Remote: true})
+		s.mu.Unlock()
+		return nil
+	case KindPing:
+		s.mu.Unlock()
+		_ = s.send(Frame{Kind: KindPong, Stream: s.id})
+		return nil
+	case KindPong:
+		s.mu.Unlock()
+		return nil
+	}
+	var err error
+	switch {
+	case f.Seq < s.next || s.pending[f.Seq].Kind != 0:
+		s.duplicate++
+	case f.Seq-s.next >= Window:
+		err = errors.New("frame beyond the reorder window")
+	default:
+		s.pending[f.Seq] = f
+		err = s.applyLocked()
+	}
+	if err != nil {
+		s.failLocked(&Error{Reason: ReasonProtocol})
+		s.mu.Unlock()
+		_ = s.send(Frame{Kind: KindError, Stream: s.id, Reason: ReasonProtocol})
+		return err
+	}
+	end := s.readEOF && s.wroteEOF && !s.ended
+	if end {
+		s.ended = true
+	}
+	s.mu.Unlock()
+	if end && s.onEnd != nil {
+		s.onEnd(s)
+	}
+	return nil
+}
+
+// applyLocked applies the pending frames that are next in order.
+func (s *Stream) applyLocked() error {
+	for {
+		f, ok := s.pending[s.next]
+		if !ok {
+			return nil
+		}
+		delete(s.pending, s.next)
+		if s.readEOF {
+			return errors.New("frame after eof")
+		}
+		switch {
+		case s.next == 0:
+			if f.Kind != KindOpen && f.Kind != KindConnected {
+				return errors.New("stream does not start with open or connected")
+			}
+			s.first <- f
+		case f.Kind == KindData:
+			if len(s.buf)+len(f.Data) > MaxBuffered {
+				return errors.New("receive buffer full")
+			}
+			s.buf = append(s.buf, f.Data...)
+		case f.Kind == KindEOF:
+			s.readEOF = true
+		default:
+			return errors.New("open or connected after the start")
+		}
+		s.next++
+		s.cond.Broadcast()
+	}
+}
+
+func (s *Stream) failLocked(err error) {
+	if s.err != nil {
+		return
+	}
+	s.err = err
+	s.pending = nil
+	close(s.done)
+	s.cond.Broadcast()
+	if !s.ended {
+		s.ended = true
+		if s.onEnd != nil {
+			go s.onEnd(s)
+		}
+	}
+}
+
+// Fail ends the stream with reason, tells the other end, and wakes readers.
+func (s *Stream) Fail(reason Reason) {
+	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.failLocked(&Error{Reason: reason})
+	s.mu.Unlock()
+	_ = s.send(Frame{Kind: KindError, Stream: s.id, Reason: reason})
+}
+
+// Read reads the stream's bytes in order; io.EOF after the other end's EOF.
+func (s *Stream) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.buf) == 0 && !s.readEOF && s.err == nil {
+		s.cond.Wait()
+	}
+	if s.err != nil {
+		return 0, s.err
+	}
+	if len(s.buf) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, s.buf)
+	s.buf = s.buf[n:]
+	if len(s.buf) == 0 {
+		s.buf = nil // let the backing array go
+	}
+	return n, nil
+}
+
+// Write sends p as Data frames.
+func (s *Stream) Write(p []byte) (int, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	n := 0
+	for len(p) > 0 {
+		c := min(len(p), s.maxData)
+		s.mu.Lock()
+		if s.err != nil {
+			s.mu.Unlock()
+			return n, s.err
+		}
+		if s.wroteEOF {
+			s.mu.Unlock()
+			return n, errors.New("stream: write after CloseWrite")
+		}
+		seq := s.sendSeq
+		s.sendSeq++
+		s.mu.Unlock()
+		// The frame is marshalled by send before Write returns, so p's
+		// bytes need no copy.
+		if err := s.send(Frame{Kind: KindData, Stream: s.id, Seq: seq, Data: p[:c]}); err != nil {
+			s.Fail(ReasonGeneral)
+			return n, err
+		}
+		n += c
+		p = p[c:]
+	}
+	return n, nil
+}
+
+// CloseWrite sends EOF: no more data from this end.
+func (s *Stream) CloseWrite() error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.mu.Lock()
+	if s.err != nil || s.wroteEOF {
+		err := s.err
+		s.mu.Unlock()
+		return err
+	}
+	s.wroteEOF = true
+	seq := s.sendSeq
+	s.sendSeq++
+	end := s.readEOF && !s.ended
+	if end {
+		s.ended = true
+	}
+	s.mu.Unlock()
+	err := s.send(Frame{Kind: KindEOF, Stream: s.id, Seq: seq})
+	if end && s.onEnd != nil {
+		s.onEnd(s)
+	}
+	return err
+}
+
+// Close ends the stream both ways. If it had not ended both ways, the other
+// end is sent Close.
+func (s *Stream) Close() error {
+	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		return nil
+	}
+	clean := s.readEOF && s.wroteEOF
+	s.failLocked(ErrClosed)
+	s.mu.Unlock()
+	if !clean {
+		_ = s.send(Frame{Kind: KindClose, Stream: s.id})
+	}
+	return nil
+}
+
+// ping sends a Ping if the stream has been quiet for after and none was
+// sent since.
+func (s *Stream) ping(now time.Time, after time.Duration) {
+	s.mu.Lock()
+	due := s.err == nil && now.Sub(s.heard) >= after && now.Sub(s.pinged) >= after
+	if due {
+		s.pinged = now
+	}
+	s.mu.Unlock()
+	if due {
+		_ = s.send(Frame{Kind: KindPing, Stream: s.id})
+	}
+}

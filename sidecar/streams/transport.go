@@ -1,0 +1,115 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nyx-privacy/nyx/sidecar/client"
+	"github.com/nyx-privacy/nyx/sphinx"
+)
+
+// ServiceTransport carries a network requester's frames: from any number
+// of clients, each known by an opaque tag, and replies to a tag.
+type ServiceTransport interface {
+	// Receive returns the next message and its sender's tag. An error
+	// wrapping ErrEnvelope is one message that could not be read: the
+	// caller counts it and goes on.
+	Receive(ctx context.Context) (tag string, msg []byte, err error)
+	// Reply sends msg to the client of tag, waiting while the transport
+	// is busy, until ctx ends.
+	Reply(ctx context.Context, tag string, msg []byte) error
+	// MaxMessage is the longest message Reply takes.
+	MaxMessage() int
+}
+
+// ErrEnvelope is wrapped by ServiceTransport.Receive's errors about one
+// message that does not carry a frame.
+var ErrEnvelope = errors.New("streams: message is not a stream envelope")
+
+// The addressed envelope of a client's message to the requester: version,
+// then the client's address to reply to, then the frame. Reply SURBs will
+// replace the address (issue: reliable and anonymous messaging).
+const (
+	envelopeVersion = 1
+	envelopeSize    = 1 + client.AddressSize
+)
+
+// singleMessage is the longest message one regular packet carries: frames
+// are sent one a packet, so a lost or late packet costs one frame only.
+func singleMessage(c *client.Client) int {
+	return min(c.MaxMessageSize(), client.MaxMessageSize(sphinx.Regular.PayloadSize))
+}
+
+// busyWait is how long a send waits before it tries a busy client again.
+const busyWait = 2 * time.Millisecond
+
+// sendRetry sends through c, waiting while its queue is full or it has no
+// topology that holds the recipient's gateway yet (an epoch boundary).
+func sendRetry(ctx context.Context, c *client.Client, to client.Address, msg []byte) error {
+	for {
+		err := c.Send(to, msg)
+		if err == nil || !(errors.Is(err, client.ErrQueueFull) || errors.Is(err, client.ErrUnknownGateway) || errors.Is(err, client.ErrNoTopology)) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+		case <-time.After(busyWait):
+		}
+	}
+}
+
+type mixnetClient struct {
+	c         *client.Client
+	requester client.Address
+	self      []byte
+}
+
+// NewMixnetClientTransport carries a stream client's frames through c to
+// the network requester at requester, with c's address for the replies.
+func NewMixnetClientTransport(c *client.Client, requester client.Address) ClientTransport {
+	return &mixnetClient{c: c, requester: requester, self: c.Address().MarshalBinary()}
+}
+
+func (m *mixnetClient) Send(ctx context.Context, msg []byte) error {
+	b := make([]byte, 0, envelopeSize+len(msg))
+	b = append(b, envelopeVersion)
+	b = append(b, m.self...)
+	return sendRetry(ctx, m.c, m.requester, append(b, msg...))
+}
+
+func (m *mixnetClient) Receive(ctx context.Context) ([]byte, error) { return m.c.Receive(ctx) }
+
+func (m *mixnetClient) MaxMessage() int { return singleMessage(m.c) - envelopeSize }
+
+type mixnetService struct{ c *client.Client }
+
+// NewMixnetServiceTransport serves clients' frames received by c, replying
+// to the address in each message's envelope.
+func NewMixnetServiceTransport(c *client.Client) ServiceTransport { return mixnetService{c} }
+
+func (m mixnetService) Receive(ctx context.Context) (string, []byte, error) {
+	b, err := m.c.Receive(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(b) < envelopeSize || b[0] != envelopeVersion {
+		return "", nil, fmt.Errorf("%w: %d bytes", ErrEnvelope, len(b))
+	}
+	if _, err := client.ParseAddressBinary(b[1:envelopeSize]); err != nil {
+		return "", nil, fmt.Errorf("%w: %v", ErrEnvelope, err)
+	}
+	return string(b[1:envelopeSize]), b[envelopeSize:], nil
+}
+
+func (m mixnetService) Reply(ctx context.Context, tag string, msg []byte) error {
+	a, err := client.ParseAddressBinary([]byte(tag))
+	if err != nil {
+		return err
+	}
+	return sendRetry(ctx, m.c, a, msg)
+}
+
+func (m mixnetService) MaxMessage() int { return singleMessage(m.c) }
