@@ -67,6 +67,17 @@ type Conn interface {
 // an address literal).
 type Dialer func(ctx context.Context, host string, port uint16) (Conn, error)
 
+// StreamDialer opens each connection's stream with sc.
+func StreamDialer(sc *streams.Client) Dialer {
+	return func(ctx context.Context, host string, port uint16) (Conn, error) {
+		s, err := sc.Dial(ctx, host, port)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return s, nil
+	}
+}
+
 // Config tunes a Server.
 type Config struct {
 	// HandshakeTimeout bounds the SOCKS negotiation and the wait for the
