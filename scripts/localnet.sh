@@ -3,7 +3,8 @@
 # a one-validator chain with funded test accounts, five nym-nodes bonded through
 # the CLI, each with its chain account funded by its operator (the chain assigns
 # them entry gateway, exit gateway and mix layers 1-3),
-# and two nym-clients (alice and bob) registered with the gateways. Everything
+# two nym-clients (alice and bob) registered with the gateways, a network
+# requester and a SOCKS5 client using it. Everything
 # lives under one directory (default ./.localnet); Ctrl-C stops it all cleanly.
 #
 #   scripts/localnet.sh [--fresh] [--chain-only] [--dir DIR] [--base-port PORT]
@@ -13,10 +14,11 @@
 #   --chain-only   start only the chain
 #   --dir DIR      where the network's files live (default ./.localnet)
 #   --base-port P  chain: P2P P, RPC P+1, gRPC P+2, REST P+3; node i: mix P+100+10i,
-#                  clients P+101+10i, HTTP P+102+10i; client j's API: P+200+j
-#                  (default 26650)
+#                  clients P+101+10i, HTTP P+102+10i; client j's API: P+200+j;
+#                  SOCKS5 proxy P+300 (default 26650)
 #
-# NYXD, NYM_NODE and NYM_CLIENT may name the binaries (default: build/...);
+# NYXD, NYM_NODE, NYM_CLIENT, NYM_NETWORK_REQUESTER and NYM_SOCKS5_CLIENT may
+# name the binaries (default: build/...);
 # MIXNET_EPOCH the x/mixnet epoch of a new chain (default 30s).
 set -euo pipefail
 
@@ -30,7 +32,7 @@ while [ $# -gt 0 ]; do
 	--chain-only) chain_only=1 ;;
 	--dir) dir="$2"; shift ;;
 	--base-port) base="$2"; shift ;;
-	-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,23p' "$0"; exit 0 ;;
 	*) echo "localnet: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -39,7 +41,9 @@ done
 nyxd=${NYXD:-build/nyxd}
 nym_node=${NYM_NODE:-build/nym-node}
 nym_client=${NYM_CLIENT:-build/nym-client}
-for b in "$nyxd" "$nym_node" "$nym_client"; do
+nym_requester=${NYM_NETWORK_REQUESTER:-build/nym-network-requester}
+nym_socks5=${NYM_SOCKS5_CLIENT:-build/nym-socks5-client}
+for b in "$nyxd" "$nym_node" "$nym_client" "$nym_requester" "$nym_socks5"; do
 	if [ ! -x "$b" ]; then
 		echo "localnet: $b not found; run 'make build' first (make localnet does)" >&2
 		exit 1
@@ -166,6 +170,31 @@ if [ "$chain_only" = 0 ]; then
 		pids+=($!)
 		j=$((j + 1))
 	done
+
+	# A network requester and a SOCKS5 client that uses it. For local testing
+	# the requester's exit policy accepts 127.0.0.1 on every port before the
+	# default policy (which rejects private and loopback addresses): never run
+	# a public requester with this policy.
+	socks=$((base + 300))
+	rhome="$dir/requester" shome="$dir/socks5"
+	if [ ! -f "$rhome/config/requester.toml" ]; then
+		{
+			echo "# localnet only: 127.0.0.1 is reachable through this requester"
+			echo "accept 127.0.0.1:*"
+			"$nym_requester" default-policy
+		} >"$dir/requester-policy.txt"
+		"$nym_requester" --home "$rhome" init --grpc "127.0.0.1:$grpc" --policy "$dir/requester-policy.txt" \
+			>"$dir/logs/requester.init.log" 2>&1 || { cat "$dir/logs/requester.init.log" >&2; exit 1; }
+	fi
+	provider=$("$nym_requester" --home "$rhome" address)
+	"$nym_requester" --home "$rhome" run >"$dir/logs/requester.log" 2>&1 &
+	pids+=($!)
+	if [ ! -f "$shome/config/socks5.toml" ]; then
+		"$nym_socks5" --home "$shome" init --grpc "127.0.0.1:$grpc" --provider "$provider" --listen "127.0.0.1:$socks" \
+			>"$dir/logs/socks5.init.log" 2>&1 || { cat "$dir/logs/socks5.init.log" >&2; exit 1; }
+	fi
+	"$nym_socks5" --home "$shome" run >"$dir/logs/socks5.log" 2>&1 &
+	pids+=($!)
 fi
 
 cat <<MSG
@@ -195,6 +224,11 @@ if [ "$chain_only" = 0 ]; then
     $nym_client --home $dir/clients/bob receive
     $nym_client --home $dir/clients/alice send --to \$($nym_client --home $dir/clients/bob address) "hello bob"
   Apps use each client's websocket API: alice ws://127.0.0.1:$((base + 200))/, bob ws://127.0.0.1:$((base + 201))/
+
+  SOCKS5 proxy: 127.0.0.1:$socks
+  (through the mixnet to the network requester $provider,
+  whose exit policy allows 127.0.0.1 for local testing: $dir/requester/exit-policy.txt)
+    curl --socks5-hostname 127.0.0.1:$socks http://127.0.0.1:$((base + 102))/health
 MSG
 fi
 cat <<MSG

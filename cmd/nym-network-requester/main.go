@@ -6,6 +6,7 @@
 //	nym-network-requester init --home DIR --grpc NYXD:9090 [--gateway IDENTITY] [--policy FILE]
 //	nym-network-requester run --home DIR
 //	nym-network-requester address --home DIR
+//	nym-network-requester default-policy
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nyx-privacy/nyx/sidecar/client"
+	"github.com/nyx-privacy/nyx/sidecar/exitpolicy"
 	"github.com/nyx-privacy/nyx/sidecar/requester"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
@@ -44,7 +46,7 @@ func newRootCmd() *cobra.Command {
 		home = filepath.Join(h, home)
 	}
 	root.PersistentFlags().String("home", home, "the requester's home directory (config, keys, exit policy)")
-	root.AddCommand(initCmd(), runCmd(), addressCmd())
+	root.AddCommand(initCmd(), runCmd(), addressCmd(), defaultPolicyCmd())
 	return root
 }
 
@@ -124,6 +126,18 @@ func addressCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), h.Address())
+			return nil
+		},
+	}
+}
+
+func defaultPolicyCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "default-policy",
+		Short: "Print the default exit policy (a start for your own: init --policy FILE)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprint(cmd.OutOrStdout(), exitpolicy.DefaultText)
 			return nil
 		},
 	}
