@@ -250,7 +250,7 @@ func (r *Requester) sweep(ctx context.Context) {
 			r.mu.Lock()
 			var quiet []*streams.Stream
 			for _, s := range r.streams {
-				if now.Sub(s.Heard()) >= r.cfg.QuietTimeout {
+				if s.Quiet(now, r.cfg.QuietTimeout) {
 					quiet = append(quiet, s)
 				}
 			}

@@ -172,7 +172,7 @@ func (c *Client) sweep(ctx context.Context) {
 			}
 			c.mu.Unlock()
 			for _, s := range all {
-				if now.Sub(s.Heard()) >= c.cfg.QuietTimeout {
+				if s.Quiet(now, c.cfg.QuietTimeout) {
 					s.Fail(ReasonTimeout)
 					continue
 				}

@@ -159,3 +159,24 @@ func TestHalfClose(t *testing.T) {
 		t.Fatalf("eof frame %+v", out.frames[3])
 	}
 }
+
+// TestQuietWithGap: a stream whose frames wait for one that never comes
+// is quiet after the timeout even though frames keep arriving.
+func TestQuietWithGap(t *testing.T) {
+	var out collect
+	s := NewStream(1, out.send, 100, nil)
+	s.Deliver(Frame{Kind: KindConnected, Stream: 1})
+	s.Deliver(Frame{Kind: KindData, Stream: 1, Seq: 2, Data: []byte("x")}) // 1 is lost
+	now := time.Now()
+	if s.Quiet(now, time.Minute) {
+		t.Fatal("quiet at once")
+	}
+	s.Deliver(Frame{Kind: KindPong, Stream: 1})
+	if !s.Quiet(now.Add(2*time.Minute), time.Minute) {
+		t.Fatal("a stream stuck on a lost frame is not quiet after the timeout")
+	}
+	s.Deliver(Frame{Kind: KindData, Stream: 1, Seq: 1, Data: []byte("y")})
+	if s.Quiet(time.Now(), time.Minute) {
+		t.Fatal("quiet after the gap filled")
+	}
+}

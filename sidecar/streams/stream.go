@@ -46,6 +46,7 @@ type Stream struct {
 	wroteEOF  bool
 	err       error // set once: the stream failed or was closed
 	heard     time.Time
+	moved     time.Time // when next last advanced
 	pinged    time.Time
 	first     chan Frame // the ordered frame number 0, once
 	ended     bool
@@ -58,7 +59,7 @@ type Stream struct {
 // stream has ended both ways or failed.
 func NewStream(id uint64, send SendFunc, maxData int, onEnd func(*Stream)) *Stream {
 	s := &Stream{id: id, send: send, maxData: maxData, onEnd: onEnd, pending: map[uint32]Frame{},
-		heard: time.Now(), first: make(chan Frame, 1), done: make(chan struct{})}
+		heard: time.Now(), moved: time.Now(), first: make(chan Frame, 1), done: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
 	return s
 }
@@ -86,6 +87,19 @@ func (s *Stream) Heard() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.heard
+}
+
+// Quiet reports whether the stream has gone quiet for d: nothing heard
+// from the other end, or frames waiting for a missing one (lost in the
+// mixnet) that has not come, for that long. Pings and pongs keep a stream
+// heard, never unstuck.
+func (s *Stream) Quiet(now time.Time, d time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return false
+	}
+	return now.Sub(s.heard) >= d || (len(s.pending) > 0 && now.Sub(s.moved) >= d)
 }
 
 // Duplicates counts ordered frames received twice.
@@ -193,6 +207,7 @@ func (s *Stream) applyLocked() error {
 			return errors.New("open or connected after the start")
 		}
 		s.next++
+		s.moved = time.Now()
 		s.cond.Broadcast()
 	}
 }
