@@ -18,6 +18,7 @@ import (
 	"github.com/nyx-privacy/nyx/sidecar/exitpolicy"
 	"github.com/nyx-privacy/nyx/sidecar/streams"
 	"github.com/nyx-privacy/nyx/sidecar/tomltime"
+	"github.com/nyx-privacy/nyx/sphinx"
 )
 
 // Files of a requester's home, beside the nym-client files (config.toml
@@ -43,13 +44,24 @@ type Section struct {
 	MaxStreams          int               `toml:"max_streams"`
 	QuietTimeout        tomltime.Duration `toml:"quiet_timeout"`
 	DialTimeout         tomltime.Duration `toml:"dial_timeout"`
+	PacketSize          string            `toml:"packet_size"`
 }
+
+// PacketSizes names the packet geometries packet_size may choose.
+var PacketSizes = map[string]sphinx.Geometry{
+	"regular": sphinx.Regular, "extended8": sphinx.Extended8,
+	"extended16": sphinx.Extended16, "extended32": sphinx.Extended32,
+}
+
+// DefaultPacketSize is the packet_size init writes.
+const DefaultPacketSize = "extended8"
 
 // DefaultFileConfig is what init writes.
 func DefaultFileConfig() FileConfig {
 	d := DefaultConfig()
 	return FileConfig{Requester: Section{ExitPolicyFile: PolicyFile, MaxStreamsPerClient: d.MaxStreamsPerClient,
-		MaxStreams: d.MaxStreams, QuietTimeout: tomltime.Duration(d.QuietTimeout), DialTimeout: tomltime.Duration(d.DialTimeout)}}
+		MaxStreams: d.MaxStreams, QuietTimeout: tomltime.Duration(d.QuietTimeout), DialTimeout: tomltime.Duration(d.DialTimeout),
+		PacketSize: DefaultPacketSize}}
 }
 
 var configTemplate = template.Must(template.New("requester").Parse(`# nym-network-requester configuration, written by "nym-network-requester init".
@@ -71,6 +83,13 @@ max_streams = {{.MaxStreams}}
 quiet_timeout = "{{.QuietTimeout}}"
 # Bound on resolving a host name and connecting to it.
 dial_timeout = "{{.DialTimeout}}"
+# Size of the packets that carry data back to clients: regular (2 KiB),
+# extended8, extended16 or extended32 (KiB). One packet leaves per release slot
+# (config.toml's average_send_delay, 20ms), so this sets the requester's
+# throughput, shared by all its clients: about 95 KB/s with regular packets,
+# 400 KB/s with extended8, 1.6 MB/s with extended32. Loop cover traffic, if on,
+# is sent at the same size: an idle requester sends that much cover too.
+packet_size = "{{.PacketSize}}"
 `))
 
 // Marshal writes c as a documented requester.toml.
@@ -114,6 +133,9 @@ func (c FileConfig) Validate() error {
 	}
 	if s.QuietTimeout <= 0 || s.DialTimeout <= 0 {
 		errs = append(errs, errors.New("requester.quiet_timeout and dial_timeout must be positive"))
+	}
+	if _, ok := PacketSizes[s.PacketSize]; !ok {
+		errs = append(errs, fmt.Errorf("requester.packet_size %q is not regular, extended8, extended16 or extended32", s.PacketSize))
 	}
 	return errors.Join(errs...)
 }
@@ -200,8 +222,9 @@ func RunHome(ctx context.Context, home string, ready func(client.Address)) error
 	if err := os.WriteFile(filepath.Join(home, AddressFile), []byte(addr.String()+"\n"), 0o644); err != nil {
 		return err
 	}
-	return streams.RunHomeClient(ctx, h, log, func(ctx context.Context, c *client.Client) error {
-		r, err := New(streams.NewMixnetServiceTransport(c), cfg, log.With("service", "requester"))
+	g := PacketSizes[fc.Requester.PacketSize]
+	return streams.RunHomeClient(ctx, h, g, log, func(ctx context.Context, c *client.Client) error {
+		r, err := New(streams.NewMixnetServiceTransport(c, g), cfg, log.With("service", "requester"))
 		if err != nil {
 			return err
 		}

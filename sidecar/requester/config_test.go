@@ -39,6 +39,7 @@ func TestConfigFile(t *testing.T) {
 		{"max_streams = 1024", "max_streams = 10", "per client at most the total"},
 		{`quiet_timeout = "2m0s"`, `quiet_timeout = "0s"`, "quiet_timeout"},
 		{`exit_policy_file = "exit-policy.txt"`, `exit_policy_file = ""`, "exit_policy_file"},
+		{`packet_size = "extended8"`, `packet_size = "huge"`, "packet_size"},
 	} {
 		s := string(b)
 		if !strings.Contains(s, bad.from) {

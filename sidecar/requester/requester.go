@@ -43,7 +43,9 @@ type Config struct {
 	Policy              *exitpolicy.Policy
 	MaxStreamsPerClient int
 	MaxStreams          int
-	// QuietTimeout ends a stream the client has sent nothing about.
+	// QuietTimeout ends a stream the client has sent nothing about, and
+	// has sent nothing at all, for this long; or that waits this long for
+	// a frame lost on the way.
 	QuietTimeout time.Duration
 	// DialTimeout bounds resolving and connecting.
 	DialTimeout time.Duration
@@ -86,6 +88,12 @@ type Stats struct {
 	Active    int
 }
 
+// clientState is what the requester keeps of a client while it has streams.
+type clientState struct {
+	streams int
+	heard   time.Time // its last frame
+}
+
 type key struct {
 	tag string
 	id  uint64
@@ -101,7 +109,7 @@ type Requester struct {
 
 	mu       sync.Mutex
 	streams  map[key]*streams.Stream
-	perClnt  map[string]int
+	perClnt  map[string]*clientState
 	refused  map[streams.Reason]uint64
 	wg       sync.WaitGroup
 	dialer   net.Dialer
@@ -119,7 +127,7 @@ func New(t streams.ServiceTransport, cfg Config, log *slog.Logger) (*Requester, 
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Requester{t: t, cfg: cfg, log: log, rlog: ratelog.New(log, ratelog.DefaultBurst, time.Minute),
-		streams: map[key]*streams.Stream{}, perClnt: map[string]int{}, refused: map[streams.Reason]uint64{},
+		streams: map[key]*streams.Stream{}, perClnt: map[string]*clientState{}, refused: map[streams.Reason]uint64{},
 		dialer: net.Dialer{Timeout: cfg.DialTimeout}, resolver: cfg.Resolver}
 	if r.resolver == nil {
 		r.resolver = net.DefaultResolver
@@ -180,6 +188,9 @@ func (r *Requester) sender(tag string) streams.SendFunc {
 func (r *Requester) handle(tag string, f streams.Frame) {
 	k := key{tag, f.Stream}
 	r.mu.Lock()
+	if cs := r.perClnt[tag]; cs != nil {
+		cs.heard = time.Now()
+	}
 	s := r.streams[k]
 	if s == nil {
 		switch f.Kind {
@@ -197,7 +208,8 @@ func (r *Requester) handle(tag string, f streams.Frame) {
 			r.unknown.Add(1)
 			return
 		}
-		if len(r.streams) >= r.cfg.MaxStreams || r.perClnt[tag] >= r.cfg.MaxStreamsPerClient {
+		cs := r.perClnt[tag]
+		if len(r.streams) >= r.cfg.MaxStreams || (cs != nil && cs.streams >= r.cfg.MaxStreamsPerClient) {
 			r.refused[streams.ReasonLimit]++
 			r.mu.Unlock()
 			r.rlog.Log(slog.LevelInfo, "limit", "stream refused: stream limit reached")
@@ -206,7 +218,11 @@ func (r *Requester) handle(tag string, f streams.Frame) {
 		}
 		s = streams.NewStream(f.Stream, r.sender(tag), r.t.MaxMessage()-streams.HeaderSize, func(s *streams.Stream) { r.remove(k, s) })
 		r.streams[k] = s
-		r.perClnt[tag]++
+		if cs == nil {
+			cs = &clientState{heard: time.Now()}
+			r.perClnt[tag] = cs
+		}
+		cs.streams++
 		r.wg.Add(1)
 		go func() { defer r.wg.Done(); r.serve(s) }()
 	}
@@ -224,8 +240,10 @@ func (r *Requester) remove(k key, s *streams.Stream) {
 		return
 	}
 	delete(r.streams, k)
-	if r.perClnt[k.tag]--; r.perClnt[k.tag] <= 0 {
-		delete(r.perClnt, k.tag)
+	if cs := r.perClnt[k.tag]; cs != nil {
+		if cs.streams--; cs.streams <= 0 {
+			delete(r.perClnt, k.tag)
+		}
 	}
 }
 
@@ -249,8 +267,12 @@ func (r *Requester) sweep(ctx context.Context) {
 		case now := <-tick.C:
 			r.mu.Lock()
 			var quiet []*streams.Stream
-			for _, s := range r.streams {
-				if s.Quiet(now, r.cfg.QuietTimeout) {
+			for k, s := range r.streams {
+				var heard time.Time
+				if cs := r.perClnt[k.tag]; cs != nil {
+					heard = cs.heard
+				}
+				if s.Quiet(now, r.cfg.QuietTimeout, heard) {
 					quiet = append(quiet, s)
 				}
 			}

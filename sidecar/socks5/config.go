@@ -17,6 +17,7 @@ import (
 	"github.com/nyx-privacy/nyx/sidecar/client"
 	"github.com/nyx-privacy/nyx/sidecar/streams"
 	"github.com/nyx-privacy/nyx/sidecar/tomltime"
+	"github.com/nyx-privacy/nyx/sphinx"
 )
 
 // ConfigFile is the SOCKS5 client's config, beside the nym-client files
@@ -179,8 +180,8 @@ func RunHome(ctx context.Context, home string, ready func(addr string)) error {
 		return fmt.Errorf("socks5 listener: %w", err)
 	}
 	defer l.Close()
-	return streams.RunHomeClient(ctx, h, log, func(ctx context.Context, c *client.Client) error {
-		sc, err := streams.NewClient(streams.NewMixnetClientTransport(c, provider), fc.StreamConfig(), log.With("service", "streams"))
+	return streams.RunHomeClient(ctx, h, sphinx.Regular, log, func(ctx context.Context, c *client.Client) error {
+		sc, err := streams.NewClient(streams.NewMixnetClientTransport(c, sphinx.Regular, provider), fc.StreamConfig(), log.With("service", "streams"))
 		if err != nil {
 			return err
 		}

@@ -34,7 +34,8 @@ type ClientConfig struct {
 	// the requester about it.
 	KeepAlive time.Duration
 	// QuietTimeout ends a stream the requester has not sent anything
-	// about (not even a Pong) for this long.
+	// about (not even a Pong), nor anything at all, for this long; or that
+	// waits this long for a frame lost on the way.
 	QuietTimeout time.Duration
 	// MaxStreams bounds the client's open streams.
 	MaxStreams int
@@ -75,9 +76,11 @@ type Client struct {
 
 	mu      sync.Mutex
 	streams map[uint64]*Stream
+	failed  map[Reason]uint64
 	running chan struct{}
 
 	malformed, unknown, opened atomic.Uint64
+	heard                      atomic.Int64 // unix nanoseconds of the last frame
 }
 
 // ClientStats are a Client's counters.
@@ -86,6 +89,9 @@ type ClientStats struct {
 	// streams the client does not have (ended, or never opened).
 	Malformed, Unknown, Opened uint64
 	Open                       int
+	// Failed counts streams that ended in an error, by reason (reasons
+	// from the requester and the client's own: timeouts, protocol).
+	Failed map[Reason]uint64
 }
 
 // NewClient returns a client over t; Run it.
@@ -100,15 +106,19 @@ func NewClient(t ClientTransport, cfg ClientConfig, log *slog.Logger) (*Client, 
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Client{t: t, cfg: cfg, log: log, rlog: ratelog.New(log, ratelog.DefaultBurst, time.Minute),
-		streams: map[uint64]*Stream{}, running: make(chan struct{})}, nil
+		streams: map[uint64]*Stream{}, failed: map[Reason]uint64{}, running: make(chan struct{})}, nil
 }
 
 // Stats returns the client's counters.
 func (c *Client) Stats() ClientStats {
 	c.mu.Lock()
 	n := len(c.streams)
+	failed := make(map[Reason]uint64, len(c.failed))
+	for k, v := range c.failed {
+		failed[k] = v
+	}
 	c.mu.Unlock()
-	return ClientStats{Malformed: c.malformed.Load(), Unknown: c.unknown.Load(), Opened: c.opened.Load(), Open: n}
+	return ClientStats{Malformed: c.malformed.Load(), Unknown: c.unknown.Load(), Opened: c.opened.Load(), Open: n, Failed: failed}
 }
 
 // Run receives the requester's frames and keeps streams alive until ctx
@@ -131,6 +141,7 @@ func (c *Client) Run(ctx context.Context) error {
 			c.rlog.Log(slog.LevelDebug, "malformed", "malformed frame from the requester dropped", "err", err)
 			continue
 		}
+		c.heard.Store(time.Now().UnixNano())
 		c.mu.Lock()
 		s := c.streams[f.Stream]
 		c.mu.Unlock()
@@ -172,11 +183,11 @@ func (c *Client) sweep(ctx context.Context) {
 			}
 			c.mu.Unlock()
 			for _, s := range all {
-				if s.Quiet(now, c.cfg.QuietTimeout) {
+				if s.Quiet(now, c.cfg.QuietTimeout, time.Unix(0, c.heard.Load())) {
 					s.Fail(ReasonTimeout)
 					continue
 				}
-				s.ping(now, c.cfg.KeepAlive)
+				s.ping(now, c.cfg.KeepAlive, c.cfg.QuietTimeout/2)
 			}
 		}
 	}
@@ -237,7 +248,12 @@ func (c *Client) Dial(ctx context.Context, host string, port uint16) (*Stream, e
 }
 
 func (c *Client) remove(s *Stream) {
+	var e *Error
+	failed := errors.As(s.Err(), &e)
 	c.mu.Lock()
+	if failed {
+		c.failed[e.Reason]++
+	}
 	if c.streams[s.id] == s {
 		delete(c.streams, s.id)
 	}

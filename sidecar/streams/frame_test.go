@@ -168,15 +168,29 @@ func TestQuietWithGap(t *testing.T) {
 	s.Deliver(Frame{Kind: KindConnected, Stream: 1})
 	s.Deliver(Frame{Kind: KindData, Stream: 1, Seq: 2, Data: []byte("x")}) // 1 is lost
 	now := time.Now()
-	if s.Quiet(now, time.Minute) {
+	if s.Quiet(now, time.Minute, now) {
 		t.Fatal("quiet at once")
 	}
 	s.Deliver(Frame{Kind: KindPong, Stream: 1})
-	if !s.Quiet(now.Add(2*time.Minute), time.Minute) {
+	if !s.Quiet(now.Add(2*time.Minute), time.Minute, now.Add(2*time.Minute)) {
 		t.Fatal("a stream stuck on a lost frame is not quiet after the timeout")
 	}
 	s.Deliver(Frame{Kind: KindData, Stream: 1, Seq: 1, Data: []byte("y")})
-	if s.Quiet(time.Now(), time.Minute) {
+	if s.Quiet(time.Now(), time.Minute, time.Now()) {
 		t.Fatal("quiet after the gap filled")
+	}
+}
+
+// TestQuietPeer: a stream nothing has come about is not quiet while the
+// other end is heard about other streams.
+func TestQuietPeer(t *testing.T) {
+	var out collect
+	s := NewStream(1, out.send, 100, nil)
+	later := time.Now().Add(2 * time.Minute)
+	if s.Quiet(later, time.Minute, later) {
+		t.Fatal("quiet though the other end was heard just now")
+	}
+	if !s.Quiet(later, time.Minute, time.Now()) {
+		t.Fatal("not quiet though nothing came for two minutes")
 	}
 }

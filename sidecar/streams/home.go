@@ -8,14 +8,16 @@ import (
 
 	"github.com/nyx-privacy/nyx/sidecar/client"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
+	"github.com/nyx-privacy/nyx/sphinx"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
 // RunHomeClient runs the nym-client of an initialised home (no local
 // websocket API: the service in the same process is its only app) with a
-// topology reader of the chain its config names. fn is called with the
-// running client; when fn returns or ctx ends, everything stops.
-func RunHomeClient(ctx context.Context, h *client.Home, log *slog.Logger, fn func(ctx context.Context, c *client.Client) error) error {
+// topology reader of the chain its config names, sending packets of
+// geometry g. fn is called with the running client; when fn returns or ctx
+// ends, everything stops.
+func RunHomeClient(ctx context.Context, h *client.Home, g sphinx.Geometry, log *slog.Logger, fn func(ctx context.Context, c *client.Client) error) error {
 	conn, err := topology.Dial(h.Config.Chain.GRPC)
 	if err != nil {
 		return fmt.Errorf("connect to nyxd at %s: %w", h.Config.Chain.GRPC, err)
@@ -29,6 +31,7 @@ func RunHomeClient(ctx context.Context, h *client.Home, log *slog.Logger, fn fun
 	if err != nil {
 		return err
 	}
+	cc.Sender.Geometry = g
 	c, err := client.New(cc, h.Keys, h.Shared, r.Current, log)
 	if err != nil {
 		return err

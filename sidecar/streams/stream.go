@@ -89,17 +89,20 @@ func (s *Stream) Heard() time.Time {
 	return s.heard
 }
 
-// Quiet reports whether the stream has gone quiet for d: nothing heard
-// from the other end, or frames waiting for a missing one (lost in the
-// mixnet) that has not come, for that long. Pings and pongs keep a stream
-// heard, never unstuck.
-func (s *Stream) Quiet(now time.Time, d time.Duration) bool {
+// Quiet reports whether the stream has gone quiet for d: frames wait for a
+// missing one (lost in the mixnet) that has not come for that long (pings
+// and pongs keep a stream heard, never unstuck); or nothing has come about
+// this stream, nor about any stream from the same other end (peerHeard),
+// for that long. A stream waiting its turn behind the other end's busy
+// queue while that end still sends is not quiet.
+func (s *Stream) Quiet(now time.Time, d time.Duration, peerHeard time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
 		return false
 	}
-	return now.Sub(s.heard) >= d || (len(s.pending) > 0 && now.Sub(s.moved) >= d)
+	stalled := len(s.pending) > 0 && now.Sub(s.moved) >= d
+	return stalled || (now.Sub(s.heard) >= d && now.Sub(peerHeard) >= d)
 }
 
 // Duplicates counts ordered frames received twice.
@@ -334,11 +337,14 @@ func (s *Stream) Close() error {
 	return nil
 }
 
-// ping sends a Ping if the stream has been quiet for after and none was
-// sent since.
-func (s *Stream) ping(now time.Time, after time.Duration) {
+// ping sends a Ping if the stream has been quiet for after, and no ping is
+// outstanding (sent, and nothing heard since) unless it was sent more than
+// again ago: a requester busy sending to other streams answers late, and
+// every answer takes one of its release slots.
+func (s *Stream) ping(now time.Time, after, again time.Duration) {
 	s.mu.Lock()
-	due := s.err == nil && now.Sub(s.heard) >= after && now.Sub(s.pinged) >= after
+	outstanding := s.pinged.After(s.heard) && now.Sub(s.pinged) < again
+	due := s.err == nil && now.Sub(s.heard) >= after && !outstanding
 	if due {
 		s.pinged = now
 	}

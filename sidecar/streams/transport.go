@@ -36,10 +36,14 @@ const (
 	envelopeSize    = 1 + client.AddressSize
 )
 
-// singleMessage is the longest message one regular packet carries: frames
-// are sent one a packet, so a lost or late packet costs one frame only.
-func singleMessage(c *client.Client) int {
-	return min(c.MaxMessageSize(), client.MaxMessageSize(sphinx.Regular.PayloadSize))
+// singleMessage is the longest message one packet of geometry g carries:
+// frames are sent one a packet, so a lost or late packet costs one frame
+// only. g must be the geometry of c's sender.
+func singleMessage(c *client.Client, g sphinx.Geometry) int {
+	if g.PayloadSize == 0 {
+		g = sphinx.Regular
+	}
+	return min(c.MaxMessageSize(), client.MaxMessageSize(g.PayloadSize))
 }
 
 // busyWait is how long a send waits before it tries a busy client again.
@@ -63,14 +67,16 @@ func sendRetry(ctx context.Context, c *client.Client, to client.Address, msg []b
 
 type mixnetClient struct {
 	c         *client.Client
+	max       int
 	requester client.Address
 	self      []byte
 }
 
-// NewMixnetClientTransport carries a stream client's frames through c to
-// the network requester at requester, with c's address for the replies.
-func NewMixnetClientTransport(c *client.Client, requester client.Address) ClientTransport {
-	return &mixnetClient{c: c, requester: requester, self: c.Address().MarshalBinary()}
+// NewMixnetClientTransport carries a stream client's frames through c (whose
+// packets have geometry g; zero means sphinx.Regular) to the network
+// requester at requester, with c's address for the replies.
+func NewMixnetClientTransport(c *client.Client, g sphinx.Geometry, requester client.Address) ClientTransport {
+	return &mixnetClient{c: c, max: singleMessage(c, g) - envelopeSize, requester: requester, self: c.Address().MarshalBinary()}
 }
 
 func (m *mixnetClient) Send(ctx context.Context, msg []byte) error {
@@ -82,13 +88,19 @@ func (m *mixnetClient) Send(ctx context.Context, msg []byte) error {
 
 func (m *mixnetClient) Receive(ctx context.Context) ([]byte, error) { return m.c.Receive(ctx) }
 
-func (m *mixnetClient) MaxMessage() int { return singleMessage(m.c) - envelopeSize }
+func (m *mixnetClient) MaxMessage() int { return m.max }
 
-type mixnetService struct{ c *client.Client }
+type mixnetService struct {
+	c   *client.Client
+	max int
+}
 
-// NewMixnetServiceTransport serves clients' frames received by c, replying
-// to the address in each message's envelope.
-func NewMixnetServiceTransport(c *client.Client) ServiceTransport { return mixnetService{c} }
+// NewMixnetServiceTransport serves clients' frames received by c (whose
+// packets have geometry g; zero means sphinx.Regular), replying to the
+// address in each message's envelope.
+func NewMixnetServiceTransport(c *client.Client, g sphinx.Geometry) ServiceTransport {
+	return mixnetService{c: c, max: singleMessage(c, g)}
+}
 
 func (m mixnetService) Receive(ctx context.Context) (string, []byte, error) {
 	b, err := m.c.Receive(ctx)
@@ -112,4 +124,4 @@ func (m mixnetService) Reply(ctx context.Context, tag string, msg []byte) error 
 	return sendRetry(ctx, m.c, a, msg)
 }
 
-func (m mixnetService) MaxMessage() int { return singleMessage(m.c) }
+func (m mixnetService) MaxMessage() int { return m.max }
