@@ -194,3 +194,18 @@ func TestQuietPeer(t *testing.T) {
 		t.Fatal("not quiet though nothing came for two minutes")
 	}
 }
+
+// TestQuietAfterIdle: a stream idle for longer than the timeout whose
+// frames then come out of order is not quiet at once.
+func TestQuietAfterIdle(t *testing.T) {
+	var out collect
+	s := NewStream(1, out.send, 100, nil)
+	s.Deliver(Frame{Kind: KindConnected, Stream: 1})
+	s.mu.Lock()
+	s.moved = s.moved.Add(-time.Hour) // idle for an hour
+	s.mu.Unlock()
+	s.Deliver(Frame{Kind: KindData, Stream: 1, Seq: 2, Data: []byte("x")}) // 1 comes later
+	if now := time.Now(); s.Quiet(now, time.Minute, now) {
+		t.Fatal("quiet as soon as a frame came early after a long idle time")
+	}
+}

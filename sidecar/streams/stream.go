@@ -46,7 +46,7 @@ type Stream struct {
 	wroteEOF  bool
 	err       error // set once: the stream failed or was closed
 	heard     time.Time
-	moved     time.Time // when next last advanced
+	moved     time.Time // when next last advanced, or pending last became non-empty
 	pinged    time.Time
 	first     chan Frame // the ordered frame number 0, once
 	ended     bool
@@ -162,6 +162,11 @@ func (s *Stream) Deliver(f Frame) error {
 	case f.Seq-s.next >= Window:
 		err = errors.New("frame beyond the reorder window")
 	default:
+		if len(s.pending) == 0 {
+			// The wait for a missing frame starts now, not when the
+			// stream last moved (it may have been idle for long).
+			s.moved = s.heard
+		}
 		s.pending[f.Seq] = f
 		err = s.applyLocked()
 	}
