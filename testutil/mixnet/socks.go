@@ -10,12 +10,14 @@ import (
 	"github.com/nyx-privacy/nyx/sidecar/requester"
 	"github.com/nyx-privacy/nyx/sidecar/socks5"
 	"github.com/nyx-privacy/nyx/sidecar/streams"
+	"github.com/nyx-privacy/nyx/sphinx"
 )
 
 // Requester is a network requester running on a client of the network.
 type Requester struct {
 	*Client
-	cfg requester.Config
+	cfg      requester.Config
+	geometry sphinx.Geometry
 
 	mu   sync.Mutex
 	r    *requester.Requester
@@ -26,7 +28,7 @@ type Requester struct {
 // (requester.DefaultConfig with the policy a test needs).
 func (nw *Network) StartRequester(t testing.TB, cfg requester.Config, o ClientOptions) *Requester {
 	t.Helper()
-	r := &Requester{Client: nw.StartClient(t, o), cfg: cfg}
+	r := &Requester{Client: nw.StartClient(t, o), cfg: cfg, geometry: o.Sender.Geometry}
 	if err := r.start(); err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +37,7 @@ func (nw *Network) StartRequester(t testing.TB, cfg requester.Config, o ClientOp
 }
 
 func (r *Requester) start() error {
-	q, err := requester.New(streams.NewMixnetServiceTransport(r.Client.Client), r.cfg, r.nw.log.With("service", "requester"))
+	q, err := requester.New(streams.NewMixnetServiceTransport(r.Client.Client, r.geometry), r.cfg, r.nw.log.With("service", "requester"))
 	if err != nil {
 		return err
 	}
@@ -92,7 +94,7 @@ type Proxy struct {
 func (nw *Network) StartProxy(t testing.TB, to client.Address, cfg streams.ClientConfig, o ClientOptions) *Proxy {
 	t.Helper()
 	c := nw.StartClient(t, o)
-	sc, err := streams.NewClient(streams.NewMixnetClientTransport(c.Client, to), cfg, nw.log.With("service", "socks5"))
+	sc, err := streams.NewClient(streams.NewMixnetClientTransport(c.Client, o.Sender.Geometry, to), cfg, nw.log.With("service", "socks5"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/nyx-privacy/nyx/sidecar/exitpolicy"
 	"github.com/nyx-privacy/nyx/sidecar/requester"
 	"github.com/nyx-privacy/nyx/sidecar/streams"
+	"github.com/nyx-privacy/nyx/sphinx"
 	"github.com/nyx-privacy/nyx/testutil/mixnet"
 )
 
@@ -127,9 +128,8 @@ type proxySetup struct {
 	rejectPort uint16
 }
 
-func startProxySetup(t testing.TB, sender func() mixnet.ClientOptions) *proxySetup {
-	nw := mixnet.Start(t, mixnet.Options{})
-	s := &proxySetup{nw: nw, files: startFileServer(t)}
+func startProxySetup(t testing.TB, nw *mixnet.Network, files *fileServer, sender func() mixnet.ClientOptions, packets sphinx.Geometry) *proxySetup {
+	s := &proxySetup{nw: nw, files: files}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -139,6 +139,9 @@ func startProxySetup(t testing.TB, sender func() mixnet.ClientOptions) *proxySet
 	cfg := requester.DefaultConfig()
 	cfg.Policy = exitpolicy.MustParse(fmt.Sprintf("accept 127.0.0.1:%d\n%s", s.files.port, exitpolicy.DefaultText))
 	ro, po := sender(), sender()
+	if packets.PayloadSize != 0 {
+		ro.Sender.Geometry = packets
+	}
 	ro.Gateway, po.Gateway = nw.Gateway(1), nw.Gateway(0)
 	s.req = nw.StartRequester(t, cfg, ro)
 	sc := streams.DefaultClientConfig()
@@ -151,13 +154,14 @@ func startProxySetup(t testing.TB, sender func() mixnet.ClientOptions) *proxySet
 // dialer fetch 1 KB, 100 KB and 1 MB byte for byte from a local HTTP
 // server through a SOCKS5 client, the network (zero mix delays) and a
 // network requester; twenty streams at once; a destination the exit policy
-// rejects is refused with SOCKS5's "not allowed by ruleset"; a requester
+// rejects is refused with SOCKS5's "not allowed by ruleset"; garbage sent
+// to the requester through the mixnet is dropped and counted; a requester
 // that restarts mid-stream leaves the app with an error, not a hang.
 func TestSOCKS5(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a chain and a network")
 	}
-	s := startProxySetup(t, func() mixnet.ClientOptions { return mixnet.ClientOptions{} })
+	s := startProxySetup(t, mixnet.Start(t, mixnet.Options{}), startFileServer(t), func() mixnet.ClientOptions { return mixnet.ClientOptions{} }, sphinx.Geometry{})
 	curl := needCurl(t)
 	dir := t.TempDir()
 
@@ -226,6 +230,32 @@ func TestSOCKS5(t *testing.T) {
 		t.Logf("curl says: %s", bytes.TrimSpace(out))
 		if n := s.req.Service().Stats().Refused[streams.ReasonPolicy]; n != 2 {
 			t.Fatalf("requester counted %d policy refusals, want 2", n)
+		}
+	})
+
+	t.Run("malformed", func(t *testing.T) {
+		// A stranger's garbage through the mixnet: messages without an
+		// envelope, and envelopes around bytes that are no frame. Each is
+		// dropped and counted, and the requester goes on serving.
+		m := s.nw.StartClient(t, mixnet.ClientOptions{Gateway: s.nw.Gateway(0)})
+		env := append([]byte{1}, m.Address().MarshalBinary()...)
+		bad := [][]byte{[]byte("hello"), {}, append(env, 99, 1, 2), append(append([]byte(nil), env...), streams.Frame{Kind: streams.KindData, Stream: 1}.Marshal()...)}
+		before := s.req.Service().Stats().Malformed
+		for _, b := range bad {
+			if err := m.Send(s.req.Address(), b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for s.req.Service().Stats().Malformed < before+uint64(len(bad)) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := s.req.Service().Stats().Malformed - before; n != uint64(len(bad)) {
+			t.Fatalf("requester counted %d malformed of %d", n, len(bad))
+		}
+		got, err := get(httpVia(t, s.px.Addr), s.files.url("127.0.0.1", "1k"))
+		if err != nil || !bytes.Equal(got, s.files.files["1k"]) {
+			t.Fatalf("after the garbage: %d bytes, %v", len(got), err)
 		}
 	})
 
