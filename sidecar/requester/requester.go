@@ -80,6 +80,9 @@ type Stats struct {
 	// Malformed counts messages that were not frames or broke the
 	// protocol; Unknown, frames about streams it does not have.
 	Malformed, Unknown uint64
+	// UnknownPings counts pings answered "unknown stream" (after a
+	// restart, these tell clients their streams are gone).
+	UnknownPings uint64
 	// Connected counts streams connected; Refused, streams refused, by
 	// reason.
 	Connected uint64
@@ -107,15 +110,20 @@ type Requester struct {
 	rlog *ratelog.Logger
 	ctx  context.Context
 
-	mu       sync.Mutex
-	streams  map[key]*streams.Stream
-	perClnt  map[string]*clientState
-	refused  map[streams.Reason]uint64
-	wg       sync.WaitGroup
-	dialer   net.Dialer
-	resolver *net.Resolver
+	mu      sync.Mutex
+	streams map[key]*streams.Stream
+	perClnt map[string]*clientState
+	// ended remembers streams that ended here for a quiet timeout, in
+	// order (at most 4 MaxStreams of them), so that late frames and
+	// pings about them are not taken for a new stream or a lost one.
+	ended      map[key]time.Time
+	endedOrder []key
+	refused    map[streams.Reason]uint64
+	wg         sync.WaitGroup
+	dialer     net.Dialer
+	resolver   *net.Resolver
 
-	malformed, unknown, connected, timedOut atomic.Uint64
+	malformed, unknown, connected, timedOut, unknownPings atomic.Uint64
 }
 
 // New returns a requester over t; Run it.
@@ -127,7 +135,7 @@ func New(t streams.ServiceTransport, cfg Config, log *slog.Logger) (*Requester, 
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Requester{t: t, cfg: cfg, log: log, rlog: ratelog.New(log, ratelog.DefaultBurst, time.Minute),
-		streams: map[key]*streams.Stream{}, perClnt: map[string]*clientState{}, refused: map[streams.Reason]uint64{},
+		streams: map[key]*streams.Stream{}, perClnt: map[string]*clientState{}, ended: map[key]time.Time{}, refused: map[streams.Reason]uint64{},
 		dialer: net.Dialer{Timeout: cfg.DialTimeout}, resolver: cfg.Resolver}
 	if r.resolver == nil {
 		r.resolver = net.DefaultResolver
@@ -144,7 +152,7 @@ func (r *Requester) Stats() Stats {
 		ref[k] = v
 	}
 	return Stats{Malformed: r.malformed.Load(), Unknown: r.unknown.Load(), Connected: r.connected.Load(),
-		Refused: ref, TimedOut: r.timedOut.Load(), Active: len(r.streams)}
+		Refused: ref, TimedOut: r.timedOut.Load(), Active: len(r.streams), UnknownPings: r.unknownPings.Load()}
 }
 
 // Run serves until ctx ends; then every stream is closed and its client
@@ -192,13 +200,22 @@ func (r *Requester) handle(tag string, f streams.Frame) {
 		cs.heard = time.Now()
 	}
 	s := r.streams[k]
+	if s == nil && r.recentlyEnded(k) {
+		// Its last frames may still be on their way to the client, which
+		// pings or closes meanwhile: nothing to say or do.
+		r.mu.Unlock()
+		r.unknown.Add(1)
+		return
+	}
 	if s == nil {
 		switch f.Kind {
 		case streams.KindPing:
-			// A ping for a stream we do not have: we restarted, or ended
-			// it. Say so, so the client's app is not left waiting.
+			// A ping for a stream we do not have: we restarted (or ended
+			// it long ago). Say so, so the client's app is not left
+			// waiting.
 			r.mu.Unlock()
 			r.unknown.Add(1)
+			r.unknownPings.Add(1)
 			go r.sender(tag)(streams.Frame{Kind: streams.KindError, Stream: f.Stream, Reason: streams.ReasonUnknownStream})
 			return
 		case streams.KindOpen, streams.KindData, streams.KindEOF:
@@ -240,10 +257,37 @@ func (r *Requester) remove(k key, s *streams.Stream) {
 		return
 	}
 	delete(r.streams, k)
+	r.ended[k] = time.Now()
+	r.endedOrder = append(r.endedOrder, k)
+	if len(r.endedOrder) > 4*r.cfg.MaxStreams {
+		delete(r.ended, r.endedOrder[0])
+		r.endedOrder = r.endedOrder[1:]
+	}
 	if cs := r.perClnt[k.tag]; cs != nil {
 		if cs.streams--; cs.streams <= 0 {
 			delete(r.perClnt, k.tag)
 		}
+	}
+}
+
+// recentlyEnded reports whether stream k ended here within the quiet
+// timeout. r.mu is held.
+func (r *Requester) recentlyEnded(k key) bool {
+	t, ok := r.ended[k]
+	return ok && time.Since(t) < r.cfg.QuietTimeout
+}
+
+// forgetEnded drops the ended streams older than the quiet timeout.
+func (r *Requester) forgetEnded(now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for len(r.endedOrder) > 0 {
+		k := r.endedOrder[0]
+		if t, ok := r.ended[k]; ok && now.Sub(t) < r.cfg.QuietTimeout {
+			return
+		}
+		delete(r.ended, k)
+		r.endedOrder = r.endedOrder[1:]
 	}
 }
 
@@ -265,6 +309,7 @@ func (r *Requester) sweep(ctx context.Context) {
 			}
 			return
 		case now := <-tick.C:
+			r.forgetEnded(now)
 			r.mu.Lock()
 			var quiet []*streams.Stream
 			for k, s := range r.streams {

@@ -316,3 +316,65 @@ func TestRequesterRestart(t *testing.T) {
 		t.Fatal("the read still waits after the requester restarted")
 	}
 }
+
+// TestPingAfterEnd: a ping about a stream that ended here a moment ago
+// (its last frames may still be on their way) is not answered with
+// "unknown stream", which would make the client drop those frames; a ping
+// about a stream never seen is.
+func TestPingAfterEnd(t *testing.T) {
+	port := echoServer(t)
+	p := streamstest.New(false)
+	r, err := New(p.Service(), localPolicy(t, ""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	rx := p.Client("carol")
+	recv := func() streams.Frame {
+		t.Helper()
+		rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		b, err := rx.Receive(rctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := streams.ParseFrame(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	p.Inject("carol", streams.Frame{Kind: streams.KindOpen, Stream: 1, Host: "127.0.0.1", Port: port}.Marshal())
+	p.Inject("carol", streams.Frame{Kind: streams.KindEOF, Stream: 1, Seq: 1}.Marshal())
+	if f := recv(); f.Kind != streams.KindConnected {
+		t.Fatalf("got %s, want connected", f.Kind)
+	}
+	if f := recv(); f.Kind != streams.KindEOF {
+		t.Fatalf("got %s, want eof", f.Kind)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for r.Stats().Active != 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	wait := func(unknown uint64) Stats {
+		t.Helper()
+		for r.Stats().Unknown < unknown && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		return r.Stats()
+	}
+	p.Inject("carol", streams.Frame{Kind: streams.KindPing, Stream: 1}.Marshal())
+	if st := wait(1); st.Unknown != 1 || st.UnknownPings != 0 || st.Active != 0 {
+		t.Fatalf("a ping about a stream just ended: %+v, want it dropped without an answer", st)
+	}
+	p.Inject("carol", streams.Frame{Kind: streams.KindPing, Stream: 2}.Marshal())
+	if st := wait(2); st.UnknownPings != 1 {
+		t.Fatalf("a ping about a stream never seen: %+v, want an unknown-stream answer", st)
+	}
+	if f := recv(); f.Stream != 2 || f.Kind != streams.KindError || f.Reason != streams.ReasonUnknownStream {
+		t.Fatalf("answer %+v, want unknown stream 2", f)
+	}
+}
