@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nyx-privacy/nyx/sidecar/client"
@@ -46,20 +47,59 @@ func singleMessage(c *client.Client, g sphinx.Geometry) int {
 	return min(c.MaxMessageSize(), client.MaxMessageSize(g.PayloadSize))
 }
 
-// busyWait is how long a send waits before it tries a busy client again.
+// busyWait is how long a send waits before it looks for room again.
 const busyWait = 2 * time.Millisecond
 
-// sendRetry sends through c, waiting while its queue is full or it has no
-// topology that holds the recipient's gateway yet (an epoch boundary).
-func sendRetry(ctx context.Context, c *client.Client, to client.Address, msg []byte) error {
+// MaxQueued bounds the transport's packets waiting in the client's release
+// queue. The queue is first come first served: kept this shallow, a new
+// stream's first frame (or a pong) waits behind at most MaxQueued packets
+// of the other streams instead of a whole queue of them (1,024, 20 s at
+// Nym's default rate), the streams waiting for room take turns at random,
+// and no message is sealed only to be refused by a full queue.
+const MaxQueued = 32
+
+// gate admits sends into a client's release queue while fewer than
+// MaxQueued of them wait there; the client's counters of released packets
+// say how many have left.
+type gate struct {
+	c        *client.Client
+	mu       sync.Mutex
+	admitted uint64 // sends admitted, less those refused
+	base     uint64 // packets released before the gate began
+}
+
+func newGate(c *client.Client) *gate {
+	st := c.Stats()
+	return &gate{c: c, base: st.Sent + st.Failed}
+}
+
+func (g *gate) send(ctx context.Context, to client.Address, msg []byte) error {
 	for {
-		err := c.Send(to, msg)
-		if err == nil || !(errors.Is(err, client.ErrQueueFull) || errors.Is(err, client.ErrUnknownGateway) || errors.Is(err, client.ErrNoTopology)) {
-			return err
+		g.mu.Lock()
+		st := g.c.Stats()
+		released := st.Sent + st.Failed - g.base
+		room := g.admitted < released+MaxQueued
+		if room {
+			g.admitted++
+		}
+		g.mu.Unlock()
+		if room {
+			err := g.c.Send(to, msg)
+			if err == nil {
+				return nil
+			}
+			g.mu.Lock()
+			g.admitted--
+			g.mu.Unlock()
+			// A full queue (other senders on the client), or no topology
+			// with the recipient's gateway yet (an epoch boundary): wait.
+			if !(errors.Is(err, client.ErrQueueFull) || errors.Is(err, client.ErrUnknownGateway) || errors.Is(err, client.ErrNoTopology)) {
+				return err
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+			return fmt.Errorf("%w (waiting for room in the send queue)", ctx.Err())
 		case <-time.After(busyWait):
 		}
 	}
@@ -67,6 +107,7 @@ func sendRetry(ctx context.Context, c *client.Client, to client.Address, msg []b
 
 type mixnetClient struct {
 	c         *client.Client
+	gate      *gate
 	max       int
 	requester client.Address
 	self      []byte
@@ -76,14 +117,14 @@ type mixnetClient struct {
 // packets have geometry g; zero means sphinx.Regular) to the network
 // requester at requester, with c's address for the replies.
 func NewMixnetClientTransport(c *client.Client, g sphinx.Geometry, requester client.Address) ClientTransport {
-	return &mixnetClient{c: c, max: singleMessage(c, g) - envelopeSize, requester: requester, self: c.Address().MarshalBinary()}
+	return &mixnetClient{c: c, gate: newGate(c), max: singleMessage(c, g) - envelopeSize, requester: requester, self: c.Address().MarshalBinary()}
 }
 
 func (m *mixnetClient) Send(ctx context.Context, msg []byte) error {
 	b := make([]byte, 0, envelopeSize+len(msg))
 	b = append(b, envelopeVersion)
 	b = append(b, m.self...)
-	return sendRetry(ctx, m.c, m.requester, append(b, msg...))
+	return m.gate.send(ctx, m.requester, append(b, msg...))
 }
 
 func (m *mixnetClient) Receive(ctx context.Context) ([]byte, error) { return m.c.Receive(ctx) }
@@ -91,15 +132,16 @@ func (m *mixnetClient) Receive(ctx context.Context) ([]byte, error) { return m.c
 func (m *mixnetClient) MaxMessage() int { return m.max }
 
 type mixnetService struct {
-	c   *client.Client
-	max int
+	c    *client.Client
+	gate *gate
+	max  int
 }
 
 // NewMixnetServiceTransport serves clients' frames received by c (whose
 // packets have geometry g; zero means sphinx.Regular), replying to the
 // address in each message's envelope.
 func NewMixnetServiceTransport(c *client.Client, g sphinx.Geometry) ServiceTransport {
-	return mixnetService{c: c, max: singleMessage(c, g)}
+	return mixnetService{c: c, gate: newGate(c), max: singleMessage(c, g)}
 }
 
 func (m mixnetService) Receive(ctx context.Context) (string, []byte, error) {
@@ -121,7 +163,7 @@ func (m mixnetService) Reply(ctx context.Context, tag string, msg []byte) error 
 	if err != nil {
 		return err
 	}
-	return sendRetry(ctx, m.c, a, msg)
+	return m.gate.send(ctx, a, msg)
 }
 
 func (m mixnetService) MaxMessage() int { return m.max }
