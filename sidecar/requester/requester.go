@@ -375,7 +375,7 @@ func (r *Requester) serve(s *streams.Stream) {
 			conn.CloseWrite()
 		}
 	}()
-	err = pump(s, conn, r.t.MaxMessage()-streams.HeaderSize)
+	err = s.Pump(conn)
 	if err != nil {
 		if s.Err() == nil {
 			s.Fail(streams.ReasonReset)
@@ -444,42 +444,4 @@ func dialReason(err error) streams.Reason {
 		return streams.ReasonTimeout
 	}
 	return streams.ReasonGeneral
-}
-
-// coalesceWait is how long pump waits for more bytes to fill a frame.
-const coalesceWait = 2 * time.Millisecond
-
-// pump copies conn to s in frames as full as the bytes at hand allow: each
-// frame takes one packet and one release slot whatever its size, so a
-// frame sent half full halves the stream's throughput. After a read that
-// does not fill a frame it waits coalesceWait for more (nothing, next to
-// the mixnet's delays) before sending what it has.
-func pump(s *streams.Stream, conn *net.TCPConn, max int) error {
-	buf := make([]byte, max)
-	for {
-		if err := conn.SetReadDeadline(time.Time{}); err != nil {
-			return err
-		}
-		n, err := conn.Read(buf)
-		for err == nil && n < max {
-			conn.SetReadDeadline(time.Now().Add(coalesceWait))
-			var m int
-			m, err = conn.Read(buf[n:])
-			n += m
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			err = nil
-		}
-		if n > 0 {
-			if _, werr := s.Write(buf[:n]); werr != nil {
-				return werr
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
 }

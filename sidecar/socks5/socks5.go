@@ -63,6 +63,9 @@ type Conn interface {
 	CloseWrite() error
 }
 
+// pumper is a Conn that fills its frames itself (a *streams.Stream).
+type pumper interface{ Pump(net.Conn) error }
+
 // Dialer opens a stream to host:port (host as the client gave it: a name or
 // an address literal).
 type Dialer func(ctx context.Context, host string, port uint16) (Conn, error)
@@ -218,7 +221,20 @@ func relay(c net.Conn, br *bufio.Reader, st Conn) {
 	go func() {
 		defer close(up)
 		// Bytes the app sent after its request are in br's buffer.
-		if _, err := io.Copy(st, br); err == nil {
+		if n := br.Buffered(); n > 0 {
+			b, _ := br.Peek(n)
+			if _, err := st.Write(b); err != nil {
+				return
+			}
+			br.Discard(n)
+		}
+		var err error
+		if p, ok := st.(pumper); ok {
+			err = p.Pump(c)
+		} else {
+			_, err = io.Copy(st, c)
+		}
+		if err == nil {
 			st.CloseWrite()
 		}
 	}()

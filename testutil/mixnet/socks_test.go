@@ -51,6 +51,11 @@ func startFileServer(t testing.TB) *fileServer {
 		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		w.Write(b)
 	})
+	mux.HandleFunc("/sum", func(w http.ResponseWriter, r *http.Request) {
+		h := sha256.New()
+		io.Copy(h, io.LimitReader(r.Body, 16<<20))
+		fmt.Fprintf(w, "%x", h.Sum(nil))
+	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", strconv.Itoa(64<<20))
 		w.Write(make([]byte, 64<<10))
@@ -153,7 +158,7 @@ func startProxySetup(t testing.TB, nw *mixnet.Network, files *fileServer, sender
 // TestSOCKS5: ordinary programs through the mixnet. curl and Go's SOCKS5
 // dialer fetch 1 KB, 100 KB and 1 MB byte for byte from a local HTTP
 // server through a SOCKS5 client, the network (zero mix delays) and a
-// network requester; twenty streams at once; a destination the exit policy
+// network requester, and post 1 MB to it; twenty streams at once; a destination the exit policy
 // rejects is refused with SOCKS5's "not allowed by ruleset"; garbage sent
 // to the requester through the mixnet is dropped and counted; a requester
 // that restarts mid-stream leaves the app with an error, not a hang.
@@ -192,6 +197,22 @@ func TestSOCKS5(t *testing.T) {
 			if !bytes.Equal(got, s.files.files[name]) {
 				t.Fatalf("fetched %d bytes for %s, not the %d of the file", len(got), name, len(s.files.files[name]))
 			}
+		}
+	})
+
+	t.Run("upload", func(t *testing.T) {
+		body := s.files.files["1m"]
+		resp, err := httpVia(t, s.px.Addr).Post(fmt.Sprintf("http://127.0.0.1:%d/sum", s.files.port), "application/octet-stream", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		got, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("%x", sha256.Sum256(body)); string(got) != want {
+			t.Fatalf("the server got other bytes than the 1 MB posted: %s", got)
 		}
 	})
 
