@@ -70,8 +70,21 @@ func (r *Requester) Stop() {
 }
 
 // Restart stops the requester and its client, and starts both again with
-// the same keys (so the same address): every stream is lost.
+// the same keys (so the same address): every stream is lost, and the
+// clients are told so as the requester stops.
 func (r *Requester) Restart() error {
+	r.Stop()
+	if err := r.Connect(); err != nil {
+		return err
+	}
+	return r.start()
+}
+
+// Crash restarts the requester as if it had died: its client goes first,
+// with the packets in its queue, so the requester's last words (closing
+// its streams) never leave; clients find out by pinging.
+func (r *Requester) Crash() error {
+	r.Disconnect()
 	r.Stop()
 	if err := r.Connect(); err != nil {
 		return err

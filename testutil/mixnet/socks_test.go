@@ -280,34 +280,44 @@ func TestSOCKS5(t *testing.T) {
 		}
 	})
 
-	t.Run("requester restart", func(t *testing.T) {
-		hc := httpVia(t, s.px.Addr)
-		resp, err := hc.Get(fmt.Sprintf("http://127.0.0.1:%d/slow", s.files.port))
-		if err != nil {
-			t.Fatal(err)
+	for _, restart := range []struct {
+		name string
+		do   func() error
+	}{{"requester restart", s.req.Restart}, {"requester crash", s.req.Crash}} {
+		t.Run(restart.name, func(t *testing.T) { restartMidStream(t, s, restart.do) })
+	}
+}
+
+// restartMidStream: the app reads part of an endless body, the requester
+// restarts, and the app's read ends in an error (not a hang); then the
+// requester serves new streams.
+func restartMidStream(t *testing.T, s *proxySetup, restart func() error) {
+	hc := httpVia(t, s.px.Addr)
+	resp, err := hc.Get(fmt.Sprintf("http://127.0.0.1:%d/slow", s.files.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadFull(resp.Body, make([]byte, 64<<10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := restart(); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, resp.Body); errc <- err }()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("the body ended cleanly though the requester lost the stream")
 		}
-		defer resp.Body.Close()
-		if _, err := io.ReadFull(resp.Body, make([]byte, 64<<10)); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.req.Restart(); err != nil {
-			t.Fatal(err)
-		}
-		errc := make(chan error, 1)
-		go func() { _, err := io.Copy(io.Discard, resp.Body); errc <- err }()
-		select {
-		case err := <-errc:
-			if err == nil {
-				t.Fatal("the body ended cleanly though the requester lost the stream")
-			}
-			t.Logf("app's error after the restart: %v", err)
-		case <-time.After(60 * time.Second):
-			t.Fatal("the app still waits 60 s after the requester restarted")
-		}
-		// And the restarted requester serves new streams.
-		got, err := get(hc, s.files.url("127.0.0.1", "1k"))
-		if err != nil || !bytes.Equal(got, s.files.files["1k"]) {
-			t.Fatalf("after the restart: %d bytes, %v", len(got), err)
-		}
-	})
+		t.Logf("app's error after the restart: %v; stream client %+v", err, s.px.Streams.Stats())
+	case <-time.After(60 * time.Second):
+		t.Fatal("the app still waits 60 s after the requester restarted")
+	}
+	// And the restarted requester serves new streams.
+	got, err := get(hc, s.files.url("127.0.0.1", "1k"))
+	if err != nil || !bytes.Equal(got, s.files.files["1k"]) {
+		t.Fatalf("after the restart: %d bytes, %v", len(got), err)
+	}
 }
