@@ -83,6 +83,9 @@ type Stats struct {
 	// UnknownPings counts pings answered "unknown stream" (after a
 	// restart, these tell clients their streams are gone).
 	UnknownPings uint64
+	// DroppedAnswers counts answers dropped because maxAnswers were
+	// already waiting for room.
+	DroppedAnswers uint64
 	// Connected counts streams connected; Refused, streams refused, by
 	// reason.
 	Connected uint64
@@ -123,7 +126,9 @@ type Requester struct {
 	dialer     net.Dialer
 	resolver   *net.Resolver
 
-	malformed, unknown, connected, timedOut, unknownPings atomic.Uint64
+	answers chan struct{}
+
+	malformed, unknown, connected, timedOut, unknownPings, droppedAnswers atomic.Uint64
 }
 
 // New returns a requester over t; Run it.
@@ -135,7 +140,7 @@ func New(t streams.ServiceTransport, cfg Config, log *slog.Logger) (*Requester, 
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Requester{t: t, cfg: cfg, log: log, rlog: ratelog.New(log, ratelog.DefaultBurst, time.Minute),
-		streams: map[key]*streams.Stream{}, perClnt: map[string]*clientState{}, ended: map[key]time.Time{}, refused: map[streams.Reason]uint64{},
+		streams: map[key]*streams.Stream{}, perClnt: map[string]*clientState{}, ended: map[key]time.Time{}, answers: make(chan struct{}, maxAnswers), refused: map[streams.Reason]uint64{},
 		dialer: net.Dialer{Timeout: cfg.DialTimeout}, resolver: cfg.Resolver}
 	if r.resolver == nil {
 		r.resolver = net.DefaultResolver
@@ -152,7 +157,7 @@ func (r *Requester) Stats() Stats {
 		ref[k] = v
 	}
 	return Stats{Malformed: r.malformed.Load(), Unknown: r.unknown.Load(), Connected: r.connected.Load(),
-		Refused: ref, TimedOut: r.timedOut.Load(), Active: len(r.streams), UnknownPings: r.unknownPings.Load()}
+		Refused: ref, TimedOut: r.timedOut.Load(), Active: len(r.streams), UnknownPings: r.unknownPings.Load(), DroppedAnswers: r.droppedAnswers.Load()}
 }
 
 // Run serves until ctx ends; then every stream is closed and its client
@@ -160,9 +165,9 @@ func (r *Requester) Stats() Stats {
 // clients' pings).
 func (r *Requester) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	r.ctx = ctx
 	defer r.wg.Wait()
+	defer cancel() // first: the goroutines waited for end with ctx
 	r.wg.Add(1)
 	go func() { defer r.wg.Done(); r.sweep(ctx) }()
 	for {
@@ -193,6 +198,31 @@ func (r *Requester) sender(tag string) streams.SendFunc {
 	}
 }
 
+// maxAnswers bounds the answers (pongs, refusals, unknown-stream errors)
+// waiting for room in the transport at once; beyond it they are dropped
+// and counted, so that frames from clients can neither block the receive
+// loop nor pile up goroutines.
+const maxAnswers = 64
+
+// answer returns a send function for tag that sends in the background,
+// at most maxAnswers at once.
+func (r *Requester) answer(tag string) streams.SendFunc {
+	send := r.sender(tag)
+	return func(f streams.Frame) error {
+		select {
+		case r.answers <- struct{}{}:
+		default:
+			r.droppedAnswers.Add(1)
+			return errors.New("requester: too many answers waiting")
+		}
+		go func() {
+			defer func() { <-r.answers }()
+			_ = send(f)
+		}()
+		return nil
+	}
+}
+
 func (r *Requester) handle(tag string, f streams.Frame) {
 	k := key{tag, f.Stream}
 	r.mu.Lock()
@@ -216,7 +246,7 @@ func (r *Requester) handle(tag string, f streams.Frame) {
 			r.mu.Unlock()
 			r.unknown.Add(1)
 			r.unknownPings.Add(1)
-			go r.sender(tag)(streams.Frame{Kind: streams.KindError, Stream: f.Stream, Reason: streams.ReasonUnknownStream})
+			r.answer(tag)(streams.Frame{Kind: streams.KindError, Stream: f.Stream, Reason: streams.ReasonUnknownStream})
 			return
 		case streams.KindOpen, streams.KindData, streams.KindEOF:
 			// A new stream: its open may arrive after its first data.
@@ -230,10 +260,11 @@ func (r *Requester) handle(tag string, f streams.Frame) {
 			r.refused[streams.ReasonLimit]++
 			r.mu.Unlock()
 			r.rlog.Log(slog.LevelInfo, "limit", "stream refused: stream limit reached")
-			go r.sender(tag)(streams.Frame{Kind: streams.KindError, Stream: f.Stream, Reason: streams.ReasonLimit})
+			r.answer(tag)(streams.Frame{Kind: streams.KindError, Stream: f.Stream, Reason: streams.ReasonLimit})
 			return
 		}
 		s = streams.NewStream(f.Stream, r.sender(tag), r.t.MaxMessage()-streams.HeaderSize, func(s *streams.Stream) { r.remove(k, s) })
+		s.SetAnswer(r.answer(tag))
 		r.streams[k] = s
 		if cs == nil {
 			cs = &clientState{heard: time.Now()}

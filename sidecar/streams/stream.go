@@ -33,6 +33,7 @@ type SendFunc func(Frame) error
 type Stream struct {
 	id      uint64
 	send    SendFunc
+	answer  SendFunc // for pongs and protocol errors; send if nil
 	maxData int
 	onEnd   func(*Stream)
 
@@ -64,6 +65,18 @@ func NewStream(id uint64, send SendFunc, maxData int, onEnd func(*Stream)) *Stre
 		heard: time.Now(), moved: time.Now(), first: make(chan Frame, 1), done: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
 	return s
+}
+
+// SetAnswer makes Deliver send its answers (pongs, protocol errors) with
+// f instead of the stream's send function: an owner whose receive loop
+// calls Deliver passes one that does not block it. Call it before Deliver.
+func (s *Stream) SetAnswer(f SendFunc) { s.answer = f }
+
+func (s *Stream) answerFunc() SendFunc {
+	if s.answer != nil {
+		return s.answer
+	}
+	return s.send
 }
 
 // ID is the stream's id.
@@ -151,7 +164,7 @@ func (s *Stream) Deliver(f Frame) error {
 		return nil
 	case KindPing:
 		s.mu.Unlock()
-		_ = s.send(Frame{Kind: KindPong, Stream: s.id})
+		_ = s.answerFunc()(Frame{Kind: KindPong, Stream: s.id})
 		return nil
 	case KindPong:
 		s.mu.Unlock()
@@ -175,7 +188,7 @@ func (s *Stream) Deliver(f Frame) error {
 	if err != nil {
 		s.failLocked(&Error{Reason: ReasonProtocol})
 		s.mu.Unlock()
-		_ = s.send(Frame{Kind: KindError, Stream: s.id, Reason: ReasonProtocol})
+		_ = s.answerFunc()(Frame{Kind: KindError, Stream: s.id, Reason: ReasonProtocol})
 		return err
 	}
 	end := s.readEOF && s.wroteEOF && !s.ended
