@@ -15,4 +15,5 @@ run -bench Throughput -benchtime 20000x ./sidecar/mixnode      # node/floor pack
 run -bench . -benchtime 500x ./sidecar/gateway ./sidecar/client # metered/unmetered: BenchmarkForwardMetering
 run -bench ShowCheckVsFloor -benchtime 30x ./sidecar/gatewaycred # prove/floor, check/floor per credential
 run -bench Latency -benchtime 300x ./testutil/mixnet           # end to end, zero mix delays
+run -bench SOCKS5 -benchtime 1x ./testutil/mixnet              # SOCKS5 streams: ttfb and KB/s next to a direct fetch
 run -bench DepositToCredential -benchtime 3x ./cmd/nyxd        # four validator processes: credential/floor (one block interval)

@@ -103,10 +103,10 @@ func ImportMnemonic(dir, mnemonic string) (*secp256k1.PrivKey, error) {
 	return key, nil
 }
 
-// bandwidth is the home's wallet, which the client presents credentials
+// Bandwidth is the home's wallet, which the client presents credentials
 // from, and with auto_buy the goroutine that buys the next one before the
 // balance runs out. stop waits for that goroutine.
-func (h *Home) bandwidth(ctx context.Context, log *slog.Logger) (gatewayclient.Bandwidth, func(), error) {
+func (h *Home) Bandwidth(ctx context.Context, log *slog.Logger) (gatewayclient.Bandwidth, func(), error) {
 	w, err := clientcred.Open(h.Dir, h.Keys.Identity)
 	if err != nil {
 		return nil, nil, err

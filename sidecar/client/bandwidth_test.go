@@ -57,7 +57,7 @@ func TestAutoBuy(t *testing.T) {
 		t.Fatalf("fund the client's chain key: %v %v", err, res)
 	}
 
-	bw, stop, err := h.bandwidth(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	bw, stop, err := h.Bandwidth(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -366,7 +366,7 @@ func Serve(ctx context.Context, h *Home, l net.Listener, topo func() *topology.T
 	if err != nil {
 		return err
 	}
-	bw, stopBW, err := h.bandwidth(ctx, log)
+	bw, stopBW, err := h.Bandwidth(ctx, log)
 	if err != nil {
 		return err
 	}

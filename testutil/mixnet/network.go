@@ -10,7 +10,8 @@
 //	msg, _ := bob.Receive(ctx)
 //
 // A node can also run as a separate process (the test binary re-executed; see
-// RunNodeProcess), so a test can SIGKILL it.
+// RunNodeProcess), so a test can SIGKILL it. StartRequester and StartProxy
+// run a network requester and a SOCKS5 client on clients of the network.
 package mixnet
 
 import (
