@@ -32,7 +32,7 @@ func BenchmarkLatency(b *testing.B) {
 		}
 		b.StartTimer()
 		start := time.Now()
-		if err := alice.Send(bob.Address(), msg); err != nil {
+		if _, err := alice.Send(context.Background(), bob.Address(), msg); err != nil {
 			if errors.Is(err, client.ErrUnknownGateway) { // the epoch ended just now
 				i--
 				continue
