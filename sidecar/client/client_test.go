@@ -403,7 +403,14 @@ func TestRetransmission(t *testing.T) {
 	}
 
 	// A packet acknowledged after its first retransmission: the ack of
-	// the first transmission came late, and counts nothing.
+	// the first transmission came late, and counts nothing. (Its wait is
+	// long; the test ends it by hand, so that no timing matters.)
+	cfg.AckWait, cfg.MaxAckWait = time.Hour, time.Hour
+	s = newTestSender(t, n, alice, cfg, func(next [32]byte, p []byte) error {
+		out <- sent{next, p}
+		return nil
+	}, false)
+	go s.Run(ctx)
 	id, _ = s.Send(bobAddr, []byte("late"))
 	var first []byte
 	for i := range 2 {
@@ -413,6 +420,15 @@ func TestRetransmission(t *testing.T) {
 		ackRes, _ := n.hops(t, ackFirst, ack)
 		if i == 0 {
 			first = ackRes.Payload
+			waitUntil(t, "the packet to wait for its ack", func() bool { return pendingCount(s) == 1 })
+			s.mu.Lock()
+			var pj *job
+			var pid ackID
+			for pid, pj = range s.pending {
+			}
+			pj.timer.Stop()
+			s.mu.Unlock()
+			s.timeout(pj, pid)
 			continue
 		}
 		s.handleAck(ackRes.Payload)
@@ -421,9 +437,15 @@ func TestRetransmission(t *testing.T) {
 	if r := <-s.Reports(); r.ID != id || r.Err != nil {
 		t.Fatalf("report %+v", r)
 	}
-	if st := s.Stats(); st.Acked != 1 || st.OtherAcks != 2 || st.Delivered != 1 {
+	if st := s.Stats(); st.Acked != 1 || st.OtherAcks != 1 || st.Delivered != 1 || st.Retransmitted != 1 {
 		t.Fatalf("stats %+v", st)
 	}
+}
+
+func pendingCount(s *Sender) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
 }
 
 // TestAckTimeout: the wait is 1.5 times the sampled delays plus AckWait,
@@ -788,5 +810,107 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("gave up waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestAnonymousThroughGateways: an anonymous request and its replies
+// through real gateways: the replier holds the SURBs under the tag, a
+// reply the SURBs cannot carry is parked and SURBs are asked for, the
+// asker tops a tag up unasked when replies use most of what it gave, and
+// outside bytes are dropped and counted: a reply envelope with an unknown
+// digest, a SURB request sealed to the address instead of over a SURB, a
+// reply over an expired SURB, an oversized reply.
+func TestAnonymousThroughGateways(t *testing.T) {
+	ctx, cancel := context.WithCancel(testCtx(t))
+	defer cancel()
+	n := newTestNet(t, 2)
+	urlA, _ := startGateway(t, n, 0)
+	urlB, _ := startGateway(t, n, 1)
+	asker, _ := startClient(t, ctx, n, 0, urlA)
+	service, _ := startClient(t, ctx, n, 1, urlB)
+	waitConnected(t, asker)
+	waitConnected(t, service)
+
+	if _, err := asker.SendAnonymous(ctx, service.Address(), []byte("q"), 6); err != nil {
+		t.Fatal(err)
+	}
+	req, err := service.Receive(ctx)
+	if err != nil || req.SenderTag == nil {
+		t.Fatalf("request %+v %v", req, err)
+	}
+	tag := *req.SenderTag
+	if got := asker.sender.outstanding(tag); got != 6 {
+		t.Fatalf("asker counts %d SURBs outstanding, gave 6", got)
+	}
+	// Two one-chunk replies leave 4 SURBs: below the low water mark of 5,
+	// so the asker tops up unasked as the replies come in (the service,
+	// holding 5 and then 4 after keeping one back, asks too).
+	for _, r := range []string{"a1", "a2"} {
+		if _, err := service.Reply(ctx, tag, []byte(r)); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := asker.Receive(ctx); err != nil || !m.Reply || string(m.Data) != r {
+			t.Fatalf("reply %q: %+v %v", r, m, err)
+		}
+	}
+	waitUntil(t, "the SURBs topped up", func() bool { return service.HeldSURBs(tag) >= 10 })
+
+	// Oversized: refused at once.
+	if _, err := service.Reply(ctx, tag, make([]byte, MaxLongMessage+1)); !errors.Is(err, ErrMessageTooLarge) {
+		t.Fatalf("oversized reply: %v", err)
+	}
+
+	// Outside bytes, straight into the receive path.
+	before := asker.Stats()
+	var unknownKey [ReplyKeySize]byte
+	rand.Read(unknownKey[:])
+	plain, _ := Piece{ID: MessageID{9}, Count: 1, Data: []byte{kindReply, 'x'}}.marshal(ContentSize(sphinx.Regular.PayloadSize) - envelopeOverhead)
+	forged, _ := sealReply(rand.Reader, unknownKey, plain)
+	if _, ok := asker.handle(forged); ok {
+		t.Fatal("a reply over an unknown SURB was handed on")
+	}
+	ask, _ := (&message{kind: kindSURBAsk, want: 50}).marshal()
+	plain, _ = Piece{ID: MessageID{10}, Count: 1, Data: ask}.marshal(ContentSize(sphinx.Regular.PayloadSize) - envelopeOverhead)
+	sealed, _ := seal(rand.Reader, asker.keys.Encryption.PublicKey(), plain)
+	if _, ok := asker.handle(sealed); ok {
+		t.Fatal("a SURB request by address was handed on")
+	}
+	if st := asker.Stats(); st.Undecryptable != before.Undecryptable+1 || st.BadMessages != before.BadMessages+1 {
+		t.Fatalf("undecryptable %d, bad messages %d", st.Undecryptable-before.Undecryptable, st.BadMessages-before.BadMessages)
+	}
+
+	// An expired reply key: the reply is refused, and the key is gone.
+	var key [ReplyKeySize]byte
+	rand.Read(key[:])
+	asker.sender.mu.Lock()
+	asker.sender.replies.keys[replyDigest(key)] = replyKey{key: key, tag: tag, expires: time.Now().Add(-time.Second)}
+	asker.sender.mu.Unlock()
+	plain, _ = Piece{ID: MessageID{11}, Count: 1, Data: []byte{kindReply, 'y'}}.marshal(ContentSize(sphinx.Regular.PayloadSize) - envelopeOverhead)
+	late, _ := sealReply(rand.Reader, key, plain)
+	if _, ok := asker.handle(late); ok {
+		t.Fatal("a reply over an expired SURB was handed on")
+	}
+	asker.sender.mu.Lock()
+	_, kept := asker.sender.replies.keys[replyDigest(key)]
+	asker.sender.mu.Unlock()
+	if kept {
+		t.Fatal("the expired reply key is still kept")
+	}
+
+	// A long reply over the SURBs held: more chunks than SURBs, parked,
+	// asked for, sent.
+	long := make([]byte, 20*ChunkCapacity(sphinx.Regular.PayloadSize))
+	rand.Read(long)
+	if _, err := service.Reply(ctx, tag, long); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m, err := asker.Receive(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(m.Data, long) {
+			break
+		}
 	}
 }

@@ -100,10 +100,11 @@ type replyKey struct {
 }
 
 type heldSURBs struct {
-	surbs   []ReplySURB
-	parked  []*job
-	lastAsk time.Time
-	used    time.Time
+	surbs    []ReplySURB
+	parked   []*job
+	lastAsk  time.Time
+	askLater bool
+	used     time.Time
 }
 
 func (r *replyState) init() {
@@ -295,13 +296,30 @@ func (s *Sender) reply(tag SenderTag, m *message, internal bool) (MessageID, err
 	return ms.id, nil
 }
 
-// askInterval spaces a replier's requests for more SURBs of one tag.
-const askInterval = 5 * time.Second
+// askInterval spaces a replier's requests for more SURBs of one tag (a
+// request is acknowledged and sent again like any packet; the asker's
+// top-up takes a round trip).
+const askInterval = 2 * time.Second
 
 // askLocked asks the sender of tag for want more SURBs, with a SURB of the
-// tag, unless it asked a moment ago or has none.
+// tag, unless it has none. If it asked a moment ago, it asks again when
+// the interval is over should replies still wait.
 func (s *Sender) askLocked(tag SenderTag, h *heldSURBs, want int, now time.Time) {
-	if now.Sub(h.lastAsk) < askInterval || len(h.surbs) == 0 {
+	if len(h.surbs) == 0 {
+		return
+	}
+	if wait := askInterval - now.Sub(h.lastAsk); wait > 0 {
+		if !h.askLater {
+			h.askLater = true
+			time.AfterFunc(wait, func() {
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				h.askLater = false
+				if len(h.parked) > 0 && s.replies.held[tag] == h {
+					s.askLocked(tag, h, want, time.Now())
+				}
+			})
+		}
 		return
 	}
 	want = max(1, min(want, MaxSURBsPerMessage))
