@@ -398,17 +398,23 @@ func LoadHome(home string) (*Home, error) {
 	return &Home{Config: cfg, Keys: keys, Shared: shared}, nil
 }
 
+// NewClient returns the client of the home, configured by its config.toml;
+// Run connects it. topo supplies the topology (a topology.Reader's Current).
+func (h *Home) NewClient(topo func() *topology.Topology, log *slog.Logger) (*Client, error) {
+	cc, err := h.Config.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	return New(cc, h.Keys, h.Shared, topo, log)
+}
+
 // Serve runs the client of home with its local API on listener l until ctx
 // ends; topo supplies the topology (a Reader's Current).
 func Serve(ctx context.Context, h *Home, l net.Listener, topo func() *topology.Topology, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cc, err := h.Config.ClientConfig()
-	if err != nil {
-		return err
-	}
-	c, err := New(cc, h.Keys, h.Shared, topo, log)
+	c, err := h.NewClient(topo, log)
 	if err != nil {
 		return err
 	}
