@@ -71,15 +71,21 @@ func sendCmd() *cobra.Command {
 			if err := c.WriteMessage(websocket.TextMessage, req); err != nil {
 				return err
 			}
-			// A refused send is answered at once; silence means it was queued.
-			_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-			if _, b, err := c.ReadMessage(); err == nil {
-				var ans struct{ Type, Error string }
-				if json.Unmarshal(b, &ans) == nil && ans.Type == "error" {
-					return errors.New(ans.Error)
-				}
+			// The client answers "sent" with the message's id, or an error.
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, b, err := c.ReadMessage()
+			if err != nil {
+				return fmt.Errorf("no answer from the client: %w", err)
+			}
+			var ans struct{ Type, Error, ID string }
+			if err := json.Unmarshal(b, &ans); err != nil {
+				return fmt.Errorf("answer from the client: %w", err)
+			}
+			if ans.Type == "error" {
+				return errors.New(ans.Error)
 			}
 			_ = c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+			fmt.Fprintf(cmd.OutOrStdout(), "message %s queued\n", ans.ID)
 			fmt.Fprintf(cmd.OutOrStdout(), "sent %d bytes to %s\n", len(msg), to)
 			return nil
 		},
