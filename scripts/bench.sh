@@ -14,4 +14,5 @@ run -bench . -benchtime 100x ./x/mixnet/selection
 run -bench Throughput -benchtime 20000x ./sidecar/mixnode      # node/floor packets per second
 run -bench . -benchtime 500x ./sidecar/gateway ./sidecar/client
 run -bench Latency -benchtime 300x ./testutil/mixnet           # end to end, zero mix delays
+run -bench Delivery -benchtime 1x ./testutil/mixnet            # 1,000 messages at 0% and 10% loss: ratio, p50/p95 vs floor, wire bytes acks on/off
 run -bench DepositToCredential -benchtime 3x ./cmd/nyxd        # four validator processes: credential/floor (one block interval)

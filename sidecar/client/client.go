@@ -49,6 +49,9 @@ type Config struct {
 	// client sends at the same rate whether it has something to say or not.
 	// It needs a positive Sender.AverageSendDelay.
 	LoopCover bool
+	// StateFile, if set, keeps the client's state across a restart (see
+	// state.go): written when Run returns, read back and removed by New.
+	StateFile string
 }
 
 // Message is a message received.
@@ -124,6 +127,9 @@ func New(cfg Config, keys *Keys, shared gatewayproto.SharedKey, topo func() *top
 		return nil, err
 	}
 	c.sender = s
+	if err := c.loadState(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -235,6 +241,9 @@ func (c *Client) transmit(next [32]byte, packet []byte) error {
 
 // Run connects to the gateway (reconnecting with backoff when the
 // connection drops), receives, and releases packets until ctx ends.
+//
+// When it returns it writes the client's state to StateFile (if set); the
+// client is not to be run again (New a new one, which reads the state).
 func (c *Client) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -242,7 +251,12 @@ func (c *Client) Run(ctx context.Context) error {
 		defer wg.Done()
 		c.sender.Run(ctx)
 	}()
-	defer wg.Wait()
+	defer func() {
+		wg.Wait()
+		if err := c.saveState(); err != nil {
+			c.log.Error("client state not saved: messages pending or held may be lost", "file", c.cfg.StateFile, "err", err)
+		}
+	}()
 	backoff := 100 * time.Millisecond
 	for {
 		start := time.Now()

@@ -257,6 +257,8 @@ func TestSenderRoutesThroughEachLayer(t *testing.T) {
 	out := make(chan sent, 16)
 	cfg := DefaultSenderConfig()
 	cfg.AverageSendDelay = time.Millisecond
+	// The test acks by hand, however slowly: no packet is sent again.
+	cfg.AckWait, cfg.MaxAckWait = time.Hour, time.Hour
 	s := newTestSender(t, n, alice, cfg, func(next [32]byte, p []byte) error {
 		out <- sent{next, p}
 		return nil
@@ -307,7 +309,7 @@ func TestSenderRoutesThroughEachLayer(t *testing.T) {
 		t.Errorf("%d packets all went through the same layer-1 node", count)
 	}
 	for range count {
-		r := <-s.Reports()
+		r := nextReport(t, s)
 		if r.Err != nil || !ids[r.ID] {
 			t.Fatalf("report %+v", r)
 		}
@@ -382,7 +384,7 @@ func TestRetransmission(t *testing.T) {
 		forged[20] ^= 1
 		s.handleAck(forged)
 	}
-	r := <-s.Reports()
+	r := nextReport(t, s)
 	if r.ID != id || !errors.Is(r.Err, ErrNotDelivered) {
 		t.Fatalf("report %+v", r)
 	}
@@ -434,12 +436,23 @@ func TestRetransmission(t *testing.T) {
 		s.handleAck(ackRes.Payload)
 	}
 	s.handleAck(first)
-	if r := <-s.Reports(); r.ID != id || r.Err != nil {
+	if r := nextReport(t, s); r.ID != id || r.Err != nil {
 		t.Fatalf("report %+v", r)
 	}
 	if st := s.Stats(); st.Acked != 1 || st.OtherAcks != 1 || st.Delivered != 1 || st.Retransmitted != 1 {
 		t.Fatalf("stats %+v", st)
 	}
+}
+
+func nextReport(t *testing.T, s *Sender) Report {
+	t.Helper()
+	select {
+	case r := <-s.Reports():
+		return r
+	case <-time.After(20 * time.Second):
+		t.Fatal("no report")
+	}
+	return Report{}
 }
 
 func pendingCount(s *Sender) int {
@@ -482,6 +495,7 @@ func TestLoopCover(t *testing.T) {
 	out := make(chan sent, 64)
 	cfg := DefaultSenderConfig()
 	cfg.AverageSendDelay = time.Millisecond
+	cfg.AckWait, cfg.MaxAckWait = time.Hour, time.Hour // no ack comes: none is sent again
 	s := newTestSender(t, n, alice, cfg, func(next [32]byte, p []byte) error {
 		out <- sent{next, p}
 		return nil

@@ -29,6 +29,8 @@ import (
 const (
 	ConfigFile = "config/config.toml"
 	KeysDir    = "keys"
+	// StateFile keeps what a stopped client held (state.go).
+	StateFile = "data/state.json"
 )
 
 // DefaultListen is the local API's default address (Nym's port).
@@ -369,6 +371,7 @@ func Init(ctx context.Context, home string, cfg FileConfig, t *topology.Topology
 
 // Home is a loaded home directory.
 type Home struct {
+	Dir    string
 	Config FileConfig
 	Keys   *Keys
 	Shared gatewayproto.SharedKey
@@ -395,7 +398,7 @@ func LoadHome(home string) (*Home, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Home{Config: cfg, Keys: keys, Shared: shared}, nil
+	return &Home{Dir: home, Config: cfg, Keys: keys, Shared: shared}, nil
 }
 
 // NewClient returns the client of the home, configured by its config.toml;
@@ -405,6 +408,7 @@ func (h *Home) NewClient(topo func() *topology.Topology, log *slog.Logger) (*Cli
 	if err != nil {
 		return nil, err
 	}
+	cc.StateFile = filepath.Join(h.Dir, StateFile)
 	return New(cc, h.Keys, h.Shared, topo, log)
 }
 

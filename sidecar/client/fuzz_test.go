@@ -2,9 +2,12 @@ package client
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdh"
 	"crypto/rand"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -272,4 +275,107 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatalf("round trip changed the config: %+v → %+v", c, back)
 		}
 	})
+}
+
+// FuzzParseState reads arbitrary state files: it never panics, and a file
+// it accepts loads into a client.
+func FuzzParseState(f *testing.F) {
+	n := newTestNet(f, 1)
+	k := mustKeysTB(f)
+	path := filepath.Join(f.TempDir(), "state.json")
+	cfg := Config{GatewayURL: "ws://127.0.0.1:1/", GatewayIdentity: n.topo.Entry[0].Identity, Sender: DefaultSenderConfig(), StateFile: path}
+	c, err := New(cfg, k, gatewayproto.SharedKey{}, func() *topology.Topology { return n.topo }, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := c.Send(context.Background(), k.Address(n.topo.Exit[0].Identity), []byte("pending")); err != nil {
+		f.Fatal(err)
+	}
+	tag, surbs, err := c.sender.makeSURBs(n.topo, k.Address(n.topo.Exit[0].Identity), 2, false)
+	if err != nil {
+		f.Fatal(err)
+	}
+	c.sender.addSURBs(tag, surbs, time.Now())
+	c.slots <- struct{}{}
+	c.inbox <- Message{ID: MessageID{1}, Data: []byte("unread"), SenderTag: &tag}
+	c.reasm.add(Piece{ID: MessageID{2}, Index: 0, Count: 2, Data: []byte("half")}, time.Now())
+	if err := c.saveState(); err != nil {
+		f.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte(`{"version":"nyx-client-state-v1"}`))
+	f.Add([]byte(`{"version":"nyx-client-state-v1","pending":[{"piece":"AA=="}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := parseState(b, sphinx.Regular); err != nil {
+			if !errors.Is(err, errState) {
+				t.Fatalf("error does not wrap errState: %v", err)
+			}
+			return
+		}
+		p := filepath.Join(t.TempDir(), "state.json")
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg := cfg
+		cfg.StateFile = p
+		cfg.ReceiveBuffer = 1 << 20
+		if _, err := New(cfg, k, gatewayproto.SharedKey{}, func() *topology.Topology { return n.topo }, nil); err != nil {
+			t.Fatalf("an accepted state does not load: %v", err)
+		}
+	})
+}
+
+// TestStateRoundTrip: what a stopped client held comes back in a new one:
+// chunks to send again, unread messages, incomplete messages, reply keys,
+// tags and held SURBs; the file is gone once read.
+func TestStateRoundTrip(t *testing.T) {
+	n := newTestNet(t, 1)
+	k := mustKeys(t)
+	path := filepath.Join(t.TempDir(), "state.json")
+	cfg := Config{GatewayURL: "ws://127.0.0.1:1/", GatewayIdentity: n.topo.Entry[0].Identity, Sender: DefaultSenderConfig(), StateFile: path}
+	topo := func() *topology.Topology { return n.topo }
+	c, err := New(cfg, k, gatewayproto.SharedKey{}, topo, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := k.Address(n.topo.Exit[0].Identity)
+	if _, err := c.SendAnonymous(context.Background(), to, make([]byte, 3000), 3); err != nil {
+		t.Fatal(err)
+	}
+	held, surbs, _ := c.sender.makeSURBs(n.topo, to, 4, false)
+	c.sender.addSURBs(SenderTag{7}, surbs, time.Now())
+	c.slots <- struct{}{}
+	c.inbox <- Message{ID: MessageID{1}, Data: []byte("unread")}
+	c.reasm.add(Piece{ID: MessageID{2}, Index: 0, Count: 2, Data: []byte("half")}, time.Now())
+	c.reasm.seen.add(MessageID{3}, time.Now())
+	if err := c.saveState(); err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(cfg, k, gatewayproto.SharedKey{}, topo, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatal("the state file is still there after it was read")
+	}
+	chunks := (18 + 3*surbRecordSize + 3000 + ChunkCapacity(sphinx.Regular.PayloadSize) - 1) / ChunkCapacity(sphinx.Regular.PayloadSize)
+	if st := d.Stats(); st.Pending != chunks || len(d.sender.retx) != chunks {
+		t.Fatalf("%d chunks to send again, want %d", st.Pending, chunks)
+	}
+	if m, err := d.Receive(context.Background()); err != nil || string(m.Data) != "unread" {
+		t.Fatalf("unread message: %+v %v", m, err)
+	}
+	if d.HeldSURBs(SenderTag{7}) != 4 || d.sender.outstanding(held) != 7 || len(d.sender.replies.keys) != 7 {
+		t.Fatalf("held %d, outstanding %d, keys %d", d.HeldSURBs(SenderTag{7}), d.sender.outstanding(held), len(d.sender.replies.keys))
+	}
+	if msg, _, err := d.reasm.add(Piece{ID: MessageID{2}, Index: 1, Count: 2, Data: []byte("!")}, time.Now()); err != nil || string(msg) != "half!" {
+		t.Fatalf("incomplete message: %q %v", msg, err)
+	}
+	if _, _, err := d.reasm.add(Piece{ID: MessageID{3}, Count: 1}, time.Now()); !errors.Is(err, errDuplicate) {
+		t.Fatalf("a message seen before the restart: %v", err)
+	}
 }

@@ -22,6 +22,9 @@ import (
 //     never holding the requester's address, with long replies that need
 //     more SURBs than came (asked for and topped up), and refuses SURBs
 //     that have expired;
+//   - restart: both ends restart with messages unacknowledged, received
+//     and not read, and reply SURBs and keys held; nothing is lost or
+//     duplicated, and replies go on over the SURBs from before;
 //   - gateway gone: a message to a client whose gateway has stopped is
 //     reported failed after the retransmission limit (last: it stops a
 //     node).
@@ -33,6 +36,7 @@ func TestReliableAndAnonymous(t *testing.T) {
 	t.Run("lossy", func(t *testing.T) { testLossy(t, nw) })
 	t.Run("anonymous", func(t *testing.T) { testAnonymous(t, nw) })
 	t.Run("expired", func(t *testing.T) { testExpiredSURBs(t, nw) })
+	t.Run("restart", func(t *testing.T) { testRestart(t, nw) })
 	t.Run("gateway gone", func(t *testing.T) { testGatewayGone(t, nw) })
 }
 
@@ -241,5 +245,81 @@ func testGatewayGone(t *testing.T, nw *mixnet.Network) {
 	}
 	if st := a.Stats(); st.Retransmitted != 2 || st.Undelivered != 1 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+func testRestart(t *testing.T, nw *mixnet.Network) {
+	a := nw.StartClient(t, mixnet.ClientOptions{Gateway: nw.Gateway(0), Sender: defaultDelays()})
+	b := nw.StartClient(t, mixnet.ClientOptions{Gateway: nw.Gateway(1), Sender: defaultDelays()})
+	lossy := mixNode(t, nw)
+	lossy.SetLoss(0.1)
+	defer lossy.SetLoss(0)
+	ctx := timeout(t, 2*time.Minute)
+
+	// Anonymous first: b holds SURBs of a's tag, a their reply keys.
+	askID, err := a.SendAnonymous(ctx, b.Address(), []byte("ask"), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := b.Receive(ctx)
+	if err != nil || req.SenderTag == nil {
+		t.Fatalf("request %+v %v", req, err)
+	}
+	tag := *req.SenderTag
+	// Its report may come before or after the restart.
+
+	const count = 30
+	want := map[string]bool{}
+	ids := map[client.MessageID]bool{askID: true}
+	for i := range count {
+		m := fmt.Appendf(nil, "across the restart %d", i)
+		want[string(m)] = true
+		id, err := a.Send(ctx, b.Address(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[id] = true
+	}
+	// Some go out, some are received, most are not acknowledged yet.
+	time.Sleep(300 * time.Millisecond)
+	a.Disconnect()
+	b.Disconnect()
+	if err := b.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Connect(); err != nil {
+		t.Fatal(err)
+	}
+	if n := b.HeldSURBs(tag); n != 10 {
+		t.Fatalf("after the restart b holds %d SURBs, had 10", n)
+	}
+	for _, m := range receiveAll(t, ctx, b, count) {
+		if !want[string(m)] {
+			t.Fatalf("b received %q twice or never sent", m)
+		}
+		delete(want, string(m))
+	}
+	for len(ids) > 0 {
+		select {
+		case r := <-a.Reports():
+			if r.Err != nil || !ids[r.ID] {
+				t.Fatalf("report %+v", r)
+			}
+			delete(ids, r.ID)
+		case <-ctx.Done():
+			t.Fatalf("%d messages never reported delivered after the restart", len(ids))
+		}
+	}
+	quiet, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if m, err := b.Receive(quiet); err == nil {
+		t.Fatalf("a message after all were received: %q", m.Data)
+	}
+	if _, err := b.Reply(ctx, tag, []byte("answer after the restart")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.Receive(ctx)
+	if err != nil || !got.Reply || string(got.Data) != "answer after the restart" {
+		t.Fatalf("reply after the restart: %+v %v", got, err)
 	}
 }
