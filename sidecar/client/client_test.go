@@ -19,6 +19,7 @@ import (
 	"github.com/mr-tron/base58"
 
 	"github.com/nyx-privacy/nyx/sidecar/gateway"
+	"github.com/nyx-privacy/nyx/sidecar/gatewayclient"
 	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/sphinx"
@@ -926,5 +927,78 @@ func TestAnonymousThroughGateways(t *testing.T) {
 		if bytes.Equal(m.Data, long) {
 			break
 		}
+	}
+}
+
+// TestForgedTrafficOverGateways: someone who knows a client's address
+// sends it, through real gateways, an ack packet with a forged payload, a
+// message packet whose content is random, and a packet with a SURB-ACK but
+// a reply envelope for a SURB the client never made. Each is counted and
+// dropped: no message reaches the client's apps, no report changes.
+func TestForgedTrafficOverGateways(t *testing.T) {
+	ctx, cancel := context.WithCancel(testCtx(t))
+	defer cancel()
+	n := newTestNet(t, 1)
+	urlA, _ := startGateway(t, n, 0)
+	urlB, _ := startGateway(t, n, 1)
+	victim, _ := startClient(t, ctx, n, 1, urlB)
+	waitConnected(t, victim)
+	_, attackerID, _ := ed25519.GenerateKey(rand.Reader)
+	conn, _, err := gatewayclient.Register(ctx, urlA, ed25519.PublicKey(n.gwIDs[0].Public().(ed25519.PublicKey)), attackerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	to := victim.Address()
+	route := func() []sphinx.Hop {
+		var r []sphinx.Hop
+		for l := 1; l <= 3; l++ {
+			r = append(r, n.topo.Layer(l)[0].Hop(0))
+		}
+		gw, _ := n.topo.ByIdentity(to.Gateway)
+		return append(r, gw.Hop(0))
+	}
+	send := func(g sphinx.Geometry, payload []byte) {
+		t.Helper()
+		r := route()
+		p, err := g.NewPacket(rand.Reader, r, sphinx.Destination{Address: sphinx.DestinationAddress(to.Identity)}, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.Send([32]byte(r[0].Address), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	forgedAck := make([]byte, sphinx.Ack.PayloadSize)
+	rand.Read(forgedAck)
+	send(sphinx.Ack, forgedAck)
+	// A SURB-ACK back to the attacker's own gateway, so the gateway takes
+	// the payload; then random content, and a reply envelope.
+	ackPacket, err := sphinx.Ack.NewPacket(rand.Reader, route()[:3], sphinx.Destination{}, make([]byte, sphinx.Ack.PayloadSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := make([]byte, ContentSize(sphinx.Regular.PayloadSize))
+	rand.Read(content)
+	withAck, _ := gatewayproto.JoinSURBAck([32]byte(route()[0].Address), ackPacket, content)
+	send(sphinx.Regular, withAck)
+	var key [ReplyKeySize]byte
+	rand.Read(key[:])
+	plain, _ := Piece{ID: MessageID{1}, Count: 1, Data: []byte{kindReply, 'x'}}.marshal(ContentSize(sphinx.Regular.PayloadSize) - envelopeOverhead)
+	reply, _ := sealReply(rand.Reader, key, plain)
+	withAck, _ = gatewayproto.JoinSURBAck([32]byte(route()[0].Address), ackPacket, reply)
+	send(sphinx.Regular, withAck)
+
+	waitUntil(t, "the forged packets counted", func() bool {
+		st := victim.Stats()
+		return st.ForgedAcks == 1 && st.Undecryptable == 2
+	})
+	quiet, stop := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer stop()
+	if m, err := victim.Receive(quiet); err == nil {
+		t.Fatalf("forged traffic reached the apps: %q", m.Data)
+	}
+	if st := victim.Stats(); st.Received != 0 || st.Acked != 0 || st.OtherAcks != 0 || st.BadMessages != 0 {
+		t.Fatalf("stats %+v", st)
 	}
 }
