@@ -315,7 +315,9 @@ func TestSenderRoutesThroughEachLayer(t *testing.T) {
 			t.Fatalf("report %+v", r)
 		}
 	}
-	if st := s.Stats(); st.Sent != count || st.Acked != count || st.Delivered != count || st.Pending != 0 || st.Failed != 0 || st.Retransmitted != 0 {
+	// The sent counter moves after transmit returns.
+	waitUntil(t, "the sent counter", func() bool { return s.Stats().Sent == count })
+	if st := s.Stats(); st.Acked != count || st.Delivered != count || st.Pending != 0 || st.Failed != 0 || st.Retransmitted != 0 {
 		t.Errorf("stats %+v", st)
 	}
 

@@ -406,6 +406,17 @@ func (s *Sender) release(j *job) {
 	s.mu.Unlock()
 
 	next, packet, rtt, err := s.build(t, j, id, surb)
+	// Built or not, it waits for its ack like any packet (one that could
+	// not be built or sent is sent again after the same wait); it waits
+	// before it goes, so that no ack can come back before it is looked for.
+	s.mu.Lock()
+	if j.done {
+		s.mu.Unlock()
+		return
+	}
+	s.pending[id] = j
+	j.timer = time.AfterFunc(s.cfg.ackTimeout(rtt, j.attempts), func() { s.timeout(j, id) })
+	s.mu.Unlock()
 	if err == nil {
 		err = s.transmit(next, packet)
 		if err != nil {
@@ -415,18 +426,9 @@ func (s *Sender) release(j *job) {
 	if err != nil {
 		s.failed.Add(1)
 		s.log.Debug("packet not sent; it will be sent again", "message", j.msg.id, "attempt", j.attempts, "err", err)
-	} else {
-		s.sent.Add(1)
-	}
-	// Sent or not, it waits for its ack like any packet: a packet that could
-	// not be built or sent is sent again after the same wait.
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if j.done {
 		return
 	}
-	s.pending[id] = j
-	j.timer = time.AfterFunc(s.cfg.ackTimeout(rtt, j.attempts), func() { s.timeout(j, id) })
+	s.sent.Add(1)
 }
 
 // build makes the packet carrying j with the SURB-ACK id.
