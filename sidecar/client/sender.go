@@ -360,6 +360,11 @@ func (s *Sender) next() *job {
 		} else {
 			j, s.queue = s.queue[0], s.queue[1:]
 		}
+		if j.msg.done {
+			// Its message was given up on: its room comes back.
+			s.finishLocked(j)
+			continue
+		}
 		if !j.done {
 			return j
 		}
