@@ -43,14 +43,19 @@ func dialAPI(cmd *cobra.Command) (*websocket.Conn, error) {
 
 // sendCmd sends one message through the running client, as an app would.
 func sendCmd() *cobra.Command {
-	var to string
+	var to, tag string
+	var anonymous bool
+	var surbs int
 	cmd := &cobra.Command{
-		Use:   "send --to ADDRESS [MESSAGE]",
+		Use:   "send (--to ADDRESS [--anonymous [--surbs N]] | --reply-to TAG) [MESSAGE]",
 		Short: "Send a message through the running client (from the argument, or stdin if none)",
-		Args:  cobra.MaximumNArgs(1),
+		Long: "Send a message through the running client: to an address (with --anonymous, with a sender\n" +
+			"tag and reply SURBs instead of this client's address), or a reply to the sender tag of an\n" +
+			"anonymous message received (receive prints it).",
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if to == "" {
-				return errors.New("--to is required: the recipient's address (nym-client address)")
+			if (to == "") == (tag == "") {
+				return errors.New("give one of --to (the recipient's address) and --reply-to (a sender tag)")
 			}
 			var msg []byte
 			if len(args) == 1 {
@@ -67,7 +72,14 @@ func sendCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			req, _ := json.Marshal(map[string]any{"type": "send", "recipient": to, "data": msg})
+			r := map[string]any{"type": "send", "recipient": to, "data": msg}
+			switch {
+			case tag != "":
+				r = map[string]any{"type": "reply", "senderTag": tag, "data": msg}
+			case anonymous:
+				r["type"], r["replySurbs"] = "sendAnonymous", surbs
+			}
+			req, _ := json.Marshal(r)
 			if err := c.WriteMessage(websocket.TextMessage, req); err != nil {
 				return err
 			}
@@ -91,6 +103,9 @@ func sendCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "recipient address")
+	cmd.Flags().StringVar(&tag, "reply-to", "", "sender tag of an anonymous message to reply to")
+	cmd.Flags().BoolVar(&anonymous, "anonymous", false, "send with a sender tag and reply SURBs instead of this client's address")
+	cmd.Flags().IntVar(&surbs, "surbs", client.DefaultReplyConfig().SURBs, "reply SURBs an anonymous message carries (at most 50)")
 	return cmd
 }
 
@@ -126,12 +141,17 @@ func receiveCmd() *cobra.Command {
 					return nil
 				}
 				var m struct {
-					Type    string `json:"type"`
-					Data    []byte `json:"data"`
-					Message *string
+					Type      string `json:"type"`
+					Data      []byte `json:"data"`
+					Message   *string
+					SenderTag string `json:"senderTag"`
 				}
 				if json.Unmarshal(b, &m) != nil || m.Type != "received" {
 					continue
+				}
+				if m.SenderTag != "" {
+					// Anonymous: the tag to reply to, before the message.
+					fmt.Fprintf(cmd.OutOrStdout(), "[%s] ", m.SenderTag)
 				}
 				if m.Message != nil {
 					fmt.Fprintln(cmd.OutOrStdout(), *m.Message)
