@@ -1004,3 +1004,52 @@ func TestForgedTrafficOverGateways(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// TestAnonymousOverTheLocalAPI: an app sends anonymously with
+// sendAnonymous; the other app gets the message with a senderTag and no
+// address, answers with reply to the tag (JSON and binary), and the first
+// app gets the replies; a reply to an unknown tag is an error frame.
+func TestAnonymousOverTheLocalAPI(t *testing.T) {
+	ctx, cancel := context.WithCancel(testCtx(t))
+	defer cancel()
+	n := newTestNet(t, 1)
+	urlA, _ := startGateway(t, n, 0)
+	urlB, _ := startGateway(t, n, 1)
+	clientA, apiA := startClient(t, ctx, n, 0, urlA)
+	clientB, apiB := startClient(t, ctx, n, 1, urlB)
+	waitConnected(t, clientA)
+	waitConnected(t, clientB)
+	appA, appB := appConn(t, apiA), appConn(t, apiB)
+	// An answer shows each app is registered for what comes next.
+	for _, app := range []*websocket.Conn{appA, appB} {
+		app.WriteMessage(websocket.TextMessage, []byte(`{"type":"selfAddress"}`))
+		readJSON(t, app)
+	}
+	req, _ := json.Marshal(map[string]any{"type": "sendAnonymous", "recipient": clientB.Address().String(), "message": "who am I talking to?", "replySurbs": 4})
+	appA.WriteMessage(websocket.TextMessage, req)
+	if j := readJSON(t, appA); j.Type != "sent" {
+		t.Fatalf("answer: %+v", j)
+	}
+	got := readSkipping(t, appB, "delivered")
+	if got.Type != "received" || got.SenderTag == "" || *got.Message != "who am I talking to?" || got.Recipient != "" || got.Address != "" {
+		t.Fatalf("B's app got %+v", got)
+	}
+	reply, _ := json.Marshal(map[string]any{"type": "reply", "senderTag": got.SenderTag, "message": "a service"})
+	appB.WriteMessage(websocket.TextMessage, reply)
+	if j := readJSON(t, appB); j.Type != "sent" {
+		t.Fatalf("answer to the reply: %+v", j)
+	}
+	if j := readSkipping(t, appA, "delivered"); j.Type != "received" || *j.Message != "a service" || j.SenderTag != "" {
+		t.Fatalf("A's app got %+v", j)
+	}
+	tag, _ := ParseSenderTag(got.SenderTag)
+	appB.WriteMessage(websocket.BinaryMessage, append(append([]byte{BinaryReply}, tag[:]...), "binary"...))
+	if j := readSkipping(t, appA, "delivered"); j.Type != "received" || *j.Message != "binary" {
+		t.Fatalf("A's app got %+v", j)
+	}
+	unknown, _ := json.Marshal(map[string]any{"type": "reply", "senderTag": SenderTag{1}.String(), "message": "x"})
+	appB.WriteMessage(websocket.TextMessage, unknown)
+	if j := readSkipping(t, appB, "sent", "delivered"); j.Type != "error" || !strings.Contains(j.Error, "no reply SURBs") {
+		t.Fatalf("reply to an unknown tag: %+v", j)
+	}
+}
