@@ -17,7 +17,14 @@ func TestDeliverSendsSURBAck(t *testing.T) {
 	g := newTestGateway(t, Config{}, nil)
 	online, offline := newClientKey(t), newClientKey(t)
 	c, _ := register(t, g, online)
-	register(t, g, offline)
+	// Registered, then gone: its messages are stored.
+	gone, _ := register(t, g, offline)
+	gone.Close()
+	waitFor(t, "the offline client's session to end", func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return g.sessions[idOf(offline)] == nil
+	})
 	ack := bytes.Repeat([]byte{0xac}, sphinx.Ack.PacketSize())
 	for i, dest := range [][32]byte{idOf(online), idOf(offline)} {
 		content := []byte{byte(i), 'c', 'o', 'n', 't', 'e', 'n', 't'}
