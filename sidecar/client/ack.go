@@ -142,3 +142,95 @@ func (c SenderConfig) ackTimeout(rtt time.Duration, attempt int) time.Duration {
 	}
 	return min(d, c.MaxAckWait)
 }
+
+// timeout runs when the ack of j's transmission id did not come in time.
+func (s *Sender) timeout(j *job, id ackID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending[id] != j {
+		return
+	}
+	delete(s.pending, id)
+	if j.done {
+		return
+	}
+	if j.attempts > s.cfg.MaxRetransmissions {
+		s.failLocked(j.msg, fmt.Errorf("%w after %d transmissions", ErrNotDelivered, j.attempts))
+		s.finishLocked(j)
+		return
+	}
+	s.retx = append(s.retx, j)
+	s.wakeUp()
+}
+
+// failLocked gives up on a message: its other chunks are dropped where
+// they are (queue, retransmissions, pending acks) as they come up.
+func (s *Sender) failLocked(m *msgState, err error) {
+	if m.done {
+		return
+	}
+	m.done = true
+	s.undelivered.Add(1)
+	s.report(m, err)
+}
+
+func (s *Sender) finishLocked(j *job) {
+	if !j.done {
+		j.done = true
+		s.inflight--
+	}
+	if j.msg.done {
+		// Drop the message's other jobs still pending an ack now, so their
+		// room comes back at once.
+		for id, o := range s.pending {
+			if o.msg == j.msg && !o.done {
+				o.timer.Stop()
+				delete(s.pending, id)
+				o.done = true
+				s.inflight--
+			}
+		}
+	}
+}
+
+func (s *Sender) report(m *msgState, err error) {
+	if m.internal {
+		return
+	}
+	select {
+	case s.reports <- Report{ID: m.id, Err: err}:
+	default:
+		s.reportsLost.Add(1)
+	}
+}
+
+// handleAck takes an ack payload that came back to the client.
+func (s *Sender) handleAck(p []byte) {
+	id, err := s.ackKey.open(p)
+	if err != nil {
+		s.forgedAcks.Add(1)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j := s.pending[id]
+	if j == nil {
+		// Cover's ack, or a packet's sent again or given up on.
+		s.otherAcks.Add(1)
+		return
+	}
+	delete(s.pending, id)
+	j.timer.Stop()
+	s.acked.Add(1)
+	if j.done {
+		return
+	}
+	s.finishLocked(j)
+	m := j.msg
+	m.left--
+	if m.left == 0 && !m.done {
+		m.done = true
+		s.delivered.Add(1)
+		s.report(m, nil)
+	}
+}
