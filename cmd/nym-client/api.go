@@ -43,14 +43,19 @@ func dialAPI(cmd *cobra.Command) (*websocket.Conn, error) {
 
 // sendCmd sends one message through the running client, as an app would.
 func sendCmd() *cobra.Command {
-	var to string
+	var to, tag string
+	var anonymous bool
+	var surbs int
 	cmd := &cobra.Command{
-		Use:   "send --to ADDRESS [MESSAGE]",
+		Use:   "send (--to ADDRESS [--anonymous [--surbs N]] | --reply-to TAG) [MESSAGE]",
 		Short: "Send a message through the running client (from the argument, or stdin if none)",
-		Args:  cobra.MaximumNArgs(1),
+		Long: "Send a message through the running client: to an address (with --anonymous, with a sender\n" +
+			"tag and reply SURBs instead of this client's address), or a reply to the sender tag of an\n" +
+			"anonymous message received (receive prints it).",
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if to == "" {
-				return errors.New("--to is required: the recipient's address (nym-client address)")
+			if (to == "") == (tag == "") {
+				return errors.New("give one of --to (the recipient's address) and --reply-to (a sender tag)")
 			}
 			var msg []byte
 			if len(args) == 1 {
@@ -67,24 +72,40 @@ func sendCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			req, _ := json.Marshal(map[string]any{"type": "send", "recipient": to, "data": msg})
+			r := map[string]any{"type": "send", "recipient": to, "data": msg}
+			switch {
+			case tag != "":
+				r = map[string]any{"type": "reply", "senderTag": tag, "data": msg}
+			case anonymous:
+				r["type"], r["replySurbs"] = "sendAnonymous", surbs
+			}
+			req, _ := json.Marshal(r)
 			if err := c.WriteMessage(websocket.TextMessage, req); err != nil {
 				return err
 			}
-			// A refused send is answered at once; silence means it was queued.
-			_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-			if _, b, err := c.ReadMessage(); err == nil {
-				var ans struct{ Type, Error string }
-				if json.Unmarshal(b, &ans) == nil && ans.Type == "error" {
-					return errors.New(ans.Error)
-				}
+			// The client answers "sent" with the message's id, or an error.
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, b, err := c.ReadMessage()
+			if err != nil {
+				return fmt.Errorf("no answer from the client: %w", err)
+			}
+			var ans struct{ Type, Error, ID string }
+			if err := json.Unmarshal(b, &ans); err != nil {
+				return fmt.Errorf("answer from the client: %w", err)
+			}
+			if ans.Type == "error" {
+				return errors.New(ans.Error)
 			}
 			_ = c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+			fmt.Fprintf(cmd.OutOrStdout(), "message %s queued\n", ans.ID)
 			fmt.Fprintf(cmd.OutOrStdout(), "sent %d bytes to %s\n", len(msg), to)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "recipient address")
+	cmd.Flags().StringVar(&tag, "reply-to", "", "sender tag of an anonymous message to reply to")
+	cmd.Flags().BoolVar(&anonymous, "anonymous", false, "send with a sender tag and reply SURBs instead of this client's address")
+	cmd.Flags().IntVar(&surbs, "surbs", client.DefaultReplyConfig().SURBs, "reply SURBs an anonymous message carries (at most 50)")
 	return cmd
 }
 
@@ -120,12 +141,17 @@ func receiveCmd() *cobra.Command {
 					return nil
 				}
 				var m struct {
-					Type    string `json:"type"`
-					Data    []byte `json:"data"`
-					Message *string
+					Type      string `json:"type"`
+					Data      []byte `json:"data"`
+					Message   *string
+					SenderTag string `json:"senderTag"`
 				}
 				if json.Unmarshal(b, &m) != nil || m.Type != "received" {
 					continue
+				}
+				if m.SenderTag != "" {
+					// Anonymous: the tag to reply to, before the message.
+					fmt.Fprintf(cmd.OutOrStdout(), "[%s] ", m.SenderTag)
 				}
 				if m.Message != nil {
 					fmt.Fprintln(cmd.OutOrStdout(), *m.Message)

@@ -19,8 +19,11 @@ import (
 
 // Binary frame kinds of the local API.
 const (
-	BinarySend     byte = 0x01 // app → client: kind || recipient (96) || message
-	BinaryReceived byte = 0x02 // client → app: kind || message
+	BinarySend              byte = 0x01 // app → client: kind || recipient (96) || message
+	BinaryReceived          byte = 0x02 // client → app: kind || message
+	BinarySendAnonymous     byte = 0x03 // app → client: kind || recipient (96) || reply SURBs (1) || message
+	BinaryReply             byte = 0x04 // app → client: kind || sender tag (16) || message
+	BinaryReceivedAnonymous byte = 0x05 // client → app: kind || sender tag (16) || message
 )
 
 // Local API limits.
@@ -35,66 +38,115 @@ var ErrRequest = errors.New("client: bad request")
 
 // AppRequest is a parsed request from an app.
 type AppRequest struct {
-	Type      string // "selfAddress" or "send"
+	Type      string // "selfAddress", "send", "sendAnonymous" or "reply"
 	Recipient Address
 	Message   []byte
+	// ReplySURBs is sendAnonymous's number of SURBs (-1: the default).
+	ReplySURBs int
+	// SenderTag is what reply answers.
+	SenderTag SenderTag
 }
 
 // appJSON is a JSON frame of the local API, both ways.
 type appJSON struct {
-	Type      string  `json:"type"`
-	Recipient string  `json:"recipient,omitempty"`
-	Message   *string `json:"message,omitempty"`
-	Data      []byte  `json:"data,omitempty"`
-	Address   string  `json:"address,omitempty"`
-	Error     string  `json:"error,omitempty"`
+	Type       string  `json:"type"`
+	Recipient  string  `json:"recipient,omitempty"`
+	Message    *string `json:"message,omitempty"`
+	Data       []byte  `json:"data,omitempty"`
+	Address    string  `json:"address,omitempty"`
+	Error      string  `json:"error,omitempty"`
+	ReplySURBs *int    `json:"replySurbs,omitempty"`
+	SenderTag  string  `json:"senderTag,omitempty"`
+	ID         string  `json:"id,omitempty"`
 }
 
 // ParseAppRequest parses one frame from an app: a text frame holding a JSON
-// request, or a binary send.
+// request, or a binary request.
 func ParseAppRequest(binary bool, b []byte) (AppRequest, error) {
 	var r AppRequest
 	if len(b) > maxAppFrame {
 		return r, fmt.Errorf("%w: frame of %d bytes", ErrRequest, len(b))
 	}
 	if binary {
-		if len(b) < 1+AddressSize || b[0] != BinarySend {
-			return r, fmt.Errorf("%w: a binary request is 0x01, a 96-byte recipient and the message", ErrRequest)
-		}
-		a, err := ParseAddressBinary(b[1 : 1+AddressSize])
-		if err != nil {
-			return r, fmt.Errorf("%w: %v", ErrRequest, err)
-		}
-		return AppRequest{Type: "send", Recipient: a, Message: b[1+AddressSize:]}, nil
+		return parseBinaryRequest(b)
 	}
 	var j appJSON
 	if err := json.Unmarshal(b, &j); err != nil {
 		return r, fmt.Errorf("%w: not JSON: %v", ErrRequest, err)
 	}
+	r.Type = j.Type
 	switch j.Type {
 	case "selfAddress":
-		return AppRequest{Type: j.Type}, nil
-	case "send":
+		return r, nil
+	case "send", "sendAnonymous":
 		a, err := ParseAddress(j.Recipient)
+		if err != nil {
+			return AppRequest{}, fmt.Errorf("%w: %v", ErrRequest, err)
+		}
+		r.Recipient = a
+		r.ReplySURBs = -1
+		if j.ReplySURBs != nil {
+			if j.Type != "sendAnonymous" || *j.ReplySURBs < 0 || *j.ReplySURBs > MaxSURBsPerMessage {
+				return AppRequest{}, fmt.Errorf("%w: replySurbs goes with sendAnonymous, 0 to %d", ErrRequest, MaxSURBsPerMessage)
+			}
+			r.ReplySURBs = *j.ReplySURBs
+		}
+	case "reply":
+		tag, err := ParseSenderTag(j.SenderTag)
+		if err != nil {
+			return AppRequest{}, err
+		}
+		r.SenderTag = tag
+	default:
+		return AppRequest{}, fmt.Errorf("%w: unknown type %q", ErrRequest, truncate(j.Type, 32))
+	}
+	switch {
+	case j.Message != nil && j.Data != nil:
+		return AppRequest{}, fmt.Errorf("%w: %s has both \"message\" and \"data\"", ErrRequest, j.Type)
+	case j.Message != nil:
+		r.Message = []byte(*j.Message)
+	default:
+		r.Message = j.Data
+	}
+	if r.Message == nil {
+		r.Message = []byte{}
+	}
+	return r, nil
+}
+
+func parseBinaryRequest(b []byte) (AppRequest, error) {
+	var r AppRequest
+	if len(b) < 1 {
+		return r, fmt.Errorf("%w: empty binary frame", ErrRequest)
+	}
+	switch b[0] {
+	case BinarySend, BinarySendAnonymous:
+		head := 1 + AddressSize
+		if b[0] == BinarySendAnonymous {
+			head++
+		}
+		if len(b) < head {
+			return r, fmt.Errorf("%w: binary send of %d bytes is shorter than its header", ErrRequest, len(b))
+		}
+		a, err := ParseAddressBinary(b[1 : 1+AddressSize])
 		if err != nil {
 			return r, fmt.Errorf("%w: %v", ErrRequest, err)
 		}
-		r = AppRequest{Type: j.Type, Recipient: a}
-		switch {
-		case j.Message != nil && j.Data != nil:
-			return AppRequest{}, fmt.Errorf("%w: send has both \"message\" and \"data\"", ErrRequest)
-		case j.Message != nil:
-			r.Message = []byte(*j.Message)
-		default:
-			r.Message = j.Data
-		}
-		if r.Message == nil {
-			r.Message = []byte{}
+		r = AppRequest{Type: "send", Recipient: a, Message: b[head:], ReplySURBs: -1}
+		if b[0] == BinarySendAnonymous {
+			r.Type, r.ReplySURBs = "sendAnonymous", int(b[1+AddressSize])
+			if r.ReplySURBs > MaxSURBsPerMessage {
+				return AppRequest{}, fmt.Errorf("%w: %d reply SURBs, at most %d", ErrRequest, r.ReplySURBs, MaxSURBsPerMessage)
+			}
 		}
 		return r, nil
-	default:
-		return r, fmt.Errorf("%w: unknown type %q", ErrRequest, truncate(j.Type, 32))
+	case BinaryReply:
+		if len(b) < 1+len(SenderTag{}) {
+			return r, fmt.Errorf("%w: binary reply of %d bytes is shorter than a sender tag", ErrRequest, len(b))
+		}
+		return AppRequest{Type: "reply", SenderTag: SenderTag(b[1:17]), Message: b[17:]}, nil
 	}
+	return r, fmt.Errorf("%w: binary request kind %d (0x01 send, 0x03 sendAnonymous, 0x04 reply)", ErrRequest, b[0])
 }
 
 func truncate(s string, n int) string {
@@ -152,10 +204,11 @@ func NewAPI(c *Client, log *slog.Logger) *API {
 // Dropped counts received messages an app's full queue did not take.
 func (a *API) Dropped() uint64 { return a.dropped.Load() }
 
-// Run hands each received message to every connected app until ctx ends.
-// While no app is connected, messages wait in the client (and then at the
-// gateway).
+// Run hands each received message and each report to every connected app
+// until ctx ends. While no app is connected, messages wait in the client
+// (and then at the gateway).
 func (a *API) Run(ctx context.Context) error {
+	go a.report(ctx)
 	for {
 		for {
 			a.mu.Lock()
@@ -176,19 +229,43 @@ func (a *API) Run(ctx context.Context) error {
 			a.closeAll()
 			return err
 		}
-		a.mu.Lock()
-		for ap := range a.apps {
-			f := frame{websocket.TextMessage, receivedJSON(msg)}
-			if ap.binary {
-				f = frame{websocket.BinaryMessage, append([]byte{BinaryReceived}, msg...)}
+		a.broadcast(receivedFrames(msg))
+	}
+}
+
+// report hands each Report to every connected app (dropped if none).
+func (a *API) report(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-a.c.Reports():
+			j := appJSON{Type: "delivered", ID: r.ID.String()}
+			if r.Err != nil {
+				j = appJSON{Type: "failed", ID: r.ID.String(), Error: r.Err.Error()}
 			}
-			select {
-			case ap.out <- f:
-			default:
-				a.dropped.Add(1)
-			}
+			b, _ := json.Marshal(j)
+			f := frame{websocket.TextMessage, b}
+			a.broadcast(f, f)
 		}
-		a.mu.Unlock()
+	}
+}
+
+// broadcast queues a frame for every app: text for the JSON ones, bin for
+// the binary ones.
+func (a *API) broadcast(text, bin frame) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for ap := range a.apps {
+		f := text
+		if ap.binary {
+			f = bin
+		}
+		select {
+		case ap.out <- f:
+		default:
+			a.dropped.Add(1)
+		}
 	}
 }
 
@@ -202,17 +279,23 @@ func (a *API) closeAll() {
 	}
 }
 
-func receivedJSON(msg []byte) []byte {
-	j := appJSON{Type: "received", Data: msg}
+// receivedFrames is a received message as a JSON frame and a binary frame.
+func receivedFrames(msg Message) (text, bin frame) {
+	j := appJSON{Type: "received", Data: msg.Data}
 	if j.Data == nil {
 		j.Data = []byte{}
 	}
-	if utf8.Valid(msg) {
-		s := string(msg)
+	if utf8.Valid(msg.Data) {
+		s := string(msg.Data)
 		j.Message = &s
 	}
-	b, _ := json.Marshal(j)
-	return b
+	b := append([]byte{BinaryReceived}, msg.Data...)
+	if msg.SenderTag != nil {
+		j.SenderTag = msg.SenderTag.String()
+		b = append(append([]byte{BinaryReceivedAnonymous}, msg.SenderTag[:]...), msg.Data...)
+	}
+	t, _ := json.Marshal(j)
+	return frame{websocket.TextMessage, t}, frame{websocket.BinaryMessage, b}
 }
 
 func errorJSON(err error) []byte {
@@ -283,10 +366,22 @@ func (a *API) Handler() http.Handler {
 			case "selfAddress":
 				b, _ := json.Marshal(appJSON{Type: "selfAddress", Address: a.c.Address().String()})
 				reply(b)
-			case "send":
-				if err := a.c.Send(req.Recipient, req.Message); err != nil {
-					reply(errorJSON(err))
+			default:
+				var id MessageID
+				switch req.Type {
+				case "send":
+					id, err = a.c.Send(r.Context(), req.Recipient, req.Message)
+				case "sendAnonymous":
+					id, err = a.c.SendAnonymous(r.Context(), req.Recipient, req.Message, req.ReplySURBs)
+				case "reply":
+					id, err = a.c.Reply(r.Context(), req.SenderTag, req.Message)
 				}
+				if err != nil {
+					reply(errorJSON(err))
+					continue
+				}
+				b, _ := json.Marshal(appJSON{Type: "sent", ID: id.String()})
+				reply(b)
 			}
 		}
 	})

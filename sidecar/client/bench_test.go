@@ -9,12 +9,20 @@ import (
 	"github.com/nyx-privacy/nyx/sphinx"
 )
 
+func benchPiece(b *testing.B) []byte {
+	p, err := Piece{Count: 1, Data: make([]byte, 1000)}.marshal(ContentSize(sphinx.Regular.PayloadSize) - envelopeOverhead)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
 func BenchmarkSeal(b *testing.B) {
 	k, _ := GenerateKeys(rand.Reader)
-	msg := make([]byte, 1000)
-	b.SetBytes(int64(len(msg)))
+	piece := benchPiece(b)
+	b.SetBytes(1000)
 	for b.Loop() {
-		if _, err := Seal(rand.Reader, k.Encryption.PublicKey(), msg, sphinx.Regular.PayloadSize); err != nil {
+		if _, err := seal(rand.Reader, k.Encryption.PublicKey(), piece); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -22,59 +30,50 @@ func BenchmarkSeal(b *testing.B) {
 
 func BenchmarkOpen(b *testing.B) {
 	k, _ := GenerateKeys(rand.Reader)
-	sealed, _ := Seal(rand.Reader, k.Encryption.PublicKey(), make([]byte, 1000), sphinx.Regular.PayloadSize)
+	sealed, _ := seal(rand.Reader, k.Encryption.PublicKey(), benchPiece(b))
 	b.SetBytes(1000)
 	for b.Loop() {
-		if _, err := Open(k.Encryption, sealed); err != nil {
+		if _, err := openSealed(k.Encryption, sealed); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-// BenchmarkBuildPacket is the sender's work per real packet after sealing:
-// a random route and a four-hop Sphinx packet.
+// BenchmarkBuildPacket is the sender's work per real packet: sealing, a
+// SURB-ACK over a random route back (a four-hop ack packet) and a four-hop
+// Sphinx packet over a random route.
 func BenchmarkBuildPacket(b *testing.B) {
 	n := newTestNet(b, 3)
-	k, _ := GenerateKeys(rand.Reader)
-	s, err := NewSender(DefaultSenderConfig(), nil, nil, nil, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	payload, _ := Seal(rand.Reader, k.Encryption.PublicKey(), []byte("x"), sphinx.Regular.PayloadSize)
-	msg := &outgoing{to: k.Address(n.topo.Exit[0].Identity), payload: payload}
+	alice, bob := mustKeysTB(b), mustKeysTB(b)
+	s := newTestSender(b, n, alice, DefaultSenderConfig(), nil, false)
+	j := &job{to: bob.Address(n.topo.Exit[0].Identity), enc: bob.Encryption.PublicKey(), piece: benchPiece(b)}
 	for b.Loop() {
-		if _, _, err := s.build(n.topo, msg); err != nil {
+		if _, _, _, err := s.build(n.topo, j, ackID{}, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-// BenchmarkCoverPacket is the sender's work per loop cover packet: sealing
-// to itself and a four-hop packet over a random route. An idle client with
-// cover pays it once per slot (every 20 ms by default).
+// BenchmarkCoverPacket is the sender's work per loop cover packet: the
+// same as a real packet, sealed to itself. An idle client with cover pays
+// it once per slot (every 20 ms by default).
 func BenchmarkCoverPacket(b *testing.B) {
 	n := newTestNet(b, 3)
-	k, _ := GenerateKeys(rand.Reader)
 	cfg := DefaultSenderConfig()
-	s, err := NewSender(cfg, nil, nil, nil, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cover, err := s.LoopCover(k.Address(n.topo.Entry[0].Identity))
-	if err != nil {
-		b.Fatal(err)
-	}
+	sent := 0
+	s := newTestSender(b, n, mustKeysTB(b), cfg, func([32]byte, []byte) error { sent++; return nil }, true)
 	for b.Loop() {
-		if _, _, ok := cover(n.topo); !ok {
-			b.Fatal("no cover packet")
-		}
+		s.releaseCover(n.topo)
+	}
+	if sent == 0 {
+		b.Fatal("no cover packet")
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(cfg.AverageSendDelay.Nanoseconds()), "core-fraction-at-default-rate")
 }
 
 // BenchmarkFloorX25519 is one X25519 scalar multiplication (circl), the
 // unit the packet benchmarks are measured against: a four-hop packet needs
-// fourteen, sealing two.
+// fourteen, its SURB-ACK fourteen more, sealing two.
 func BenchmarkFloorX25519(b *testing.B) {
 	var sk, pk, out x25519.Key
 	rand.Read(sk[:])
@@ -82,4 +81,13 @@ func BenchmarkFloorX25519(b *testing.B) {
 	for b.Loop() {
 		x25519.Shared(&out, &sk, &pk)
 	}
+}
+
+func mustKeysTB(t testing.TB) *Keys {
+	t.Helper()
+	k, err := GenerateKeys(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

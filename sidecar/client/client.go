@@ -1,7 +1,13 @@
-// Package client is nym-client's engine: the client's keys and address,
-// its registration with and connection to its gateway, the sender that
-// turns messages into Sphinx packets released as a Poisson stream, and the
-// local websocket API apps use (see README.md).
+// Package client is nym-client's engine, and the client a Go program embeds:
+// the client's keys and address, its registration with and connection to
+// its gateway, the sender that turns messages into Sphinx packets released
+// as a Poisson stream, acknowledged end to end and sent again when lost,
+// anonymous messages and replies over reply SURBs, and the local websocket
+// API apps use (see README.md).
+//
+// Embedding: open a home (LoadHome, or Init a new one), make a Client
+// with New, Run it, then Send, SendAnonymous, Reply and Receive; Reports
+// tells what became of each message sent.
 package client
 
 import (
@@ -29,11 +35,12 @@ type Config struct {
 	GatewayURL string
 	// GatewayIdentity is the gateway's ed25519 identity key.
 	GatewayIdentity [32]byte
-	// Sender tunes packet building and release.
+	// Sender tunes packet building, release, acknowledgements and replies.
 	Sender SenderConfig
 	// ReceiveBuffer bounds the received messages no app has taken yet;
-	// beyond it the client stops acknowledging, and the gateway keeps the
-	// rest.
+	// beyond it the client stops taking (and acknowledging) what its
+	// gateway delivers, cover and messages alike, and the gateway keeps
+	// the rest.
 	ReceiveBuffer int
 	// ReconnectMax bounds the backoff between attempts to reach the gateway.
 	ReconnectMax time.Duration
@@ -45,6 +52,23 @@ type Config struct {
 	// Bandwidth supplies credentials to gateways that enforce them (the
 	// home's wallet, bandwidth.go); nil presents none.
 	Bandwidth gatewayclient.Bandwidth
+	// StateFile, if set, keeps the client's state across a restart (see
+	// state.go): written when Run returns, read back and removed by New.
+	StateFile string
+}
+
+// Message is a message received.
+type Message struct {
+	// ID is the sender's id of the message.
+	ID MessageID
+	// Data is the message.
+	Data []byte
+	// SenderTag is set when the sender is anonymous: Reply to it.
+	SenderTag *SenderTag
+	// Reply is set when the message answers one this client sent
+	// anonymously; ReplyTag is the tag that message carried.
+	Reply    bool
+	ReplyTag SenderTag
 }
 
 // Client is a running nym-client.
@@ -55,7 +79,11 @@ type Client struct {
 	topo   func() *topology.Topology
 	log    *slog.Logger
 	sender *Sender
-	inbox  chan []byte
+	inbox  chan Message
+	// slots holds one token per received message not yet taken by an app;
+	// the session takes one before it handles any delivered payload, so
+	// that cover and messages are acknowledged to the gateway alike.
+	slots chan struct{}
 
 	mu    sync.Mutex
 	conn  *gatewayclient.Conn
@@ -64,7 +92,8 @@ type Client struct {
 	reasm *reassembler // the gateway session's
 
 	received, undecryptable, coverReceived atomic.Uint64
-	incomplete, badFragments               atomic.Uint64
+	incomplete, badFragments, duplicates   atomic.Uint64
+	badMessages                            atomic.Uint64
 }
 
 // Register registers keys with the gateway and returns the shared key to
@@ -94,53 +123,94 @@ func New(cfg Config, keys *Keys, shared gatewayproto.SharedKey, topo func() *top
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{cfg: cfg, keys: keys, shared: shared, topo: topo, log: log.With("component", "client"),
-		inbox: make(chan []byte, cfg.ReceiveBuffer), ready: make(chan struct{}),
+		inbox: make(chan Message, cfg.ReceiveBuffer), slots: make(chan struct{}, cfg.ReceiveBuffer), ready: make(chan struct{}),
 		reasm: newReassembler(cfg.Sender.Geometry.PayloadSize)}
-	s, err := NewSender(cfg.Sender, topo, c.transmit, nil, c.log)
+	s, err := NewSender(cfg.Sender, keys, c.Address(), topo, c.transmit, cfg.LoopCover, c.log)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.LoopCover {
-		if s.cover, err = s.LoopCover(c.Address()); err != nil {
-			return nil, err
-		}
-	}
 	c.sender = s
+	if err := c.loadState(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
 // Address returns the client's address.
 func (c *Client) Address() Address { return c.keys.Address(c.cfg.GatewayIdentity) }
 
-// Send queues message for the recipient (see Sender.Send).
-func (c *Client) Send(to Address, message []byte) error {
-	if err := c.bandwidthStopped(); err != nil {
-		return err
+// Send queues data for the recipient and returns the message's id; Reports
+// says later whether it was delivered.
+func (c *Client) Send(ctx context.Context, to Address, data []byte) (MessageID, error) {
+	if err := ctx.Err(); err != nil {
+		return MessageID{}, err
 	}
-	return c.sender.Send(to, message)
+	if err := c.bandwidthStopped(); err != nil {
+		return MessageID{}, err
+	}
+	return c.sender.Send(to, data)
 }
+
+// SendAnonymous queues data for the recipient without this client's
+// address: with a sender tag and surbs reply SURBs (a negative surbs takes
+// the configured default) over which the recipient can Reply.
+func (c *Client) SendAnonymous(ctx context.Context, to Address, data []byte, surbs int) (MessageID, error) {
+	if err := ctx.Err(); err != nil {
+		return MessageID{}, err
+	}
+	if err := c.bandwidthStopped(); err != nil {
+		return MessageID{}, err
+	}
+	return c.sender.SendAnonymous(to, data, surbs)
+}
+
+// Reply queues data for the anonymous sender of tag, over the reply SURBs
+// it sent.
+func (c *Client) Reply(ctx context.Context, tag SenderTag, data []byte) (MessageID, error) {
+	if err := ctx.Err(); err != nil {
+		return MessageID{}, err
+	}
+	if err := c.bandwidthStopped(); err != nil {
+		return MessageID{}, err
+	}
+	return c.sender.Reply(tag, data)
+}
+
+// Reports delivers a Report for every message this client sent.
+func (c *Client) Reports() <-chan Report { return c.sender.Reports() }
+
+// HeldSURBs is how many reply SURBs the client holds for tag.
+func (c *Client) HeldSURBs(tag SenderTag) int { return c.sender.HeldSURBs(tag) }
+
+// HeldSURBBytes returns the encoded reply SURBs the client holds for tag:
+// all it knows of that anonymous sender.
+func (c *Client) HeldSURBBytes(tag SenderTag) []byte { return c.sender.HeldSURBBytes(tag) }
 
 // MaxMessageSize is the largest message Send takes.
 func (c *Client) MaxMessageSize() int { return c.sender.MaxMessageSize() }
 
 // Receive returns the next message for this client.
-func (c *Client) Receive(ctx context.Context) ([]byte, error) {
+func (c *Client) Receive(ctx context.Context) (Message, error) {
 	select {
 	case m := <-c.inbox:
+		<-c.slots
 		return m, nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return Message{}, ctx.Err()
 	}
 }
 
 // Stats are the client's counters: messages received (whole, or put back
 // together from fragments), loop cover packets back, payloads that did not
-// open, fragments refused, and fragmented messages given up on incomplete
-// (expired or evicted, see MaxLongMessage).
+// open, fragments refused, fragmented messages given up on incomplete
+// (expired or evicted, see MaxLongMessage), chunks of messages received
+// already (Duplicates: retransmissions whose ack was lost), and messages
+// that opened but did not decode.
 type Stats struct {
 	SenderStats
 	Received, CoverReceived, Undecryptable uint64
-	BadFragments, Incomplete               uint64
+	BadFragments, Incomplete, Duplicates   uint64
+	BadMessages                            uint64
 	Connected                              bool
 }
 
@@ -151,7 +221,8 @@ func (c *Client) Stats() Stats {
 	c.mu.Unlock()
 	return Stats{SenderStats: c.sender.Stats(), Received: c.received.Load(),
 		CoverReceived: c.coverReceived.Load(), Undecryptable: c.undecryptable.Load(),
-		BadFragments: c.badFragments.Load(), Incomplete: c.incomplete.Load(), Connected: connected}
+		BadFragments: c.badFragments.Load(), Incomplete: c.incomplete.Load(), Duplicates: c.duplicates.Load(),
+		BadMessages: c.badMessages.Load(), Connected: connected}
 }
 
 // transmitWait is how long a released packet waits for a gateway
@@ -182,6 +253,9 @@ func (c *Client) transmit(next [32]byte, packet []byte) error {
 
 // Run connects to the gateway (reconnecting with backoff when the
 // connection drops), receives, and releases packets until ctx ends.
+//
+// When it returns it writes the client's state to StateFile (if set); the
+// client is not to be run again (New a new one, which reads the state).
 func (c *Client) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -189,7 +263,12 @@ func (c *Client) Run(ctx context.Context) error {
 		defer wg.Done()
 		c.sender.Run(ctx)
 	}()
-	defer wg.Wait()
+	defer func() {
+		wg.Wait()
+		if err := c.saveState(); err != nil {
+			c.log.Error("client state not saved: messages pending or held may be lost", "file", c.cfg.StateFile, "err", err)
+		}
+	}()
 	backoff := 100 * time.Millisecond
 	for {
 		start := time.Now()
@@ -243,40 +322,98 @@ func (c *Client) session(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		var msg []byte
-		p, err := OpenPiece(c.keys.Encryption, m.Payload)
-		switch {
-		case errors.Is(err, ErrCover):
-			c.coverReceived.Add(1)
-		case err != nil:
-			// Not for us or damaged: nothing to hand on, nothing to keep.
-			c.undecryptable.Add(1)
-			c.log.Debug("undecryptable payload dropped", "err", err)
-		case p.Fragment:
-			var abandoned int
-			msg, abandoned, err = c.reasm.add(p, time.Now())
-			c.incomplete.Add(uint64(abandoned))
-			if err != nil {
-				c.badFragments.Add(1)
-				c.log.Debug("fragment dropped", "err", err)
-			}
-		default:
-			msg = p.Data
+		// Every payload, cover or not, waits for room for a message before
+		// it is handled and acknowledged: the gateway sees the same timing
+		// whatever the payload was.
+		select {
+		case c.slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-conn.Done():
+			return conn.Err()
 		}
-		if msg != nil {
-			select {
-			case c.inbox <- msg:
-				c.received.Add(1)
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-conn.Done():
-				return conn.Err()
-			}
+		if msg, ok := c.handle(m.Payload); ok {
+			c.inbox <- msg
+			c.received.Add(1)
+		} else {
+			<-c.slots
 		}
 		// The payload is ours now (a fragment waits in memory for the
 		// rest of its message): the gateway may delete it.
 		if err := conn.Ack(m.ID); err != nil {
 			return fmt.Errorf("acknowledge message %d: %w", m.ID, err)
 		}
+	}
+}
+
+// handle takes one payload the gateway delivered and returns the message
+// for apps it completes, if any.
+func (c *Client) handle(payload []byte) (Message, bool) {
+	if gatewayproto.IsAck(payload) {
+		c.sender.handleAck(payload)
+		return Message{}, false
+	}
+	now := time.Now()
+	plain, reply, rtag, err := c.sender.openContent(c, payload, now)
+	if err != nil {
+		// Not for us or damaged: nothing to hand on, nothing to keep.
+		c.undecryptable.Add(1)
+		return Message{}, false
+	}
+	p, err := parsePiece(plain)
+	switch {
+	case errors.Is(err, ErrCover) && !reply:
+		c.coverReceived.Add(1)
+		return Message{}, false
+	case err != nil:
+		c.undecryptable.Add(1)
+		return Message{}, false
+	}
+	b, abandoned, err := c.reasm.add(p, now)
+	c.incomplete.Add(uint64(abandoned))
+	switch {
+	case errors.Is(err, errDuplicate):
+		c.duplicates.Add(1)
+		return Message{}, false
+	case err != nil:
+		c.badFragments.Add(1)
+		return Message{}, false
+	case b == nil:
+		return Message{}, false
+	}
+	m, err := parseMessage(b)
+	if err != nil {
+		c.badMessages.Add(1)
+		return Message{}, false
+	}
+	// What came over a reply SURB may only be a reply or a request for
+	// SURBs; the rest only sealed to our address.
+	if reply != (m.kind == kindReply || m.kind == kindSURBAsk) {
+		c.badMessages.Add(1)
+		return Message{}, false
+	}
+	switch m.kind {
+	case kindPlain:
+		return Message{ID: p.ID, Data: m.data}, true
+	case kindAnonymous:
+		c.sender.addSURBs(m.tag, m.surbs, now)
+		tag := m.tag
+		return Message{ID: p.ID, Data: m.data, SenderTag: &tag}, true
+	case kindSURBs:
+		c.sender.addSURBs(m.tag, m.surbs, now)
+	case kindReply:
+		if c.sender.outstanding(rtag) < c.cfg.Sender.Replies.withDefaults().LowWater {
+			c.topUp(rtag, c.cfg.Sender.Replies.withDefaults().SURBs)
+		}
+		return Message{ID: p.ID, Data: m.data, Reply: true, ReplyTag: rtag}, true
+	case kindSURBAsk:
+		c.topUp(rtag, m.want)
+	}
+	return Message{}, false
+}
+
+func (c *Client) topUp(tag SenderTag, n int) {
+	if err := c.sender.topUp(tag, n); err != nil {
+		c.log.Debug("reply SURB top-up not sent", "tag", tag, "err", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,36 +66,59 @@ func TestAddressTextAndBinary(t *testing.T) {
 	}
 }
 
-func TestSealOpen(t *testing.T) {
+// TestEnvelopes: a piece sealed to a key opens with it only; a reply
+// envelope opens with its reply key only; a flipped bit anywhere is refused.
+func TestEnvelopes(t *testing.T) {
 	k := mustKeys(t)
-	p := sphinx.Regular.PayloadSize
-	for _, msg := range [][]byte{nil, []byte("hi"), bytes.Repeat([]byte{0xab}, MaxMessageSize(p))} {
-		sealed, err := Seal(rand.Reader, k.Encryption.PublicKey(), msg, p)
+	n := ContentSize(sphinx.Regular.PayloadSize) - envelopeOverhead
+	for _, data := range [][]byte{nil, []byte("hi"), bytes.Repeat([]byte{0xab}, ChunkCapacity(sphinx.Regular.PayloadSize))} {
+		piece, err := Piece{ID: MessageID{1}, Index: 0, Count: 1, Data: data}.marshal(n)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(sealed) != p {
-			t.Fatalf("sealed %d bytes, want %d", len(sealed), p)
+		sealed, err := seal(rand.Reader, k.Encryption.PublicKey(), piece)
+		if err != nil {
+			t.Fatal(err)
 		}
-		got, err := Open(k.Encryption, sealed)
-		if err != nil || !bytes.Equal(got, msg) {
-			t.Fatalf("Open = %q, %v", got, err)
+		if len(sealed) != ContentSize(sphinx.Regular.PayloadSize) {
+			t.Fatalf("sealed %d bytes", len(sealed))
 		}
-		// Every byte matters.
-		for _, i := range []int{0, 5, 40, p - 1} {
+		plain, err := openSealed(k.Encryption, sealed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, err := parsePiece(plain); err != nil || !bytes.Equal(p.Data, data) || p.ID != (MessageID{1}) {
+			t.Fatalf("opened %+v, %v", p, err)
+		}
+		for _, i := range []int{0, 40, len(sealed) - 1} {
 			bad := bytes.Clone(sealed)
 			bad[i] ^= 1
-			if _, err := Open(k.Encryption, bad); !errors.Is(err, ErrSealed) {
-				t.Fatalf("flipped byte %d: %v", i, err)
+			if _, err := openSealed(k.Encryption, bad); !errors.Is(err, ErrSealed) {
+				t.Errorf("flipped byte %d: %v", i, err)
 			}
 		}
-		// Someone else cannot open it.
-		if _, err := Open(mustKeys(t).Encryption, sealed); !errors.Is(err, ErrSealed) {
-			t.Fatal("opened with the wrong key")
+		if _, err := openSealed(mustKeys(t).Encryption, sealed); !errors.Is(err, ErrSealed) {
+			t.Error("another key opened it")
+		}
+		var key, other [ReplyKeySize]byte
+		rand.Read(key[:])
+		rand.Read(other[:])
+		r, err := sealReply(rand.Reader, key, piece)
+		if err != nil || len(r) != len(sealed) {
+			t.Fatalf("reply envelope of %d bytes: %v", len(r), err)
+		}
+		if got, err := openReply(key, r); err != nil || !bytes.Equal(got, piece) {
+			t.Fatalf("reply opened: %v", err)
+		}
+		if _, err := openReply(other, r); !errors.Is(err, ErrSealed) {
+			t.Error("another reply key opened it")
 		}
 	}
-	if _, err := Seal(rand.Reader, k.Encryption.PublicKey(), make([]byte, MaxMessageSize(p)+1), p); !errors.Is(err, ErrMessageTooLarge) {
-		t.Fatalf("oversized message: %v", err)
+	if _, err := (Piece{Count: 1, Data: make([]byte, n)}).marshal(n); !errors.Is(err, ErrMessageTooLarge) {
+		t.Fatalf("oversized chunk: %v", err)
+	}
+	if _, err := parsePiece(coverPiece(n)); !errors.Is(err, ErrCover) {
+		t.Fatalf("cover piece: %v", err)
 	}
 }
 
@@ -190,7 +214,11 @@ func (n *testNet) hops(t *testing.T, first [32]byte, packet []byte) (sphinx.Resu
 		if !ok {
 			t.Fatalf("packet routed to unknown node %x", at[:4])
 		}
-		res, err := sphinx.Regular.ProcessHop(key, packet)
+		g, err := sphinx.GeometryForPacketSize(len(packet))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := g.ProcessHop(key, packet)
 		if err != nil {
 			t.Fatalf("hop %d: %v", len(route), err)
 		}
@@ -201,198 +229,6 @@ func (n *testNet) hops(t *testing.T, first [32]byte, packet []byte) (sphinx.Resu
 	}
 	t.Fatal("packet never delivered")
 	return sphinx.Result{}, nil
-}
-
-func TestSenderRoutesThroughEachLayer(t *testing.T) {
-	n := newTestNet(t, 3)
-	bob := mustKeys(t)
-	bobAddr := bob.Address(n.topo.Exit[0].Identity)
-	type sent struct {
-		next   [32]byte
-		packet []byte
-	}
-	out := make(chan sent, 16)
-	cfg := DefaultSenderConfig()
-	cfg.AverageSendDelay = time.Millisecond
-	s, err := NewSender(cfg, func() *topology.Topology { return n.topo }, func(next [32]byte, p []byte) error {
-		out <- sent{next, p}
-		return nil
-	}, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(testCtx(t))
-	defer cancel()
-	go s.Run(ctx)
-
-	msg := []byte("hello bob")
-	const count = 20
-	for range count {
-		if err := s.Send(bobAddr, msg); err != nil {
-			t.Fatal(err)
-		}
-	}
-	firstHops := map[[32]byte]bool{}
-	for range count {
-		p := <-out
-		res, route := n.hops(t, p.next, p.packet)
-		if len(route) != 4 {
-			t.Fatalf("route of %d hops", len(route))
-		}
-		for l := range 3 {
-			if n.topo.RoleOf(route[l]) != topology.Layer1+topology.Role(l) {
-				t.Fatalf("hop %d is a %v", l+1, n.topo.RoleOf(route[l]))
-			}
-		}
-		if route[3] != bobAddr.Gateway || res.Destination != sphinx.DestinationAddress(bobAddr.Identity) {
-			t.Fatal("not delivered to bob at his gateway")
-		}
-		if res.Delay < 0 {
-			t.Fatal("negative delay")
-		}
-		got, err := Open(bob.Encryption, res.Payload)
-		if err != nil || !bytes.Equal(got, msg) {
-			t.Fatalf("bob opened %q, %v", got, err)
-		}
-		firstHops[p.next] = true
-	}
-	if len(firstHops) < 2 {
-		t.Errorf("%d packets all went through the same layer-1 node", count)
-	}
-	// The counter moves after transmit returns.
-	waitUntil(t, "the sent counter", func() bool { return s.Stats().Sent == count })
-	if st := s.Stats(); st.Failed != 0 {
-		t.Errorf("stats %+v", st)
-	}
-
-	// Refusals.
-	if err := s.Send(bobAddr, make([]byte, s.MaxMessageSize()+1)); !errors.Is(err, ErrMessageTooLarge) || !strings.Contains(err.Error(), "at most 65536") {
-		t.Errorf("oversized message: %v", err)
-	}
-	stranger := bob.Address([32]byte{42})
-	if err := s.Send(stranger, msg); !errors.Is(err, ErrUnknownGateway) {
-		t.Errorf("unknown gateway: %v", err)
-	}
-	// A recipient whose gateway holds a mix role this epoch is still
-	// reachable: its node keeps serving its clients.
-	viaMix := bob.Address(n.topo.Layers[0][0].Identity)
-	if err := s.Send(viaMix, msg); err != nil {
-		t.Errorf("a recipient whose gateway is a mix node this epoch: %v", err)
-	}
-}
-
-// TestLoopCover: with loop cover an idle sender sends a packet in every
-// slot, each routed through the three layers to the client's own gateway
-// and sealed so that only the client opens it (as cover); a message takes
-// one slot among the cover packets.
-func TestLoopCover(t *testing.T) {
-	n := newTestNet(t, 2)
-	alice, bob := mustKeys(t), mustKeys(t)
-	self := alice.Address(n.topo.Entry[0].Identity)
-	out := make(chan [2][]byte, 64)
-	cfg := DefaultSenderConfig()
-	cfg.AverageSendDelay = time.Millisecond
-	s, err := NewSender(cfg, func() *topology.Topology { return n.topo }, func(next [32]byte, p []byte) error {
-		out <- [2][]byte{next[:], p}
-		return nil
-	}, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.cover, err = s.LoopCover(self); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(testCtx(t))
-	defer cancel()
-	go s.Run(ctx)
-
-	open := func(p [2][]byte) (sphinx.Result, []byte, error) {
-		res, route := n.hops(t, [32]byte(p[0]), p[1])
-		if len(route) != 4 || (route[3] != self.Gateway && route[3] != n.topo.Exit[0].Identity) {
-			t.Fatalf("route %d hops, last %x", len(route), route[len(route)-1][:4])
-		}
-		if res.Destination == sphinx.DestinationAddress(self.Identity) && route[3] != self.Gateway {
-			t.Fatal("cover not routed to the client's own gateway")
-		}
-		if len(p[1]) != cfg.Geometry.PacketSize() {
-			t.Fatalf("a %d-byte packet", len(p[1]))
-		}
-		if res.Destination == sphinx.DestinationAddress(self.Identity) {
-			m, err := Open(alice.Encryption, res.Payload)
-			return res, m, err
-		}
-		m, err := Open(bob.Encryption, res.Payload)
-		return res, m, err
-	}
-	for range 10 {
-		res, _, err := open(<-out)
-		if res.Destination != sphinx.DestinationAddress(self.Identity) || !errors.Is(err, ErrCover) {
-			t.Fatalf("an idle sender's packet is not loop cover: %v", err)
-		}
-		if _, err := Open(bob.Encryption, res.Payload); !errors.Is(err, ErrSealed) {
-			t.Fatalf("another key opens a cover payload: %v", err)
-		}
-	}
-	// A message takes one slot; cover goes on around it.
-	bobAddr := bob.Address(n.topo.Exit[0].Identity)
-	if err := s.Send(bobAddr, []byte("hello bob")); err != nil {
-		t.Fatal(err)
-	}
-	messages := 0
-	for range 20 {
-		_, m, err := open(<-out)
-		switch {
-		case errors.Is(err, ErrCover):
-		case err == nil && string(m) == "hello bob":
-			messages++
-		default:
-			t.Fatalf("packet neither cover nor the message: %q %v", m, err)
-		}
-	}
-	if messages != 1 {
-		t.Fatalf("the message went out %d times", messages)
-	}
-	waitUntil(t, "the counters", func() bool { st := s.Stats(); return st.Sent == 1 && st.CoverSent >= 29 })
-
-	cfg.AverageSendDelay = 0
-	s2, err := NewSender(cfg, func() *topology.Topology { return n.topo }, func([32]byte, []byte) error { return nil }, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s2.LoopCover(self); err == nil {
-		t.Fatal("loop cover without gaps between slots was accepted")
-	}
-}
-
-func TestSenderDelaysAreExponential(t *testing.T) {
-	n := newTestNet(t, 1)
-	cfg := DefaultSenderConfig()
-	s, err := NewSender(cfg, func() *topology.Topology { return n.topo }, nil, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The mean of many draws is near the configured mean, and draws vary.
-	const draws = 20000
-	var sum time.Duration
-	seen := map[time.Duration]bool{}
-	for range draws {
-		d := s.exp(cfg.AveragePacketDelay)
-		if d < 0 {
-			t.Fatal("negative delay")
-		}
-		sum += d
-		seen[d] = true
-	}
-	mean := sum / draws
-	if mean < cfg.AveragePacketDelay*9/10 || mean > cfg.AveragePacketDelay*11/10 {
-		t.Errorf("mean delay %v, configured %v", mean, cfg.AveragePacketDelay)
-	}
-	if len(seen) < draws/2 {
-		t.Errorf("only %d distinct delays", len(seen))
-	}
-	if s.exp(0) != 0 {
-		t.Error("zero mean gives a delay")
-	}
 }
 
 // startGateway runs a real gateway whose forwarder carries packets through
@@ -501,6 +337,13 @@ func TestTwoClientsThroughGateways(t *testing.T) {
 	msg := "hello, B"
 	req, _ := json.Marshal(map[string]string{"type": "send", "recipient": self.Address, "message": msg})
 	appA.WriteMessage(websocket.TextMessage, req)
+	sentFrame := readJSON(t, appA)
+	if sentFrame.Type != "sent" || len(sentFrame.ID) != 16 {
+		t.Fatalf("answer to a send: %+v", sentFrame)
+	}
+	if d := readJSON(t, appA); d.Type != "delivered" || d.ID != sentFrame.ID {
+		t.Fatalf("report of the send: %+v", d)
+	}
 	got := readJSON(t, appB)
 	if got.Type != "received" || got.Message == nil || *got.Message != msg || string(got.Data) != msg {
 		t.Fatalf("B received %+v", got)
@@ -528,7 +371,7 @@ func TestTwoClientsThroughGateways(t *testing.T) {
 	}
 
 	// A message longer than a packet goes in fragments and arrives whole.
-	long := make([]byte, 3*MaxMessageSize(sphinx.Regular.PayloadSize)+7)
+	long := make([]byte, 3*ChunkCapacity(sphinx.Regular.PayloadSize)+7)
 	rand.Read(long)
 	appA.WriteMessage(websocket.BinaryMessage, append(append([]byte{BinarySend}, addr.MarshalBinary()...), long...))
 	if mt, frame, err = appB2.ReadMessage(); err != nil || mt != websocket.BinaryMessage || !bytes.Equal(frame[1:], long) {
@@ -538,12 +381,23 @@ func TestTwoClientsThroughGateways(t *testing.T) {
 	// A message longer than the longest is refused with a clear error.
 	big, _ := json.Marshal(map[string]any{"type": "send", "recipient": self.Address, "data": make([]byte, MaxLongMessage+1)})
 	appA.WriteMessage(websocket.TextMessage, big)
-	if e := readJSON(t, appA); e.Type != "error" || !strings.Contains(e.Error, "too large") {
+	if e := readSkipping(t, appA, "sent", "delivered"); e.Type != "error" || !strings.Contains(e.Error, "too large") {
 		t.Fatalf("oversized send: %+v", e)
 	}
 	appA.WriteMessage(websocket.TextMessage, []byte(`{"type":"send","recipient":"nope","message":"x"}`))
-	if e := readJSON(t, appA); e.Type != "error" || !strings.Contains(e.Error, "invalid address") {
+	if e := readSkipping(t, appA, "sent", "delivered"); e.Type != "error" || !strings.Contains(e.Error, "invalid address") {
 		t.Fatalf("bad address: %+v", e)
+	}
+}
+
+// readSkipping reads JSON frames until one of a type not listed.
+func readSkipping(t *testing.T, conn *websocket.Conn, skip ...string) appJSON {
+	t.Helper()
+	for {
+		j := readJSON(t, conn)
+		if !slices.Contains(skip, j.Type) {
+			return j
+		}
 	}
 }
 
@@ -566,7 +420,7 @@ func TestOfflineRecipientGetsMessagesOnReconnect(t *testing.T) {
 	}
 	bobAddr := bob.Address(gwB)
 	for i := range 5 {
-		if err := clientA.Send(bobAddr, []byte{byte(i)}); err != nil {
+		if _, err := clientA.Send(ctx, bobAddr, []byte{byte(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -584,7 +438,7 @@ func TestOfflineRecipientGetsMessagesOnReconnect(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(m, []byte{byte(i)}) {
+		if !bytes.Equal(m.Data, []byte{byte(i)}) {
 			t.Fatalf("message %d: %v", i, m)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/mr-tron/base58"
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/nyx-privacy/nyx/sidecar/gatewayclient"
 	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
@@ -29,6 +30,8 @@ import (
 const (
 	ConfigFile = "config/config.toml"
 	KeysDir    = "keys"
+	// StateFile keeps what a stopped client held (state.go).
+	StateFile = "data/state.json"
 )
 
 // DefaultListen is the local API's default address (Nym's port).
@@ -43,6 +46,7 @@ type FileConfig struct {
 	Gateway GatewaySection `toml:"gateway"`
 	Chain   ChainSection   `toml:"chain"`
 	Traffic TrafficSection `toml:"traffic"`
+	Replies RepliesSection `toml:"replies"`
 	Log     LogSection     `toml:"log"`
 	// Credentials is the buying of bandwidth credentials (bandwidth.go).
 	Credentials CredentialsSection `toml:"credentials"`
@@ -72,6 +76,19 @@ type TrafficSection struct {
 	AverageSendDelay   Duration `toml:"average_send_delay"`
 	SendQueue          int      `toml:"send_queue"`
 	LoopCover          bool     `toml:"loop_cover_traffic"`
+	AckWait            Duration `toml:"ack_wait"`
+	MaxAckWait         Duration `toml:"max_ack_wait"`
+	MaxRetransmissions int      `toml:"max_retransmissions"`
+}
+
+// RepliesSection tunes anonymous messages and reply SURBs.
+type RepliesSection struct {
+	SURBs        int      `toml:"reply_surbs"`
+	SURBLifetime Duration `toml:"surb_lifetime"`
+	MaxPerTag    int      `toml:"max_surbs_per_tag"`
+	MaxTags      int      `toml:"max_sender_tags"`
+	MaxReplyKeys int      `toml:"max_reply_keys"`
+	Wait         Duration `toml:"reply_wait"`
 }
 
 // LogSection sets the logs.
@@ -82,11 +99,15 @@ type LogSection struct {
 // DefaultFileConfig is the config Init writes before it fills in the gateway.
 func DefaultFileConfig() FileConfig {
 	s := DefaultSenderConfig()
+	r := s.Replies
 	return FileConfig{
-		Client:  ClientSection{Listen: DefaultListen, ReceiveBuffer: 1024},
-		Chain:   ChainSection{GRPC: "127.0.0.1:9090", Refresh: Duration(topology.DefaultRefresh)},
-		Traffic: TrafficSection{AveragePacketDelay: Duration(s.AveragePacketDelay), AverageSendDelay: Duration(s.AverageSendDelay), SendQueue: s.QueueSize, LoopCover: true},
-		Log:     LogSection{Level: "info"},
+		Client: ClientSection{Listen: DefaultListen, ReceiveBuffer: 1024},
+		Chain:  ChainSection{GRPC: "127.0.0.1:9090", Refresh: Duration(topology.DefaultRefresh)},
+		Traffic: TrafficSection{AveragePacketDelay: Duration(s.AveragePacketDelay), AverageSendDelay: Duration(s.AverageSendDelay), SendQueue: s.QueueSize, LoopCover: true,
+			AckWait: Duration(s.AckWait), MaxAckWait: Duration(s.MaxAckWait), MaxRetransmissions: s.MaxRetransmissions},
+		Replies: RepliesSection{SURBs: r.SURBs, SURBLifetime: Duration(r.Lifetime), MaxPerTag: r.MaxPerTag, MaxTags: r.MaxTags,
+			MaxReplyKeys: r.MaxReplyKeys, Wait: Duration(r.Wait)},
+		Log: LogSection{Level: "info"},
 
 		Credentials: DefaultCredentialsSection(),
 	}
@@ -128,6 +149,32 @@ send_queue = {{.Traffic.SendQueue}}
 # Needs a positive average_send_delay. Turning it off tells an observer of
 # the client's link when it sends.
 loop_cover_traffic = {{.Traffic.LoopCover}}
+# Every packet carries an acknowledgement its recipient's gateway sends back.
+# A packet not acknowledged within 1.5 x the sampled delays of its route and
+# of its ack's route, plus ack_wait, is sent again over a fresh route; the
+# wait doubles at each retransmission up to max_ack_wait, and after
+# max_retransmissions the message is reported failed to the app.
+ack_wait = "{{.Traffic.AckWait}}"
+max_ack_wait = "{{.Traffic.MaxAckWait}}"
+max_retransmissions = {{.Traffic.MaxRetransmissions}}
+
+[replies]
+# Reply SURBs an anonymous message carries when the app does not say (at
+# most 50), and how many a top-up gives.
+reply_surbs = {{.Replies.SURBs}}
+# Longest a reply SURB is used (shorter when a node on its route has
+# announced a new key: then until the epoch ends). Its reply key is kept as
+# long, so a reply can still be opened.
+surb_lifetime = "{{.Replies.SURBLifetime}}"
+# Bounds: SURBs held for one sender tag (and outstanding with one
+# recipient), sender tags whose SURBs are held (the least recently used goes
+# first), reply keys kept for SURBs given out.
+max_surbs_per_tag = {{.Replies.MaxPerTag}}
+max_sender_tags = {{.Replies.MaxTags}}
+max_reply_keys = {{.Replies.MaxReplyKeys}}
+# How long a reply waits for more SURBs (asked for when too few are held)
+# before it is reported failed.
+reply_wait = "{{.Replies.Wait}}"
 
 [log]
 # debug, info, warn or error.
@@ -194,6 +241,22 @@ func (c FileConfig) Validate() error {
 	if c.Traffic.SendQueue <= 0 {
 		errs = append(errs, errors.New("traffic.send_queue must be positive"))
 	}
+	if c.Traffic.AckWait <= 0 || c.Traffic.MaxAckWait < c.Traffic.AckWait {
+		errs = append(errs, errors.New("traffic.ack_wait must be positive and at most traffic.max_ack_wait"))
+	}
+	if c.Traffic.MaxRetransmissions <= 0 {
+		errs = append(errs, errors.New("traffic.max_retransmissions must be positive"))
+	}
+	r := c.Replies
+	if r.SURBs <= 0 || r.SURBs > MaxSURBsPerMessage {
+		errs = append(errs, fmt.Errorf("replies.reply_surbs must be 1 to %d", MaxSURBsPerMessage))
+	}
+	if r.SURBLifetime <= 0 || r.Wait <= 0 {
+		errs = append(errs, errors.New("replies.surb_lifetime and replies.reply_wait must be positive"))
+	}
+	if r.MaxPerTag < r.SURBs || r.MaxTags <= 0 || r.MaxReplyKeys < r.SURBs {
+		errs = append(errs, errors.New("replies: max_surbs_per_tag and max_reply_keys must be at least reply_surbs, max_sender_tags positive"))
+	}
 	if c.Traffic.LoopCover && c.Traffic.AverageSendDelay <= 0 {
 		errs = append(errs, errors.New("traffic.loop_cover_traffic needs a positive traffic.average_send_delay (every slot of the stream sends a packet)"))
 	}
@@ -240,7 +303,10 @@ func (c FileConfig) ClientConfig() (Config, error) {
 		GatewayURL:      c.Gateway.URL,
 		GatewayIdentity: id,
 		Sender: SenderConfig{Geometry: sphinx.Regular, AveragePacketDelay: time.Duration(c.Traffic.AveragePacketDelay),
-			AverageSendDelay: time.Duration(c.Traffic.AverageSendDelay), QueueSize: c.Traffic.SendQueue},
+			AverageSendDelay: time.Duration(c.Traffic.AverageSendDelay), QueueSize: c.Traffic.SendQueue,
+			AckWait: time.Duration(c.Traffic.AckWait), MaxAckWait: time.Duration(c.Traffic.MaxAckWait), MaxRetransmissions: c.Traffic.MaxRetransmissions,
+			Replies: ReplyConfig{SURBs: c.Replies.SURBs, Lifetime: time.Duration(c.Replies.SURBLifetime), LowWater: min(5, c.Replies.SURBs),
+				MaxPerTag: c.Replies.MaxPerTag, MaxTags: c.Replies.MaxTags, MaxReplyKeys: c.Replies.MaxReplyKeys, Wait: time.Duration(c.Replies.Wait)}},
 		ReceiveBuffer: c.Client.ReceiveBuffer,
 		LoopCover:     c.Traffic.LoopCover,
 	}, nil
@@ -356,23 +422,32 @@ func LoadHome(home string) (*Home, error) {
 	return &Home{Dir: home, Config: cfg, Keys: keys, Shared: shared}, nil
 }
 
+// NewClient returns the client of the home, configured by its config.toml;
+// Run connects it. topo supplies the topology (a topology.Reader's Current);
+// bw the credentials it presents to gateways that charge for bandwidth (nil:
+// none; Home.Bandwidth gives the home's wallet).
+func (h *Home) NewClient(topo func() *topology.Topology, bw gatewayclient.Bandwidth, log *slog.Logger) (*Client, error) {
+	cc, err := h.Config.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	cc.StateFile = filepath.Join(h.Dir, StateFile)
+	cc.Bandwidth = bw
+	return New(cc, h.Keys, h.Shared, topo, log)
+}
+
 // Serve runs the client of home with its local API on listener l until ctx
 // ends; topo supplies the topology (a Reader's Current).
 func Serve(ctx context.Context, h *Home, l net.Listener, topo func() *topology.Topology, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cc, err := h.Config.ClientConfig()
-	if err != nil {
-		return err
-	}
 	bw, stopBW, err := h.Bandwidth(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer stopBW()
-	cc.Bandwidth = bw
-	c, err := New(cc, h.Keys, h.Shared, topo, log)
+	c, err := h.NewClient(topo, bw, log)
 	if err != nil {
 		return err
 	}

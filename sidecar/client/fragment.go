@@ -7,20 +7,21 @@ import (
 )
 
 // MaxLongMessage is the longest message a client sends or reassembles: a
-// message longer than one payload goes as fragments (at most 34 with
+// message longer than one packet's chunk goes as fragments (at most 42 with
 // regular packets), each in its own packet, and the recipient puts them
 // back together. It bounds what a client holds in memory for messages its
 // apps have not read (receive_buffer of them) and for each app's queue.
 const MaxLongMessage = 64 << 10
 
-// maxFragments is how many fragments a message of MaxLongMessage bytes
-// takes in payloads of payloadSize bytes.
+// maxFragments is how many chunks the longest encoded message (an
+// anonymous one with the most SURBs) takes in payloads of payloadSize
+// bytes.
 func maxFragments(payloadSize int) int {
-	c := FragmentCapacity(payloadSize)
+	c := ChunkCapacity(payloadSize)
 	if c <= 0 {
 		return 0
 	}
-	return (MaxLongMessage + c - 1) / c
+	return (maxEncodedMessage + c - 1) / c
 }
 
 // split cuts message into chunks of at most capacity bytes.
@@ -42,6 +43,11 @@ const (
 	reassemblyMessages = 64                                  // incomplete messages at once
 	reassemblyBytes    = reassemblyMessages * MaxLongMessage // their bytes
 	reassemblyTTL      = 10 * time.Minute                    // how long one may stay incomplete
+	// A message put together is remembered this long (and at most
+	// seenMessages of them), so that a retransmitted chunk of it, whose
+	// ack was lost, is not handed to apps again.
+	seenTTL      = time.Hour
+	seenMessages = 1 << 16
 )
 
 // errFragment is wrapped by the reasons a fragment is refused.
@@ -55,8 +61,9 @@ type reassembler struct {
 	maxBytes     int
 	ttl          time.Duration
 
-	partial map[[8]byte]*partialMessage
+	partial map[MessageID]*partialMessage
 	bytes   int
+	seen    *seenSet
 }
 
 type partialMessage struct {
@@ -68,13 +75,25 @@ type partialMessage struct {
 
 func newReassembler(payloadSize int) *reassembler {
 	return &reassembler{maxFragments: maxFragments(payloadSize), maxMessages: reassemblyMessages,
-		maxBytes: reassemblyBytes, ttl: reassemblyTTL, partial: map[[8]byte]*partialMessage{}}
+		maxBytes: reassemblyBytes, ttl: reassemblyTTL, partial: map[MessageID]*partialMessage{},
+		seen: newSeenSet(seenMessages, seenTTL)}
 }
 
-// add takes fragment p at time now. It returns the whole message when p
+// errDuplicate: a chunk of a message already put together.
+var errDuplicate = errors.New("client: chunk of a message already received")
+
+// add takes chunk p at time now. It returns the whole message when p
 // completes it, and how many incomplete messages it gave up on (expired or
-// evicted to make room). A duplicate fragment is ignored.
+// evicted to make room). A duplicate chunk of a message still incomplete is
+// ignored; one of a message already put together gets errDuplicate.
 func (r *reassembler) add(p Piece, now time.Time) (msg []byte, abandoned int, err error) {
+	if r.seen.has(p.ID, now) {
+		return nil, 0, errDuplicate
+	}
+	if p.Count == 1 {
+		r.seen.add(p.ID, now)
+		return p.Data, 0, nil
+	}
 	for id, m := range r.partial {
 		if now.Sub(m.started) > r.ttl {
 			r.drop(id)
@@ -113,10 +132,11 @@ func (r *reassembler) add(p Piece, now time.Time) (msg []byte, abandoned int, er
 		msg = append(msg, c...)
 	}
 	r.drop(p.ID)
+	r.seen.add(p.ID, now)
 	return msg, abandoned, nil
 }
 
-func (r *reassembler) drop(id [8]byte) {
+func (r *reassembler) drop(id MessageID) {
 	if m, ok := r.partial[id]; ok {
 		r.bytes -= m.size
 		delete(r.partial, id)
@@ -125,8 +145,8 @@ func (r *reassembler) drop(id [8]byte) {
 
 // dropOldest gives up on the oldest incomplete message other than keep; it
 // reports false if there is none.
-func (r *reassembler) dropOldest(keep [8]byte) bool {
-	var oldest [8]byte
+func (r *reassembler) dropOldest(keep MessageID) bool {
+	var oldest MessageID
 	found := false
 	for id, m := range r.partial {
 		if id != keep && (!found || m.started.Before(r.partial[oldest].started)) {
@@ -141,3 +161,49 @@ func (r *reassembler) dropOldest(keep [8]byte) bool {
 
 // pending is the number of incomplete messages held.
 func (r *reassembler) pending() int { return len(r.partial) }
+
+// seenSet remembers the ids of messages put together, in arrival order,
+// for ttl and at most max of them.
+type seenSet struct {
+	max   int
+	ttl   time.Duration
+	at    map[MessageID]time.Time
+	order []MessageID // ring, oldest at head
+	head  int
+}
+
+func newSeenSet(max int, ttl time.Duration) *seenSet {
+	return &seenSet{max: max, ttl: ttl, at: map[MessageID]time.Time{}}
+}
+
+func (s *seenSet) has(id MessageID, now time.Time) bool {
+	t, ok := s.at[id]
+	return ok && now.Sub(t) <= s.ttl
+}
+
+func (s *seenSet) add(id MessageID, now time.Time) {
+	if _, ok := s.at[id]; ok {
+		return
+	}
+	if len(s.order) < s.max {
+		s.order = append(s.order, id)
+	} else {
+		delete(s.at, s.order[s.head])
+		s.order[s.head] = id
+		s.head = (s.head + 1) % s.max
+	}
+	s.at[id] = now
+}
+
+// ids returns the remembered ids with their times, oldest first.
+func (s *seenSet) ids() ([]MessageID, []time.Time) {
+	var ids []MessageID
+	var ts []time.Time
+	for i := range s.order {
+		id := s.order[(s.head+i)%len(s.order)]
+		if t, ok := s.at[id]; ok {
+			ids, ts = append(ids, id), append(ts, t)
+		}
+	}
+	return ids, ts
+}

@@ -7,114 +7,64 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
 
-// TestSealOpenFragment: a fragment opens to its id, index, count and chunk;
-// Open refuses it as a fragment; bad fragment shapes are refused at sealing.
-func TestSealOpenFragment(t *testing.T) {
-	k := mustKeys(t)
-	size := sphinx.Regular.PayloadSize
-	id := [8]byte{1, 2, 3, 4, 5, 6, 7, 8}
-	for _, chunk := range [][]byte{{0}, bytes.Repeat([]byte{7}, FragmentCapacity(size))} {
-		sealed, err := SealFragment(rand.Reader, k.Encryption.PublicKey(), id, 2, 3, chunk, size)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(sealed) != size {
-			t.Fatalf("sealed %d bytes, want %d", len(sealed), size)
-		}
-		p, err := OpenPiece(k.Encryption, sealed)
-		if err != nil || !p.Fragment || p.ID != id || p.Index != 2 || p.Count != 3 || !bytes.Equal(p.Data, chunk) {
-			t.Fatalf("OpenPiece = %+v, %v", p, err)
-		}
-		if _, err := Open(k.Encryption, sealed); !errors.Is(err, ErrFragment) {
-			t.Fatalf("Open of a fragment: %v", err)
-		}
-	}
-	for name, f := range map[string]func() error{
-		"count 1": func() error {
-			_, err := SealFragment(rand.Reader, k.Encryption.PublicKey(), id, 0, 1, []byte{1}, size)
-			return err
-		},
-		"index=count": func() error {
-			_, err := SealFragment(rand.Reader, k.Encryption.PublicKey(), id, 3, 3, []byte{1}, size)
-			return err
-		},
-		"empty chunk": func() error {
-			_, err := SealFragment(rand.Reader, k.Encryption.PublicKey(), id, 0, 3, nil, size)
-			return err
-		},
-		"chunk too big": func() error {
-			_, err := SealFragment(rand.Reader, k.Encryption.PublicKey(), id, 0, 3, make([]byte, FragmentCapacity(size)+1), size)
-			return err
-		},
-	} {
-		if f() == nil {
-			t.Errorf("%s: sealed", name)
-		}
-	}
-}
-
-// TestSenderSplits: a long message goes as fragments sharing one id, in
+// TestSenderSplits: a long message goes as chunks sharing one id, in
 // order, that put back together give the message; a message the queue has
 // no room for is refused whole, nothing of it queued.
 func TestSenderSplits(t *testing.T) {
 	n := newTestNet(t, 1)
-	bob := mustKeys(t)
+	alice, bob := mustKeys(t), mustKeys(t)
 	bobAddr := bob.Address(n.topo.Exit[0].Identity)
 	cfg := DefaultSenderConfig()
 	cfg.QueueSize = 8
-	s, err := NewSender(cfg, func() *topology.Topology { return n.topo }, func([32]byte, []byte) error { return nil }, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newTestSender(t, n, alice, cfg, func([32]byte, []byte) error { return nil }, false)
 	size := cfg.Geometry.PayloadSize
-	if want := 8 * FragmentCapacity(size); s.MaxMessageSize() != want {
+	if want := 8*ChunkCapacity(size) - 1; s.MaxMessageSize() != want {
 		t.Fatalf("MaxMessageSize %d with an 8-packet queue, want %d", s.MaxMessageSize(), want)
 	}
-	msg := make([]byte, 2*FragmentCapacity(size)+1)
+	msg := make([]byte, 2*ChunkCapacity(size)+1)
 	rand.Read(msg)
-	if err := s.Send(bobAddr, msg); err != nil {
+	if _, err := s.Send(bobAddr, msg); err != nil {
 		t.Fatal(err)
 	}
 	if len(s.queue) != 3 {
-		t.Fatalf("%d packets queued for a 3-fragment message", len(s.queue))
+		t.Fatalf("%d packets queued for a 3-chunk message", len(s.queue))
 	}
 	r := newReassembler(size)
 	var got []byte
-	var id [8]byte
-	for i := range 3 {
-		o := <-s.queue
-		p, err := OpenPiece(bob.Encryption, o.payload)
-		if err != nil || !p.Fragment || p.Index != i || p.Count != 3 {
+	var id MessageID
+	for i, j := range s.queue {
+		p, err := parsePiece(j.piece)
+		if err != nil || p.Index != i || p.Count != 3 {
 			t.Fatalf("packet %d: %+v %v", i, p, err)
 		}
 		if i == 0 {
 			id = p.ID
 		} else if p.ID != id {
-			t.Fatal("fragments of one message carry different ids")
+			t.Fatal("chunks of one message carry different ids")
 		}
 		if got, _, err = r.add(p, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if !bytes.Equal(got, msg) {
-		t.Fatal("the fragments do not give the message back")
+	m, err := parseMessage(got)
+	if err != nil || m.kind != kindPlain || !bytes.Equal(m.data, msg) {
+		t.Fatalf("the chunks do not give the message back: %v", err)
 	}
 
-	// Room for 8: a 6-fragment message fits, another does not, and leaves
+	// Room for 8: a 5-chunk message fits, another does not, and leaves
 	// nothing behind.
-	six := make([]byte, 5*FragmentCapacity(size)+1)
-	if err := s.Send(bobAddr, six); err != nil {
+	five := make([]byte, 4*ChunkCapacity(size)+1)
+	if _, err := s.Send(bobAddr, five); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Send(bobAddr, six); !errors.Is(err, ErrQueueFull) {
+	if _, err := s.Send(bobAddr, five); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("a message beyond the queue's room: %v", err)
 	}
-	if len(s.queue) != 6 {
-		t.Fatalf("%d packets queued, want 6", len(s.queue))
+	if len(s.queue) != 8 || s.Stats().Pending != 8 {
+		t.Fatalf("%d packets queued, want 8", len(s.queue))
 	}
 }
 
@@ -125,7 +75,7 @@ func TestReassembler(t *testing.T) {
 	size := sphinx.Regular.PayloadSize
 	now := time.Unix(1000, 0)
 	piece := func(id byte, i, n int, data string) Piece {
-		return Piece{Fragment: true, ID: [8]byte{id}, Index: i, Count: n, Data: []byte(data)}
+		return Piece{ID: MessageID{id}, Index: i, Count: n, Data: []byte(data)}
 	}
 	r := newReassembler(size)
 	for _, p := range []Piece{piece(1, 2, 3, "c"), piece(1, 0, 3, "a"), piece(1, 0, 3, "a")} {
@@ -141,6 +91,17 @@ func TestReassembler(t *testing.T) {
 	}
 	if r.pending() != 0 || r.bytes != 0 {
 		t.Fatalf("after completion: %d pending, %d bytes", r.pending(), r.bytes)
+	}
+	// A chunk of it sent again (its ack was lost) is a duplicate, as is a
+	// one-chunk message seen before.
+	if msg, _, err := r.add(piece(1, 2, 3, "c"), now); !errors.Is(err, errDuplicate) || msg != nil {
+		t.Fatalf("a chunk of a message put together: %q %v", msg, err)
+	}
+	if msg, _, err := r.add(piece(20, 0, 1, "one"), now); err != nil || string(msg) != "one" {
+		t.Fatalf("one-chunk message: %q %v", msg, err)
+	}
+	if _, _, err := r.add(piece(20, 0, 1, "one"), now); !errors.Is(err, errDuplicate) {
+		t.Fatalf("one-chunk message again: %v", err)
 	}
 	if _, _, err := r.add(piece(2, 0, maxFragments(size)+1, "x"), now); err == nil {
 		t.Fatal("a message of too many fragments was accepted")

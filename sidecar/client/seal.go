@@ -11,45 +11,55 @@ import (
 	"io"
 
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 )
 
-// A message travels end to end sealed to the recipient's encryption key, so
-// the recipient's gateway, which sees the Sphinx payload in the clear, learns
-// nothing but that a message arrived. The sealed form fills the whole
-// payload, whatever the message's length:
+// What a packet carries end to end. The recipient's gateway sees a packet's
+// final payload in the clear; after the SURB-ACK it sends back
+// (gatewayproto.SplitSURBAck) comes the content, which is one of two
+// envelopes of the same size, each hiding a piece:
 //
-//	payload = kind (1) || E (32) || ChaCha20-Poly1305(k, nonce 0, ad = kind || E || R, plaintext)
-//	plaintext = length (4, big-endian) || message || zero padding
-//	k = HKDF-SHA256(ikm = X25519(e, R), salt = E || R, info = "nyx-client-v1 seal", 32)
+//	sealed  = E (32) || ChaCha20-Poly1305(k, nonce 0, ad = E || R, piece)
+//	          k = HKDF-SHA256(X25519(e, R), salt = E || R, "nyx-client-v2 seal", 32)
+//	reply   = D (16) || S (16) || ChaCha20-Poly1305(k, nonce 0, ad = D || S, piece)
+//	          k = HKDF-SHA256(K, salt = S, "nyx-client-v2 reply", 32), D = SHA-256(K)[:16]
 //
-// where (e, E) is a fresh X25519 pair per message and R the recipient's
-// encryption key. The key is used once, so a zero nonce is safe.
+// A sealed envelope goes to a client's address: (e, E) is a fresh X25519
+// pair and R the recipient's encryption key. A reply envelope travels over a
+// reply SURB: K is the reply key its creator made with the SURB and keeps
+// (by D) to open the reply; S is random. Both start with 32 random-looking
+// bytes, so the gateway cannot tell a reply from a message; each key opens
+// one envelope, so a zero nonce is safe.
 //
-// A loop cover payload is sealed the same way, by the client to itself, with
-// the length field set to coverLength and no message: only the client that
-// sealed it can tell it from a message.
+// The piece fills the rest of the envelope, whatever the message's length:
 //
-// A message longer than one payload goes as fragments, each sealed on its
-// own; the length field has its top bit set and the plaintext a header:
+//	piece = flags (1) || message id (8) || index (2) || count (2) || length (2) || chunk || zero padding
 //
-//	plaintext = (0x80000000 | chunk length) (4) || message id (8) ||
-//	            index (2) || count (2) || chunk || zero padding
-//
-// with 2 <= count, index < count, and a random message id shared by the
-// fragments (see fragment.go for splitting and reassembly).
+// flags 0 is loop cover (all else zero), 1 a chunk of a message: chunk index
+// of count (1 <= count, index < count) of the message with that random id.
+// The message is put back together from its chunks (fragment.go) and then
+// decoded (message.go).
 
-// Payload kinds: the first byte of a sealed payload.
+// Envelope and piece sizes.
 const (
-	KindMessage byte = 1
+	envelopeOverhead = 32 + chacha20poly1305.Overhead
+	pieceHeader      = 1 + 8 + 2 + 2 + 2
+	sealLabel        = "nyx-client-v2 seal"
+	replyLabel       = "nyx-client-v2 reply"
+	// ReplyKeySize is the size of the key that comes with a reply SURB.
+	ReplyKeySize = 32
+	// replyDigestSize prefixes a reply envelope.
+	replyDigestSize = 16
 )
 
+// Piece flags.
 const (
-	sealLabel    = "nyx-client-v1 seal"
-	sealOverhead = 1 + 32 + chacha20poly1305.Overhead + 4
+	flagCover byte = 0
+	flagChunk byte = 1
 )
 
-// ErrMessageTooLarge: the message is longer than a payload (Seal) or than
-// the longest message the sender splits (Sender.Send).
+// ErrMessageTooLarge: the message is longer than the client sends.
 var ErrMessageTooLarge = errors.New("client: message too large")
 
 // ErrSealed is wrapped by every error about a payload that does not open.
@@ -58,60 +68,65 @@ var ErrSealed = errors.New("client: payload does not open")
 // ErrCover: the payload opened and is loop cover traffic, not a message.
 var ErrCover = errors.New("client: loop cover payload")
 
-// ErrFragment: Open met a fragment of a longer message (OpenPiece takes it).
-var ErrFragment = errors.New("client: payload is a fragment of a longer message")
+// ContentSize is the envelope size in a packet of payloadSize bytes.
+func ContentSize(payloadSize int) int { return gatewayproto.ContentSize(payloadSize) }
 
-// Length-field values: coverLength marks cover; fragmentFlag, a fragment.
-const (
-	coverLength    = 0xFFFFFFFF
-	fragmentFlag   = 0x80000000
-	fragmentHeader = 8 + 2 + 2 // message id, index, count
-)
-
-// MaxMessageSize is the largest message one packet of payloadSize bytes
+// ChunkCapacity is the most message bytes one packet of payloadSize bytes
 // carries.
-func MaxMessageSize(payloadSize int) int { return payloadSize - sealOverhead }
-
-// Seal seals message to the recipient's encryption key into a payload of
-// exactly payloadSize bytes.
-func Seal(rand io.Reader, recipient *ecdh.PublicKey, message []byte, payloadSize int) ([]byte, error) {
-	if len(message) > MaxMessageSize(payloadSize) {
-		return nil, fmt.Errorf("%w: %d bytes, at most %d fit", ErrMessageTooLarge, len(message), max(MaxMessageSize(payloadSize), 0))
-	}
-	return seal(rand, recipient, message, uint32(len(message)), payloadSize)
+func ChunkCapacity(payloadSize int) int {
+	return ContentSize(payloadSize) - envelopeOverhead - pieceHeader
 }
 
-// FragmentCapacity is the most message bytes one fragment carries in a
-// payload of payloadSize bytes.
-func FragmentCapacity(payloadSize int) int { return MaxMessageSize(payloadSize) - fragmentHeader }
-
-// SealFragment seals fragment index of count of the message with the given
-// id to the recipient's encryption key into a payload of payloadSize bytes.
-func SealFragment(rand io.Reader, recipient *ecdh.PublicKey, id [8]byte, index, count int, chunk []byte, payloadSize int) ([]byte, error) {
-	if count < 2 || count > 0xFFFF || index < 0 || index >= count {
-		return nil, fmt.Errorf("client: fragment %d of %d", index, count)
-	}
-	if len(chunk) == 0 || len(chunk) > FragmentCapacity(payloadSize) {
-		return nil, fmt.Errorf("%w: a fragment of %d bytes, at most %d fit", ErrMessageTooLarge, len(chunk), max(FragmentCapacity(payloadSize), 0))
-	}
-	body := make([]byte, fragmentHeader+len(chunk))
-	copy(body, id[:])
-	binary.BigEndian.PutUint16(body[8:], uint16(index))
-	binary.BigEndian.PutUint16(body[10:], uint16(count))
-	copy(body[fragmentHeader:], chunk)
-	return seal(rand, recipient, body, fragmentFlag|uint32(len(chunk)), payloadSize)
+// Piece is the plaintext of one envelope: chunk Index of Count of the
+// message ID.
+type Piece struct {
+	ID           MessageID
+	Index, Count int
+	Data         []byte
 }
 
-// SealCover seals a loop cover payload of payloadSize bytes to self, the
-// client's own encryption key; Open by the client returns ErrCover.
-func SealCover(rand io.Reader, self *ecdh.PublicKey, payloadSize int) ([]byte, error) {
-	if MaxMessageSize(payloadSize) < 0 {
-		return nil, fmt.Errorf("%w: a %d-byte payload holds no sealed payload", ErrMessageTooLarge, payloadSize)
+// marshal writes the piece's plaintext, padded to n bytes.
+func (p Piece) marshal(n int) ([]byte, error) {
+	if p.Count < 1 || p.Count > 0xFFFF || p.Index < 0 || p.Index >= p.Count || len(p.Data) > n-pieceHeader {
+		return nil, fmt.Errorf("%w: chunk %d of %d with %d bytes in a %d-byte piece", ErrMessageTooLarge, p.Index, p.Count, len(p.Data), n)
 	}
-	return seal(rand, self, nil, coverLength, payloadSize)
+	b := make([]byte, n)
+	b[0] = flagChunk
+	copy(b[1:9], p.ID[:])
+	binary.BigEndian.PutUint16(b[9:], uint16(p.Index))
+	binary.BigEndian.PutUint16(b[11:], uint16(p.Count))
+	binary.BigEndian.PutUint16(b[13:], uint16(len(p.Data)))
+	copy(b[pieceHeader:], p.Data)
+	return b, nil
 }
 
-func seal(rand io.Reader, recipient *ecdh.PublicKey, message []byte, length uint32, payloadSize int) ([]byte, error) {
+// parsePiece reads a piece's plaintext; ErrCover for cover.
+func parsePiece(b []byte) (Piece, error) {
+	if len(b) < pieceHeader {
+		return Piece{}, fmt.Errorf("%w: piece of %d bytes", ErrSealed, len(b))
+	}
+	switch b[0] {
+	case flagCover:
+		return Piece{}, ErrCover
+	case flagChunk:
+	default:
+		return Piece{}, fmt.Errorf("%w: piece flags %d", ErrSealed, b[0])
+	}
+	p := Piece{ID: MessageID(b[1:9]), Index: int(binary.BigEndian.Uint16(b[9:])), Count: int(binary.BigEndian.Uint16(b[11:]))}
+	n := int(binary.BigEndian.Uint16(b[13:]))
+	if p.Count < 1 || p.Index >= p.Count || n > len(b)-pieceHeader {
+		return Piece{}, fmt.Errorf("%w: chunk %d of %d, %d bytes", ErrSealed, p.Index, p.Count, n)
+	}
+	p.Data = b[pieceHeader : pieceHeader+n]
+	return p, nil
+}
+
+// coverPiece is the plaintext of a loop cover envelope.
+func coverPiece(n int) []byte { return make([]byte, n) }
+
+// seal seals a piece's plaintext (already padded) to the recipient's
+// encryption key.
+func seal(rand io.Reader, recipient *ecdh.PublicKey, plain []byte) ([]byte, error) {
 	eph, err := ecdh.X25519().GenerateKey(rand)
 	if err != nil {
 		return nil, fmt.Errorf("seal: ephemeral key: %w", err)
@@ -120,100 +135,88 @@ func seal(rand io.Reader, recipient *ecdh.PublicKey, message []byte, length uint
 	if err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
-	head := append([]byte{KindMessage}, eph.PublicKey().Bytes()...)
-	aead, err := sealAEAD(shared, head, recipient)
+	head := eph.PublicKey().Bytes()
+	ad := append(append([]byte(nil), head...), recipient.Bytes()...)
+	aead, err := envelopeAEAD(shared, ad, sealLabel)
 	if err != nil {
 		return nil, err
 	}
-	plain := make([]byte, payloadSize-len(head)-chacha20poly1305.Overhead)
-	binary.BigEndian.PutUint32(plain, length)
-	copy(plain[4:], message)
 	var nonce [chacha20poly1305.NonceSize]byte
-	return aead.Seal(head, nonce[:], plain, adFor(head, recipient)), nil
+	return aead.Seal(head, nonce[:], plain, ad), nil
 }
 
-// Piece is what one sealed payload carries: a whole message, or (Fragment)
-// chunk Index of Count of the message ID.
-type Piece struct {
-	Data         []byte
-	Fragment     bool
-	ID           [8]byte
-	Index, Count int
-}
-
-// Open opens a payload sealed to priv and returns the message; it returns
-// ErrCover for a loop cover payload and ErrFragment for a fragment.
-func Open(priv *ecdh.PrivateKey, payload []byte) ([]byte, error) {
-	p, err := OpenPiece(priv, payload)
+// openSealed opens a sealed envelope with the client's encryption key.
+func openSealed(priv *ecdh.PrivateKey, content []byte) ([]byte, error) {
+	if len(content) < envelopeOverhead {
+		return nil, fmt.Errorf("%w: %d bytes", ErrSealed, len(content))
+	}
+	eph, err := ecdh.X25519().NewPublicKey(content[:32])
 	if err != nil {
-		return nil, err
-	}
-	if p.Fragment {
-		return nil, ErrFragment
-	}
-	return p.Data, nil
-}
-
-// OpenPiece opens a payload sealed to priv: a whole message or a fragment,
-// or ErrCover for a loop cover payload.
-func OpenPiece(priv *ecdh.PrivateKey, payload []byte) (Piece, error) {
-	if len(payload) < sealOverhead {
-		return Piece{}, fmt.Errorf("%w: %d bytes", ErrSealed, len(payload))
-	}
-	if payload[0] != KindMessage {
-		return Piece{}, fmt.Errorf("%w: kind %d", ErrSealed, payload[0])
-	}
-	head := payload[:33]
-	eph, err := ecdh.X25519().NewPublicKey(head[1:])
-	if err != nil {
-		return Piece{}, fmt.Errorf("%w: %v", ErrSealed, err)
+		return nil, fmt.Errorf("%w: %v", ErrSealed, err)
 	}
 	shared, err := priv.ECDH(eph)
 	if err != nil {
-		return Piece{}, fmt.Errorf("%w: %v", ErrSealed, err)
+		return nil, fmt.Errorf("%w: %v", ErrSealed, err)
 	}
-	aead, err := sealAEAD(shared, head, priv.PublicKey())
+	ad := append(append([]byte(nil), content[:32]...), priv.PublicKey().Bytes()...)
+	aead, err := envelopeAEAD(shared, ad, sealLabel)
 	if err != nil {
-		return Piece{}, err
+		return nil, err
 	}
 	var nonce [chacha20poly1305.NonceSize]byte
-	plain, err := aead.Open(nil, nonce[:], payload[33:], adFor(head, priv.PublicKey()))
+	plain, err := aead.Open(nil, nonce[:], content[32:], ad)
 	if err != nil {
-		return Piece{}, fmt.Errorf("%w: authentication failed", ErrSealed)
+		return nil, fmt.Errorf("%w: authentication failed", ErrSealed)
 	}
-	n, body := binary.BigEndian.Uint32(plain), plain[4:]
-	switch {
-	case n == coverLength:
-		return Piece{}, ErrCover
-	case n&fragmentFlag != 0:
-		n &^= fragmentFlag
-		if len(body) < fragmentHeader || n == 0 || uint64(n) > uint64(len(body)-fragmentHeader) {
-			return Piece{}, fmt.Errorf("%w: fragment length %d beyond the payload", ErrSealed, n)
-		}
-		p := Piece{Fragment: true, ID: [8]byte(body[:8]),
-			Index: int(binary.BigEndian.Uint16(body[8:])), Count: int(binary.BigEndian.Uint16(body[10:]))}
-		if p.Count < 2 || p.Index >= p.Count {
-			return Piece{}, fmt.Errorf("%w: fragment %d of %d", ErrSealed, p.Index, p.Count)
-		}
-		p.Data = body[fragmentHeader : fragmentHeader+n]
-		return p, nil
-	case uint64(n) > uint64(len(body)):
-		return Piece{}, fmt.Errorf("%w: length %d beyond the payload", ErrSealed, n)
-	}
-	return Piece{Data: body[:n]}, nil
+	return plain, nil
 }
 
-// sealAEAD derives the message key from the shared secret, the payload's
-// head (kind || E) and the recipient's key R.
-func sealAEAD(shared, head []byte, recipient *ecdh.PublicKey) (cipher.AEAD, error) {
-	salt := append(append([]byte(nil), head[1:]...), recipient.Bytes()...)
-	k, err := hkdf.Key(sha256.New, shared, salt, sealLabel, chacha20poly1305.KeySize)
+// replyDigest names a reply key in the envelopes made with it.
+func replyDigest(key [ReplyKeySize]byte) [replyDigestSize]byte {
+	h := sha256.Sum256(key[:])
+	return [replyDigestSize]byte(h[:replyDigestSize])
+}
+
+// sealReply wraps a piece's plaintext for a reply SURB that came with key.
+func sealReply(rand io.Reader, key [ReplyKeySize]byte, plain []byte) ([]byte, error) {
+	d := replyDigest(key)
+	head := make([]byte, 32)
+	copy(head, d[:])
+	if _, err := io.ReadFull(rand, head[16:]); err != nil {
+		return nil, err
+	}
+	aead, err := envelopeAEAD(key[:], head, replyLabel)
 	if err != nil {
-		return nil, fmt.Errorf("seal: derive key: %w", err)
+		return nil, err
+	}
+	var nonce [chacha20poly1305.NonceSize]byte
+	return aead.Seal(head, nonce[:], plain, head), nil
+}
+
+// openReply opens a reply envelope with its reply key.
+func openReply(key [ReplyKeySize]byte, content []byte) ([]byte, error) {
+	if len(content) < envelopeOverhead {
+		return nil, fmt.Errorf("%w: %d bytes", ErrSealed, len(content))
+	}
+	head := content[:32]
+	aead, err := envelopeAEAD(key[:], head, replyLabel)
+	if err != nil {
+		return nil, err
+	}
+	var nonce [chacha20poly1305.NonceSize]byte
+	plain, err := aead.Open(nil, nonce[:], content[32:], head)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reply authentication failed", ErrSealed)
+	}
+	return plain, nil
+}
+
+// envelopeAEAD derives an envelope's key: the salt is the envelope's head
+// (and, sealed, the recipient's key), so a changed head gives another key.
+func envelopeAEAD(secret, salt []byte, label string) (cipher.AEAD, error) {
+	k, err := hkdf.Key(sha256.New, secret, salt, label, chacha20poly1305.KeySize)
+	if err != nil {
+		return nil, fmt.Errorf("envelope: derive key: %w", err)
 	}
 	return chacha20poly1305.New(k)
-}
-
-func adFor(head []byte, recipient *ecdh.PublicKey) []byte {
-	return append(append([]byte(nil), head...), recipient.Bytes()...)
 }

@@ -40,7 +40,7 @@ func BenchmarkDeliverStored(b *testing.B) {
 			b.SetParallelism(max(1, c.workers/runtime.GOMAXPROCS(0)))
 			if c.workers == 1 {
 				for i := 0; i < b.N; i++ {
-					if err := g.Deliver(ids[0], payload); err != nil {
+					if err := g.store(ids[0], payload); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -48,7 +48,7 @@ func BenchmarkDeliverStored(b *testing.B) {
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
 						id := ids[int(next.Add(1))%len(ids)]
-						if err := g.Deliver(id, payload); err != nil {
+						if err := g.store(id, payload); err != nil {
 							b.Error(err)
 							return
 						}
@@ -118,7 +118,7 @@ func BenchmarkDeliverLive(b *testing.B) {
 	b.SetBytes(int64(len(payload)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := g.Deliver(idOf(key), payload); err != nil {
+		if err := g.store(idOf(key), payload); err != nil {
 			b.Fatal(err)
 		}
 	}

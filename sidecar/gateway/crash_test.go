@@ -70,7 +70,7 @@ func runChild(dir string) {
 			copy(dest[:], b)
 		}
 		body, _ := io.ReadAll(r.Body)
-		if err := g.Deliver(dest, body); err != nil {
+		if err := g.store(dest, body); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}

@@ -125,7 +125,7 @@ func TestMetering(t *testing.T) {
 	}
 
 	// Deliveries are charged as they are pushed, even below zero.
-	if err := g.Deliver(id, make([]byte, 500)); err != nil {
+	if err := g.store(id, make([]byte, 500)); err != nil {
 		t.Fatal(err)
 	}
 	m, err := c.Receive(ctx(t))

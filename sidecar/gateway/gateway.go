@@ -242,11 +242,12 @@ const (
 	ReasonInboxFull       = "inbox_full"       // Deliver beyond MaxStoredBytesPerClient
 	ReasonStoreFull       = "store_full"       // Deliver beyond MaxStoredBytes
 	ReasonTooLarge        = "too_large"        // Deliver of a payload above MaxPayloadSize
+	ReasonNoSURBAck       = "no_surb_ack"      // Deliver of a payload without a SURB-ACK
 )
 
 var allReasons = []string{ReasonBadFrame, ReasonBadPacket, ReasonUnauthenticated, ReasonBadSignature,
 	ReasonBadMAC, ReasonUnknownClient, ReasonTimeout, ReasonTooManyConns, ReasonTooManyClients, ReasonForwardFailed,
-	ReasonInboxFull, ReasonStoreFull, ReasonTooLarge}
+	ReasonInboxFull, ReasonStoreFull, ReasonTooLarge, ReasonNoSURBAck}
 
 // Gateway is the gateway role. Create it with New; it is safe for
 // concurrent use.
@@ -367,9 +368,13 @@ func (g *Gateway) setClock(now func() time.Time) { g.clock.Store(&now) }
 // Identity returns the gateway's ed25519 public key.
 func (g *Gateway) Identity() ed25519.PublicKey { return g.identity.Public().(ed25519.PublicKey) }
 
-// Deliver hands a final-hop payload to the client dest. If the client is
-// connected and keeping up it is pushed at once; otherwise it is written to
-// the inbox and fsynced before Deliver returns nil. Concurrent calls share
+// Deliver hands a final-hop payload to the client dest. A payload other
+// than an acknowledgement starts with a SURB-ACK (gatewayproto.SplitSURBAck):
+// the rest is delivered and the SURB-ACK sent on to its first hop once the
+// rest is the client's or on disk; a payload without one is refused. If the
+// client is connected and keeping up the payload is pushed at once;
+// otherwise it is written to the inbox and fsynced before Deliver returns
+// nil. Concurrent calls share
 // their commits (one fsync for all the messages waiting at a time), so
 // callers that want throughput call it from many goroutines; a client that
 // is slow or flooded holds no lock the others need while its messages are
@@ -385,6 +390,39 @@ func (g *Gateway) Deliver(dest [32]byte, payload []byte) error {
 		g.m.refused.WithLabelValues(ReasonTooLarge).Inc()
 		return fmt.Errorf("gateway: deliver %d bytes (max %d)", len(payload), g.cfg.MaxPayloadSize)
 	}
+	var ackHop [32]byte
+	var ack []byte
+	if !gatewayproto.IsAck(payload) {
+		var err error
+		if ackHop, ack, payload, err = gatewayproto.SplitSURBAck(payload); err != nil {
+			g.m.refused.WithLabelValues(ReasonNoSURBAck).Inc()
+			return fmt.Errorf("gateway: deliver: %w", err)
+		}
+	}
+	if err := g.store(dest, payload); err != nil {
+		return err
+	}
+	if ack != nil {
+		g.sendAck(ackHop, ack)
+	}
+	return nil
+}
+
+// sendAck sends a delivered payload's SURB-ACK on its way back to the
+// sender, once the payload is the client's or on disk: the sender then
+// stops retransmitting it. A forward that fails is counted; the sender
+// retransmits.
+func (g *Gateway) sendAck(next [32]byte, ack []byte) {
+	if err := g.fwd.Forward(next, ack); err != nil {
+		g.m.acks.WithLabelValues("failed").Inc()
+		g.rlog.Warn("SURB-ACK not forwarded", "next", fmt.Sprintf("%x", next[:8]), "err", err)
+		return
+	}
+	g.m.acks.WithLabelValues("sent").Inc()
+}
+
+// store pushes payload to dest's session or writes it to the inbox.
+func (g *Gateway) store(dest [32]byte, payload []byte) error {
 	g.mu.Lock()
 	closed := g.closed
 	g.mu.Unlock()

@@ -208,7 +208,7 @@ func TestOfflineStorageDeliveredOnReconnect(t *testing.T) {
 
 	const n = 20
 	for i := range n {
-		if err := g.Deliver(id, payloadN(i)); err != nil {
+		if err := g.store(id, payloadN(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -216,7 +216,7 @@ func TestOfflineStorageDeliveredOnReconnect(t *testing.T) {
 		t.Fatalf("stored %d, want %d", got, n)
 	}
 	// Unregistered clients get nothing stored.
-	if err := g.Deliver([32]byte{9}, []byte("x")); !errors.Is(err, ErrUnknownClient) {
+	if err := g.store([32]byte{9}, []byte("x")); !errors.Is(err, ErrUnknownClient) {
 		t.Fatalf("delivery to an unknown client: %v", err)
 	}
 
@@ -265,7 +265,7 @@ func TestLivePushWindowAndDisconnect(t *testing.T) {
 	// rest are stored, in order.
 	const n = 10
 	for i := range n {
-		if err := g.Deliver(id, payloadN(i)); err != nil {
+		if err := g.store(id, payloadN(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -322,7 +322,7 @@ func TestLivePushWindowAndDisconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the store to empty", func() bool { return g.StoredMessages(&id) == 0 })
-	if err := g.Deliver(id, []byte("live")); err != nil {
+	if err := g.store(id, []byte("live")); err != nil {
 		t.Fatal(err)
 	}
 	if m := receive(t, c); string(m.Payload) != "live" {
@@ -382,7 +382,7 @@ func TestNewSessionReplacesOld(t *testing.T) {
 	}
 	defer c2.Close()
 	<-c1.Done()
-	if err := g.Deliver(idOf(client), []byte("to the new one")); err != nil {
+	if err := g.store(idOf(client), []byte("to the new one")); err != nil {
 		t.Fatal(err)
 	}
 	if m := receive(t, c2); string(m.Payload) != "to the new one" {
@@ -400,12 +400,12 @@ func TestExpiry(t *testing.T) {
 	start := time.Now()
 	g.setClock(func() time.Time { return start })
 	for i := range 3 {
-		if err := g.Deliver(id, payloadN(i)); err != nil {
+		if err := g.store(id, payloadN(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	g.setClock(func() time.Time { return start.Add(30 * time.Minute) })
-	if err := g.Deliver(id, payloadN(3)); err != nil {
+	if err := g.store(id, payloadN(3)); err != nil {
 		t.Fatal(err)
 	}
 	g.setClock(func() time.Time { return start.Add(61 * time.Minute) })
@@ -437,11 +437,11 @@ func TestInboxQuotaAndSizeLimits(t *testing.T) {
 		t.Fatal("oversized payload accepted")
 	}
 	for range 2 {
-		if err := g.Deliver(id, make([]byte, 100)); err != nil {
+		if err := g.store(id, make([]byte, 100)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := g.Deliver(id, make([]byte, 100)); !errors.Is(err, ErrInboxFull) {
+	if err := g.store(id, make([]byte, 100)); !errors.Is(err, ErrInboxFull) {
 		t.Fatalf("third message: %v", err)
 	}
 	if refused(g, ReasonInboxFull) != 1 || refused(g, ReasonTooLarge) != 1 {
@@ -466,7 +466,7 @@ func TestConcurrentDeliveriesKeepOrderPerClient(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range n {
-				if err := g.Deliver(idOf(k), payloadN(i)); err != nil {
+				if err := g.store(idOf(k), payloadN(i)); err != nil {
 					t.Error(err)
 					return
 				}

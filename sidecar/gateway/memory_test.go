@@ -42,12 +42,12 @@ func TestPushedBytesBounded(t *testing.T) {
 	payload := func(c, i int) []byte { return bytes.Repeat([]byte{byte(c), byte(i)}, size/2) }
 	const n = 10
 	for i := range n {
-		if err := g.Deliver(idOf(a), payload(0, i)); err != nil {
+		if err := g.store(idOf(a), payload(0, i)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for i := range n {
-		if err := g.Deliver(idOf(b), payload(1, i)); err != nil {
+		if err := g.store(idOf(b), payload(1, i)); err != nil {
 			t.Fatal(err)
 		}
 	}

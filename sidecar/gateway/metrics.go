@@ -17,6 +17,7 @@ type metrics struct {
 	expired       prometheus.Counter
 	forgotten     prometheus.Counter
 	forwarded     prometheus.Counter
+	acks          *prometheus.CounterVec
 	refused       *prometheus.CounterVec
 	registrations prometheus.Counter
 	auths         prometheus.Counter
@@ -53,6 +54,8 @@ func newMetrics(reg prometheus.Registerer, st *store, mem *memPool) (*metrics, e
 			Help: "Registrations deleted after MaxClientIdle without an authentication."}),
 		forwarded: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "nyx", Subsystem: "gateway", Name: "packets_forwarded_total",
 			Help: "Client packets handed to the forwarder for layer 1."}),
+		acks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "nyx", Subsystem: "gateway", Name: "surb_acks_total",
+			Help: "SURB-ACKs of delivered payloads sent back into the mixnet, by outcome (sent or failed)."}, []string{"outcome"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "nyx", Subsystem: "gateway", Name: "refused_total",
 			Help: "Frames, handshakes, connections and deliveries refused, by reason."}, []string{"reason"}),
 		registrations: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "nyx", Subsystem: "gateway", Name: "registrations_total",
@@ -65,11 +68,13 @@ func newMetrics(reg prometheus.Registerer, st *store, mem *memPool) (*metrics, e
 	for _, r := range allReasons {
 		m.refused.WithLabelValues(r)
 	}
+	m.acks.WithLabelValues("sent")
+	m.acks.WithLabelValues("failed")
 	m.pushed.WithLabelValues("live")
 	m.pushed.WithLabelValues("stored")
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.stored, m.clients, m.storedBytes, m.pushedBytes, m.storedTotal, m.pushed, m.delivered,
-			m.expired, m.forgotten, m.forwarded, m.refused, m.registrations, m.auths, m.connected} {
+			m.expired, m.forgotten, m.forwarded, m.acks, m.refused, m.registrations, m.auths, m.connected} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register gateway metrics: %w", err)
 			}

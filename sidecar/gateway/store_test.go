@@ -49,14 +49,14 @@ func TestStalledStoreDoesNotBlockOthers(t *testing.T) {
 	})
 	<-held
 	stored := make(chan error, 1)
-	go func() { stored <- g.Deliver(idOf(offline), []byte("waits for the disk")) }()
+	go func() { stored <- g.store(idOf(offline), []byte("waits for the disk")) }()
 	waitFor(t, "the offline delivery to be submitted", func() bool {
 		st := g.stripe(idOf(offline))
 		st.Lock()
 		defer st.Unlock()
 		return st.storing[idOf(offline)] == 1
 	})
-	if err := g.Deliver(idOf(online), []byte("pushed meanwhile")); err != nil {
+	if err := g.store(idOf(online), []byte("pushed meanwhile")); err != nil {
 		t.Fatal(err)
 	}
 	if m := receive(t, conn); string(m.Payload) != "pushed meanwhile" {
@@ -95,20 +95,20 @@ func TestByteQuotas(t *testing.T) {
 
 	// a is connected: two messages are pushed from memory and count.
 	for i := range 2 {
-		if err := g.Deliver(idOf(a), bytes.Repeat([]byte{byte(i)}, size)); err != nil {
+		if err := g.store(idOf(a), bytes.Repeat([]byte{byte(i)}, size)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	commits, _ := g.st.commitStats()
-	if err := g.Deliver(idOf(a), make([]byte, size)); !errors.Is(err, ErrInboxFull) {
+	if err := g.store(idOf(a), make([]byte, size)); !errors.Is(err, ErrInboxFull) {
 		t.Fatalf("beyond a's quota: %v", err)
 	}
 	// b may take what is left of the store's quota, one message.
-	if err := g.Deliver(idOf(b), make([]byte, size)); err != nil {
+	if err := g.store(idOf(b), make([]byte, size)); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := g.st.commitStats()
-	if err := g.Deliver(idOf(b), make([]byte, size)); !errors.Is(err, ErrStoreFull) {
+	if err := g.store(idOf(b), make([]byte, size)); !errors.Is(err, ErrStoreFull) {
 		t.Fatalf("beyond the store's quota: %v", err)
 	}
 	if now, _ := g.st.commitStats(); now != after || after != commits+1 {
@@ -139,7 +139,7 @@ func TestByteQuotas(t *testing.T) {
 		}
 	}
 	waitFor(t, "a's quota to be free", func() bool { return g.st.heldBytes(ptr(idOf(a))) == 0 })
-	if err := g.Deliver(idOf(a), make([]byte, size)); err != nil {
+	if err := g.store(idOf(a), make([]byte, size)); err != nil {
 		t.Fatalf("after the acknowledgements: %v", err)
 	}
 }
@@ -172,7 +172,7 @@ func TestUnusedRegistrationExpires(t *testing.T) {
 	c.Close()
 	waitFor(t, "the sessions to end", func() bool { return value(g.m.connected) == 0 })
 	for i := range 3 {
-		if err := g.Deliver(idOf(unused), payloadN(i)); err != nil {
+		if err := g.store(idOf(unused), payloadN(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -196,7 +196,7 @@ func TestUnusedRegistrationExpires(t *testing.T) {
 		}
 		return nil
 	})
-	if err := g.Deliver(idOf(unused), []byte("x")); !errors.Is(err, ErrUnknownClient) {
+	if err := g.store(idOf(unused), []byte("x")); !errors.Is(err, ErrUnknownClient) {
 		t.Fatalf("delivery to the forgotten client: %v", err)
 	}
 	if _, err := g.st.client(idOf(used)); err != nil {
@@ -237,7 +237,7 @@ func TestSweepInSmallTransactions(t *testing.T) {
 	for _, id := range ids {
 		g.st.account(id, n/len(ids), held[id])
 	}
-	if err := g.Deliver(ids[0], []byte("young")); err != nil {
+	if err := g.store(ids[0], []byte("young")); err != nil {
 		t.Fatal(err)
 	}
 	st := g.expire()

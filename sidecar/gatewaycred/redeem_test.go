@@ -257,7 +257,11 @@ func TestEnforce(t *testing.T) {
 
 	// Deliveries are metered too.
 	before := balance(t, gwA, alice)
-	require.NoError(t, gwA.g.Deliver(alice.pub, make([]byte, 1000)))
+	// A final-hop payload: a SURB-ACK (which the gateway sends on, unmetered)
+	// and 1,000 bytes for alice.
+	payload, err := gatewayproto.JoinSURBAck([32]byte{9}, make([]byte, sphinx.Ack.PacketSize()), make([]byte, 1000))
+	require.NoError(t, err)
+	require.NoError(t, gwA.g.Deliver(alice.pub, payload))
 	m, err := conn.Receive(ctx)
 	require.NoError(t, err)
 	require.NoError(t, conn.Ack(m.ID))

@@ -91,3 +91,28 @@ func FuzzParseDeliveryFrame(f *testing.F) {
 		}
 	})
 }
+
+func FuzzSplitSURBAck(f *testing.F) {
+	ack := make([]byte, sphinx.Ack.PacketSize())
+	full, _ := JoinSURBAck([NextHopSize]byte{1}, ack, make([]byte, 100))
+	f.Add(full)
+	f.Add(make([]byte, AckPayloadSize))
+	f.Add(make([]byte, SURBAckSize))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		first, a, content, err := SplitSURBAck(b)
+		if err != nil {
+			if !errors.Is(err, ErrBadFrame) {
+				t.Fatalf("error %v does not wrap ErrBadFrame", err)
+			}
+			return
+		}
+		if len(a) != sphinx.Ack.PacketSize() || len(content) != len(b)-SURBAckSize {
+			t.Fatalf("split %d bytes into ack %d and content %d", len(b), len(a), len(content))
+		}
+		again, err := JoinSURBAck(first, a, content)
+		if err != nil || !bytes.Equal(again, b) {
+			t.Fatalf("join of the split differs: %v", err)
+		}
+	})
+}

@@ -43,6 +43,7 @@ const (
 	DropStrangerIdle                        // a stranger's connection silent for StrangerIdle (counts connections)
 	DropStrangerFailures                    // a stranger's connection closed after a run of failed packets (counts connections)
 	DropNoReplayFilter                      // for a key whose replay filter was lost: a replay could not be told
+	DropInjected                            // dropped on purpose by a node set to lose a share of its packets (SetLoss; tests)
 	numDropReasons
 )
 
@@ -52,6 +53,7 @@ var dropNames = [numDropReasons]string{
 	"unknown_next_hop", "link_down", "deliver_queue_full", "no_gateway", "deliver_failed",
 	"conn_limit", "shutdown", "conn_per_ip", "preface_timeout", "delay_queue_bytes", "link_queue_bytes", "links_bytes",
 	"process_queue_bytes", "deliver_queue_bytes", "stranger_idle", "stranger_failures", "no_replay_filter",
+	"injected",
 }
 
 // String is the reason's metric label.

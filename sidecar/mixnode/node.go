@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"runtime"
 	"sync"
@@ -237,7 +238,8 @@ type Node struct {
 	counters counters
 
 	keys      atomic.Pointer[keySet]
-	keysMu    sync.Mutex // serializes SetKeys
+	keysMu    sync.Mutex    // serializes SetKeys
+	loss      atomic.Uint64 // share of packets dropped on receipt, in 1/2^32 (SetLoss)
 	deliverer atomic.Pointer[Deliverer]
 
 	jobs       chan job
@@ -401,8 +403,20 @@ func (n *Node) worker() {
 	}
 }
 
+// SetLoss makes the node drop share (0 to 1) of the packets it gets, at
+// random, before processing them, counted as DropInjected: a real fault in
+// the path for tests of what rides above the mixnet. Zero (the default)
+// drops none.
+func (n *Node) SetLoss(share float64) {
+	n.loss.Store(uint64(min(max(share, 0), 1) * (1 << 32)))
+}
+
 // process runs one hop of Sphinx in place in the packet's buffer.
 func (n *Node) process(j job) {
+	if l := n.loss.Load(); l > 0 && uint64(mrand.Uint32()) < l {
+		n.drop(DropInjected, j.buf)
+		return
+	}
 	g := n.geoms[len(j.packet)]
 	var res sphinx.Result
 	var err error

@@ -44,7 +44,7 @@ func singleMessage(c *client.Client, g sphinx.Geometry) int {
 	if g.PayloadSize == 0 {
 		g = sphinx.Regular
 	}
-	return min(c.MaxMessageSize(), client.MaxMessageSize(g.PayloadSize))
+	return min(c.MaxMessageSize(), client.ChunkCapacity(g.PayloadSize))
 }
 
 // busyWait is how long a send waits before it looks for room again.
@@ -84,7 +84,7 @@ func (g *gate) send(ctx context.Context, to client.Address, msg []byte) error {
 		}
 		g.mu.Unlock()
 		if room {
-			err := g.c.Send(to, msg)
+			_, err := g.c.Send(ctx, to, msg)
 			if err == nil {
 				return nil
 			}
@@ -127,7 +127,10 @@ func (m *mixnetClient) Send(ctx context.Context, msg []byte) error {
 	return m.gate.send(ctx, m.requester, append(b, msg...))
 }
 
-func (m *mixnetClient) Receive(ctx context.Context) ([]byte, error) { return m.c.Receive(ctx) }
+func (m *mixnetClient) Receive(ctx context.Context) ([]byte, error) {
+	msg, err := m.c.Receive(ctx)
+	return msg.Data, err
+}
 
 func (m *mixnetClient) MaxMessage() int { return m.max }
 
@@ -145,10 +148,11 @@ func NewMixnetServiceTransport(c *client.Client, g sphinx.Geometry) ServiceTrans
 }
 
 func (m mixnetService) Receive(ctx context.Context) (string, []byte, error) {
-	b, err := m.c.Receive(ctx)
+	msg, err := m.c.Receive(ctx)
 	if err != nil {
 		return "", nil, err
 	}
+	b := msg.Data
 	if len(b) < envelopeSize || b[0] != envelopeVersion {
 		return "", nil, fmt.Errorf("%w: %d bytes", ErrEnvelope, len(b))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -42,6 +43,7 @@ type Client struct {
 	cfg    client.Config
 	cancel context.CancelFunc
 	done   chan error
+	ran    bool
 }
 
 // StartClient registers a new client with its gateway and, unless Offline,
@@ -75,7 +77,8 @@ func (nw *Network) StartClient(t testing.TB, o ClientOptions) *Client {
 	}
 	c := &Client{Keys: keys, Gateway: gw, Shared: shared, nw: nw, Wallet: wallet,
 		cfg: client.Config{GatewayURL: gw.ClientsURL(), GatewayIdentity: gw.Identity(), Sender: sc, ReconnectMax: 200 * time.Millisecond,
-			LoopCover: o.LoopCover, Bandwidth: wallet}}
+			LoopCover: o.LoopCover, Bandwidth: wallet,
+			StateFile: filepath.Join(tempDir(t), "state.json")}}
 	if err := c.newClient(); err != nil {
 		t.Fatal(err)
 	}
@@ -101,12 +104,15 @@ func (c *Client) newClient() error {
 // Connect runs the client (a new one with the same keys, if it ran before)
 // and waits until it is connected to its gateway.
 func (c *Client) Connect() error {
-	if c.cancel != nil {
+	if c.ran {
+		// A client runs once; a new one with the same keys reads the state
+		// the stopped one wrote.
 		c.Disconnect()
 		if err := c.newClient(); err != nil {
 			return err
 		}
 	}
+	c.ran = true
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel, c.done = cancel, make(chan error, 1)
 	cl := c.Client

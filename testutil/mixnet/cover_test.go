@@ -1,6 +1,7 @@
 package mixnet_test
 
 import (
+	"context"
 	"crypto/rand"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func TestLoopCoverThroughTheNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "loop cover to come back", 30*time.Second, func() bool { return a.Stats().CoverReceived >= 20 })
-	if err := a.Send(b.Address(), []byte("among the cover")); err != nil {
+	if _, err := a.Send(context.Background(), b.Address(), []byte("among the cover")); err != nil {
 		t.Fatal(err)
 	}
 	got := receiveAll(t, ctx, b, 1)
@@ -70,11 +71,11 @@ func TestLongMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	var want [][]byte
-	for _, n := range []int{client.MaxMessageSize(sc.Geometry.PayloadSize) + 1, 10_000, a.MaxMessageSize()} {
+	for _, n := range []int{client.ChunkCapacity(sc.Geometry.PayloadSize) + 1, 10_000, a.MaxMessageSize()} {
 		m := make([]byte, n)
 		rand.Read(m)
 		want = append(want, m)
-		if err := a.Send(b.Address(), m); err != nil {
+		if _, err := a.Send(context.Background(), b.Address(), m); err != nil {
 			t.Fatal(err)
 		}
 	}

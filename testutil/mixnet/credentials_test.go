@@ -51,7 +51,7 @@ func TestCredentials(t *testing.T) {
 	// No credential: the app is told why it cannot send.
 	var err error
 	eventually(t, "a refused for want of a credential", 10*time.Second, func() bool {
-		err = a.Send(b.Address(), []byte("free ride"))
+		_, err = a.Send(ctx, b.Address(), []byte("free ride"))
 		return errors.Is(err, gatewayclient.ErrNoBandwidth)
 	})
 	t.Logf("without a credential: %v", err)
@@ -79,7 +79,7 @@ func TestCredentials(t *testing.T) {
 	var want [][]byte
 	for i := 0; ; i++ {
 		m := []byte(fmt.Sprintf("message %d", i))
-		if err := a.Send(b.Address(), m); err != nil {
+		if _, err := a.Send(ctx, b.Address(), m); err != nil {
 			t.Fatalf("send %d: %v", i, err)
 		}
 		want = append(want, m)

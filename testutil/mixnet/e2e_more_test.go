@@ -2,6 +2,7 @@ package mixnet_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -51,7 +52,7 @@ func TestOfflineRecipient(t *testing.T) {
 
 	want := messages(t, a, 4)
 	for _, m := range want {
-		if err := a.Send(b.Address(), m); err != nil {
+		if _, err := a.Send(context.Background(), b.Address(), m); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -104,7 +105,7 @@ func TestGatewayKilled(t *testing.T) {
 
 	want := messages(t, a, 5)
 	for _, m := range want {
-		if err := a.Send(b.Address(), m); err != nil {
+		if _, err := a.Send(context.Background(), b.Address(), m); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -327,7 +328,7 @@ func TestGarbageRefused(t *testing.T) {
 	if _, err := nw.WaitGateway(timeout(t, 2*time.Minute), target, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Send(b.Address(), []byte("after the garbage")); err != nil {
+	if _, err := a.Send(context.Background(), b.Address(), []byte("after the garbage")); err != nil {
 		t.Fatal(err)
 	}
 	got := receiveAll(t, timeout(t, 30*time.Second), b, 1)
@@ -362,7 +363,7 @@ func sendSteadily(t *testing.T, nw *mixnet.Network, a, b *mixnet.Client, label s
 			}
 			epoch := nw.Reader.Current().Epoch
 			m := []byte(fmt.Sprintf("%s %d", label, i))
-			err := a.Send(to, m)
+			_, err := a.Send(context.Background(), to, m)
 			if errors.Is(err, client.ErrUnknownGateway) {
 				continue
 			}

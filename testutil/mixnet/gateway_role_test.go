@@ -1,6 +1,7 @@
 package mixnet_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -35,7 +36,7 @@ func TestRecipientGatewayInMixRole(t *testing.T) {
 
 	want := messages(t, a, 3)
 	for _, m := range want {
-		if err := a.Send(b.Address(), m); err != nil {
+		if _, err := a.Send(context.Background(), b.Address(), m); err != nil {
 			t.Fatalf("send while B's gateway is %s: %v", role, err)
 		}
 	}
@@ -79,7 +80,7 @@ func TestRecipientGatewayWithoutRole(t *testing.T) {
 	}
 	want := messages(t, a, 3)
 	for _, m := range want {
-		if err := a.Send(b.Address(), m); err != nil {
+		if _, err := a.Send(context.Background(), b.Address(), m); err != nil {
 			t.Fatalf("send while B's gateway has no role (epoch %d): %v", topo.Epoch, err)
 		}
 	}

@@ -259,6 +259,14 @@ func (n *Node) Server() *node.Server {
 	return n.server
 }
 
+// SetLoss makes the running in-process node drop share (0 to 1) of the
+// packets it receives, at random: a real fault in every path through it.
+func (n *Node) SetLoss(share float64) {
+	if s := n.Server(); s != nil {
+		s.Mix().SetLoss(share)
+	}
+}
+
 // Identity is the node's identity public key.
 func (n *Node) Identity() [32]byte { return n.Keys.IdentityPublic() }
 

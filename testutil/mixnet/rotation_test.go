@@ -1,6 +1,7 @@
 package mixnet_test
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -295,7 +296,7 @@ func TestLostReplayFilterRotatesEarly(t *testing.T) {
 	var bodies [][]byte
 	for i := range 5 {
 		m := []byte(fmt.Sprintf("after the early rotation %d", i))
-		if err := a.Send(b.Address(), m); err != nil {
+		if _, err := a.Send(context.Background(), b.Address(), m); err != nil {
 			t.Fatal(err)
 		}
 		bodies = append(bodies, m)

@@ -210,7 +210,7 @@ func cycle(ctx context.Context, c *mixnet.Client, got *[][]byte) error {
 			if err != nil {
 				break
 			}
-			*got = append(*got, m)
+			*got = append(*got, m.Data)
 		}
 		cancel()
 		if ctx.Err() != nil {
@@ -224,7 +224,7 @@ func cycle(ctx context.Context, c *mixnet.Client, got *[][]byte) error {
 			if err != nil {
 				break
 			}
-			*got = append(*got, m)
+			*got = append(*got, m.Data)
 		}
 		sleep(ctx, 2*time.Second)
 		if err := c.Connect(); err != nil {
@@ -323,7 +323,7 @@ func TestSoak(t *testing.T) {
 			delete(missing, string(m))
 		}
 		for _, m := range already {
-			take(m)
+			take(m.Data)
 		}
 		ctx := timeout(t, 2*time.Minute)
 		for len(missing) > 0 {
@@ -331,7 +331,7 @@ func TestSoak(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %d of %d messages never arrived (%d duplicates): %v", who, len(missing), len(sent), dups, err)
 			}
-			take(m)
+			take(m.Data)
 		}
 		if dups > 0 && !reconnects {
 			t.Fatalf("%s: %d messages arrived twice", who, dups)

@@ -2,6 +2,7 @@ package mixnet_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
@@ -263,7 +264,7 @@ func TestSOCKS5(t *testing.T) {
 		bad := [][]byte{[]byte("hello"), {}, append(env, 99, 1, 2), append(append([]byte(nil), env...), streams.Frame{Kind: streams.KindData, Stream: 1}.Marshal()...)}
 		before := s.req.Service().Stats().Malformed
 		for _, b := range bad {
-			if err := m.Send(s.req.Address(), b); err != nil {
+			if _, err := m.Send(context.Background(), s.req.Address(), b); err != nil {
 				t.Fatal(err)
 			}
 		}
