@@ -14,4 +14,5 @@ run -bench . -benchtime 100x ./x/mixnet/selection
 run -bench Throughput -benchtime 20000x ./sidecar/mixnode      # node/floor packets per second
 run -bench . -benchtime 500x ./sidecar/gateway ./sidecar/client
 run -bench Latency -benchtime 300x ./testutil/mixnet           # end to end, zero mix delays
+run -bench . -benchtime 50x ./sidecar/explorer                 # pages of a 1,000-node network: page/empty page, page/JSON of the same rows
 run -bench DepositToCredential -benchtime 3x ./cmd/nyxd        # four validator processes: credential/floor (one block interval)
