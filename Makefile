@@ -14,7 +14,7 @@ FUZZTIME   ?= 10s
 # How long make soak keeps the network under traffic and attack.
 SOAK_DURATION ?= 2m
 
-.PHONY: all build install test test-short test-race soak bench fuzz lint proto-gen proto-check localnet clean
+.PHONY: all build install test test-browser test-short test-race soak bench fuzz lint proto-gen proto-check localnet clean
 
 all: build
 
@@ -25,9 +25,24 @@ build:
 install:
 	$(GO) install -ldflags '$(LDFLAGS)' ./cmd/...
 
-# Unit, keeper, in-process chain and end-to-end tests.
+# Headless Chromium for the explorer's browser test (Debian's package).
+CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser)
+BROWSER_ARTIFACTS ?= $(CURDIR)/$(BUILD_DIR)/test-artifacts/browser
+
+# Unit, keeper, in-process chain and end-to-end tests; the browser test too
+# when Chromium is installed (make test-browser installs it).
 test:
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+	@if [ -n "$(CHROMIUM)" ]; then \
+		echo "== browser test with $(CHROMIUM)"; \
+		CHROMIUM=$(CHROMIUM) NYX_BROWSER_ARTIFACTS=$(BROWSER_ARTIFACTS) $(GO) test -tags browser -run '^TestBrowser$$' -timeout 10m ./sidecar/explorer; \
+	else echo "== no chromium: browser test not run (make test-browser installs it)"; fi
+
+# The explorer's pages in headless Chromium against a real chain; screenshots
+# in BROWSER_ARTIFACTS. Installs Debian's chromium package if it is missing.
+test-browser:
+	@scripts/chromium.sh
+	NYX_BROWSER_ARTIFACTS=$(BROWSER_ARTIFACTS) $(GO) test -tags browser -run '^TestBrowser$$' -count 1 -v -timeout 10m ./sidecar/explorer
 
 test-short:
 	$(GO) test -short -timeout $(TEST_TIMEOUT) ./...
@@ -53,6 +68,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags soak ./testutil/mixnet
+	$(GO) vet -tags browser ./sidecar/explorer
 
 proto-gen:
 	@scripts/protocgen.sh
