@@ -1,13 +1,15 @@
 package anonymity
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"sort"
 )
 
 // windowMeans bounds how far back one mix's weights reach, in mean delays:
-// exp(-30) is below 1e-13, far under what changes an entropy's third decimal.
-const windowMeans = 30
+// exp(-20) is 2e-9, far under what changes an entropy's third decimal.
+const windowMeans = 20
 
 // Entropy is the Shannon entropy in bits of a distribution given as
 // non-negative weights (normalised here; zero weights count for nothing).
@@ -36,39 +38,46 @@ func (t *Trace) SenderDistribution(target int) ([]float64, error) {
 	if err := t.Index(); err != nil {
 		return nil, err
 	}
+	if target < 0 || target >= len(t.Events) {
+		return nil, fmt.Errorf("anonymity: no event %d", target)
+	}
+	if len(t.weight) != len(t.Events) {
+		t.weight, t.next = make([]float64, len(t.Events)), make([]float64, len(t.Events))
+	}
 	senders := make([]float64, len(t.Kinds))
 	// weight holds, per event index, the probability that it is the
-	// target's packet at an earlier hop; frontier the events of the
+	// target's packet at an earlier hop; frontier lists the events of the
 	// current layer with a weight.
-	weight := map[int32]float64{int32(target): 1}
+	t.weight[target] = 1
 	frontier := []int32{int32(target)}
+	var nextFrontier []int32
+	byMix := map[int32][]int32{}
 	for len(frontier) > 0 {
-		// Group the frontier by the mix each event came out of.
-		byMix := map[int32][]int32{}
+		clear(byMix)
 		for _, ev := range frontier {
 			e := t.Events[ev]
 			switch t.Kinds[e.From] {
 			case Mix:
 				byMix[e.From] = append(byMix[e.From], ev)
 			case Client:
-				senders[e.From] += weight[ev]
+				senders[e.From] += t.weight[ev]
 			}
 		}
-		next := map[int32]float64{}
 		mixes := make([]int32, 0, len(byMix))
 		for m := range byMix {
 			mixes = append(mixes, m)
 		}
-		sort.Slice(mixes, func(i, j int) bool { return mixes[i] < mixes[j] })
+		slices.Sort(mixes)
+		nextFrontier = nextFrontier[:0]
 		for _, m := range mixes {
-			t.backward(m, byMix[m], weight, next)
+			nextFrontier = t.backward(m, byMix[m], nextFrontier)
 		}
-		frontier = frontier[:0]
-		for ev := range next {
-			frontier = append(frontier, ev)
+		for _, ev := range frontier {
+			t.weight[ev] = 0
 		}
-		sort.Slice(frontier, func(i, j int) bool { return frontier[i] < frontier[j] })
-		weight = next
+		// The next layer's weights become the current ones.
+		t.weight, t.next = t.next, t.weight
+		frontier, nextFrontier = nextFrontier, frontier
 	}
 	var sum float64
 	for _, w := range senders {
@@ -87,17 +96,18 @@ func (t *Trace) SenderDistribution(target int) ([]float64, error) {
 // at or after it, where Z(t_o) = Σ_{t_j ≤ t_o} exp(-(t_o-t_j)/μ) over all of
 // m's inputs. Both sums telescope, so one forward and one backward sweep over
 // the window of inputs do it.
-func (t *Trace) backward(m int32, outputs []int32, weight, next map[int32]float64) {
+func (t *Trace) backward(m int32, outputs []int32, touched []int32) []int32 {
 	mu := t.MeanDelay[m]
 	in := t.in[m]
-	sort.Slice(outputs, func(i, j int) bool { return t.Events[outputs[i]].T < t.Events[outputs[j]].T })
+	// Event indexes are in time order (Index sorted them).
+	slices.Sort(outputs)
 	tLast := t.Events[outputs[len(outputs)-1]].T
 	tFirst := t.Events[outputs[0]].T
 	lo := sort.Search(len(in), func(i int) bool { return t.Events[in[i]].T >= tFirst-windowMeans*mu })
 	hi := sort.Search(len(in), func(i int) bool { return t.Events[in[i]].T > tLast })
 	win := in[lo:hi]
 	if len(win) == 0 {
-		return
+		return touched
 	}
 	// Z at each output, by a forward sweep over the window (inputs before
 	// the window weigh below exp(-windowMeans)).
@@ -125,15 +135,19 @@ func (t *Trace) backward(m int32, outputs []int32, weight, next map[int32]float6
 			s *= math.Exp(-(at - to) / mu)
 			at = to
 			if z[k] > 0 {
-				s += weight[outputs[k]] / z[k]
+				s += t.weight[outputs[k]] / z[k]
 			}
 			k--
 		}
 		w := s * math.Exp(-(at-ti)/mu)
 		if w > 1e-15 {
-			next[win[i]] += w
+			if t.next[win[i]] == 0 {
+				touched = append(touched, win[i])
+			}
+			t.next[win[i]] += w
 		}
 	}
+	return touched
 }
 
 // Result sums the entropies of a set of messages.

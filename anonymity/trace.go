@@ -75,6 +75,8 @@ type Trace struct {
 	// of it, by time.
 	in, out [][]int32
 	indexed bool
+	// weight and next are SenderDistribution's scratch, by event index.
+	weight, next []float64
 }
 
 // AddNode adds a node and returns its index.
