@@ -28,6 +28,10 @@ type Model struct {
 	// Duration is the simulated time in seconds; zero gives 1.
 	Duration float64
 	Seed     uint64
+	// AllPackets measures every packet delivered at an exit (cover and
+	// real alike, as an observer, who cannot tell them apart, must), not
+	// only real messages.
+	AllPackets bool
 }
 
 // DefaultMessageRate is the real messages per client per second of the
@@ -166,7 +170,7 @@ func SimulateEntropy(m Model, maxMessages int) (Result, error) {
 		return Result{}, err
 	}
 	from, to := m.Window()
-	return tr.Measure(sample(tr.Targets(from, to), maxMessages))
+	return tr.Measure(sample(tr.targets(from, to, !m.AllPackets), maxMessages))
 }
 
 func sample(targets []int, n int) []int {

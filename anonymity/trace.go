@@ -127,10 +127,16 @@ func (t *Trace) Index() error {
 // Targets returns the indexes of the events that deliver a real message at
 // an exit, between from and to seconds (a warm-up at the start leaves the
 // mixes time to fill; the end, time for the analysis window).
-func (t *Trace) Targets(from, to float64) []int {
+func (t *Trace) Targets(from, to float64) []int { return t.targets(from, to, true) }
+
+// ExitPackets returns the indexes of every packet (real or cover) delivered
+// at an exit between from and to seconds.
+func (t *Trace) ExitPackets(from, to float64) []int { return t.targets(from, to, false) }
+
+func (t *Trace) targets(from, to float64, realOnly bool) []int {
 	var out []int
 	for i, e := range t.Events {
-		if e.Real && t.Kinds[e.To] == Exit && t.Kinds[e.From] == Mix && e.T >= from && e.T <= to {
+		if (e.Real || !realOnly) && t.Kinds[e.To] == Exit && t.Kinds[e.From] == Mix && e.T >= from && e.T <= to {
 			out = append(out, i)
 		}
 	}

@@ -94,6 +94,11 @@ type Config struct {
 	PingInterval time.Duration
 	// MaxConnections bounds open websocket connections. Default 10,000.
 	MaxConnections int
+	// Observe, when set, is called with the client, the layer-1 node and
+	// the size of every client packet forwarded: a tap for measuring what a
+	// passive observer of the links sees (package anonymity). Nil costs
+	// nothing; it is never set from a config file.
+	Observe func(client, next [32]byte, size int)
 }
 
 // DefaultConfig returns the defaults, with StoreDir set to dir.

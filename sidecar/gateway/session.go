@@ -469,6 +469,9 @@ func (s *session) forward(frame []byte) {
 		return
 	}
 	g.m.forwarded.Inc()
+	if f := g.cfg.Observe; f != nil {
+		f(s.client, next, len(packet))
+	}
 }
 
 // memPool counts the payload bytes of pushed, unacknowledged messages held
