@@ -110,7 +110,8 @@ type Snapshot struct {
 
 // CredentialStats are x/coconut's counts, read from its transactions' events.
 type CredentialStats struct {
-	// Known is false until the explorer has counted them once.
+	// Known is false until the explorer has counted up to the chain's
+	// height (a long chain takes a few refreshes).
 	Known bool
 	// Requests is how many credentials were requested (deposits made),
 	// Spent how many were redeemed by gateways, since the chain began.

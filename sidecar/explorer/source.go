@@ -17,6 +17,9 @@ import (
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
+// maxScanBlocks is how many blocks one refresh counts credentials in.
+const maxScanBlocks = 20_000
+
 // Sample is one node's figures at the end of an epoch the explorer watched.
 type Sample struct {
 	Epoch       uint64
@@ -208,18 +211,21 @@ func (s *Source) countCredentials(ctx context.Context, height int64) error {
 		c.DKGRound, c.DKGPhase = r.Round.RoundId, r.Round.Phase.String()
 	}
 	if height > c.ScanHeight {
-		req, err := s.countEvents(ctx, "/nyx.coconut.v1.MsgRequestCredential", "nyx.coconut.v1.EventCredentialRequested", c.ScanHeight, height)
+		// A long chain is counted a slice of blocks per refresh, so one
+		// refresh's queries stay bounded.
+		to := min(height, c.ScanHeight+maxScanBlocks)
+		req, err := s.countEvents(ctx, "/nyx.coconut.v1.MsgRequestCredential", "nyx.coconut.v1.EventCredentialRequested", c.ScanHeight, to)
 		if err != nil {
 			return err
 		}
-		spent, err := s.countEvents(ctx, "/nyx.coconut.v1.MsgSpendCredentials", "nyx.coconut.v1.EventCredentialSpent", c.ScanHeight, height)
+		spent, err := s.countEvents(ctx, "/nyx.coconut.v1.MsgSpendCredentials", "nyx.coconut.v1.EventCredentialSpent", c.ScanHeight, to)
 		if err != nil {
 			return err
 		}
 		c.Requests += req
 		c.Spent += spent
-		c.ScanHeight = height
-		c.Known = true
+		c.ScanHeight = to
+		c.Known = to == height
 	}
 	s.mu.Lock()
 	s.creds = c
