@@ -11,6 +11,10 @@ import (
 // exp(-20) is 2e-9, far under what changes an entropy's third decimal.
 const windowMeans = 20
 
+// maxHops bounds how many mixes back a packet is traced: a Sphinx route has
+// at most five hops.
+const maxHops = 8
+
 // Entropy is the Shannon entropy in bits of a distribution given as
 // non-negative weights (normalised here; zero weights count for nothing).
 func Entropy(weights []float64) float64 {
@@ -52,7 +56,16 @@ func (t *Trace) SenderDistribution(target int) ([]float64, error) {
 	frontier := []int32{int32(target)}
 	var nextFrontier []int32
 	byMix := map[int32][]int32{}
-	for len(frontier) > 0 {
+	for hop := 0; len(frontier) > 0; hop++ {
+		if hop > maxHops {
+			// Only a trace whose mixes feed each other in a ring gets
+			// here (a recorder filing a node's roles wrongly); what has
+			// not reached a client by now is left out.
+			for _, ev := range frontier {
+				t.weight[ev] = 0
+			}
+			break
+		}
 		clear(byMix)
 		for _, ev := range frontier {
 			e := t.Events[ev]

@@ -130,4 +130,30 @@ func TestIndexRefusesBadTraces(t *testing.T) {
 	m := tr.AddNode(Mix, 0)
 	tr.Add(Event{T: 0, From: a, To: m})
 	require.Error(t, tr.Index(), "a mix without a delay")
+	tr = &Trace{}
+	m = tr.AddNode(Mix, 1)
+	tr.Add(Event{T: 0, From: m, To: m})
+	require.Error(t, tr.Index(), "a node sending to itself")
+}
+
+// TestRingOfMixesEnds: two mixes that feed each other (roles filed wrongly)
+// still give an answer: the tracing stops after maxHops.
+func TestRingOfMixesEnds(t *testing.T) {
+	tr := &Trace{}
+	a := tr.AddNode(Client, 0)
+	m1, m2 := tr.AddNode(Mix, 1), tr.AddNode(Mix, 1)
+	x := tr.AddNode(Exit, 0)
+	tr.Add(Event{T: 0, From: a, To: m1})
+	for i := 1; i < 40; i++ {
+		from, to := m1, m2
+		if i%2 == 0 {
+			from, to = m2, m1
+		}
+		tr.Add(Event{T: float64(i), From: from, To: to})
+	}
+	tr.Add(Event{T: 50, From: m1, To: x, Real: true})
+	res, err := tr.Measure(tr.Targets(0, 100))
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Messages)
+	require.Equal(t, 0.0, res.Mean)
 }

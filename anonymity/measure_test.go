@@ -30,10 +30,13 @@ import (
 // taps, and computes the sender entropy of the packets delivered at the
 // exit; it simulates the same model at the same N and at 1,000 and 10,000
 // clients, prints the table, writes the plots, and checks that simulation
-// and measurement agree within a tolerance for every measured condition.
+// (at the packet rate the clients reached) and measurement agree within a
+// tolerance for every measured condition whose clients reached keptUp of
+// their nominal rate; at least one must.
 //
 //	NYX_ANON_CLIENTS   measured network sizes (default "10,25"; 10 to 100)
-//	NYX_ANON_SECONDS   seconds of traffic per measured condition (default 10)
+//	NYX_ANON_SECONDS   seconds of traffic per measured condition (default 10, twice that
+//	                   for the quiet network; at most about 15, to fit in one epoch)
 //	NYX_ANON_OUT       where the table and PNGs go (default build/anonymity)
 //	NYX_ANON_TOLERANCE bits the measured mean may differ from the simulated (default 0.6)
 func TestAnonymity(t *testing.T) {
@@ -50,7 +53,11 @@ func TestAnonymity(t *testing.T) {
 	}
 
 	var cur atomic.Pointer[Recorder]
+	// Roles are redrawn every epoch, and a node that is the clients'
+	// gateway in one may be a mix in the next: each condition runs within
+	// one epoch, with clients registered with a gateway of that epoch.
 	nw := mixnet.Start(t, mixnet.Options{
+		EpochDuration: measureEpoch,
 		MixObserve: func(from, next [32]byte, size int) {
 			if r := cur.Load(); r != nil {
 				r.Mix(from, next, size)
@@ -87,42 +94,63 @@ func TestAnonymity(t *testing.T) {
 
 	var rows []Row
 	var delays []DelayPoint
+	compared := 0
 	for _, n := range sizes {
 		for _, c := range Conditions {
 			// A quiet network needs longer for as many messages.
 			secs := seconds
 			if c.MessageRate < 1 {
-				secs = 3 * seconds
+				secs = 2 * seconds
 			}
+			waitForRoom(t, nw, time.Duration((secs+5)*float64(time.Second))+time.Duration(n)*300*time.Millisecond)
 			rec := NewRecorder(time.Duration(c.HopDelay*float64(time.Second)), 20_000_000)
 			setRoles(rec, nw.Reader.Current())
 			cur.Store(rec)
-			runTraffic(t, nw, rec, c, n, secs)
+			ready := runTraffic(t, nw, rec, c, n, secs)
 			cur.Store(nil)
 			tr, err := rec.Trace()
 			require.NoError(t, err)
 			events, unknown, dropped := rec.Stats()
-			// Warm-up: the clients' first seconds (registration, the mixes
-			// filling); the last second's packets may miss later hops.
-			warm := 2.0
-			meas, err := tr.Measure(sample(tr.ExitPackets(warm, secs+warm-1), 300))
+			// From when every client was up: a warm-up while the mixes
+			// fill, and the last second left out (its packets' later hops
+			// came after the clients stopped).
+			from, to := ready+1.5, ready+secs+1
+			meas, err := tr.Measure(sample(tr.ExitPackets(from, to), 300))
 			require.NoError(t, err)
 			t.Logf("%s, N=%d: %d events (%d with an unknown end, %d over the bound), %d measured", c.Name, n, events, unknown, dropped, meas.Messages)
 			require.Zero(t, dropped)
 			require.Less(t, float64(unknown), 0.01*float64(events)+10, "events with an end outside the topology")
 			require.Greater(t, meas.Messages, 5, "%s, N=%d: too few packets at the exit", c.Name, n)
-			rows = append(rows, Row{Condition: c.Name, N: n, Source: "measured", Result: meas})
-			sim, err := SimulateCondition(c, n, 300, uint64(n))
+			// The clients send as fast as the machine lets them: the
+			// simulation of this network runs at the rate they reached.
+			rate := tr.ClientRate(from, to)
+			rows = append(rows, Row{Condition: c.Name, N: n, Source: "measured", Rate: rate, Result: meas})
+			sim, err := SimulateAtRate(c, n, rate, 300, uint64(n))
 			require.NoError(t, err)
 			rows = append(rows, sim)
-			if math.Abs(meas.Mean-sim.Result.Mean) > tolerance {
+			// The comparison holds where the network ran the model: when
+			// the machine cannot keep up, the clients' streams stall and
+			// burst (not Poisson any more) and packets queue in the nodes,
+			// which the simulation does not do. Such rows are reported.
+			nominal := c.MessageRate
+			if c.Cover {
+				nominal = 1 / client.DefaultSenderConfig().AverageSendDelay.Seconds()
+			}
+			switch {
+			case rate < keptUp*nominal:
+				t.Logf("%s, N=%d: the clients sent %.1f packets/s of %.1f: not compared (measured %.3f bits, simulated %.3f)",
+					c.Name, n, rate, nominal, meas.Mean, sim.Result.Mean)
+			case math.Abs(meas.Mean-sim.Result.Mean) > tolerance:
 				t.Errorf("%s, N=%d: measured %.3f bits, simulated %.3f (tolerance %.2f)", c.Name, n, meas.Mean, sim.Result.Mean, tolerance)
+			default:
+				compared++
 			}
 			if c.Cover && c.MessageRate == DefaultMessageRate {
 				delays = append(delays, DelayPoint{Label: fmt.Sprintf("measured, N=%d", n), Delay: c.HopDelay, Entropy: meas.Mean, Measured: true})
 			}
 		}
 	}
+	require.Positive(t, compared, "no condition ran at the model's rate: the machine is too busy (try fewer clients)")
 	for _, n := range []int{100, 1000, 10000} {
 		for _, c := range Conditions {
 			msgs := 200
@@ -155,10 +183,39 @@ func TestAnonymity(t *testing.T) {
 	fmt.Printf("table and plots in %s\n", out)
 }
 
+// keptUp is the share of the nominal packet rate the clients must reach for
+// the measurement to be compared with the simulation.
+const keptUp = 0.7
+
+// measureEpoch is the measurement network's epoch: long enough for a
+// condition's clients to start and run within one.
+const measureEpoch = 45 * time.Second
+
+// waitForRoom returns when the current epoch has at least need left, waiting
+// for the next one (and for every node to have read it) if it has not.
+func waitForRoom(t *testing.T, nw *mixnet.Network, need time.Duration) {
+	require.Less(t, need, measureEpoch, "NYX_ANON_SECONDS too long for one epoch")
+	topo := nw.Reader.Current()
+	if time.Until(topo.EpochEnd) >= need {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*measureEpoch)
+	defer cancel()
+	for nw.Reader.Current().Epoch <= topo.Epoch {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no epoch after %d", topo.Epoch)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	require.NoError(t, nw.WaitNodesAt(ctx, topo.Epoch+1))
+}
+
 // runTraffic runs n clients of condition c for the given seconds: each
 // sends real messages to random others as a Poisson process, and loop cover
-// if the condition has it.
-func runTraffic(t *testing.T, nw *mixnet.Network, rec *Recorder, c Condition, n int, seconds float64) {
+// if the condition has it. It returns when, in the recorder's time, every
+// client was up.
+func runTraffic(t *testing.T, nw *mixnet.Network, rec *Recorder, c Condition, n int, seconds float64) float64 {
 	sc := client.DefaultSenderConfig()
 	sc.AveragePacketDelay = time.Duration(c.HopDelay * float64(time.Second))
 	clients := make([]*mixnet.Client, n)
@@ -168,6 +225,7 @@ func runTraffic(t *testing.T, nw *mixnet.Network, rec *Recorder, c Condition, n 
 		copy(id[:], clients[i].Keys.Identity.Public().(ed25519.PublicKey))
 		rec.AddClient(id)
 	}
+	ready := time.Since(rec.start).Seconds()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration((seconds+2)*float64(time.Second)))
 	defer cancel()
 	var wg sync.WaitGroup
@@ -199,6 +257,7 @@ func runTraffic(t *testing.T, nw *mixnet.Network, rec *Recorder, c Condition, n 
 	for _, cl := range clients {
 		cl.Disconnect()
 	}
+	return ready
 }
 
 func envInts(t *testing.T, name string, def []int) []int {

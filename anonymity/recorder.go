@@ -86,7 +86,8 @@ func (r *Recorder) add(from int32, to [32]byte, now time.Time) {
 		return
 	}
 	n, ok := r.node(to)
-	if !ok {
+	if !ok || n == from {
+		// A node sending to itself puts nothing on a link.
 		r.unknown++
 		return
 	}

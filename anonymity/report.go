@@ -41,6 +41,8 @@ type Row struct {
 	N         int
 	// Source is "measured" (a local network) or "simulated".
 	Source string
+	// Rate is the packets per client per second the clients sent.
+	Rate   float64
 	Result Result
 }
 
@@ -48,6 +50,14 @@ type Row struct {
 // simulated time shrinks as n grows so that a trace stays within a few
 // million packets; a quiet network gets longer, to have messages at all.
 func SimulateCondition(c Condition, n int, maxMessages int, seed uint64) (Row, error) {
+	return SimulateAtRate(c, n, 0, maxMessages, seed)
+}
+
+// SimulateAtRate is SimulateCondition with the clients sending rate packets
+// a second (0: the model's own rate), as a measured network's clients did
+// when the machine could not keep up with the nominal rate: the Poisson
+// slots with cover traffic, the real messages without.
+func SimulateAtRate(c Condition, n int, rate float64, maxMessages int, seed uint64) (Row, error) {
 	d := 2.0
 	if n >= 1000 {
 		d = 1
@@ -57,20 +67,33 @@ func SimulateCondition(c Condition, n int, maxMessages int, seed uint64) (Row, e
 	}
 	m := c.Model(n, d, seed)
 	m.AllPackets = true
+	switch {
+	case rate <= 0:
+	case c.Cover:
+		m.SendDelay = 1 / rate
+	default:
+		m.MessageRate = rate
+	}
 	r, err := SimulateEntropy(m, maxMessages)
-	return Row{Condition: c.Name, N: n, Source: "simulated", Result: r}, err
+	row := Row{Condition: c.Name, N: n, Source: "simulated", Result: r}
+	if m.Cover {
+		row.Rate = 1 / m.withDefaults().SendDelay
+	} else {
+		row.Rate = m.withDefaults().MessageRate
+	}
+	return row, err
 }
 
 // WriteTable writes the rows as a table: entropy in bits next to log2 N.
 func WriteTable(w io.Writer, rows []Row) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-14s %6s  %-9s %8s  %9s %9s %9s  %7s  %6s\n", "condition", "N", "source", "messages", "H mean", "H p10", "H min", "log2 N", "H/max")
+	fmt.Fprintf(&b, "%-14s %6s  %-9s %7s %8s  %9s %9s %9s  %7s  %6s\n", "condition", "N", "source", "pkt/s", "messages", "H mean", "H p10", "H min", "log2 N", "H/max")
 	for _, r := range rows {
 		ratio := 0.0
 		if r.Result.Max > 0 {
 			ratio = r.Result.Mean / r.Result.Max
 		}
-		fmt.Fprintf(&b, "%-14s %6d  %-9s %8d  %9.3f %9.3f %9.3f  %7.3f  %6.3f\n", r.Condition, r.N, r.Source, r.Result.Messages,
+		fmt.Fprintf(&b, "%-14s %6d  %-9s %7.1f %8d  %9.3f %9.3f %9.3f  %7.3f  %6.3f\n", r.Condition, r.N, r.Source, r.Rate, r.Result.Messages,
 			r.Result.Mean, r.Result.P10, r.Result.Min, r.Result.Max, ratio)
 	}
 	_, err := io.WriteString(w, b.String())

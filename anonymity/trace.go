@@ -108,6 +108,10 @@ func (t *Trace) Index() error {
 		if e.From < 0 || int(e.From) >= n || e.To < 0 || int(e.To) >= n {
 			return fmt.Errorf("anonymity: event %d links unknown nodes %d -> %d", i, e.From, e.To)
 		}
+		if e.From == e.To {
+			// Not on any link, and it would be its own input.
+			return fmt.Errorf("anonymity: event %d goes from node %d to itself", i, e.From)
+		}
 		if t.Kinds[e.To] == Mix {
 			t.in[e.To] = append(t.in[e.To], int32(i))
 		}
@@ -141,4 +145,19 @@ func (t *Trace) targets(from, to float64, realOnly bool) []int {
 		}
 	}
 	return out
+}
+
+// ClientRate is the packets per client per second that clients sent between
+// from and to seconds.
+func (t *Trace) ClientRate(from, to float64) float64 {
+	if t.Senders == 0 || to <= from {
+		return 0
+	}
+	var n int
+	for _, e := range t.Events {
+		if e.T >= from && e.T < to && t.Kinds[e.From] == Client {
+			n++
+		}
+	}
+	return float64(n) / float64(t.Senders) / (to - from)
 }
