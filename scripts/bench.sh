@@ -17,4 +17,5 @@ run -bench ShowCheckVsFloor -benchtime 30x ./sidecar/gatewaycred # prove/floor, 
 run -bench Latency -benchtime 300x ./testutil/mixnet           # end to end, zero mix delays
 run -bench SOCKS5 -benchtime 1x ./testutil/mixnet              # SOCKS5 streams: ttfb and KB/s next to a direct fetch
 run -bench Delivery -benchtime 1x ./testutil/mixnet            # 1,000 messages at 0% and 10% loss: ratio, p50/p95 vs floor, wire bytes acks on/off
+run -bench . -benchtime 50x ./sidecar/explorer                 # pages of a 1,000-node network: page/empty page, page/JSON of the same rows
 run -bench DepositToCredential -benchtime 3x ./cmd/nyxd        # four validator processes: credential/floor (one block interval)

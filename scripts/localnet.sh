@@ -18,10 +18,10 @@
 #   --dir DIR      where the network's files live (default ./.localnet)
 #   --base-port P  chain: P2P P, RPC P+1, gRPC P+2, REST P+3; node i: mix P+100+10i,
 #                  clients P+101+10i, HTTP P+102+10i; client j's API: P+200+j;
-#                  SOCKS5 proxy P+300 (default 26650)
+#                  SOCKS5 proxy P+300, the explorer P+400 (default 26650)
 #
-# NYXD, NYM_NODE, NYM_CLIENT, NYM_NETWORK_REQUESTER and NYM_SOCKS5_CLIENT may
-# name the binaries (default: build/...);
+# NYXD, NYM_NODE, NYM_CLIENT, NYM_NETWORK_REQUESTER, NYM_SOCKS5_CLIENT and
+# NYM_EXPLORER may name the binaries (default: build/...);
 # MIXNET_EPOCH the x/mixnet epoch of a new chain (default 30s).
 set -euo pipefail
 
@@ -224,12 +224,24 @@ if [ "$chain_only" = 0 ]; then
 	pids+=($!)
 fi
 
+# The explorer: the network in a browser, read from the chain's gRPC.
+nym_explorer=${NYM_EXPLORER:-build/nym-explorer}
+explorer_url=
+if [ -x "$nym_explorer" ]; then
+	"$nym_explorer" --grpc "127.0.0.1:$grpc" --listen "127.0.0.1:$((base + 400))" >"$dir/logs/explorer.log" 2>&1 &
+	pids+=($!)
+	explorer_url="http://127.0.0.1:$((base + 400))/"
+else
+	say "$nym_explorer not found; the explorer does not run"
+fi
+
 cat <<MSG
 
   Nyx localnet (chain id $chain_id), files and logs in $dir
     CometBFT RPC  http://127.0.0.1:$rpc
     gRPC          127.0.0.1:$grpc
     REST          http://127.0.0.1:$rest
+    Explorer      ${explorer_url:-not running}
   Test keyring accounts (1,000,000 NYX and 1,000,000 NYM each): ${accounts//,/, }, validator
 
   The chain:

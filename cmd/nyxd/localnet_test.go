@@ -397,7 +397,8 @@ func runLocalnet(t *testing.T, root, bin, dir string, base int, extra ...string)
 	binDir := filepath.Dir(bin)
 	cmd.Env = append(os.Environ(), "NYXD="+bin, "NYM_NODE="+filepath.Join(binDir, "nym-node"),
 		"NYM_CLIENT="+filepath.Join(binDir, "nym-client"), "NYM_NETWORK_REQUESTER="+filepath.Join(binDir, "nym-network-requester"),
-		"NYM_SOCKS5_CLIENT="+filepath.Join(binDir, "nym-socks5-client"), "LOG_LEVEL=error", "MIXNET_EPOCH=3s")
+		"NYM_SOCKS5_CLIENT="+filepath.Join(binDir, "nym-socks5-client"), "NYM_EXPLORER="+filepath.Join(binDir, "nym-explorer"),
+		"LOG_LEVEL=error", "MIXNET_EPOCH=3s")
 	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

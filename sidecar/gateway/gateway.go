@@ -129,6 +129,12 @@ type Config struct {
 	// CredentialTimeout bounds the check and spend of one credential.
 	// Default 2m.
 	CredentialTimeout time.Duration
+
+	// Observe, when set, is called with the client, the layer-1 node and
+	// the size of every client packet forwarded: a tap for measuring what a
+	// passive observer of the links sees (package anonymity). Nil costs
+	// nothing; it is never set from a config file.
+	Observe func(client, next [32]byte, size int)
 }
 
 // DefaultConfig returns the defaults, with StoreDir set to dir.

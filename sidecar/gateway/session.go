@@ -501,6 +501,9 @@ func (s *session) send(next [gatewayproto.NextHopSize]byte, packet []byte) {
 		return
 	}
 	g.m.forwarded.Inc()
+	if f := g.cfg.Observe; f != nil {
+		f(s.client, next, len(packet))
+	}
 }
 
 // memPool counts the payload bytes of pushed, unacknowledged messages held

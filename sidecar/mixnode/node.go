@@ -102,6 +102,11 @@ type Config struct {
 	// packets that all fail Sphinx processing (see strangers.go).
 	StrangerIdle     time.Duration
 	StrangerFailures int
+	// Observe, when set, is called with the next hop and size of every
+	// processed packet as it leaves for that hop: a tap for measuring what
+	// a passive observer of the links sees (package anonymity). Nil costs
+	// nothing; it is never set from a config file.
+	Observe func(next [32]byte, size int)
 }
 
 // Defaults of Config.
@@ -473,6 +478,9 @@ func (n *Node) release(out outgoing) {
 			n.drop(reason, out.buf)
 		}
 		return
+	}
+	if f := n.cfg.Observe; f != nil {
+		f(out.next, len(out.packet))
 	}
 	if reason, ok := n.links.send(out); !ok {
 		n.drop(reason, out.buf)

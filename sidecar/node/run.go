@@ -40,6 +40,10 @@ type Options struct {
 	// instead of listening on the config's addresses (tests bind port 0 first
 	// to learn the ports they bond).
 	MixListener, ClientsListener, HTTPListener net.Listener
+	// MixObserve and GatewayObserve, when set, tap the packets the node
+	// sends on (mixnode.Config.Observe, gateway.Config.Observe).
+	MixObserve     func(next [32]byte, size int)
+	GatewayObserve func(client, next [32]byte, size int)
 }
 
 // Server is a running nym-node.
@@ -205,7 +209,9 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 	if err := s.newSigner(keys); err != nil {
 		return nil, err
 	}
-	if s.mix, err = mixnode.New(cfg.MixnodeConfig(), keys.Sphinx, s.resolve, s.log, s.reg); err != nil {
+	mcfg := cfg.MixnodeConfig()
+	mcfg.Observe = opts.MixObserve
+	if s.mix, err = mixnode.New(mcfg, keys.Sphinx, s.resolve, s.log, s.reg); err != nil {
 		return nil, err
 	}
 	closers = append(closers, func() { s.mix.Close() })
@@ -214,7 +220,9 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 		return nil, err
 	}
 	if cfg.Gateway.Enabled {
-		if s.gw, err = gateway.New(cfg.GatewayConfig(home), keys.Identity, keys.Sphinx, s.mix, s.log, s.reg); err != nil {
+		gcfg := cfg.GatewayConfig(home)
+		gcfg.Observe = opts.GatewayObserve
+		if s.gw, err = gateway.New(gcfg, keys.Identity, keys.Sphinx, s.mix, s.log, s.reg); err != nil {
 			return nil, fmt.Errorf("start gateway: %w", err)
 		}
 		closers = append(closers, func() { s.gw.Close() })

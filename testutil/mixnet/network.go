@@ -61,6 +61,11 @@ type Options struct {
 	// (GenesisParams); zero keeps the chain's defaults.
 	CredentialBytesPerUnym uint64
 	CredentialMinDeposit   int64
+	// MixObserve and GatewayObserve, when set, tap the packets every
+	// in-process node sends on (node.Options), with the node's identity:
+	// what a passive observer of the links sees (package anonymity).
+	MixObserve     func(from, next [32]byte, size int)
+	GatewayObserve func(gateway, client, next [32]byte, size int)
 }
 
 // AccountFunds is what each node's chain account gets when the node is
@@ -238,8 +243,15 @@ func (nw *Network) newNode(ctx context.Context, i int, owner string) (*Node, []n
 }
 
 func (nw *Network) startInProcess(n *Node, keys node.Keys, ls []net.Listener) error {
-	s, err := node.Start(context.Background(), n.Home, n.Cfg, keys, node.Options{
-		Logger: nw.log.With("index", n.Index), MixListener: ls[0], ClientsListener: ls[1], HTTPListener: ls[2]})
+	opts := node.Options{Logger: nw.log.With("index", n.Index), MixListener: ls[0], ClientsListener: ls[1], HTTPListener: ls[2]}
+	id := keys.IdentityPublic()
+	if f := nw.opts.MixObserve; f != nil {
+		opts.MixObserve = func(next [32]byte, size int) { f(id, next, size) }
+	}
+	if f := nw.opts.GatewayObserve; f != nil {
+		opts.GatewayObserve = func(client, next [32]byte, size int) { f(id, client, next, size) }
+	}
+	s, err := node.Start(context.Background(), n.Home, n.Cfg, keys, opts)
 	if err != nil {
 		for _, l := range ls {
 			l.Close()

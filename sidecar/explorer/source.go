@@ -1,0 +1,260 @@
+package explorer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"cosmossdk.io/math"
+	"github.com/cosmos/cosmos-sdk/client/grpc/cmtservice"
+	"github.com/cosmos/cosmos-sdk/types/query"
+	txtypes "github.com/cosmos/cosmos-sdk/types/tx"
+	"google.golang.org/grpc"
+
+	coconuttypes "github.com/nyx-privacy/nyx/x/coconut/types"
+	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
+)
+
+// maxScanBlocks is how many blocks one refresh counts credentials in.
+const maxScanBlocks = 20_000
+
+// Sample is one node's figures at the end of an epoch the explorer watched.
+type Sample struct {
+	Epoch       uint64
+	Performance string
+	// Reward is what the node earned (operator and delegators) between the
+	// previous sample and this one, in unym; empty for the first sample.
+	Reward string
+	earned math.Int
+}
+
+// Source reads the chain over gRPC and keeps the last good Snapshot, the
+// error of the last refresh, and each node's recent history.
+type Source struct {
+	conn    *grpc.ClientConn
+	mixnet  mixnettypes.QueryClient
+	coconut coconuttypes.QueryClient
+	txs     txtypes.ServiceClient
+	blocks  cmtservice.ServiceClient
+	cfg     Config
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	snap    *Snapshot
+	err     error
+	errAt   time.Time
+	history map[uint64][]Sample
+	creds   CredentialStats
+}
+
+// NewSource reads the chain through conn.
+func NewSource(conn *grpc.ClientConn, cfg Config) *Source {
+	cfg = cfg.withDefaults()
+	cc := gogoConn{conn}
+	return &Source{
+		conn: conn, cfg: cfg, log: cfg.Logger,
+		mixnet: mixnettypes.NewQueryClient(cc), coconut: coconuttypes.NewQueryClient(cc),
+		txs: txtypes.NewServiceClient(cc), blocks: cmtservice.NewServiceClient(cc),
+		history: map[uint64][]Sample{},
+	}
+}
+
+// Current returns the last good snapshot (nil before the first) and the
+// error of the last refresh (nil if it succeeded) with its time.
+func (s *Source) Current() (*Snapshot, error, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snap, s.err, s.errAt
+}
+
+// History returns a node's samples, oldest first.
+func (s *Source) History(id uint64) []Sample {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Sample(nil), s.history[id]...)
+}
+
+// Run refreshes until ctx ends: every Refresh, and soon after the epoch is
+// due to end so the countdown and roles turn over promptly.
+func (s *Source) Run(ctx context.Context) {
+	for {
+		wait := s.cfg.Refresh
+		if err := s.Refresh(ctx); err != nil {
+			s.log.Warn("chain unreachable", "err", err)
+		} else if snap, _, _ := s.Current(); snap != nil {
+			if d := time.Until(snap.Epoch.End) + 500*time.Millisecond; d > 0 && d < wait {
+				wait = d
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// Refresh reads the chain once and replaces the snapshot.
+func (s *Source) Refresh(ctx context.Context) error {
+	snap, err := s.read(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.err, s.errAt = err, time.Now()
+		return err
+	}
+	s.err = nil
+	snap.Credentials = s.creds
+	if prev := s.snap; prev == nil || prev.Epoch.EpochId != snap.Epoch.EpochId {
+		s.record(snap)
+	}
+	s.snap = snap
+	return nil
+}
+
+func (s *Source) read(ctx context.Context) (*Snapshot, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	topo, err := s.mixnet.Topology(ctx, &mixnettypes.QueryTopologyRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("query topology: %w", err)
+	}
+	roles := make(map[uint64]mixnettypes.Role, len(topo.Nodes))
+	for _, n := range topo.Nodes {
+		roles[n.NodeId] = n.Role
+	}
+	var nodes []mixnettypes.Node
+	var key []byte
+	for {
+		resp, err := s.mixnet.Nodes(ctx, &mixnettypes.QueryNodesRequest{Pagination: &query.PageRequest{Key: key, Limit: 500}})
+		if err != nil {
+			return nil, fmt.Errorf("query nodes: %w", err)
+		}
+		nodes = append(nodes, resp.Nodes...)
+		if resp.Pagination == nil || len(resp.Pagination.NextKey) == 0 {
+			break
+		}
+		if len(nodes) > s.cfg.MaxNodes {
+			return nil, fmt.Errorf("query nodes: more than %d bonded nodes", s.cfg.MaxNodes)
+		}
+		key = resp.Pagination.NextKey
+	}
+	pool, err := s.mixnet.RewardPool(ctx, &mixnettypes.QueryRewardPoolRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("query reward pool: %w", err)
+	}
+	block, err := s.blocks.GetLatestBlock(ctx, &cmtservice.GetLatestBlockRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("query latest block: %w", err)
+	}
+	snap := BuildSnapshot(topo.Epoch, nodes, roles, pool)
+	snap.Fetched = time.Now()
+	if block.SdkBlock != nil {
+		snap.Height = block.SdkBlock.Header.Height
+	} else if block.Block != nil {
+		snap.Height = block.Block.Header.Height
+	}
+	// Credential counts are best effort: a chain without a tx index still
+	// shows its network.
+	if err := s.countCredentials(ctx, snap.Height); err != nil {
+		s.log.Warn("count credentials", "err", err)
+	}
+	return snap, nil
+}
+
+// record adds a sample per node for the epoch snap begins; called with s.mu held.
+func (s *Source) record(snap *Snapshot) {
+	seen := make(map[uint64]bool, len(snap.Nodes))
+	for _, n := range snap.Nodes {
+		seen[n.ID] = true
+		earned := math.ZeroInt()
+		if v, ok := math.NewIntFromString(n.OperatorReward); ok {
+			earned = v
+		}
+		if v, ok := math.NewIntFromString(n.DelegatorPool); ok {
+			earned = earned.Add(v)
+		}
+		h := s.history[n.ID]
+		sm := Sample{Epoch: snap.Epoch.EpochId, Performance: n.Performance, earned: earned}
+		if len(h) > 0 {
+			// A withdrawal lowers the accumulators; the reward is then unknown.
+			if d := earned.Sub(h[len(h)-1].earned); !d.IsNegative() {
+				sm.Reward = d.String()
+			}
+		}
+		h = append(h, sm)
+		if len(h) > s.cfg.HistoryEpochs {
+			h = append(h[:0], h[len(h)-s.cfg.HistoryEpochs:]...)
+		}
+		s.history[n.ID] = h
+	}
+	for id := range s.history {
+		if !seen[id] {
+			delete(s.history, id)
+		}
+	}
+}
+
+// countCredentials adds the credential requests and spends in the blocks
+// since the last count, from the transactions' events (x/coconut keeps no
+// totals), and reads the current key and DKG round.
+func (s *Source) countCredentials(ctx context.Context, height int64) error {
+	s.mu.Lock()
+	c := s.creds
+	s.mu.Unlock()
+	if vk, err := s.coconut.VerificationKey(ctx, &coconuttypes.QueryVerificationKeyRequest{}); err == nil {
+		c.KeyID = vk.KeySet.KeyId
+	}
+	if r, err := s.coconut.DKGRound(ctx, &coconuttypes.QueryDKGRoundRequest{}); err == nil && r.Round != nil {
+		c.DKGRound, c.DKGPhase = r.Round.RoundId, r.Round.Phase.String()
+	}
+	if height > c.ScanHeight {
+		// A long chain is counted a slice of blocks per refresh, so one
+		// refresh's queries stay bounded.
+		to := min(height, c.ScanHeight+maxScanBlocks)
+		req, err := s.countEvents(ctx, "/nyx.coconut.v1.MsgRequestCredential", "nyx.coconut.v1.EventCredentialRequested", c.ScanHeight, to)
+		if err != nil {
+			return err
+		}
+		spent, err := s.countEvents(ctx, "/nyx.coconut.v1.MsgSpendCredentials", "nyx.coconut.v1.EventCredentialSpent", c.ScanHeight, to)
+		if err != nil {
+			return err
+		}
+		c.Requests += req
+		c.Spent += spent
+		c.ScanHeight = to
+		c.Known = to == height
+	}
+	s.mu.Lock()
+	s.creds = c
+	s.mu.Unlock()
+	return nil
+}
+
+// countEvents counts the events of type event in the transactions with a
+// message of type action in the blocks (from, to].
+func (s *Source) countEvents(ctx context.Context, action, event string, from, to int64) (uint64, error) {
+	q := fmt.Sprintf("message.action='%s' AND tx.height>%d AND tx.height<=%d", action, from, to)
+	var n uint64
+	for page := uint64(1); ; page++ {
+		resp, err := s.txs.GetTxsEvent(ctx, &txtypes.GetTxsEventRequest{Query: q, Page: page, Limit: 100, OrderBy: txtypes.OrderBy_ORDER_BY_ASC})
+		if err != nil {
+			return 0, fmt.Errorf("search %s: %w", action, err)
+		}
+		for _, tx := range resp.TxResponses {
+			if tx.Code != 0 {
+				continue
+			}
+			for _, ev := range tx.Events {
+				if ev.Type == event {
+					n++
+				}
+			}
+		}
+		if len(resp.TxResponses) < 100 || page*100 >= resp.Total {
+			return n, nil
+		}
+	}
+}
