@@ -202,7 +202,10 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 	if err := s.newSigner(keys); err != nil {
 		return nil, err
 	}
-	if s.mix, err = mixnode.New(cfg.MixnodeConfig(), keys.Sphinx, s.resolve, s.log, s.reg); err != nil {
+	mixCfg := cfg.MixnodeConfig()
+	// Links are Noise sessions keyed by the identity bonded on chain.
+	mixCfg.Identity = keys.Identity
+	if s.mix, err = mixnode.New(mixCfg, keys.Sphinx, s.resolve, s.log, s.reg); err != nil {
 		return nil, err
 	}
 	closers = append(closers, func() { s.mix.Close() })

@@ -1,12 +1,15 @@
 package wire
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha512"
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"time"
 
 	"filippo.io/edwards25519"
 	"github.com/cloudflare/circl/dh/x25519"
@@ -286,4 +289,28 @@ func readHandshake(r io.Reader, buf []byte, msg int) error {
 		return err
 	}
 	return nil
+}
+
+// DialLink connects to the node with identity peer at addr and opens an
+// encrypted link to it as self, within timeout: what a node does for each
+// next hop, and what tools and tests that send packets to a node use.
+func DialLink(ctx context.Context, addr string, self *LinkKey, peer [32]byte, timeout time.Duration) (net.Conn, *Writer, error) {
+	d := net.Dialer{Timeout: timeout}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	s, err := Initiate(c, self, peer)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	_ = c.SetDeadline(time.Time{})
+	w, err := NewSecureWriter(c, s)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, w, nil
 }

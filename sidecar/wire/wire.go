@@ -1,8 +1,8 @@
 // Package wire is the packet framing between Nyx nodes: one long-lived TCP
 // connection per neighbour carrying fixed-size Sphinx packets.
 //
-// A connection starts with an 8-byte preface, Preface, written once by the
-// dialling side. Then every frame is
+// A plaintext connection (version 1) starts with an 8-byte preface, Preface,
+// written once by the dialling side. Then every frame is
 //
 //	length (4 bytes, big-endian) | packet (length bytes)
 //
