@@ -14,7 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nyx-privacy/nyx/sidecar/gateway"
+	"github.com/nyx-privacy/nyx/sidecar/gatewayclient"
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 )
 
@@ -47,14 +48,14 @@ type Config struct {
 type Client struct {
 	cfg    Config
 	keys   *Keys
-	shared gateway.SharedKey
+	shared gatewayproto.SharedKey
 	topo   func() *topology.Topology
 	log    *slog.Logger
 	sender *Sender
 	inbox  chan []byte
 
 	mu    sync.Mutex
-	conn  *gateway.ClientConn
+	conn  *gatewayclient.Conn
 	ready chan struct{} // closed while conn is set
 
 	reasm *reassembler // the gateway session's
@@ -65,8 +66,8 @@ type Client struct {
 
 // Register registers keys with the gateway and returns the shared key to
 // keep (see SaveSharedKey).
-func Register(ctx context.Context, url string, gw [32]byte, keys *Keys) (gateway.SharedKey, error) {
-	conn, key, err := gateway.Register(ctx, url, ed25519.PublicKey(gw[:]), keys.Identity)
+func Register(ctx context.Context, url string, gw [32]byte, keys *Keys) (gatewayproto.SharedKey, error) {
+	conn, key, err := gatewayclient.Register(ctx, url, ed25519.PublicKey(gw[:]), keys.Identity)
 	if err != nil {
 		return key, err
 	}
@@ -76,7 +77,7 @@ func Register(ctx context.Context, url string, gw [32]byte, keys *Keys) (gateway
 
 // New returns a client; Run connects it. topo returns the current topology
 // (a topology.Reader's Current).
-func New(cfg Config, keys *Keys, shared gateway.SharedKey, topo func() *topology.Topology, log *slog.Logger) (*Client, error) {
+func New(cfg Config, keys *Keys, shared gatewayproto.SharedKey, topo func() *topology.Topology, log *slog.Logger) (*Client, error) {
 	if cfg.GatewayURL == "" {
 		return nil, errors.New("client: no gateway URL")
 	}
@@ -204,7 +205,7 @@ func (c *Client) Run(ctx context.Context) error {
 // session runs one gateway connection.
 func (c *Client) session(ctx context.Context) error {
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	conn, err := gateway.Dial(dctx, c.cfg.GatewayURL, ed25519.PublicKey(c.cfg.GatewayIdentity[:]), c.keys.Identity, c.shared)
+	conn, err := gatewayclient.Dial(dctx, c.cfg.GatewayURL, ed25519.PublicKey(c.cfg.GatewayIdentity[:]), c.keys.Identity, c.shared)
 	cancel()
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"github.com/mr-tron/base58"
 
 	"github.com/nyx-privacy/nyx/sidecar/gateway"
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
@@ -123,7 +124,7 @@ func TestKeysSaveLoad(t *testing.T) {
 	if _, err := LoadKeys(dir); err == nil || !strings.Contains(err.Error(), "others may read") {
 		t.Fatalf("world-readable key loaded: %v", err)
 	}
-	sk := gateway.SharedKey{9}
+	sk := gatewayproto.SharedKey{9}
 	if err := SaveSharedKey(dir, sk); err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/mr-tron/base58"
 	"github.com/pelletier/go-toml/v2"
 
-	"github.com/nyx-privacy/nyx/sidecar/gateway"
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/sphinx"
@@ -308,7 +308,7 @@ func Init(ctx context.Context, home string, cfg FileConfig, t *topology.Topology
 type Home struct {
 	Config FileConfig
 	Keys   *Keys
-	Shared gateway.SharedKey
+	Shared gatewayproto.SharedKey
 }
 
 // Address is the client's address: its keys at the gateway of its config

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/nyx-privacy/nyx/sidecar/gateway"
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 )
 
 // Key file names in a client's home directory. Each holds one key in hex
@@ -84,16 +84,16 @@ func LoadKeys(dir string) (*Keys, error) {
 
 // SaveSharedKey writes the key of the registration with the client's
 // gateway into dir (replacing an earlier one).
-func SaveSharedKey(dir string, k gateway.SharedKey) error {
+func SaveSharedKey(dir string, k gatewayproto.SharedKey) error {
 	path := filepath.Join(dir, GatewayKeyFile)
 	os.Remove(path)
 	return writeKeyFile(path, k[:])
 }
 
 // LoadSharedKey reads the key SaveSharedKey wrote.
-func LoadSharedKey(dir string) (gateway.SharedKey, error) {
-	b, err := readKeyFile(filepath.Join(dir, GatewayKeyFile), gateway.SharedKeySize)
-	return gateway.SharedKey(b), err
+func LoadSharedKey(dir string) (gatewayproto.SharedKey, error) {
+	b, err := readKeyFile(filepath.Join(dir, GatewayKeyFile), gatewayproto.SharedKeySize)
+	return gatewayproto.SharedKey(b), err
 }
 
 func writeKeyFile(path string, key []byte) error {

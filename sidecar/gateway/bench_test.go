@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nyx-privacy/nyx/sidecar/gatewayclient"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
 
@@ -94,7 +95,7 @@ func fsyncFloor(b *testing.B, dir string, size int) time.Duration {
 func BenchmarkDeliverLive(b *testing.B) {
 	g := newBenchGateway(b)
 	key := newClientKey(b)
-	c, _, err := Register(context.Background(), g.url, g.Identity(), key)
+	c, _, err := gatewayclient.Register(context.Background(), g.url, g.Identity(), key)
 	if err != nil {
 		b.Fatal(err)
 	}

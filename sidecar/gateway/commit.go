@@ -7,6 +7,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 )
 
 // The committer is the store's group commit. Writers submit an op and wait
@@ -37,7 +39,7 @@ const (
 
 type writeOp struct {
 	kind     opKind
-	id       [IdentitySize]byte
+	id       [gatewayproto.IdentitySize]byte
 	now      time.Time
 	payloads [][]byte     // opAppend
 	record   clientRecord // opPutClient
@@ -247,7 +249,7 @@ func putClientTx(clients, inbox *bolt.Bucket, op *writeOp) error {
 // a commit like deliveries. A new identity takes one of MaxClients places
 // (refused with ErrTooManyClients when none is left); a known one
 // re-registers in its own place.
-func (s *store) putClient(id [IdentitySize]byte, r clientRecord) error {
+func (s *store) putClient(id [gatewayproto.IdentitySize]byte, r clientRecord) error {
 	_, err := s.client(id)
 	isNew := errors.Is(err, ErrUnknownClient)
 	s.mu.Lock()
@@ -277,7 +279,7 @@ func (s *store) putClient(id [IdentitySize]byte, r clientRecord) error {
 // append stores payloads for a registered client, in order, and returns
 // their sequence numbers once they are on disk. Their bytes must have been
 // reserved.
-func (s *store) append(id [IdentitySize]byte, now time.Time, payloads ...[]byte) ([]uint64, error) {
+func (s *store) append(id [gatewayproto.IdentitySize]byte, now time.Time, payloads ...[]byte) ([]uint64, error) {
 	op := s.c.submit(&writeOp{kind: opAppend, id: id, now: now, payloads: payloads})
 	if err := op.wait(); err != nil {
 		return nil, fmt.Errorf("store %d messages for %x: %w", len(payloads), id[:8], err)
@@ -287,7 +289,7 @@ func (s *store) append(id [IdentitySize]byte, now time.Time, payloads ...[]byte)
 
 // remove deletes the given messages (absent ones are ignored), gives back
 // their bytes, and returns how many it deleted.
-func (s *store) remove(id [IdentitySize]byte, seqs []uint64) (int, error) {
+func (s *store) remove(id [gatewayproto.IdentitySize]byte, seqs []uint64) (int, error) {
 	if len(seqs) == 0 {
 		return 0, nil
 	}
@@ -299,7 +301,7 @@ func (s *store) remove(id [IdentitySize]byte, seqs []uint64) (int, error) {
 }
 
 // touch records that the client authenticated at now.
-func (s *store) touch(id [IdentitySize]byte, now time.Time) error {
+func (s *store) touch(id [gatewayproto.IdentitySize]byte, now time.Time) error {
 	return s.c.submit(&writeOp{kind: opTouch, id: id, now: now}).wait()
 }
 

@@ -18,6 +18,9 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/nyx-privacy/nyx/sidecar/gatewayclient"
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 )
 
 // The crash test runs the gateway in a child process (this test binary,
@@ -160,7 +163,7 @@ func TestSIGKILLLosesNoStoredMessage(t *testing.T) {
 	id := idOf(client)
 
 	gw := startChild(t, dir, seed)
-	conn, key, err := Register(ctx(t), "ws://"+gw.addr+"/", gwPub, client)
+	conn, key, err := gatewayclient.Register(ctx(t), "ws://"+gw.addr+"/", gwPub, client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +196,7 @@ func TestSIGKILLLosesNoStoredMessage(t *testing.T) {
 	if n := gw.stored(t); n < acked {
 		t.Fatalf("after the crash %d stored, but %d deliveries were acknowledged", n, acked)
 	}
-	c, err := Dial(ctx(t), "ws://"+gw.addr+"/", gwPub, client, key)
+	c, err := gatewayclient.Dial(ctx(t), "ws://"+gw.addr+"/", gwPub, client, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +225,7 @@ func ecdhKey(b []byte) (*ecdh.PrivateKey, error) { return ecdh.X25519().NewPriva
 
 func mustDH(t *testing.T, k *ecdh.PrivateKey, peer []byte) []byte {
 	t.Helper()
-	s, err := x25519(k, peer)
+	s, err := gatewayproto.X25519(k, peer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,10 +247,10 @@ func TestSIGKILLConcurrentDeliveries(t *testing.T) {
 	gw := startChild(t, dir, seed)
 	const clients, workers = 4, 16
 	var keys []ed25519.PrivateKey
-	var shared []SharedKey
+	var shared []gatewayproto.SharedKey
 	for range clients {
 		k := newClientKey(t)
-		conn, key, err := Register(ctx(t), "ws://"+gw.addr+"/", gwPub, k)
+		conn, key, err := gatewayclient.Register(ctx(t), "ws://"+gw.addr+"/", gwPub, k)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -284,7 +287,7 @@ func TestSIGKILLConcurrentDeliveries(t *testing.T) {
 	gw = startChild(t, dir, seed)
 	found := 0
 	for ci, k := range keys {
-		c, err := Dial(ctx(t), "ws://"+gw.addr+"/", gwPub, k, shared[ci])
+		c, err := gatewayclient.Dial(ctx(t), "ws://"+gw.addr+"/", gwPub, k, shared[ci])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,95 +5,18 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"net/http/httptest"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
 
-func controlSeeds() [][]byte {
-	b32 := bytes.Repeat([]byte{7}, 32)
-	return [][]byte{
-		(&Control{Type: TypeChallenge, Version: 2, Gateway: b32, Nonce: b32}).Marshal(),
-		(&Control{Type: TypeRegisterInit, Version: 2, Identity: b32, Ephemeral: b32}).Marshal(),
-		(&Control{Type: TypeRegisterChallenge, Gateway: b32, Ephemeral: b32, Signature: make([]byte, 64)}).Marshal(),
-		(&Control{Type: TypeRegisterFinish, Signature: make([]byte, 64)}).Marshal(),
-		(&Control{Type: TypeRegistered, MAC: b32}).Marshal(),
-		(&Control{Type: TypeAuthenticate, Version: 2, Identity: b32, Nonce: make([]byte, 16), MAC: b32}).Marshal(),
-		[]byte(`{"type":"authenticate","version":1,"identity":"` + strings.Repeat("A", 43) + `=","nonce":"AAAAAAAAAAAAAAAAAAAAAA==","timestamp":5}`),
-		(&Control{Type: TypeAuthenticated, MAC: b32, Stored: 3}).Marshal(),
-		(&Control{Type: TypeAck, UpTo: 9}).Marshal(),
-		(&Control{Type: TypeError, Code: "replay", Message: "no"}).Marshal(),
-		[]byte(`{"type":"ack","upto":-1}`),
-		[]byte(`{"type":"register_init","identity":"!!"}`),
-		[]byte(`[]`),
-		[]byte(``),
-	}
-}
-
-func FuzzParseControl(f *testing.F) {
-	for _, s := range controlSeeds() {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		c, err := ParseControl(b)
-		if err != nil {
-			if !errors.Is(err, ErrBadFrame) {
-				t.Fatalf("error does not wrap ErrBadFrame: %v", err)
-			}
-			return
-		}
-		again, err := ParseControl(c.Marshal())
-		if err != nil {
-			t.Fatalf("re-encoded control does not parse: %v", err)
-		}
-		if !reflect.DeepEqual(c, again) {
-			t.Fatalf("round trip changed the control: %+v → %+v", c, again)
-		}
-	})
-}
-
-func FuzzParseForwardFrame(f *testing.F) {
-	f.Add(ForwardFrame([32]byte{1}, make([]byte, sphinx.Regular.PacketSize())))
-	f.Add(ForwardFrame([32]byte{1}, make([]byte, sphinx.Ack.PacketSize())))
-	f.Add([]byte{1, 2, 3})
-	f.Add(make([]byte, NextHopSize+sphinx.Regular.PacketSize()-1))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		next, packet, err := ParseForwardFrame(b)
-		if err != nil {
-			return
-		}
-		if _, err := sphinx.GeometryForPacketSize(len(packet)); err != nil {
-			t.Fatalf("accepted a packet of %d bytes", len(packet))
-		}
-		if !bytes.Equal(ForwardFrame(next, packet), b) {
-			t.Fatal("round trip changed the frame")
-		}
-	})
-}
-
-func FuzzParseDeliveryFrame(f *testing.F) {
-	f.Add(DeliveryFrame(1, []byte("payload")))
-	f.Add(DeliveryFrame(1<<63, nil))
-	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 1})
-	f.Add([]byte{1})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		id, payload, err := ParseDeliveryFrame(b)
-		if err != nil {
-			return
-		}
-		if id == 0 || !bytes.Equal(DeliveryFrame(id, payload), b) {
-			t.Fatal("round trip changed the frame")
-		}
-	})
-}
-
 func FuzzStoredRecords(f *testing.F) {
-	f.Add(clientRecord{Key: SharedKey{1, 2}, RegisteredAt: time.Unix(1700000000, 0), LastSeen: time.Unix(1700003600, 0)}.marshal(), seqKey(1))
+	f.Add(clientRecord{Key: gatewayproto.SharedKey{1, 2}, RegisteredAt: time.Unix(1700000000, 0), LastSeen: time.Unix(1700003600, 0)}.marshal(), seqKey(1))
 	f.Add(append([]byte{clientRecordV1}, make([]byte, clientRecordV1Size-1)...), seqKey(2))
 	f.Add(marshalMessage(time.Unix(0, 1700000000000000000), []byte("hello")), seqKey(7))
 	f.Add([]byte{2, 0, 0}, []byte{1})
@@ -127,11 +50,15 @@ func FuzzStoredRecords(f *testing.F) {
 // would, and checks that it answers every connection with a refusal or a
 // handshake step and keeps serving.
 func FuzzGatewayFrames(f *testing.F) {
-	for _, s := range controlSeeds() {
+	b32 := bytes.Repeat([]byte{7}, 32)
+	registerInit := (&gatewayproto.Control{Type: gatewayproto.TypeRegisterInit, Version: gatewayproto.ProtocolVersion, Identity: b32, Ephemeral: b32}).Marshal()
+	registerFinish := (&gatewayproto.Control{Type: gatewayproto.TypeRegisterFinish, Signature: make([]byte, 64)}).Marshal()
+	authenticate := (&gatewayproto.Control{Type: gatewayproto.TypeAuthenticate, Version: gatewayproto.ProtocolVersion, Identity: b32, Nonce: make([]byte, 16), MAC: b32}).Marshal()
+	for _, s := range [][]byte{registerInit, registerFinish, authenticate, []byte(`{"type":"ack","upto":-1}`), []byte(`[]`), nil} {
 		f.Add(true, s, false, []byte{})
 	}
-	f.Add(false, make([]byte, NextHopSize+sphinx.Regular.PacketSize()), true, []byte(`{"type":"ack","upto":1}`))
-	f.Add(true, controlSeeds()[1], true, controlSeeds()[3])
+	f.Add(false, make([]byte, gatewayproto.NextHopSize+sphinx.Regular.PacketSize()), true, []byte(`{"type":"ack","upto":1}`))
+	f.Add(true, registerInit, true, registerFinish)
 
 	_, key, _ := ed25519.GenerateKey(nil)
 	g, err := New(Config{StoreDir: f.TempDir()}, key, nil, discardForwarder{}, nil, nil)
@@ -161,7 +88,7 @@ func FuzzGatewayFrames(f *testing.F) {
 		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 		if _, data, err := conn.ReadMessage(); err != nil {
 			t.Fatalf("no challenge: %v", err)
-		} else if c, err := ParseControl(data); err != nil || c.Type != TypeChallenge {
+		} else if c, err := gatewayproto.ParseControl(data); err != nil || c.Type != gatewayproto.TypeChallenge {
 			t.Fatalf("first frame %s, %v", data, err)
 		}
 		if conn.WriteMessage(mt(text1), frame1) != nil {
@@ -171,17 +98,17 @@ func FuzzGatewayFrames(f *testing.F) {
 		if err != nil {
 			return
 		}
-		c, err := ParseControl(data)
+		c, err := gatewayproto.ParseControl(data)
 		if err != nil {
 			t.Fatalf("gateway sent an unparsable control frame: %v", err)
 		}
-		if c.Type != TypeError && c.Type != TypeRegisterChallenge {
+		if c.Type != gatewayproto.TypeError && c.Type != gatewayproto.TypeRegisterChallenge {
 			t.Fatalf("gateway answered garbage with %q", c.Type)
 		}
-		if c.Type == TypeRegisterChallenge {
+		if c.Type == gatewayproto.TypeRegisterChallenge {
 			conn.WriteMessage(mt(text2), frame2)
 			if _, data, err = conn.ReadMessage(); err == nil {
-				if c, err := ParseControl(data); err != nil || c.Type != TypeError {
+				if c, err := gatewayproto.ParseControl(data); err != nil || c.Type != gatewayproto.TypeError {
 					t.Fatalf("second frame answered with %s %v", data, err)
 				}
 			}

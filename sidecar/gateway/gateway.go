@@ -5,7 +5,8 @@
 // has acknowledged them.
 //
 // The protocol (frames, handshake, acknowledgements) is specified in
-// PROTOCOL.md beside this file; Register and Dial are its client side.
+// PROTOCOL.md beside this file; its wire format is sidecar/gatewayproto and
+// its client side sidecar/gatewayclient.
 //
 // The inbox is one bbolt file written by a single committer that puts all
 // the writes waiting at a time into one transaction (commit.go), so
@@ -31,6 +32,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 	"github.com/nyx-privacy/nyx/sidecar/ratelog"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
@@ -211,7 +213,7 @@ var allReasons = []string{ReasonBadFrame, ReasonBadPacket, ReasonUnauthenticated
 type Gateway struct {
 	cfg       Config
 	identity  ed25519.PrivateKey
-	id        [IdentitySize]byte
+	id        [gatewayproto.IdentitySize]byte
 	sphinxKey *sphinx.PrivateKey
 	fwd       Forwarder
 	log       *slog.Logger
@@ -227,7 +229,7 @@ type Gateway struct {
 	mu       sync.Mutex
 	closed   bool
 	conns    map[*websocket.Conn]struct{}
-	sessions map[[IdentitySize]byte]*session
+	sessions map[[gatewayproto.IdentitySize]byte]*session
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -266,14 +268,14 @@ func New(cfg Config, identity ed25519.PrivateKey, sphinxKey *sphinx.PrivateKey, 
 		log:       log.With("component", "gateway"),
 		st:        st,
 		conns:     map[*websocket.Conn]struct{}{},
-		sessions:  map[[IdentitySize]byte]*session{},
+		sessions:  map[[gatewayproto.IdentitySize]byte]*session{},
 		stop:      make(chan struct{}),
 	}
 	g.setClock(time.Now)
 	g.rlog = ratelog.New(g.log, 0, 0)
 	g.mem = memPool{max: cfg.MaxPushedBytes, waiting: map[*session]struct{}{}}
 	for i := range g.stripes {
-		g.stripes[i].storing = map[[IdentitySize]byte]int{}
+		g.stripes[i].storing = map[[gatewayproto.IdentitySize]byte]int{}
 	}
 	if g.m, err = newMetrics(reg, st, &g.mem); err != nil {
 		st.close()
@@ -418,7 +420,7 @@ func (g *Gateway) sweep() {
 
 func (g *Gateway) expire() sweepStats {
 	now := g.now()
-	st, err := g.st.expire(now.Add(-g.cfg.MaxMessageAge), now.Add(-g.cfg.MaxClientIdle), func(id [IdentitySize]byte) bool {
+	st, err := g.st.expire(now.Add(-g.cfg.MaxMessageAge), now.Add(-g.cfg.MaxClientIdle), func(id [gatewayproto.IdentitySize]byte) bool {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		return g.sessions[id] != nil

@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/nyx-privacy/nyx/sidecar/gatewayclient"
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
 
@@ -111,9 +113,9 @@ func idOf(k ed25519.PrivateKey) [32]byte {
 	return [32]byte(k.Public().(ed25519.PublicKey))
 }
 
-func register(t *testing.T, g *testGateway, client ed25519.PrivateKey) (*ClientConn, SharedKey) {
+func register(t *testing.T, g *testGateway, client ed25519.PrivateKey) (*gatewayclient.Conn, gatewayproto.SharedKey) {
 	t.Helper()
-	c, key, err := Register(ctx(t), g.url, g.Identity(), client)
+	c, key, err := gatewayclient.Register(ctx(t), g.url, g.Identity(), client)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +123,7 @@ func register(t *testing.T, g *testGateway, client ed25519.PrivateKey) (*ClientC
 	return c, key
 }
 
-func receive(t *testing.T, c *ClientConn) Message {
+func receive(t *testing.T, c *gatewayclient.Conn) gatewayclient.Message {
 	t.Helper()
 	m, err := c.Receive(ctx(t))
 	if err != nil {
@@ -227,7 +229,7 @@ func TestOfflineStorageDeliveredOnReconnect(t *testing.T) {
 	if got := value(g.m.stored); got != n {
 		t.Fatalf("stored_messages gauge %v", got)
 	}
-	c, err := Dial(ctx(t), g.url, g.Identity(), client, key)
+	c, err := gatewayclient.Dial(ctx(t), g.url, g.Identity(), client, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +307,7 @@ func TestLivePushWindowAndDisconnect(t *testing.T) {
 
 	// Reconnect, catch up, go live; a live message that is never
 	// acknowledged is stored at disconnect and comes back.
-	c, err := Dial(ctx(t), g.url, g.Identity(), client, key)
+	c, err := gatewayclient.Dial(ctx(t), g.url, g.Identity(), client, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +333,7 @@ func TestLivePushWindowAndDisconnect(t *testing.T) {
 	}
 	c.Close()
 	waitFor(t, "the unacknowledged live message to be stored", func() bool { return g.StoredMessages(&id) == 1 })
-	c, err = Dial(ctx(t), g.url, g.Identity(), client, key)
+	c, err = gatewayclient.Dial(ctx(t), g.url, g.Identity(), client, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +376,7 @@ func TestNewSessionReplacesOld(t *testing.T) {
 	g := newTestGateway(t, Config{}, nil)
 	client := newClientKey(t)
 	c1, key := register(t, g, client)
-	c2, err := Dial(ctx(t), g.url, g.Identity(), client, key)
+	c2, err := gatewayclient.Dial(ctx(t), g.url, g.Identity(), client, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -451,7 +453,7 @@ func TestConcurrentDeliveriesKeepOrderPerClient(t *testing.T) {
 	g := newTestGateway(t, Config{Window: 8}, nil)
 	const clients, n = 4, 50
 	var keys []ed25519.PrivateKey
-	var conns []*ClientConn
+	var conns []*gatewayclient.Conn
 	for range clients {
 		k := newClientKey(t)
 		c, _ := register(t, g, k)

@@ -14,12 +14,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/nyx-privacy/nyx/sphinx"
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 )
-
-// maxFrameSize bounds any websocket frame a client may send: a next-hop
-// identity and the largest standard Sphinx packet.
-var maxFrameSize = int64(NextHopSize + sphinx.Extended32.PacketSize())
 
 // refusal is an error the gateway reports to the client in an error frame
 // and counts under its reason.
@@ -83,7 +79,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) serveConn(conn *websocket.Conn, remote string) {
-	conn.SetReadLimit(maxFrameSize)
+	conn.SetReadLimit(gatewayproto.MaxClientFrameSize)
 	_ = conn.SetReadDeadline(time.Now().Add(g.cfg.HandshakeTimeout))
 	client, key, answer, err := g.handshake(conn)
 	if err != nil {
@@ -107,7 +103,7 @@ func (g *Gateway) serveConn(conn *websocket.Conn, remote string) {
 		return
 	}
 	defer g.detach(s)
-	if answer.Type == TypeRegistered {
+	if answer.Type == gatewayproto.TypeRegistered {
 		g.m.registrations.Inc()
 		// Anyone may register any number of identities: rate-limited.
 		g.rlog.Info("client registered", "remote", remote, "client", fmt.Sprintf("%x", client[:8]))
@@ -148,7 +144,7 @@ func (g *Gateway) refuseConn(conn *websocket.Conn, remote string, err error) {
 	g.m.refused.WithLabelValues(reason).Inc()
 	g.rlog.Log(slog.LevelDebug, "handshake refused", "handshake refused", "remote", remote, "reason", reason, "err", err)
 	_ = conn.SetWriteDeadline(time.Now().Add(g.cfg.WriteTimeout))
-	_ = conn.WriteMessage(websocket.TextMessage, (&Control{Type: TypeError, Code: reason, Message: truncate(err.Error(), 200)}).Marshal())
+	_ = conn.WriteMessage(websocket.TextMessage, (&gatewayproto.Control{Type: gatewayproto.TypeError, Code: reason, Message: gatewayproto.Truncate(err.Error(), 200)}).Marshal())
 	_ = conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, reason))
 }
 
@@ -163,130 +159,130 @@ func isClosed(err error) bool {
 }
 
 // readControl reads one frame that must be a control message.
-func readControl(conn *websocket.Conn) (*Control, error) {
+func readControl(conn *websocket.Conn) (*gatewayproto.Control, error) {
 	mt, data, err := conn.ReadMessage()
 	if err != nil {
 		if errors.Is(err, websocket.ErrReadLimit) {
-			return nil, refuse(ReasonBadFrame, "frame above %d bytes", maxFrameSize)
+			return nil, refuse(ReasonBadFrame, "frame above %d bytes", gatewayproto.MaxClientFrameSize)
 		}
 		return nil, err
 	}
 	if mt != websocket.TextMessage {
 		return nil, refuse(ReasonUnauthenticated, "binary frame before the handshake completed")
 	}
-	c, err := ParseControl(data)
+	c, err := gatewayproto.ParseControl(data)
 	if err != nil {
 		return nil, refuse(ReasonBadFrame, "%w", err)
 	}
 	return c, nil
 }
 
-func (g *Gateway) writeControl(conn *websocket.Conn, c *Control) error {
+func (g *Gateway) writeControl(conn *websocket.Conn, c *gatewayproto.Control) error {
 	_ = conn.SetWriteDeadline(time.Now().Add(g.cfg.WriteTimeout))
 	return conn.WriteMessage(websocket.TextMessage, c.Marshal())
 }
 
 // handshake sends the connection's challenge, then runs a registration or
 // an authentication and returns the client's identity and shared key.
-func (g *Gateway) handshake(conn *websocket.Conn) ([IdentitySize]byte, SharedKey, *Control, error) {
-	var id [IdentitySize]byte
-	var challenge [ChallengeSize]byte
+func (g *Gateway) handshake(conn *websocket.Conn) ([gatewayproto.IdentitySize]byte, gatewayproto.SharedKey, *gatewayproto.Control, error) {
+	var id [gatewayproto.IdentitySize]byte
+	var challenge [gatewayproto.ChallengeSize]byte
 	if _, err := rand.Read(challenge[:]); err != nil {
-		return id, SharedKey{}, nil, fmt.Errorf("challenge: %w", err)
+		return id, gatewayproto.SharedKey{}, nil, fmt.Errorf("challenge: %w", err)
 	}
-	if err := g.writeControl(conn, &Control{Type: TypeChallenge, Version: ProtocolVersion, Gateway: g.id[:], Nonce: challenge[:]}); err != nil {
-		return id, SharedKey{}, nil, err
+	if err := g.writeControl(conn, &gatewayproto.Control{Type: gatewayproto.TypeChallenge, Version: gatewayproto.ProtocolVersion, Gateway: g.id[:], Nonce: challenge[:]}); err != nil {
+		return id, gatewayproto.SharedKey{}, nil, err
 	}
 	c, err := readControl(conn)
 	if err != nil {
-		return id, SharedKey{}, nil, err
+		return id, gatewayproto.SharedKey{}, nil, err
 	}
 	switch c.Type {
-	case TypeRegisterInit:
+	case gatewayproto.TypeRegisterInit:
 		return g.register(conn, c, challenge)
-	case TypeAuthenticate:
+	case gatewayproto.TypeAuthenticate:
 		return g.authenticate(c, challenge)
 	default:
-		return id, SharedKey{}, nil, refuse(ReasonUnauthenticated, "%q before a handshake", c.Type)
+		return id, gatewayproto.SharedKey{}, nil, refuse(ReasonUnauthenticated, "%q before a handshake", c.Type)
 	}
 }
 
-func (g *Gateway) register(conn *websocket.Conn, init *Control, challenge [ChallengeSize]byte) ([IdentitySize]byte, SharedKey, *Control, error) {
-	t := Transcript{Gateway: g.id, Challenge: challenge}
+func (g *Gateway) register(conn *websocket.Conn, init *gatewayproto.Control, challenge [gatewayproto.ChallengeSize]byte) ([gatewayproto.IdentitySize]byte, gatewayproto.SharedKey, *gatewayproto.Control, error) {
+	t := gatewayproto.Transcript{Gateway: g.id, Challenge: challenge}
 	copy(t.Client[:], init.Identity)
 	copy(t.ClientEphemeral[:], init.Ephemeral)
 	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
 	if err != nil {
-		return t.Client, SharedKey{}, nil, fmt.Errorf("ephemeral key: %w", err)
+		return t.Client, gatewayproto.SharedKey{}, nil, fmt.Errorf("ephemeral key: %w", err)
 	}
-	dh, err := x25519(eph, init.Ephemeral)
+	dh, err := gatewayproto.X25519(eph, init.Ephemeral)
 	if err != nil {
-		return t.Client, SharedKey{}, nil, refuse(ReasonBadFrame, "%w", err)
+		return t.Client, gatewayproto.SharedKey{}, nil, refuse(ReasonBadFrame, "%w", err)
 	}
 	copy(t.GatewayEphemeral[:], eph.PublicKey().Bytes())
-	err = g.writeControl(conn, &Control{
-		Type:      TypeRegisterChallenge,
+	err = g.writeControl(conn, &gatewayproto.Control{
+		Type:      gatewayproto.TypeRegisterChallenge,
 		Gateway:   g.id[:],
 		Ephemeral: t.GatewayEphemeral[:],
 		Signature: ed25519.Sign(g.identity, t.GatewaySigningBytes()),
 	})
 	if err != nil {
-		return t.Client, SharedKey{}, nil, err
+		return t.Client, gatewayproto.SharedKey{}, nil, err
 	}
 	fin, err := readControl(conn)
 	if err != nil {
-		return t.Client, SharedKey{}, nil, err
+		return t.Client, gatewayproto.SharedKey{}, nil, err
 	}
-	if fin.Type != TypeRegisterFinish {
-		return t.Client, SharedKey{}, nil, refuse(ReasonBadFrame, "%q where register_finish was expected", fin.Type)
+	if fin.Type != gatewayproto.TypeRegisterFinish {
+		return t.Client, gatewayproto.SharedKey{}, nil, refuse(ReasonBadFrame, "%q where register_finish was expected", fin.Type)
 	}
 	if !ed25519.Verify(ed25519.PublicKey(t.Client[:]), t.ClientSigningBytes(), fin.Signature) {
-		return t.Client, SharedKey{}, nil, refuse(ReasonBadSignature, "client signature over the registration transcript does not verify")
+		return t.Client, gatewayproto.SharedKey{}, nil, refuse(ReasonBadSignature, "client signature over the registration transcript does not verify")
 	}
 	key, err := t.SharedKey(dh)
 	if err != nil {
-		return t.Client, SharedKey{}, nil, err
+		return t.Client, gatewayproto.SharedKey{}, nil, err
 	}
 	now := g.now()
 	err = g.st.putClient(t.Client, clientRecord{Key: key, RegisteredAt: now, LastSeen: now})
 	if errors.Is(err, ErrTooManyClients) {
 		g.rlog.Warn("registrations refused: MaxClients reached", "max_clients", g.cfg.MaxClients)
-		return t.Client, SharedKey{}, nil, refuse(ReasonTooManyClients, "%w", err)
+		return t.Client, gatewayproto.SharedKey{}, nil, refuse(ReasonTooManyClients, "%w", err)
 	}
 	if err != nil {
-		return t.Client, SharedKey{}, nil, err
+		return t.Client, gatewayproto.SharedKey{}, nil, err
 	}
-	return t.Client, key, &Control{Type: TypeRegistered, MAC: t.RegisteredMAC(key)}, nil
+	return t.Client, key, &gatewayproto.Control{Type: gatewayproto.TypeRegistered, MAC: t.RegisteredMAC(key)}, nil
 }
 
 // authenticate checks the client's MAC over this connection's challenge.
 // The challenge is fresh, so a recorded authentication fails on any other
 // connection, before or after a restart: no replay cache is needed.
-func (g *Gateway) authenticate(a *Control, challenge [ChallengeSize]byte) ([IdentitySize]byte, SharedKey, *Control, error) {
-	var id [IdentitySize]byte
-	var nonce [NonceSize]byte
+func (g *Gateway) authenticate(a *gatewayproto.Control, challenge [gatewayproto.ChallengeSize]byte) ([gatewayproto.IdentitySize]byte, gatewayproto.SharedKey, *gatewayproto.Control, error) {
+	var id [gatewayproto.IdentitySize]byte
+	var nonce [gatewayproto.NonceSize]byte
 	copy(id[:], a.Identity)
 	copy(nonce[:], a.Nonce)
 	rec, err := g.st.client(id)
 	if errors.Is(err, ErrUnknownClient) {
-		return id, SharedKey{}, nil, refuse(ReasonUnknownClient, "client %x has not registered here", id[:8])
+		return id, gatewayproto.SharedKey{}, nil, refuse(ReasonUnknownClient, "client %x has not registered here", id[:8])
 	}
 	if err != nil {
-		return id, SharedKey{}, nil, err
+		return id, gatewayproto.SharedKey{}, nil, err
 	}
-	if !hmac.Equal(a.MAC, AuthMAC(rec.Key, g.id, id, challenge, nonce)) {
-		return id, SharedKey{}, nil, refuse(ReasonBadMAC, "authentication MAC does not verify")
+	if !hmac.Equal(a.MAC, gatewayproto.AuthMAC(rec.Key, g.id, id, challenge, nonce)) {
+		return id, gatewayproto.SharedKey{}, nil, refuse(ReasonBadMAC, "authentication MAC does not verify")
 	}
 	// The record says when the client was last seen (to the hour), so an
 	// identity nobody uses is forgotten after MaxClientIdle.
 	if now := g.now(); now.Sub(rec.LastSeen) >= time.Hour {
 		if err := g.st.touch(id, now); err != nil {
-			return id, SharedKey{}, nil, err
+			return id, gatewayproto.SharedKey{}, nil, err
 		}
 	}
-	return id, rec.Key, &Control{
-		Type:   TypeAuthenticated,
-		MAC:    AuthenticatedMAC(rec.Key, g.id, id, challenge, nonce),
+	return id, rec.Key, &gatewayproto.Control{
+		Type:   gatewayproto.TypeAuthenticated,
+		MAC:    gatewayproto.AuthenticatedMAC(rec.Key, g.id, id, challenge, nonce),
 		Stored: uint64(g.st.count(&id)),
 	}, nil
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/nyx-privacy/nyx/sidecar/gatewayclient"
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
 
@@ -19,14 +21,14 @@ func TestRegisterThenAuthenticate(t *testing.T) {
 	client := newClientKey(t)
 	c, key := register(t, g, client)
 	c.Close()
-	if key == (SharedKey{}) {
+	if key == (gatewayproto.SharedKey{}) {
 		t.Fatal("zero shared key")
 	}
 	rec, err := g.st.client(idOf(client))
 	if err != nil || rec.Key != key {
 		t.Fatalf("stored key %x, %v; client derived %x", rec.Key, err, key)
 	}
-	c2, err := Dial(ctx(t), g.url, g.Identity(), client, key)
+	c2, err := gatewayclient.Dial(ctx(t), g.url, g.Identity(), client, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,12 +41,12 @@ func TestRegisterThenAuthenticate(t *testing.T) {
 	}
 
 	// A wrong key is refused with bad_mac, an unknown client with unknown_client.
-	var wrong SharedKey
+	var wrong gatewayproto.SharedKey
 	wrong[0] = 1
-	if _, err := Dial(ctx(t), g.url, g.Identity(), client, wrong); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), ReasonBadMAC) {
+	if _, err := gatewayclient.Dial(ctx(t), g.url, g.Identity(), client, wrong); !errors.Is(err, gatewayclient.ErrRefused) || !strings.Contains(err.Error(), ReasonBadMAC) {
 		t.Errorf("wrong key: %v", err)
 	}
-	if _, err := Dial(ctx(t), g.url, g.Identity(), newClientKey(t), key); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), ReasonUnknownClient) {
+	if _, err := gatewayclient.Dial(ctx(t), g.url, g.Identity(), newClientKey(t), key); !errors.Is(err, gatewayclient.ErrRefused) || !strings.Contains(err.Error(), ReasonUnknownClient) {
 		t.Errorf("unknown client: %v", err)
 	}
 	if refused(g, ReasonBadMAC) != 1 || refused(g, ReasonUnknownClient) != 1 {
@@ -55,7 +57,7 @@ func TestRegisterThenAuthenticate(t *testing.T) {
 func TestClientChecksGatewayIdentity(t *testing.T) {
 	g := newTestGateway(t, Config{}, nil)
 	impostor := newClientKey(t).Public().(ed25519.PublicKey)
-	if _, _, err := Register(ctx(t), g.url, impostor, newClientKey(t)); err == nil || !strings.Contains(err.Error(), "answered as") {
+	if _, _, err := gatewayclient.Register(ctx(t), g.url, impostor, newClientKey(t)); err == nil || !strings.Contains(err.Error(), "answered as") {
 		t.Fatalf("registration with the wrong gateway identity: %v", err)
 	}
 }
@@ -67,7 +69,7 @@ func rawConn(t *testing.T, g *testGateway) *websocket.Conn {
 	return conn
 }
 
-func rawConnChallenge(t *testing.T, g *testGateway) (*websocket.Conn, [ChallengeSize]byte) {
+func rawConnChallenge(t *testing.T, g *testGateway) (*websocket.Conn, [gatewayproto.ChallengeSize]byte) {
 	t.Helper()
 	conn, resp, err := websocket.DefaultDialer.DialContext(ctx(t), g.url, nil)
 	if err != nil {
@@ -76,20 +78,20 @@ func rawConnChallenge(t *testing.T, g *testGateway) (*websocket.Conn, [Challenge
 	resp.Body.Close()
 	t.Cleanup(func() { conn.Close() })
 	c := next(t, conn)
-	if c.Type != TypeChallenge || !bytes.Equal(c.Gateway, g.Identity()) {
+	if c.Type != gatewayproto.TypeChallenge || !bytes.Equal(c.Gateway, g.Identity()) {
 		t.Fatalf("first frame %s from %x", c.Type, c.Gateway)
 	}
-	return conn, [ChallengeSize]byte(c.Nonce)
+	return conn, [gatewayproto.ChallengeSize]byte(c.Nonce)
 }
 
-func send(t *testing.T, conn *websocket.Conn, c *Control) {
+func send(t *testing.T, conn *websocket.Conn, c *gatewayproto.Control) {
 	t.Helper()
 	if err := conn.WriteMessage(websocket.TextMessage, c.Marshal()); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func next(t *testing.T, conn *websocket.Conn) *Control {
+func next(t *testing.T, conn *websocket.Conn) *gatewayproto.Control {
 	t.Helper()
 	mt, data, err := conn.ReadMessage()
 	if err != nil {
@@ -98,7 +100,7 @@ func next(t *testing.T, conn *websocket.Conn) *Control {
 	if mt != websocket.TextMessage {
 		t.Fatalf("binary frame where a control was expected")
 	}
-	c, err := ParseControl(data)
+	c, err := gatewayproto.ParseControl(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +110,7 @@ func next(t *testing.T, conn *websocket.Conn) *Control {
 func expectRefusal(t *testing.T, conn *websocket.Conn, reason string) {
 	t.Helper()
 	c := next(t, conn)
-	if c.Type != TypeError || c.Code != reason {
+	if c.Type != gatewayproto.TypeError || c.Code != reason {
 		t.Fatalf("got %s %q (%s), want error %q", c.Type, c.Code, c.Message, reason)
 	}
 	// The gateway then closes the connection.
@@ -133,12 +135,12 @@ func TestAuthenticationReplayRefused(t *testing.T) {
 	var gw [32]byte
 	copy(gw[:], g.Identity())
 	id := idOf(client)
-	var nonce [NonceSize]byte
+	var nonce [gatewayproto.NonceSize]byte
 	rand.Read(nonce[:])
 	first, challenge := rawConnChallenge(t, g)
-	auth := &Control{Type: TypeAuthenticate, Version: ProtocolVersion, Identity: id[:], Nonce: nonce[:], MAC: AuthMAC(key, gw, id, challenge, nonce)}
+	auth := &gatewayproto.Control{Type: gatewayproto.TypeAuthenticate, Version: gatewayproto.ProtocolVersion, Identity: id[:], Nonce: nonce[:], MAC: gatewayproto.AuthMAC(key, gw, id, challenge, nonce)}
 	send(t, first, auth)
-	if c := next(t, first); c.Type != TypeAuthenticated {
+	if c := next(t, first); c.Type != gatewayproto.TypeAuthenticated {
 		t.Fatalf("first authentication: %s %s", c.Type, c.Message)
 	}
 	// On the same connection: a session takes no second handshake.
@@ -188,20 +190,20 @@ func TestBadAuthenticationFloodLocksNobodyOut(t *testing.T) {
 				}
 				resp.Body.Close()
 				_, data, err := conn.ReadMessage()
-				ch, perr := ParseControl(data)
+				ch, perr := gatewayproto.ParseControl(data)
 				if err != nil || perr != nil {
 					t.Error(err, perr)
 					conn.Close()
 					return
 				}
-				var nonce [NonceSize]byte
+				var nonce [gatewayproto.NonceSize]byte
 				rand.Read(nonce[:])
 				k := attackerKey
 				if (w+i)%2 == 0 {
-					k = SharedKey{1} // a bad MAC
+					k = gatewayproto.SharedKey{1} // a bad MAC
 				}
-				conn.WriteMessage(websocket.TextMessage, (&Control{Type: TypeAuthenticate, Version: ProtocolVersion, Identity: id[:],
-					Nonce: nonce[:], MAC: AuthMAC(k, gw, id, [ChallengeSize]byte(ch.Nonce), nonce)}).Marshal())
+				conn.WriteMessage(websocket.TextMessage, (&gatewayproto.Control{Type: gatewayproto.TypeAuthenticate, Version: gatewayproto.ProtocolVersion, Identity: id[:],
+					Nonce: nonce[:], MAC: gatewayproto.AuthMAC(k, gw, id, [gatewayproto.ChallengeSize]byte(ch.Nonce), nonce)}).Marshal())
 				conn.ReadMessage()
 				conn.Close()
 			}
@@ -227,20 +229,20 @@ func TestRegistrationReplayRefused(t *testing.T) {
 	var eph [32]byte
 	rand.Read(eph[:])
 	ephKey, _ := ecdhKey(eph[:])
-	init := &Control{Type: TypeRegisterInit, Version: ProtocolVersion, Identity: id[:], Ephemeral: ephKey.PublicKey().Bytes()}
+	init := &gatewayproto.Control{Type: gatewayproto.TypeRegisterInit, Version: gatewayproto.ProtocolVersion, Identity: id[:], Ephemeral: ephKey.PublicKey().Bytes()}
 	send(t, conn, init)
 	ch := next(t, conn)
-	if ch.Type != TypeRegisterChallenge {
+	if ch.Type != gatewayproto.TypeRegisterChallenge {
 		t.Fatalf("got %s", ch.Type)
 	}
-	tr := Transcript{Challenge: challenge}
+	tr := gatewayproto.Transcript{Challenge: challenge}
 	copy(tr.Gateway[:], g.Identity())
 	tr.Client = id
 	copy(tr.ClientEphemeral[:], init.Ephemeral)
 	copy(tr.GatewayEphemeral[:], ch.Ephemeral)
-	finish := &Control{Type: TypeRegisterFinish, Signature: ed25519.Sign(client, tr.ClientSigningBytes())}
+	finish := &gatewayproto.Control{Type: gatewayproto.TypeRegisterFinish, Signature: ed25519.Sign(client, tr.ClientSigningBytes())}
 	send(t, conn, finish)
-	if c := next(t, conn); c.Type != TypeRegistered {
+	if c := next(t, conn); c.Type != gatewayproto.TypeRegistered {
 		t.Fatalf("got %s %s", c.Type, c.Message)
 	}
 
@@ -248,7 +250,7 @@ func TestRegistrationReplayRefused(t *testing.T) {
 	// the transcript, so the recorded signature no longer verifies.
 	replay := rawConn(t, g)
 	send(t, replay, init)
-	if c := next(t, replay); c.Type != TypeRegisterChallenge || bytes.Equal(c.Ephemeral, ch.Ephemeral) {
+	if c := next(t, replay); c.Type != gatewayproto.TypeRegisterChallenge || bytes.Equal(c.Ephemeral, ch.Ephemeral) {
 		t.Fatalf("second challenge: %s, same ephemeral %v", c.Type, bytes.Equal(c.Ephemeral, ch.Ephemeral))
 	}
 	send(t, replay, finish)
@@ -258,7 +260,7 @@ func TestRegistrationReplayRefused(t *testing.T) {
 	other := rawConn(t, g)
 	send(t, other, init)
 	next(t, other)
-	send(t, other, &Control{Type: TypeRegisterFinish, Signature: ed25519.Sign(newClientKey(t), tr.ClientSigningBytes())})
+	send(t, other, &gatewayproto.Control{Type: gatewayproto.TypeRegisterFinish, Signature: ed25519.Sign(newClientKey(t), tr.ClientSigningBytes())})
 	expectRefusal(t, other, ReasonBadSignature)
 
 	if got := refused(g, ReasonBadSignature); got != 2 {
@@ -285,12 +287,12 @@ func TestBadFramesRefusedAndCounted(t *testing.T) {
 		{"not json", websocket.TextMessage, []byte("hello"), ReasonBadFrame},
 		{"unknown type", websocket.TextMessage, []byte(`{"type":"gimme"}`), ReasonBadFrame},
 		{"short identity", websocket.TextMessage, []byte(`{"type":"register_init","version":1,"identity":"AAAA","ephemeral":"AAAA"}`), ReasonBadFrame},
-		{"wrong version", websocket.TextMessage, (&Control{Type: TypeRegisterInit, Version: 9, Identity: make([]byte, 32), Ephemeral: make([]byte, 32)}).Marshal(), ReasonBadFrame},
-		{"version 1 authenticate", websocket.TextMessage, (&Control{Type: TypeAuthenticate, Version: 1, Identity: make([]byte, 32), Nonce: make([]byte, 16), MAC: make([]byte, 32)}).Marshal(), ReasonBadFrame},
+		{"wrong version", websocket.TextMessage, (&gatewayproto.Control{Type: gatewayproto.TypeRegisterInit, Version: 9, Identity: make([]byte, 32), Ephemeral: make([]byte, 32)}).Marshal(), ReasonBadFrame},
+		{"version 1 authenticate", websocket.TextMessage, (&gatewayproto.Control{Type: gatewayproto.TypeAuthenticate, Version: 1, Identity: make([]byte, 32), Nonce: make([]byte, 16), MAC: make([]byte, 32)}).Marshal(), ReasonBadFrame},
 		{"ack before auth", websocket.TextMessage, []byte(`{"type":"ack","upto":3}`), ReasonUnauthenticated},
-		{"packet before auth", websocket.BinaryMessage, make([]byte, NextHopSize+sphinx.Regular.PacketSize()), ReasonUnauthenticated},
-		{"low-order ephemeral", websocket.TextMessage, (&Control{Type: TypeRegisterInit, Version: ProtocolVersion, Identity: make([]byte, 32), Ephemeral: make([]byte, 32)}).Marshal(), ReasonBadFrame},
-		{"oversized frame", websocket.BinaryMessage, make([]byte, maxFrameSize+1), ReasonBadFrame},
+		{"packet before auth", websocket.BinaryMessage, make([]byte, gatewayproto.NextHopSize+sphinx.Regular.PacketSize()), ReasonUnauthenticated},
+		{"low-order ephemeral", websocket.TextMessage, (&gatewayproto.Control{Type: gatewayproto.TypeRegisterInit, Version: gatewayproto.ProtocolVersion, Identity: make([]byte, 32), Ephemeral: make([]byte, 32)}).Marshal(), ReasonBadFrame},
+		{"oversized frame", websocket.BinaryMessage, make([]byte, gatewayproto.MaxClientFrameSize+1), ReasonBadFrame},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -315,7 +317,7 @@ func TestBadFramesRefusedAndCounted(t *testing.T) {
 	// reported, and the session goes on; a bad control frame ends it.
 	client := newClientKey(t)
 	c, _ := register(t, g, client)
-	if err := c.write(websocket.BinaryMessage, make([]byte, NextHopSize+100)); err != nil {
+	if err := c.WriteFrame(websocket.BinaryMessage, make([]byte, gatewayproto.NextHopSize+100)); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -334,7 +336,7 @@ func TestBadFramesRefusedAndCounted(t *testing.T) {
 	if f := <-g.fwd.ch; f.next != [32]byte{7} || !bytes.Equal(f.packet, packet) {
 		t.Fatal("packet after a refused one not forwarded intact")
 	}
-	if err := c.write(websocket.TextMessage, []byte(`{"type":"register_finish","signature":"`+strings.Repeat("A", 88)+`"}`)); err != nil {
+	if err := c.WriteFrame(websocket.TextMessage, []byte(`{"type":"register_finish","signature":"`+strings.Repeat("A", 88)+`"}`)); err != nil {
 		t.Fatal(err)
 	}
 	<-c.Done()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/nyx-privacy/nyx/sidecar/gatewayclient"
 	"github.com/nyx-privacy/nyx/testutil/syncbuf"
 )
 
@@ -65,7 +66,7 @@ func TestPushedBytesBounded(t *testing.T) {
 	// Both read and acknowledge one by one: everything arrives, in order,
 	// and the bounds hold throughout.
 	for i := range n {
-		for ci, c := range []*ClientConn{ca, cb} {
+		for ci, c := range []*gatewayclient.Conn{ca, cb} {
 			m := receive(t, c)
 			if !bytes.Equal(m.Payload, payload(ci, i)) {
 				t.Fatalf("client %d message %d: got %x...", ci, i, m.Payload[:2])

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 )
 
 // session is one authenticated client connection.
@@ -28,8 +30,8 @@ import (
 type session struct {
 	g      *Gateway
 	conn   *websocket.Conn
-	client [IdentitySize]byte
-	key    SharedKey
+	client [gatewayproto.IdentitySize]byte
+	key    gatewayproto.SharedKey
 
 	wake chan struct{}
 	ctrl chan []byte
@@ -58,7 +60,7 @@ func (s *session) signal() {
 	}
 }
 
-func (s *session) sendControl(c *Control) {
+func (s *session) sendControl(c *gatewayproto.Control) {
 	select {
 	case s.ctrl <- c.Marshal():
 	default:
@@ -76,15 +78,15 @@ type stripe struct {
 	// storing counts, per client, the writes of its messages submitted and
 	// not yet committed. A session does not go live while its client has
 	// one: the store may be about to hold a message it has not read.
-	storing map[[IdentitySize]byte]int
+	storing map[[gatewayproto.IdentitySize]byte]int
 }
 
-func (g *Gateway) stripe(id [IdentitySize]byte) *stripe { return &g.stripes[id[0]] }
+func (g *Gateway) stripe(id [gatewayproto.IdentitySize]byte) *stripe { return &g.stripes[id[0]] }
 
 // storeLocked submits the storage of payloads for id (its stripe held) and
 // returns a wait that waits for the commit, to call after the stripe is
 // released.
-func (g *Gateway) storeLocked(st *stripe, id [IdentitySize]byte, payloads [][]byte) func() error {
+func (g *Gateway) storeLocked(st *stripe, id [gatewayproto.IdentitySize]byte, payloads [][]byte) func() error {
 	op := g.st.c.submit(&writeOp{kind: opAppend, id: id, now: g.now(), payloads: payloads})
 	st.storing[id]++
 	return func() error {
@@ -309,7 +311,7 @@ func (s *session) pump() error {
 			return nil
 		}
 		for _, p := range out {
-			if err := s.write(websocket.BinaryMessage, DeliveryFrame(p.id, p.payload)); err != nil {
+			if err := s.write(websocket.BinaryMessage, gatewayproto.DeliveryFrame(p.id, p.payload)); err != nil {
 				return err
 			}
 			g.m.pushed.WithLabelValues(p.src).Inc()
@@ -433,9 +435,9 @@ func (s *session) readLoop() {
 			s.forward(data)
 			continue
 		}
-		c, err := ParseControl(data)
-		if err == nil && c.Type != TypeAck {
-			err = fmt.Errorf("%w: %q in an authenticated session", ErrBadFrame, c.Type)
+		c, err := gatewayproto.ParseControl(data)
+		if err == nil && c.Type != gatewayproto.TypeAck {
+			err = fmt.Errorf("%w: %q in an authenticated session", gatewayproto.ErrBadFrame, c.Type)
 		}
 		if err == nil {
 			err = s.ack(c.UpTo)
@@ -447,7 +449,7 @@ func (s *session) readLoop() {
 			}
 			g.m.refused.WithLabelValues(r.reason).Inc()
 			g.rlog.Log(slog.LevelDebug, "session ended on a bad control frame", "session ended on a bad control frame", "client", fmt.Sprintf("%x", s.client[:8]), "err", err)
-			_ = s.write(websocket.TextMessage, (&Control{Type: TypeError, Code: r.reason, Message: truncate(err.Error(), 200)}).Marshal())
+			_ = s.write(websocket.TextMessage, (&gatewayproto.Control{Type: gatewayproto.TypeError, Code: r.reason, Message: gatewayproto.Truncate(err.Error(), 200)}).Marshal())
 			return
 		}
 	}
@@ -457,15 +459,15 @@ func (s *session) readLoop() {
 // forward is reported to the client; the session goes on.
 func (s *session) forward(frame []byte) {
 	g := s.g
-	next, packet, err := ParseForwardFrame(frame)
+	next, packet, err := gatewayproto.ParseForwardFrame(frame)
 	if err != nil {
 		g.m.refused.WithLabelValues(ReasonBadPacket).Inc()
-		s.sendControl(&Control{Type: TypeError, Code: ReasonBadPacket, Message: truncate(err.Error(), 200)})
+		s.sendControl(&gatewayproto.Control{Type: gatewayproto.TypeError, Code: ReasonBadPacket, Message: gatewayproto.Truncate(err.Error(), 200)})
 		return
 	}
 	if err := g.fwd.Forward(next, packet); err != nil {
 		g.m.refused.WithLabelValues(ReasonForwardFailed).Inc()
-		s.sendControl(&Control{Type: TypeError, Code: ReasonForwardFailed, Message: truncate(err.Error(), 200)})
+		s.sendControl(&gatewayproto.Control{Type: gatewayproto.TypeError, Code: ReasonForwardFailed, Message: gatewayproto.Truncate(err.Error(), 200)})
 		return
 	}
 	g.m.forwarded.Inc()

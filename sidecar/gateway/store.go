@@ -10,6 +10,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 )
 
 // The store is one bbolt file. bbolt commits with fsync (fdatasync) of the
@@ -43,8 +45,8 @@ const (
 )
 
 const (
-	clientRecordV1Size = 1 + SharedKeySize + 8
-	clientRecordSize   = 1 + SharedKeySize + 8 + 8
+	clientRecordV1Size = 1 + gatewayproto.SharedKeySize + 8
+	clientRecordSize   = 1 + gatewayproto.SharedKeySize + 8 + 8
 	messageHeaderSize  = 1 + 8
 	// messageOverhead is what a stored message costs beyond its payload in
 	// the byte quotas (33 bytes): its record header, its key and bbolt's
@@ -72,7 +74,7 @@ var ErrUnknownClient = errors.New("gateway: unknown client")
 var errStoreClosed = errors.New("gateway: store closed")
 
 type clientRecord struct {
-	Key          SharedKey
+	Key          gatewayproto.SharedKey
 	RegisteredAt time.Time
 	// LastSeen is the time of the last registration or authentication
 	// (to the hour: it is rewritten only when it is older than that). An
@@ -84,8 +86,8 @@ func (r clientRecord) marshal() []byte {
 	b := make([]byte, clientRecordSize)
 	b[0] = clientRecordV2
 	copy(b[1:], r.Key[:])
-	binary.BigEndian.PutUint64(b[1+SharedKeySize:], uint64(r.RegisteredAt.Unix()))
-	binary.BigEndian.PutUint64(b[1+SharedKeySize+8:], uint64(r.LastSeen.Unix()))
+	binary.BigEndian.PutUint64(b[1+gatewayproto.SharedKeySize:], uint64(r.RegisteredAt.Unix()))
+	binary.BigEndian.PutUint64(b[1+gatewayproto.SharedKeySize+8:], uint64(r.LastSeen.Unix()))
 	return b
 }
 
@@ -100,10 +102,10 @@ func parseClientRecord(b []byte) (clientRecord, error) {
 		return r, fmt.Errorf("%w: client record of %d bytes, version %d", ErrCorruptRecord, len(b), b[0])
 	}
 	copy(r.Key[:], b[1:])
-	secs := binary.BigEndian.Uint64(b[1+SharedKeySize:])
+	secs := binary.BigEndian.Uint64(b[1+gatewayproto.SharedKeySize:])
 	seen := secs
 	if b[0] == clientRecordV2 {
-		seen = binary.BigEndian.Uint64(b[1+SharedKeySize+8:])
+		seen = binary.BigEndian.Uint64(b[1+gatewayproto.SharedKeySize+8:])
 	}
 	if secs > 1<<40 || seen > 1<<40 {
 		return r, fmt.Errorf("%w: client record time out of range", ErrCorruptRecord)
@@ -180,7 +182,7 @@ type store struct {
 	// count, so a quota check costs no bucket walk. The process owns the
 	// file (bbolt locks it), so the numbers cannot drift from the disk.
 	mu       sync.Mutex
-	use      map[[IdentitySize]byte]usage
+	use      map[[gatewayproto.IdentitySize]byte]usage
 	messages int
 	bytes    int64
 	clients  int // registrations, including those being committed
@@ -210,12 +212,12 @@ func openStore(dir string, maxClientBytes, maxBytes int64, maxClients, maxPayloa
 		return nil, fmt.Errorf("initialise inbox store %s: %w", path, err)
 	}
 	s := &store{db: db, maxClientBytes: maxClientBytes, maxBytes: maxBytes, maxClients: maxClients, maxPayload: maxPayload,
-		use: map[[IdentitySize]byte]usage{}}
+		use: map[[gatewayproto.IdentitySize]byte]usage{}}
 	err = db.View(func(tx *bolt.Tx) error {
 		s.clients = tx.Bucket(bucketClients).Stats().KeyN
 		inbox := tx.Bucket(bucketInbox)
 		return inbox.ForEachBucket(func(k []byte) error {
-			if len(k) != IdentitySize {
+			if len(k) != gatewayproto.IdentitySize {
 				return nil
 			}
 			var u usage
@@ -225,7 +227,7 @@ func openStore(dir string, maxClientBytes, maxBytes int64, maxClients, maxPayloa
 				u.bytes += storedCost(v)
 			}
 			if u.messages > 0 {
-				s.use[[IdentitySize]byte(k)] = u
+				s.use[[gatewayproto.IdentitySize]byte(k)] = u
 				s.messages += u.messages
 				s.bytes += u.bytes
 			}
@@ -250,7 +252,7 @@ func (s *store) close() error {
 // before a message is accepted, or refuses it. The bytes stay counted
 // until the message is acknowledged, expires, or fails to be stored: a
 // message accepted is never refused later for want of room.
-func (s *store) reserve(id [IdentitySize]byte, cost int64) error {
+func (s *store) reserve(id [gatewayproto.IdentitySize]byte, cost int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u := s.use[id]
@@ -267,7 +269,7 @@ func (s *store) reserve(id [IdentitySize]byte, cost int64) error {
 }
 
 // account applies a change of stored messages and counted bytes.
-func (s *store) account(id [IdentitySize]byte, messages int, bytes int64) {
+func (s *store) account(id [gatewayproto.IdentitySize]byte, messages int, bytes int64) {
 	if messages == 0 && bytes == 0 {
 		return
 	}
@@ -287,9 +289,9 @@ func (s *store) account(id [IdentitySize]byte, messages int, bytes int64) {
 
 // release gives back bytes reserved for a message that was refused later
 // or acknowledged from memory.
-func (s *store) release(id [IdentitySize]byte, cost int64) { s.account(id, 0, -cost) }
+func (s *store) release(id [gatewayproto.IdentitySize]byte, cost int64) { s.account(id, 0, -cost) }
 
-func (s *store) client(id [IdentitySize]byte) (clientRecord, error) {
+func (s *store) client(id [gatewayproto.IdentitySize]byte) (clientRecord, error) {
 	var r clientRecord
 	err := s.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketClients).Get(id[:])
@@ -307,7 +309,7 @@ func (s *store) client(id [IdentitySize]byte) (clientRecord, error) {
 // most max of them and maxBytes of payload. more says whether it stopped at
 // a bound with messages left. A corrupt record is skipped and reported in
 // bad (it stays until it expires).
-func (s *store) after(id [IdentitySize]byte, seq uint64, max int, maxBytes int64) (msgs []storedMessage, bad int, more bool, err error) {
+func (s *store) after(id [gatewayproto.IdentitySize]byte, seq uint64, max int, maxBytes int64) (msgs []storedMessage, bad int, more bool, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketInbox).Bucket(id[:])
 		if b == nil {
@@ -345,7 +347,7 @@ func (s *store) registered() int {
 
 // count returns the number of stored messages: of one client, or of all
 // clients when id is nil.
-func (s *store) count(id *[IdentitySize]byte) int {
+func (s *store) count(id *[gatewayproto.IdentitySize]byte) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if id == nil {
@@ -356,7 +358,7 @@ func (s *store) count(id *[IdentitySize]byte) int {
 
 // heldBytes returns the bytes counted against the quotas: of one client,
 // or of all clients when id is nil.
-func (s *store) heldBytes(id *[IdentitySize]byte) int64 {
+func (s *store) heldBytes(id *[gatewayproto.IdentitySize]byte) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if id == nil {

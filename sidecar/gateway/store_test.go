@@ -10,6 +10,9 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/nyx-privacy/nyx/sidecar/gatewayclient"
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 )
 
 // keysSharingStripe returns two client keys whose identities fall in the
@@ -141,9 +144,9 @@ func TestByteQuotas(t *testing.T) {
 	}
 }
 
-func dialT(t *testing.T, g *testGateway, client ed25519.PrivateKey, key SharedKey) *ClientConn {
+func dialT(t *testing.T, g *testGateway, client ed25519.PrivateKey, key gatewayproto.SharedKey) *gatewayclient.Conn {
 	t.Helper()
-	c, err := Dial(ctx(t), g.url, g.Identity(), client, key)
+	c, err := gatewayclient.Dial(ctx(t), g.url, g.Identity(), client, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +310,7 @@ func TestMaxClients(t *testing.T) {
 		keys = append(keys, k)
 	}
 	extra := newClientKey(t)
-	if _, _, err := Register(ctx(t), g.url, g.Identity(), extra); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), ReasonTooManyClients) {
+	if _, _, err := gatewayclient.Register(ctx(t), g.url, g.Identity(), extra); !errors.Is(err, gatewayclient.ErrRefused) || !strings.Contains(err.Error(), ReasonTooManyClients) {
 		t.Fatalf("a fourth identity: %v", err)
 	}
 	if refused(g, ReasonTooManyClients) != 1 || g.st.registered() != 3 {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 )
 
 // The sweep deletes expired messages and forgotten registrations in
@@ -36,8 +38,8 @@ type sweepStats struct {
 // idsAfter returns up to sweepPage identities after the given one (from
 // the start if after is nil): the keys of the clients bucket, or the names
 // of the inbox bucket's client buckets.
-func (s *store) idsAfter(bucket []byte, after *[IdentitySize]byte) ([][IdentitySize]byte, error) {
-	var ids [][IdentitySize]byte
+func (s *store) idsAfter(bucket []byte, after *[gatewayproto.IdentitySize]byte) ([][gatewayproto.IdentitySize]byte, error) {
+	var ids [][gatewayproto.IdentitySize]byte
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucket).Cursor()
 		k, _ := c.First()
@@ -48,8 +50,8 @@ func (s *store) idsAfter(bucket []byte, after *[IdentitySize]byte) ([][IdentityS
 			}
 		}
 		for ; k != nil && len(ids) < sweepPage; k, _ = c.Next() {
-			if len(k) == IdentitySize {
-				ids = append(ids, [IdentitySize]byte(k))
+			if len(k) == gatewayproto.IdentitySize {
+				ids = append(ids, [gatewayproto.IdentitySize]byte(k))
 			}
 		}
 		return nil
@@ -58,8 +60,8 @@ func (s *store) idsAfter(bucket []byte, after *[IdentitySize]byte) ([][IdentityS
 }
 
 // eachPage calls f with every identity in bucket, a page at a time.
-func (s *store) eachPage(bucket []byte, f func([][IdentitySize]byte) error) error {
-	var after *[IdentitySize]byte
+func (s *store) eachPage(bucket []byte, f func([][gatewayproto.IdentitySize]byte) error) error {
+	var after *[gatewayproto.IdentitySize]byte
 	for {
 		ids, err := s.idsAfter(bucket, after)
 		if err != nil {
@@ -79,10 +81,10 @@ func (s *store) eachPage(bucket []byte, f func([][IdentitySize]byte) error) erro
 // store's counts once it has committed.
 type sweepTx struct {
 	messages, clients int
-	deleted           map[[IdentitySize]byte]usage
+	deleted           map[[gatewayproto.IdentitySize]byte]usage
 }
 
-func (t *sweepTx) message(id [IdentitySize]byte, v []byte) {
+func (t *sweepTx) message(id [gatewayproto.IdentitySize]byte, v []byte) {
 	u := t.deleted[id]
 	u.messages++
 	u.bytes += storedCost(v)
@@ -92,7 +94,7 @@ func (t *sweepTx) message(id [IdentitySize]byte, v []byte) {
 
 // stepFunc deletes up to budget things (messages, records) of client id
 // in tx and says how many, and whether it is done with that client.
-type stepFunc func(tx *bolt.Tx, t *sweepTx, id [IdentitySize]byte, budget int) (n int, finished bool, err error)
+type stepFunc func(tx *bolt.Tx, t *sweepTx, id [gatewayproto.IdentitySize]byte, budget int) (n int, finished bool, err error)
 
 // errSweepStopped: the sweep gave up between two transactions because the
 // gateway is closing.
@@ -102,20 +104,22 @@ var errSweepStopped = errors.New("gateway: sweep stopped")
 // does not parse, and forgets (with their inbox) the clients last seen
 // before idleCutoff, except those for which active is true (connected
 // now). It stops between two transactions when stop is closed.
-func (s *store) expire(cutoff, idleCutoff time.Time, active func([IdentitySize]byte) bool, stop <-chan struct{}) (sweepStats, error) {
+func (s *store) expire(cutoff, idleCutoff time.Time, active func([gatewayproto.IdentitySize]byte) bool, stop <-chan struct{}) (sweepStats, error) {
 	st := sweepStats{stop: stop}
-	err := s.eachPage(bucketInbox, func(ids [][IdentitySize]byte) error {
-		ids = s.candidates(ids, func(tx *bolt.Tx, id [IdentitySize]byte) bool { return s.hasOld(tx, id, cutoff) })
-		return s.sweepTxs(ids, func(tx *bolt.Tx, t *sweepTx, id [IdentitySize]byte, budget int) (int, bool, error) {
+	err := s.eachPage(bucketInbox, func(ids [][gatewayproto.IdentitySize]byte) error {
+		ids = s.candidates(ids, func(tx *bolt.Tx, id [gatewayproto.IdentitySize]byte) bool { return s.hasOld(tx, id, cutoff) })
+		return s.sweepTxs(ids, func(tx *bolt.Tx, t *sweepTx, id [gatewayproto.IdentitySize]byte, budget int) (int, bool, error) {
 			return s.expireStep(tx, t, id, cutoff, budget)
 		}, &st)
 	})
 	if err != nil {
 		return st, fmt.Errorf("expire messages stored before %s: %w", cutoff.Format(time.RFC3339), err)
 	}
-	err = s.eachPage(bucketClients, func(ids [][IdentitySize]byte) error {
-		ids = s.candidates(ids, func(tx *bolt.Tx, id [IdentitySize]byte) bool { return !active(id) && idle(tx, id, idleCutoff) })
-		return s.sweepTxs(ids, func(tx *bolt.Tx, t *sweepTx, id [IdentitySize]byte, budget int) (int, bool, error) {
+	err = s.eachPage(bucketClients, func(ids [][gatewayproto.IdentitySize]byte) error {
+		ids = s.candidates(ids, func(tx *bolt.Tx, id [gatewayproto.IdentitySize]byte) bool {
+			return !active(id) && idle(tx, id, idleCutoff)
+		})
+		return s.sweepTxs(ids, func(tx *bolt.Tx, t *sweepTx, id [gatewayproto.IdentitySize]byte, budget int) (int, bool, error) {
 			return forgetStep(tx, t, id, idleCutoff, budget)
 		}, &st)
 	})
@@ -127,8 +131,8 @@ func (s *store) expire(cutoff, idleCutoff time.Time, active func([IdentitySize]b
 
 // candidates keeps the ids for which want holds, read without the
 // writer's lock: most clients have nothing to sweep.
-func (s *store) candidates(ids [][IdentitySize]byte, want func(*bolt.Tx, [IdentitySize]byte) bool) [][IdentitySize]byte {
-	var out [][IdentitySize]byte
+func (s *store) candidates(ids [][gatewayproto.IdentitySize]byte, want func(*bolt.Tx, [gatewayproto.IdentitySize]byte) bool) [][gatewayproto.IdentitySize]byte {
+	var out [][gatewayproto.IdentitySize]byte
 	_ = s.db.View(func(tx *bolt.Tx) error {
 		for _, id := range ids {
 			if want(tx, id) {
@@ -140,7 +144,7 @@ func (s *store) candidates(ids [][IdentitySize]byte, want func(*bolt.Tx, [Identi
 	return out
 }
 
-func (s *store) hasOld(tx *bolt.Tx, id [IdentitySize]byte, cutoff time.Time) bool {
+func (s *store) hasOld(tx *bolt.Tx, id [gatewayproto.IdentitySize]byte, cutoff time.Time) bool {
 	b := tx.Bucket(bucketInbox).Bucket(id[:])
 	if b == nil {
 		return false
@@ -155,7 +159,7 @@ func (s *store) hasOld(tx *bolt.Tx, id [IdentitySize]byte, cutoff time.Time) boo
 
 // idle reports whether the client was last seen before cutoff (a record
 // that does not parse counts as idle).
-func idle(tx *bolt.Tx, id [IdentitySize]byte, cutoff time.Time) bool {
+func idle(tx *bolt.Tx, id [gatewayproto.IdentitySize]byte, cutoff time.Time) bool {
 	v := tx.Bucket(bucketClients).Get(id[:])
 	if v == nil {
 		return false
@@ -167,7 +171,7 @@ func idle(tx *bolt.Tx, id [IdentitySize]byte, cutoff time.Time) bool {
 // sweepTxs runs step over ids in write transactions of at most sweepBatch
 // deletions each, and applies each transaction's deletions to the counts
 // once it has committed.
-func (s *store) sweepTxs(ids [][IdentitySize]byte, step stepFunc, st *sweepStats) error {
+func (s *store) sweepTxs(ids [][gatewayproto.IdentitySize]byte, step stepFunc, st *sweepStats) error {
 	for len(ids) > 0 {
 		select {
 		case <-st.stop:
@@ -177,7 +181,7 @@ func (s *store) sweepTxs(ids [][IdentitySize]byte, step stepFunc, st *sweepStats
 		var t sweepTx
 		done, deleted := 0, 0
 		err := s.db.Update(func(tx *bolt.Tx) error {
-			t = sweepTx{deleted: map[[IdentitySize]byte]usage{}}
+			t = sweepTx{deleted: map[[gatewayproto.IdentitySize]byte]usage{}}
 			done, deleted = 0, 0
 			for done < len(ids) && deleted < sweepBatch {
 				n, finished, err := step(tx, &t, ids[done], sweepBatch-deleted)
@@ -214,7 +218,7 @@ func (s *store) sweepTxs(ids [][IdentitySize]byte, step stepFunc, st *sweepStats
 
 // expireStep deletes id's messages stored before cutoff (and unreadable
 // ones at the head of its inbox), up to budget.
-func (s *store) expireStep(tx *bolt.Tx, t *sweepTx, id [IdentitySize]byte, cutoff time.Time, budget int) (int, bool, error) {
+func (s *store) expireStep(tx *bolt.Tx, t *sweepTx, id [gatewayproto.IdentitySize]byte, cutoff time.Time, budget int) (int, bool, error) {
 	b := tx.Bucket(bucketInbox).Bucket(id[:])
 	if b == nil {
 		return 0, true, nil
@@ -242,7 +246,7 @@ func (s *store) expireStep(tx *bolt.Tx, t *sweepTx, id [IdentitySize]byte, cutof
 // forgetStep deletes the registration of a client still last seen before
 // cutoff, and its inbox, up to budget deletions; the record goes last, so
 // an interrupted sweep leaves a client that is still registered.
-func forgetStep(tx *bolt.Tx, t *sweepTx, id [IdentitySize]byte, cutoff time.Time, budget int) (int, bool, error) {
+func forgetStep(tx *bolt.Tx, t *sweepTx, id [gatewayproto.IdentitySize]byte, cutoff time.Time, budget int) (int, bool, error) {
 	if !idle(tx, id, cutoff) {
 		return 0, true, nil // seen since the candidates were read
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/nyx-privacy/nyx/sidecar/client"
-	"github.com/nyx-privacy/nyx/sidecar/gateway"
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 )
 
 // ClientOptions shape a client.
@@ -32,7 +32,7 @@ type Client struct {
 	*client.Client
 	Keys    *client.Keys
 	Gateway *Node
-	Shared  gateway.SharedKey
+	Shared  gatewayproto.SharedKey
 
 	nw     *Network
 	cfg    client.Config

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"slices"
 
 	"cosmossdk.io/collections"
@@ -48,8 +49,9 @@ func (k Keeper) EndBlocker(ctx context.Context) error {
 //     queued after this boundary;
 //  3. at an interval boundary, apply the queued cost-param changes and fix the
 //     next interval's reward inputs from the reward pool and the unym supply;
-//  4. rotate announced sphinx keys and draw the new epoch's roles, from the state
-//     the events of step 2 left.
+//  4. rotate announced sphinx keys, draw the new epoch's roles from the snapshot
+//     taken when the ending epoch began, and take the next draw's snapshot from
+//     the state the events of step 2 left (drawRoles).
 //
 // It costs O(nodes log nodes) plus the budget; nothing per delegation.
 func (k Keeper) AdvanceEpoch(ctx context.Context) error {
@@ -104,21 +106,17 @@ func (k Keeper) AdvanceEpoch(ctx context.Context) error {
 	}
 	epoch.Start = sdkCtx.BlockTime()
 
-	seed, fromBeacon, err := k.epochSeed(ctx, epoch.EpochId)
+	draw, err := k.drawRoles(ctx, params, ir, epoch.EpochId)
 	if err != nil {
-		return err
+		return errorsmod.Wrap(err, "draw roles")
 	}
-	epoch.SeedFromBeacon = fromBeacon
-	assigned, err := k.assignRoles(ctx, params, ir, epoch.EpochId, seed)
-	if err != nil {
-		return errorsmod.Wrap(err, "assign roles")
-	}
+	epoch.SeedFromBeacon = draw.fromBeacon
 	if err := k.Epoch.Set(ctx, epoch); err != nil {
 		return err
 	}
 	return emit(ctx, &types.EventEpochAdvanced{
 		EpochId: epoch.EpochId, IntervalId: epoch.IntervalId, Rewarded: rewarded,
-		EventsApplied: uint32(applied), NodesAssigned: assigned, Seed: seed[:], SeedFromBeacon: fromBeacon,
+		EventsApplied: uint32(applied), NodesAssigned: draw.assigned, Seed: draw.seed[:], SeedFromBeacon: draw.fromBeacon,
 	})
 }
 
@@ -295,27 +293,117 @@ func (k Keeper) newIntervalRewarding(ctx context.Context, params types.Params) (
 	}, nil
 }
 
-// assignRoles rotates announced sphinx keys and draws the roles of a new epoch among
-// the bonded nodes that are not unbonding and perform at least the minimum, weighted
-// by stake x performance. It returns the number of nodes given a role.
-func (k Keeper) assignRoles(ctx context.Context, params types.Params, ir types.IntervalRewarding, epochID uint64, seed [selection.SeedSize]byte) (uint32, error) {
+// roleDraw is what drawRoles did: the seed, where it came from, and how many
+// nodes it gave a role.
+type roleDraw struct {
+	seed       [selection.SeedSize]byte
+	fromBeacon bool
+	assigned   uint32
+}
+
+// drawRoles rotates announced sphinx keys, draws the roles of the new epoch
+// epochID and takes the snapshot of the next epoch's draw.
+//
+// The draw's input is the snapshot taken when the previous epoch began: the
+// nodes that were not unbonding and performed at least the minimum, weighted by
+// stake x performance. Its seed is epochID's beacon, which the validators sign
+// only once the previous epoch has begun, so the snapshot was fixed before
+// anyone could know the beacon: no bond, delegation, pledge or performance
+// report made once it is known can change who is drawn. A drawn node that has
+// unbonded (or begun to) since the snapshot is left out and its place stays
+// empty for the epoch; giving it to another node would let a node owner who
+// knows the beacon choose between two draws by leaving.
+//
+// When the snapshot is missing or empty while nodes are bonded (a new chain, or
+// one whose first nodes bonded during the current epoch) the draw reads the
+// nodes as they are, with the block seed: the beacon may have been public while
+// they changed. Either way the nodes as they are now become the next draw's
+// snapshot.
+func (k Keeper) drawRoles(ctx context.Context, params types.Params, ir types.IntervalRewarding, epochID uint64) (roleDraw, error) {
+	var d roleDraw
+	live, bonded, err := k.rotateKeysAndListCandidates(ctx, params)
+	if err != nil {
+		return d, err
+	}
 	var candidates []selection.Candidate
+	snap, err := k.DrawSnapshot.Get(ctx)
+	if err != nil && !errors.Is(err, collections.ErrNotFound) {
+		return d, err
+	}
+	if err == nil && snap.EpochId == epochID {
+		candidates = make([]selection.Candidate, len(snap.Candidates))
+		for i, c := range snap.Candidates {
+			candidates[i] = selection.Candidate{ID: c.NodeId, Weight: c.Weight}
+		}
+	}
+	if len(candidates) == 0 && len(live) > 0 {
+		candidates = live
+		d.seed = k.blockSeed(ctx, epochID)
+	} else if d.seed, d.fromBeacon, err = k.epochSeed(ctx, epochID); err != nil {
+		return d, err
+	}
+	a, err := selection.Assign(candidates, d.seed, ir.RewardedSet.ToSelection())
+	if err != nil {
+		return d, err
+	}
+	if err := k.RoleAssignments.Clear(ctx, nil); err != nil {
+		return d, err
+	}
+	if err := k.NodeRoles.Clear(ctx, nil); err != nil {
+		return d, err
+	}
+	roles := types.RolesOf(a)
+	for _, role := range types.AllRoles {
+		var ids []uint64
+		for _, id := range roles[role] {
+			if bonded[id] {
+				ids = append(ids, id)
+			}
+		}
+		if err := k.RoleAssignments.Set(ctx, int32(role), types.RoleAssignment{Role: role, EpochId: epochID, NodeIds: ids}); err != nil {
+			return d, err
+		}
+		for _, id := range ids {
+			if err := k.NodeRoles.Set(ctx, id, int32(role)); err != nil {
+				return d, err
+			}
+		}
+		d.assigned += uint32(len(ids))
+	}
+	next := types.DrawSnapshot{EpochId: epochID + 1, Candidates: make([]types.DrawCandidate, len(live))}
+	for i, c := range live {
+		next.Candidates[i] = types.DrawCandidate{NodeId: c.ID, Weight: c.Weight}
+	}
+	return d, k.DrawSnapshot.Set(ctx, next)
+}
+
+// rotateKeysAndListCandidates replaces every announced sphinx key and lists
+// the nodes a draw may pick now (not unbonding, at least the minimum
+// performance, weighted by stake x performance, in id order) and the set of
+// nodes bonded and not unbonding.
+func (k Keeper) rotateKeysAndListCandidates(ctx context.Context, params types.Params) ([]selection.Candidate, map[uint64]bool, error) {
+	var candidates []selection.Candidate
+	bonded := map[uint64]bool{}
 	it, err := k.Nodes.Iterate(ctx, nil)
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
 	var rotated []types.Node
 	for ; it.Valid(); it.Next() {
 		node, err := it.Value()
 		if err != nil {
 			it.Close()
-			return 0, err
+			return nil, nil, err
 		}
 		if len(node.NextSphinxKey) != 0 {
 			node.SphinxKey, node.NextSphinxKey, node.NextSphinxKeyEpoch = node.NextSphinxKey, nil, 0
 			rotated = append(rotated, node)
 		}
-		if node.Unbonding || node.Performance.LT(params.MinimumPerformance) {
+		if node.Unbonding {
+			continue
+		}
+		bonded[node.NodeId] = true
+		if node.Performance.LT(params.MinimumPerformance) {
 			continue
 		}
 		w := node.Performance.MulInt(node.Stake()).TruncateInt()
@@ -324,33 +412,11 @@ func (k Keeper) assignRoles(ctx context.Context, params types.Params, ir types.I
 	it.Close()
 	for _, node := range rotated {
 		if err := k.Nodes.Set(ctx, node.NodeId, node); err != nil {
-			return 0, err
+			return nil, nil, err
 		}
 		if err := emit(ctx, &types.EventSphinxKeyRotated{NodeId: node.NodeId, SphinxKey: node.SphinxKey}); err != nil {
-			return 0, err
+			return nil, nil, err
 		}
 	}
-	a, err := selection.Assign(candidates, seed, ir.RewardedSet.ToSelection())
-	if err != nil {
-		return 0, err
-	}
-	if err := k.RoleAssignments.Clear(ctx, nil); err != nil {
-		return 0, err
-	}
-	if err := k.NodeRoles.Clear(ctx, nil); err != nil {
-		return 0, err
-	}
-	roles := types.RolesOf(a)
-	for _, role := range types.AllRoles {
-		ids := roles[role]
-		if err := k.RoleAssignments.Set(ctx, int32(role), types.RoleAssignment{Role: role, EpochId: epochID, NodeIds: ids}); err != nil {
-			return 0, err
-		}
-		for _, id := range ids {
-			if err := k.NodeRoles.Set(ctx, id, int32(role)); err != nil {
-				return 0, err
-			}
-		}
-	}
-	return uint32(a.Len()), nil
+	return candidates, bonded, nil
 }

@@ -44,8 +44,13 @@ func (k Keeper) epochSeed(ctx context.Context, epochID uint64) ([selection.SeedS
 			return BeaconRoleSeed(r, epochID), true, nil
 		}
 	}
+	return k.blockSeed(ctx, epochID), false, nil
+}
+
+// blockSeed is the seed of epoch's role draw from the current block's header.
+func (k Keeper) blockSeed(ctx context.Context, epochID uint64) [selection.SeedSize]byte {
 	h := sdk.UnwrapSDKContext(ctx).BlockHeader()
-	return RoleSeed(h.LastBlockId.Hash, h.AppHash, epochID), false, nil
+	return RoleSeed(h.LastBlockId.Hash, h.AppHash, epochID)
 }
 
 // BeaconRoleSeed is the seed of a role draw from the epoch's beacon:

@@ -2,6 +2,7 @@ package keeper
 
 import (
 	"context"
+	"errors"
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
@@ -132,6 +133,11 @@ func (k Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
 	if err := k.RewardPool.Set(ctx, pool); err != nil {
 		return err
 	}
+	if gs.DrawSnapshot != nil {
+		if err := k.DrawSnapshot.Set(ctx, *gs.DrawSnapshot); err != nil {
+			return err
+		}
+	}
 	ir := gs.IntervalRewarding
 	if ir == nil {
 		fresh, err := k.newIntervalRewarding(ctx, gs.Params)
@@ -253,6 +259,11 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 		gs.SigningNonces = append(gs.SigningNonces, types.SigningNonce{Address: s, Nonce: n})
 		return false, nil
 	}); err != nil {
+		return nil, err
+	}
+	if snap, err := k.DrawSnapshot.Get(ctx); err == nil {
+		gs.DrawSnapshot = &snap
+	} else if !errors.Is(err, collections.ErrNotFound) {
 		return nil, err
 	}
 	return &gs, nil

@@ -71,6 +71,9 @@ type Keeper struct {
 	// node has at most one, so an interval boundary costs O(nodes). Derived from
 	// IntervalEvents.
 	IntervalEventByNode collections.Map[uint64, uint64]
+	// DrawSnapshot is the input of the next epoch's role draw, taken when the
+	// current epoch began (abci.go, drawRoles).
+	DrawSnapshot collections.Item[types.DrawSnapshot]
 }
 
 // NewKeeper builds the keeper. authority is the address allowed to change the params
@@ -116,6 +119,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 		PendingUndelegations: collections.NewMap(sb, types.PendingUndelegationsKey, "pending_undelegations",
 			collections.PairKeyCodec(collections.Uint64Key, sdk.AccAddressKey), sdk.IntValue),
 		IntervalEventByNode: collections.NewMap(sb, types.IntervalEventByNodeKey, "interval_event_by_node", collections.Uint64Key, collections.Uint64Value),
+		DrawSnapshot:        collections.NewItem(sb, types.DrawSnapshotKey, "draw_snapshot", codec.CollValue[types.DrawSnapshot](cdc)),
 	}
 	schema, err := sb.Build()
 	if err != nil {

@@ -205,6 +205,23 @@ func (gs GenesisState) Validate() error {
 		}
 		nonces[n.Address] = true
 	}
+	if snap := gs.DrawSnapshot; snap != nil {
+		if snap.EpochId != gs.Epoch.EpochId+1 {
+			return genesisErr("draw snapshot for epoch %d, the next epoch is %d", snap.EpochId, gs.Epoch.EpochId+1)
+		}
+		// A snapshot may name nodes that have left since it was taken: the draw
+		// leaves their places empty.
+		seen := map[uint64]bool{}
+		for _, c := range snap.Candidates {
+			if c.NodeId == 0 || seen[c.NodeId] {
+				return genesisErr("draw snapshot: zero or duplicate node id %d", c.NodeId)
+			}
+			seen[c.NodeId] = true
+			if c.Weight.IsNil() || c.Weight.IsNegative() {
+				return genesisErr("draw snapshot: node %d has no or a negative weight", c.NodeId)
+			}
+		}
+	}
 	return nil
 }
 

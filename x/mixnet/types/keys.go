@@ -35,4 +35,6 @@ var (
 	PendingUndelegationsKey = collections.NewPrefix(18)
 	// IntervalEventByNodeKey indexes each node's queued cost-param change.
 	IntervalEventByNodeKey = collections.NewPrefix(19)
+	// DrawSnapshotKey is the input of the next epoch's role draw.
+	DrawSnapshotKey = collections.NewPrefix(20)
 )

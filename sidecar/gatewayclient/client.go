@@ -1,4 +1,9 @@
-package gateway
+// Package gatewayclient is the client side of the client-gateway protocol
+// (sidecar/gateway/PROTOCOL.md): register with a gateway, authenticate
+// later with the shared key, send Sphinx packets, receive and acknowledge
+// what the gateway delivers. It links neither the gateway's server nor its
+// store.
+package gatewayclient
 
 import (
 	"bytes"
@@ -13,10 +18,9 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-)
 
-// This file is the client side of the protocol: what nym-client (and the
-// tests) use to register with a gateway and talk to it.
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
+)
 
 // Message is a payload the gateway delivered, with the id to acknowledge.
 type Message struct {
@@ -28,8 +32,8 @@ type Message struct {
 // answered with an error frame.
 var ErrRefused = errors.New("gateway refused")
 
-// ClientConn is a client's authenticated connection to its gateway.
-type ClientConn struct {
+// Conn is a client's authenticated connection to its gateway.
+type Conn struct {
 	conn *websocket.Conn
 	wmu  sync.Mutex
 
@@ -38,7 +42,7 @@ type ClientConn struct {
 	Stored uint64
 
 	msgs     chan Message
-	refusals chan *Control
+	refusals chan *gatewayproto.Control
 	done     chan struct{}
 	err      error
 	once     sync.Once
@@ -48,17 +52,17 @@ type ClientConn struct {
 // whose identity key the caller knows from the topology. It returns the
 // shared key to keep for later Dial calls, and the connection, already
 // authenticated.
-func Register(ctx context.Context, url string, gateway ed25519.PublicKey, identity ed25519.PrivateKey) (*ClientConn, SharedKey, error) {
-	var key SharedKey
+func Register(ctx context.Context, url string, gateway ed25519.PublicKey, identity ed25519.PrivateKey) (*Conn, gatewayproto.SharedKey, error) {
+	var key gatewayproto.SharedKey
 	conn, err := dial(ctx, url)
 	if err != nil {
 		return nil, key, err
 	}
 	stop := deadlineFromContext(ctx, conn)
 	defer stop()
-	fail := func(err error) (*ClientConn, SharedKey, error) {
+	fail := func(err error) (*Conn, gatewayproto.SharedKey, error) {
 		conn.Close()
-		return nil, SharedKey{}, fmt.Errorf("register with gateway %s: %w", url, err)
+		return nil, gatewayproto.SharedKey{}, fmt.Errorf("register with gateway %s: %w", url, err)
 	}
 	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
 	if err != nil {
@@ -68,16 +72,16 @@ func Register(ctx context.Context, url string, gateway ed25519.PublicKey, identi
 	if err != nil {
 		return fail(err)
 	}
-	t := Transcript{Challenge: challenge}
+	t := gatewayproto.Transcript{Challenge: challenge}
 	copy(t.Gateway[:], gateway)
 	copy(t.Client[:], identity.Public().(ed25519.PublicKey))
 	copy(t.ClientEphemeral[:], eph.PublicKey().Bytes())
-	err = writeClientControl(conn, &Control{Type: TypeRegisterInit, Version: ProtocolVersion,
+	err = writeClientControl(conn, &gatewayproto.Control{Type: gatewayproto.TypeRegisterInit, Version: gatewayproto.ProtocolVersion,
 		Identity: t.Client[:], Ephemeral: t.ClientEphemeral[:]})
 	if err != nil {
 		return fail(err)
 	}
-	ch, err := expect(conn, TypeRegisterChallenge)
+	ch, err := expect(conn, gatewayproto.TypeRegisterChallenge)
 	if err != nil {
 		return fail(err)
 	}
@@ -88,18 +92,18 @@ func Register(ctx context.Context, url string, gateway ed25519.PublicKey, identi
 	if !ed25519.Verify(gateway, t.GatewaySigningBytes(), ch.Signature) {
 		return fail(errors.New("gateway's signature over the registration transcript does not verify"))
 	}
-	dh, err := x25519(eph, ch.Ephemeral)
+	dh, err := gatewayproto.X25519(eph, ch.Ephemeral)
 	if err != nil {
 		return fail(err)
 	}
 	if key, err = t.SharedKey(dh); err != nil {
 		return fail(err)
 	}
-	err = writeClientControl(conn, &Control{Type: TypeRegisterFinish, Signature: ed25519.Sign(identity, t.ClientSigningBytes())})
+	err = writeClientControl(conn, &gatewayproto.Control{Type: gatewayproto.TypeRegisterFinish, Signature: ed25519.Sign(identity, t.ClientSigningBytes())})
 	if err != nil {
 		return fail(err)
 	}
-	reg, err := expect(conn, TypeRegistered)
+	reg, err := expect(conn, gatewayproto.TypeRegistered)
 	if err != nil {
 		return fail(err)
 	}
@@ -111,18 +115,18 @@ func Register(ctx context.Context, url string, gateway ed25519.PublicKey, identi
 
 // Dial connects to the gateway at url and authenticates with the key of an
 // earlier registration. The gateway then pushes what it stored.
-func Dial(ctx context.Context, url string, gateway ed25519.PublicKey, identity ed25519.PrivateKey, key SharedKey) (*ClientConn, error) {
+func Dial(ctx context.Context, url string, gateway ed25519.PublicKey, identity ed25519.PrivateKey, key gatewayproto.SharedKey) (*Conn, error) {
 	conn, err := dial(ctx, url)
 	if err != nil {
 		return nil, err
 	}
 	stop := deadlineFromContext(ctx, conn)
 	defer stop()
-	var gw, id [IdentitySize]byte
-	var nonce [NonceSize]byte
+	var gw, id [gatewayproto.IdentitySize]byte
+	var nonce [gatewayproto.NonceSize]byte
 	copy(gw[:], gateway)
 	copy(id[:], identity.Public().(ed25519.PublicKey))
-	fail := func(err error) (*ClientConn, error) {
+	fail := func(err error) (*Conn, error) {
 		conn.Close()
 		return nil, fmt.Errorf("authenticate with gateway %s: %w", url, err)
 	}
@@ -133,16 +137,16 @@ func Dial(ctx context.Context, url string, gateway ed25519.PublicKey, identity e
 	if err != nil {
 		return fail(err)
 	}
-	err = writeClientControl(conn, &Control{Type: TypeAuthenticate, Version: ProtocolVersion,
-		Identity: id[:], Nonce: nonce[:], MAC: AuthMAC(key, gw, id, challenge, nonce)})
+	err = writeClientControl(conn, &gatewayproto.Control{Type: gatewayproto.TypeAuthenticate, Version: gatewayproto.ProtocolVersion,
+		Identity: id[:], Nonce: nonce[:], MAC: gatewayproto.AuthMAC(key, gw, id, challenge, nonce)})
 	if err != nil {
 		return fail(err)
 	}
-	ok, err := expect(conn, TypeAuthenticated)
+	ok, err := expect(conn, gatewayproto.TypeAuthenticated)
 	if err != nil {
 		return fail(err)
 	}
-	if !hmac.Equal(ok.MAC, AuthenticatedMAC(key, gw, id, challenge, nonce)) {
+	if !hmac.Equal(ok.MAC, gatewayproto.AuthenticatedMAC(key, gw, id, challenge, nonce)) {
 		return fail(errors.New("gateway's authentication answer does not verify"))
 	}
 	return newClientConn(conn, ok.Stored), nil
@@ -150,9 +154,9 @@ func Dial(ctx context.Context, url string, gateway ed25519.PublicKey, identity e
 
 // readChallenge reads the gateway's first frame, the connection's
 // challenge, from the gateway the caller expects.
-func readChallenge(conn *websocket.Conn, gateway ed25519.PublicKey) ([ChallengeSize]byte, error) {
-	var challenge [ChallengeSize]byte
-	c, err := expect(conn, TypeChallenge)
+func readChallenge(conn *websocket.Conn, gateway ed25519.PublicKey) ([gatewayproto.ChallengeSize]byte, error) {
+	var challenge [gatewayproto.ChallengeSize]byte
+	c, err := expect(conn, gatewayproto.TypeChallenge)
 	if err != nil {
 		return challenge, err
 	}
@@ -172,7 +176,7 @@ func dial(ctx context.Context, url string) (*websocket.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to gateway %s: %w", url, err)
 	}
-	conn.SetReadLimit(MessageIDSize + maxFrameSize)
+	conn.SetReadLimit(gatewayproto.MessageIDSize + gatewayproto.MaxClientFrameSize)
 	return conn, nil
 }
 
@@ -191,46 +195,46 @@ func deadlineFromContext(ctx context.Context, conn *websocket.Conn) (stop func()
 	}
 }
 
-func writeClientControl(conn *websocket.Conn, c *Control) error {
+func writeClientControl(conn *websocket.Conn, c *gatewayproto.Control) error {
 	return conn.WriteMessage(websocket.TextMessage, c.Marshal())
 }
 
 // expect reads the gateway's next control frame, which must be of type want
 // (an error frame becomes an error wrapping ErrRefused).
-func expect(conn *websocket.Conn, want string) (*Control, error) {
+func expect(conn *websocket.Conn, want string) (*gatewayproto.Control, error) {
 	mt, data, err := conn.ReadMessage()
 	if err != nil {
 		return nil, err
 	}
 	if mt != websocket.TextMessage {
-		return nil, fmt.Errorf("%w: binary frame where %s was expected", ErrBadFrame, want)
+		return nil, fmt.Errorf("%w: binary frame where %s was expected", gatewayproto.ErrBadFrame, want)
 	}
-	c, err := ParseControl(data)
+	c, err := gatewayproto.ParseControl(data)
 	if err != nil {
 		return nil, err
 	}
-	if c.Type == TypeError {
+	if c.Type == gatewayproto.TypeError {
 		return nil, fmt.Errorf("%w: %s: %s", ErrRefused, c.Code, c.Message)
 	}
 	if c.Type != want {
-		return nil, fmt.Errorf("%w: %s where %s was expected", ErrBadFrame, c.Type, want)
+		return nil, fmt.Errorf("%w: %s where %s was expected", gatewayproto.ErrBadFrame, c.Type, want)
 	}
 	return c, nil
 }
 
-func newClientConn(conn *websocket.Conn, stored uint64) *ClientConn {
-	c := &ClientConn{
+func newClientConn(conn *websocket.Conn, stored uint64) *Conn {
+	c := &Conn{
 		conn:     conn,
 		Stored:   stored,
 		msgs:     make(chan Message, 64),
-		refusals: make(chan *Control, 16),
+		refusals: make(chan *gatewayproto.Control, 16),
 		done:     make(chan struct{}),
 	}
 	go c.readLoop()
 	return c
 }
 
-func (c *ClientConn) readLoop() {
+func (c *Conn) readLoop() {
 	for {
 		mt, data, err := c.conn.ReadMessage()
 		if err != nil {
@@ -238,7 +242,7 @@ func (c *ClientConn) readLoop() {
 			return
 		}
 		if mt == websocket.BinaryMessage {
-			id, payload, err := ParseDeliveryFrame(data)
+			id, payload, err := gatewayproto.ParseDeliveryFrame(data)
 			if err != nil {
 				c.end(err)
 				return
@@ -250,12 +254,12 @@ func (c *ClientConn) readLoop() {
 			}
 			continue
 		}
-		ctl, err := ParseControl(data)
+		ctl, err := gatewayproto.ParseControl(data)
 		if err != nil {
 			c.end(err)
 			return
 		}
-		if ctl.Type == TypeError {
+		if ctl.Type == gatewayproto.TypeError {
 			select {
 			case c.refusals <- ctl:
 			default:
@@ -264,7 +268,7 @@ func (c *ClientConn) readLoop() {
 	}
 }
 
-func (c *ClientConn) end(err error) {
+func (c *Conn) end(err error) {
 	c.once.Do(func() {
 		c.err = err
 		close(c.done)
@@ -273,17 +277,22 @@ func (c *ClientConn) end(err error) {
 }
 
 // Send hands a Sphinx packet to the gateway for the layer-1 node next.
-func (c *ClientConn) Send(next [NextHopSize]byte, packet []byte) error {
-	return c.write(websocket.BinaryMessage, ForwardFrame(next, packet))
+func (c *Conn) Send(next [gatewayproto.NextHopSize]byte, packet []byte) error {
+	return c.write(websocket.BinaryMessage, gatewayproto.ForwardFrame(next, packet))
 }
 
 // Ack tells the gateway the client has every message up to id; the gateway
 // then deletes them.
-func (c *ClientConn) Ack(id uint64) error {
-	return c.write(websocket.TextMessage, (&Control{Type: TypeAck, UpTo: id}).Marshal())
+func (c *Conn) Ack(id uint64) error {
+	return c.write(websocket.TextMessage, (&gatewayproto.Control{Type: gatewayproto.TypeAck, UpTo: id}).Marshal())
 }
 
-func (c *ClientConn) write(mt int, b []byte) error {
+// WriteFrame writes one raw websocket frame (websocket.TextMessage or
+// BinaryMessage) on the session, as it is: for tools and tests that probe
+// how a gateway handles frames the other methods never produce.
+func (c *Conn) WriteFrame(messageType int, b []byte) error { return c.write(messageType, b) }
+
+func (c *Conn) write(mt int, b []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	_ = c.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
@@ -296,7 +305,7 @@ func (c *ClientConn) write(mt int, b []byte) error {
 
 // Receive returns the next message from the gateway, in the order the
 // gateway sends them.
-func (c *ClientConn) Receive(ctx context.Context) (Message, error) {
+func (c *Conn) Receive(ctx context.Context) (Message, error) {
 	select {
 	case m := <-c.msgs:
 		return m, nil
@@ -314,13 +323,13 @@ func (c *ClientConn) Receive(ctx context.Context) (Message, error) {
 
 // Refusals yields the error frames the gateway sent during the session (a
 // refused packet, a forward that failed). Unread ones beyond 16 are dropped.
-func (c *ClientConn) Refusals() <-chan *Control { return c.refusals }
+func (c *Conn) Refusals() <-chan *gatewayproto.Control { return c.refusals }
 
 // Done is closed when the connection ends; Err then says why.
-func (c *ClientConn) Done() <-chan struct{} { return c.done }
+func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // Err returns why the connection ended, or nil while it is open.
-func (c *ClientConn) Err() error {
+func (c *Conn) Err() error {
 	select {
 	case <-c.done:
 		return fmt.Errorf("gateway connection closed: %w", c.err)
@@ -330,7 +339,7 @@ func (c *ClientConn) Err() error {
 }
 
 // Close ends the connection.
-func (c *ClientConn) Close() error {
+func (c *Conn) Close() error {
 	c.wmu.Lock()
 	_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	c.wmu.Unlock()

@@ -1,4 +1,9 @@
-package gateway
+// Package gatewayproto is the client-gateway protocol's wire format, shared by
+// the gateway (sidecar/gateway) and its clients (sidecar/gatewayclient): the
+// control frames and their checks, the binary frames, the handshake's
+// transcript, key derivation and MACs. It does no I/O. PROTOCOL.md in
+// sidecar/gateway specifies the protocol.
+package gatewayproto
 
 import (
 	"crypto/ecdh"
@@ -47,6 +52,10 @@ const (
 	// MaxControlSize bounds a text (control) frame.
 	MaxControlSize = 4096
 )
+
+// MaxClientFrameSize bounds any websocket frame a client may send: a next-hop
+// identity and the largest standard Sphinx packet.
+var MaxClientFrameSize = int64(NextHopSize + sphinx.Extended32.PacketSize())
 
 // Control message types (the "type" field of a text frame).
 const (
@@ -164,11 +173,13 @@ func (c *Control) check() error {
 	case "":
 		return fmt.Errorf("%w: control frame without a type", ErrBadFrame)
 	default:
-		return fmt.Errorf("%w: unknown control type %q", ErrBadFrame, truncate(c.Type, 32))
+		return fmt.Errorf("%w: unknown control type %q", ErrBadFrame, Truncate(c.Type, 32))
 	}
 }
 
-func truncate(s string, n int) string {
+// Truncate shortens s, a string from the other side quoted in an error, to n
+// bytes.
+func Truncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n] + "..."
 	}
@@ -180,7 +191,7 @@ func (c *Control) Marshal() []byte {
 	b, err := json.Marshal(c)
 	if err != nil {
 		// Only unsupported types fail json.Marshal; Control has none.
-		panic("gateway: marshal control: " + err.Error())
+		panic("gatewayproto: marshal control: " + err.Error())
 	}
 	return b
 }
@@ -267,9 +278,9 @@ func mac(k SharedKey, label string, msg []byte) []byte {
 	return m.Sum(nil)
 }
 
-// x25519 computes the ephemeral Diffie-Hellman secret, refusing a peer key
+// X25519 computes the ephemeral Diffie-Hellman secret, refusing a peer key
 // that gives the all-zero secret (a low-order point).
-func x25519(priv *ecdh.PrivateKey, peer []byte) ([]byte, error) {
+func X25519(priv *ecdh.PrivateKey, peer []byte) ([]byte, error) {
 	pub, err := ecdh.X25519().NewPublicKey(peer)
 	if err != nil {
 		return nil, fmt.Errorf("%w: ephemeral key: %v", ErrBadFrame, err)
