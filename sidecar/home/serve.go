@@ -24,14 +24,6 @@ type LogSection struct {
 // DefaultLog is info-level text.
 func DefaultLog() LogSection { return LogSection{Level: "info", Format: "text"} }
 
-// LogTOML is the [log] section as init writes it, with every default.
-const LogTOML = `[log]
-# debug, info, warn or error.
-level = "%s"
-# text or json.
-format = "%s"
-`
-
 // Validate checks the level and format.
 func (l LogSection) Validate() error {
 	var lv slog.Level
