@@ -31,6 +31,8 @@ type GenesisParams struct {
 	// keys by; zero (unlike the chain's default) means no schedule, so a
 	// test's keys change only when it asks.
 	SphinxKeyRotationEpochs uint32
+	// Monitors are the accounts (bech32) listed as network monitors.
+	Monitors []string
 }
 
 // Genesis returns a chain.Options.Genesis editor that sets short epochs, a
@@ -52,6 +54,9 @@ func Genesis(p GenesisParams) func(cdc codec.Codec, state app.GenesisState) erro
 		gs.Params.MinimumPledge = sdk.NewInt64Coin(mixnettypes.Denom, Pledge)
 		gs.Params.RewardedSet = mixnettypes.RewardedSetSizes{EntryGateways: p.Entry, ExitGateways: p.Exit, Mixnodes: p.Mixnodes}
 		gs.Params.SphinxKeyRotationEpochs = p.SphinxKeyRotationEpochs
+		if len(p.Monitors) > 0 {
+			gs.Params.NetworkMonitors = p.Monitors
+		}
 		bz, err := cdc.MarshalJSON(&gs)
 		state[mixnettypes.ModuleName] = bz
 		return err

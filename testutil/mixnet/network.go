@@ -30,6 +30,7 @@ import (
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 
 	"github.com/nyx-privacy/nyx/sidecar/chaintx"
+	"github.com/nyx-privacy/nyx/sidecar/monitor"
 	"github.com/nyx-privacy/nyx/sidecar/node"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/testutil/chain"
@@ -53,6 +54,14 @@ type Options struct {
 	// SphinxKeyRotationEpochs is the chain's rotation schedule; zero means
 	// none (see GenesisParams).
 	SphinxKeyRotationEpochs uint32
+	// Monitors is how many network monitor accounts the chain lists (and
+	// the harness funds); StartMonitor runs a monitor on each.
+	Monitors int
+	// FaultyPorts fronts every in-process node's mix port with a port that
+	// holds the node's identity key and passes on what it reads, dropping
+	// a share of packets that SetDropRate sets (none at first): a real
+	// node, as the network sees it, that loses packets (faulty.go).
+	FaultyPorts bool
 }
 
 // AccountFunds is what each node's chain account gets when the node is
@@ -66,10 +75,13 @@ type Network struct {
 	// Reader follows the chain's topology for the harness and its clients.
 	Reader *topology.Reader
 	Nodes  []*Node
+	// MonitorKeys are the keys of the monitor accounts (Options.Monitors).
+	MonitorKeys []monitor.Keys
 
-	t    testing.TB
-	opts Options
-	log  *slog.Logger
+	t      testing.TB
+	faulty map[int]*faultyPort
+	opts   Options
+	log    *slog.Logger
 }
 
 // Node is one bonded node of the network.
@@ -106,10 +118,11 @@ func Start(t testing.TB, o Options) *Network {
 		owners[i] = fmt.Sprintf("operator%d", i)
 	}
 	accounts := append([]string{"alice", "bob"}, owners...)
+	monitorKeys, monitorAddrs := newMonitorKeys(t, o.Monitors)
 	c := chain.Start(t, chain.Options{Accounts: accounts, Genesis: Genesis(GenesisParams{
 		EpochDuration: o.EpochDuration, Entry: o.Entry, Exit: o.Exit, Mixnodes: o.Mixnodes,
-		SphinxKeyRotationEpochs: o.SphinxKeyRotationEpochs})})
-	nw := &Network{Chain: c, t: t, opts: o, log: slog.New(slog.DiscardHandler)}
+		SphinxKeyRotationEpochs: o.SphinxKeyRotationEpochs, Monitors: monitorAddrs})})
+	nw := &Network{Chain: c, t: t, opts: o, log: slog.New(slog.DiscardHandler), MonitorKeys: monitorKeys, faulty: map[int]*faultyPort{}}
 	if o.Logs {
 		nw.log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -123,6 +136,7 @@ func Start(t testing.TB, o Options) *Network {
 
 	wctx, wcancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer wcancel()
+	nw.fundMonitors(wctx, monitorAddrs)
 	process := map[int]bool{}
 	for _, i := range o.Process {
 		process[i] = true
@@ -140,8 +154,15 @@ func Start(t testing.TB, o Options) *Network {
 			if err := nw.StartProcess(n); err != nil {
 				t.Fatalf("node %d: %v", i, err)
 			}
-		} else if err := nw.startInProcess(n, n.Keys, ls); err != nil {
-			t.Fatalf("node %d: %v", i, err)
+		} else {
+			if o.FaultyPorts {
+				if ls[0], err = nw.frontWithFaultyPort(n, ls[0]); err != nil {
+					t.Fatalf("node %d: %v", i, err)
+				}
+			}
+			if err := nw.startInProcess(n, n.Keys, ls); err != nil {
+				t.Fatalf("node %d: %v", i, err)
+			}
 		}
 	}
 	t.Cleanup(func() {

@@ -1,0 +1,89 @@
+package mixnet_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nyx-privacy/nyx/sidecar/topology"
+	"github.com/nyx-privacy/nyx/testutil/mixnet"
+	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
+)
+
+// TestMonitorScoresFaultyAndDownNodes runs a network of nine nodes (two
+// per mix layer, a gateway of each kind, one spare) and a monitor. At the
+// start of an epoch a node of layer 1 starts dropping half of the packets
+// it gets (a real node behind its own key, faulty.go) and a node of layer
+// 2 stops. At the end of that epoch the chain records about 0.5 for the
+// first, 0 for the second and about 1 for the others, from the monitor's
+// reports; and in the epoch drawn with those figures, the stopped node
+// gets no role while the eight others fill the rewarded set.
+func TestMonitorScoresFaultyAndDownNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain and a network")
+	}
+	const epoch = 5 * time.Second
+	nw := mixnet.Start(t, mixnet.Options{Entry: 1, Exit: 1, Mixnodes: 6, Nodes: 9, EpochDuration: epoch,
+		Monitors: 1, FaultyPorts: true})
+	mon := nw.StartMonitor(t, 0, mixnet.MonitorOptions{})
+	ctx := timeout(t, 3*time.Minute)
+	eventually(t, "a first report", 30*time.Second, func() bool { return mon.Health().LastReportEpoch > 0 })
+
+	// The next epoch: its layer 1 and 2 nodes are known at its start.
+	cur := nw.Reader.Current().Epoch
+	top, err := nw.Reader.Wait(ctx, func(tp *topology.Topology) bool { return tp.Epoch > cur })
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[uint64]*mixnet.Node{}
+	for _, n := range nw.Nodes {
+		byID[n.ID] = n
+	}
+	faulty, down := byID[top.Layer(1)[0].ID], byID[top.Layer(2)[0].ID]
+	nw.SetDropRate(faulty, 0.5)
+	nw.StopNode(down)
+	measured := top.Epoch
+	t.Logf("epoch %d: node %d (layer 1) drops half, node %d (layer 2) is down", measured, faulty.ID, down.ID)
+
+	if _, err := nw.Reader.Wait(ctx, func(tp *topology.Topology) bool { return tp.Epoch > measured }); err != nil {
+		t.Fatal(err)
+	}
+	perf := func(id uint64) float64 {
+		r, err := nw.Query.Node(ctx, &mixnettypes.QueryNodeRequest{NodeId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := r.Node.Performance.Float64()
+		return f
+	}
+	t.Logf("recorded: dropping half %.3f, stopped %.3f", perf(faulty.ID), perf(down.ID))
+	if p := perf(faulty.ID); p < 0.3 || p > 0.7 {
+		t.Errorf("the node dropping half scores %.3f", p)
+	}
+	if p := perf(down.ID); p != 0 {
+		t.Errorf("the stopped node scores %.3f", p)
+	}
+	for _, n := range top.All() {
+		if n.Role == topology.Standby || n.ID == faulty.ID || n.ID == down.ID {
+			continue
+		}
+		if p := perf(n.ID); p < 0.8 {
+			t.Errorf("node %d (%s), sound, scores %.3f", n.ID, n.Role, p)
+		}
+	}
+
+	// The draw that weighs these figures is that of epoch measured+2 (each
+	// epoch's roles come from the weights as the epoch before it began):
+	// the stopped node has no role, and the rewarded set is full without
+	// it.
+	tp, err := nw.Reader.Wait(ctx, func(tp *topology.Topology) bool { return tp.Epoch >= measured+2 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, in := tp.ByID(down.ID); in && (n.Role.IsGateway() || n.Role.Layer() > 0) {
+		t.Fatalf("epoch %d: the stopped node was drawn as %s", tp.Epoch, n.Role)
+	}
+	if len(tp.Layer(1))+len(tp.Layer(2))+len(tp.Layer(3)) != 6 || len(tp.Entry) != 1 || len(tp.Exit) != 1 {
+		t.Fatalf("epoch %d: the rewarded set is not full without the stopped node: %d %d %d, %d, %d", tp.Epoch,
+			len(tp.Layer(1)), len(tp.Layer(2)), len(tp.Layer(3)), len(tp.Entry), len(tp.Exit))
+	}
+}
