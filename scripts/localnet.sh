@@ -3,7 +3,8 @@
 # a one-validator chain with funded test accounts, five nym-nodes bonded through
 # the CLI, each with its chain account funded by its operator (the chain assigns
 # them entry gateway, exit gateway and mix layers 1-3),
-# and two nym-clients (alice and bob) registered with the gateways. Everything
+# two nym-clients (alice and bob) registered with the gateways, and a
+# nym-monitor whose reports set the nodes' performance each epoch. Everything
 # lives under one directory (default ./.localnet); Ctrl-C stops it all cleanly.
 #
 #   scripts/localnet.sh [--fresh] [--chain-only] [--dir DIR] [--base-port PORT]
@@ -13,10 +14,10 @@
 #   --chain-only   start only the chain
 #   --dir DIR      where the network's files live (default ./.localnet)
 #   --base-port P  chain: P2P P, RPC P+1, gRPC P+2, REST P+3; node i: mix P+100+10i,
-#                  clients P+101+10i, HTTP P+102+10i; client j's API: P+200+j
-#                  (default 26650)
+#                  clients P+101+10i, HTTP P+102+10i; client j's API: P+200+j;
+#                  the monitor's HTTP P+300 (default 26650)
 #
-# NYXD, NYM_NODE and NYM_CLIENT may name the binaries (default: build/...);
+# NYXD, NYM_NODE, NYM_CLIENT and NYM_MONITOR may name the binaries (default: build/...);
 # MIXNET_EPOCH the x/mixnet epoch of a new chain (default 30s).
 set -euo pipefail
 
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
 	--chain-only) chain_only=1 ;;
 	--dir) dir="$2"; shift ;;
 	--base-port) base="$2"; shift ;;
-	-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,23p' "$0"; exit 0 ;;
 	*) echo "localnet: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -39,7 +40,8 @@ done
 nyxd=${NYXD:-build/nyxd}
 nym_node=${NYM_NODE:-build/nym-node}
 nym_client=${NYM_CLIENT:-build/nym-client}
-for b in "$nyxd" "$nym_node" "$nym_client"; do
+nym_monitor=${NYM_MONITOR:-build/nym-monitor}
+for b in "$nyxd" "$nym_node" "$nym_client" "$nym_monitor"; do
 	if [ ! -x "$b" ]; then
 		echo "localnet: $b not found; run 'make build' first (make localnet does)" >&2
 		exit 1
@@ -77,11 +79,18 @@ if [ "$fresh" = 1 ] && [ -d "$dir" ]; then
 	rm -rf "$dir"
 fi
 mkdir -p "$dir"
+# The monitor: its account is a network monitor in a new chain's genesis.
+mhome="$dir/monitor"
 if [ -f "$home/config/genesis.json" ]; then
 	say "resuming the network in $dir (use --fresh to start a new one)"
 else
+	if [ ! -f "$mhome/config/config.toml" ]; then
+		"$nym_monitor" --home "$mhome" init --chain-id "$chain_id" --grpc "127.0.0.1:$((base + 2))" \
+			--http-listen "127.0.0.1:$((base + 300))" >"$dir/monitor.init.log"
+	fi
 	"$nyxd" testnet init-files --v 1 --output-dir "$dir" --chain-id "$chain_id" \
 		--accounts "$accounts" --starting-port "$base" --timeout-commit 500ms \
+		--network-monitors "$("$nym_monitor" --home "$mhome" chain-address)" \
 		--mixnet-epoch "${MIXNET_EPOCH:-30s}" --reward-pool 100000000000unym >"$dir/init.log" 2>&1 ||
 		{ cat "$dir/init.log" >&2; exit 1; }
 fi
@@ -154,6 +163,21 @@ if [ "$chain_only" = 0 ]; then
 		sleep 0.5
 	done
 
+	# Monitor (a network made before it had one has none): funded once, run.
+	if [ -f "$mhome/config/config.toml" ]; then
+		if [ ! -f "$mhome/funded" ]; then
+			account=$("$nym_monitor" --home "$mhome" chain-address)
+			say "funding the monitor's chain account $account"
+			txhash=$(q tx bank send alice "$account" 100000000unym --gas 200000 --gas-prices "$gas_prices" -y -o json |
+				sed -n 's/.*"txhash":"\([0-9A-F]*\)".*/\1/p')
+			wait_tx "$txhash" ||
+				{ say "funding the monitor's account failed"; q query tx "$txhash" >&2 || true; exit 1; }
+			touch "$mhome/funded"
+		fi
+		"$nym_monitor" --home "$mhome" run >"$dir/logs/monitor.log" 2>&1 &
+		pids+=($!)
+	fi
+
 	# Clients: init (registers with a gateway from the topology) once, run.
 	j=0
 	for c in alice bob; do
@@ -195,6 +219,10 @@ if [ "$chain_only" = 0 ]; then
     $nym_client --home $dir/clients/bob receive
     $nym_client --home $dir/clients/alice send --to \$($nym_client --home $dir/clients/bob address) "hello bob"
   Apps use each client's websocket API: alice ws://127.0.0.1:$((base + 200))/, bob ws://127.0.0.1:$((base + 201))/
+  The monitor (under $dir/monitor) reports each node's performance every epoch; from the
+  second epoch on, the topology's "performance" fields are its measurements:
+    $nyxd --home $home query mixnet topology
+    curl http://127.0.0.1:$((base + 300))/metrics | grep nyx_monitor_node_performance
 MSG
 fi
 cat <<MSG

@@ -23,8 +23,9 @@ import (
 
 // TestLocalnet runs scripts/localnet.sh (what `make localnet` runs) with
 // freshly built binaries: the chain starts and answers RPC and REST, five
-// nym-nodes are bonded through the CLI and get their roles, and a message sent
-// by client alice reaches client bob through the mixnet, all as separate
+// nym-nodes are bonded through the CLI and get their roles, a message sent
+// by client alice reaches client bob through the mixnet, and the topology
+// shows the performance the localnet's monitor measured, all as separate
 // processes. Ctrl-C stops everything cleanly; a second run resumes the same
 // chain, nodes and clients (and carries a message again); --fresh starts a
 // new chain.
@@ -69,6 +70,7 @@ func TestLocalnet(t *testing.T) {
 	}
 	cliTransactions(t, bin, home, topo)
 	sendAndReceive(t, bin, dir, "hello bob, through five processes")
+	measuredPerformance(t, bin, home)
 	first.interrupt(t)
 
 	// Resume: the same chain continues, and the same nodes and clients carry
@@ -254,7 +256,8 @@ func runLocalnet(t *testing.T, root, bin, dir string, base int, extra ...string)
 	cmd.Dir = root
 	binDir := filepath.Dir(bin)
 	cmd.Env = append(os.Environ(), "NYXD="+bin, "NYM_NODE="+filepath.Join(binDir, "nym-node"),
-		"NYM_CLIENT="+filepath.Join(binDir, "nym-client"), "LOG_LEVEL=error", "MIXNET_EPOCH=3s")
+		"NYM_CLIENT="+filepath.Join(binDir, "nym-client"), "NYM_MONITOR="+filepath.Join(binDir, "nym-monitor"),
+		"LOG_LEVEL=error", "MIXNET_EPOCH=3s")
 	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -401,4 +404,35 @@ func checkFree(port int) error {
 		return err
 	}
 	return l.Close()
+}
+
+// measuredPerformance waits (up to a minute) for an epoch whose topology
+// shows every node's performance as the localnet's monitor reported it.
+// The chain lists the monitor, so a node nobody reported on would show 0.
+func measuredPerformance(t *testing.T, bin, home string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	var last string
+	for time.Now().Before(deadline) {
+		var topo struct {
+			Nodes []struct {
+				Performance string `json:"performance"`
+			} `json:"nodes"`
+		}
+		last = run(t, bin, "--home", home, "query", "mixnet", "topology", "-o", "json")
+		if err := json.Unmarshal([]byte(last), &topo); err != nil {
+			t.Fatalf("topology: %v\n%s", err, last)
+		}
+		measured := 0
+		for _, n := range topo.Nodes {
+			if p, err := strconv.ParseFloat(n.Performance, 64); err == nil && p > 0.5 {
+				measured++
+			}
+		}
+		if len(topo.Nodes) == 5 && measured == 5 {
+			return
+		}
+		time.Sleep(time.Second)
+	}
+	t.Fatalf("no epoch showed the monitor's measurements:\n%s", last)
 }

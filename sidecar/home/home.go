@@ -8,8 +8,24 @@
 // /metrics and /health, and the --home flag's habits (a flag, else an
 // environment variable with the daemon's prefix, else ~/.<daemon>).
 //
-// nym-monitor uses it; nym-node and nym-client keep equivalent code of
-// their own (sidecar/node, sidecar/client) until they move onto it.
+// nym-monitor uses it. nym-node and nym-client keep equivalent code of
+// their own until they move onto it; what that move is:
+//
+//   - sidecar/node/keys.go: encodeKey, parseKey, writeKeyFile, syncDir and
+//     readKeyFile become EncodeKey, ParseKey, WriteFileOnce and ReadKey (the
+//     file format is the same, so existing homes read unchanged);
+//     sidecar/client's key files likewise.
+//   - sidecar/node/config.go and sidecar/client/config.go: ParseConfig's
+//     strict decoding becomes DecodeConfig/ReadConfig; their [log] sections
+//     become LogSection (same keys); the sections that copy mixnode.Config
+//     and gateway.Config field by field (MixnodeSection, GatewayConfig)
+//     give way to TOML tags on those configs themselves.
+//   - sidecar/node/servers.go: /metrics and /health through ServeHTTP, or
+//     ServeHTTP grown to take the node's extra routes and connection
+//     limits.
+//   - cmd/nym-node and cmd/nym-client: --home through Dir (so
+//     $NYM_NODE_HOME and $NYM_CLIENT_HOME work), --output json where they
+//     print.
 package home
 
 import (
