@@ -56,6 +56,9 @@ type MonitorOptions struct {
 	Rate float64
 	// Logs sends the monitor's logs to the test log.
 	Logs bool
+	// GRPC, if set, is where the monitor reaches the chain instead of the
+	// chain's own gRPC address (a proxy a test can cut).
+	GRPC string
 }
 
 // StartMonitor runs monitor i (of Options.Monitors) against the network:
@@ -71,6 +74,9 @@ func (nw *Network) StartMonitor(t testing.TB, i int, o MonitorOptions) *monitor.
 	}
 	cfg := monitor.DefaultConfig()
 	cfg.Chain.GRPC, cfg.Chain.ChainID = nw.Chain.GRPCAddr, nw.Chain.ChainID
+	if o.GRPC != "" {
+		cfg.Chain.GRPC = o.GRPC
+	}
 	cfg.Chain.TopologyRefresh, cfg.Chain.EpochPoll = monitor.Duration(nw.opts.EpochDuration), monitor.Duration(50*time.Millisecond)
 	cfg.Monitor.Rate = o.Rate
 	cfg.Monitor.PacketDelay = monitor.Duration(time.Millisecond)

@@ -1,6 +1,9 @@
 package mixnet_test
 
 import (
+	"io"
+	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,4 +89,107 @@ func TestMonitorScoresFaultyAndDownNodes(t *testing.T) {
 		t.Fatalf("epoch %d: the rewarded set is not full without the stopped node: %d %d %d, %d, %d", tp.Epoch,
 			len(tp.Layer(1)), len(tp.Layer(2)), len(tp.Layer(3)), len(tp.Entry), len(tp.Exit))
 	}
+}
+
+// TestMonitorOutlivesChainOutage: the monitor reaches the chain through a
+// TCP relay the test cuts. While the chain is out of reach the monitor
+// keeps sending test packets over the last topology it read and counts
+// its failed reports; once the relay is back, a report goes through.
+func TestMonitorOutlivesChainOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a chain and a network")
+	}
+	nw := mixnet.Start(t, mixnet.Options{EpochDuration: 4 * time.Second, Monitors: 1})
+	relay := newRelay(t, nw.Chain.GRPCAddr)
+	mon := nw.StartMonitor(t, 0, mixnet.MonitorOptions{GRPC: relay.addr})
+	eventually(t, "a first report", 30*time.Second, func() bool { return mon.Health().LastReportEpoch > 0 })
+
+	relay.cut()
+	reported := mon.Health().LastReportEpoch
+	sent := func() float64 { return gatherValue(t, mon.Registry, "nyx_monitor_packets_sent_total", nil) }
+	atCut := sent()
+	eventually(t, "a failed report", 30*time.Second, func() bool {
+		return gatherValue(t, mon.Registry, "nyx_monitor_reports_total", map[string]string{"result": "failed"}) >= 1
+	})
+	if s := sent(); s < atCut+50 {
+		t.Fatalf("%v test packets sent while the chain was out of reach, %v before", s, atCut)
+	}
+	relay.restore()
+	eventually(t, "a report after the outage", 60*time.Second, func() bool { return mon.Health().LastReportEpoch > reported })
+}
+
+// relay passes TCP connections to target until cut, and again after
+// restore, on the same address.
+type relay struct {
+	t      *testing.T
+	addr   string
+	target string
+	mu     sync.Mutex
+	l      net.Listener
+	conns  []net.Conn
+}
+
+func newRelay(t *testing.T, target string) *relay {
+	r := &relay{t: t, target: target}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.addr = l.Addr().String()
+	r.serve(l)
+	t.Cleanup(r.cut)
+	return r
+}
+
+func (r *relay) serve(l net.Listener) {
+	r.mu.Lock()
+	r.l = l
+	r.mu.Unlock()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", r.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			r.mu.Lock()
+			r.conns = append(r.conns, c, up)
+			r.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+}
+
+// cut closes the relay's port and every connection through it.
+func (r *relay) cut() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.l != nil {
+		r.l.Close()
+		r.l = nil
+	}
+	for _, c := range r.conns {
+		c.Close()
+	}
+	r.conns = nil
+}
+
+func (r *relay) restore() {
+	var l net.Listener
+	var err error
+	for range 50 { // the port was just closed; take it again
+		if l, err = net.Listen("tcp", r.addr); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.serve(l)
 }
