@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -136,6 +137,12 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid config: %w", err)
 	}
+	var clientsTLS *tls.Config
+	if cfg.Gateway.Enabled && cfg.ClientsTLS.Enabled() {
+		if clientsTLS, err = cfg.ClientsTLS.load(home); err != nil {
+			return nil, err
+		}
+	}
 	log := opts.Logger
 	if log == nil {
 		log = NewLogger(cfg.Log, os.Stderr)
@@ -263,7 +270,7 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 			s.log.Error("mix listener stopped", "err", err)
 		}
 	}()
-	s.startServers(clientsL, httpL)
+	s.startServers(clientsL, httpL, clientsTLS)
 
 	s.log.Info("nym-node started", "identity", hex.EncodeToString(s.id[:]), "mix", s.mixAddr,
 		"clients", s.clientsAddr, "http", s.httpAddr, "chain", cfg.Chain.GRPC, "gateway", s.gw != nil)
