@@ -53,6 +53,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags soak ./testutil/mixnet
+	$(GO) vet -tags dkgfault ./x/coconut/types
 
 proto-gen:
 	@scripts/protocgen.sh

@@ -57,6 +57,8 @@ import (
 	coconuttypes "github.com/nyx-privacy/nyx/x/coconut/types"
 	mixnetkeeper "github.com/nyx-privacy/nyx/x/mixnet/keeper"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
+	vestingkeeper "github.com/nyx-privacy/nyx/x/vesting/keeper"
+	vestingtypes "github.com/nyx-privacy/nyx/x/vesting/types"
 )
 
 // Keepers holds every keeper of the app.
@@ -82,6 +84,7 @@ type Keepers struct {
 
 	MixnetKeeper  mixnetkeeper.Keeper
 	CoconutKeeper coconutkeeper.Keeper
+	VestingKeeper vestingkeeper.Keeper
 
 	tmLightClientModule ibctm.LightClientModule
 }
@@ -201,6 +204,14 @@ func (app *NyxApp) newKeepers(appOpts servertypes.AppOptions, wasmOpts []wasmkee
 	// its role draw with the result.
 	app.CoconutKeeper.SetEpochSource(app.MixnetKeeper)
 	app.MixnetKeeper.SetBeaconSource(app.CoconutKeeper)
+	app.CoconutKeeper.SetValidatorSource(app.StakingKeeper)
+	// Vesting accounts: x/vesting pledges and delegates through x/mixnet's keeper
+	// methods with its module account paying; x/mixnet sends those coins back to
+	// that account and tells x/vesting whose they are.
+	app.VestingKeeper = vestingkeeper.NewKeeper(
+		cdc, store(vestingtypes.StoreKey), app.AccountKeeper, app.BankKeeper, app.MixnetKeeper, authority,
+	)
+	app.MixnetKeeper.SetVestingFunder(vestingtypes.ModuleName, app.VestingKeeper)
 	return nodeConfig
 }
 

@@ -22,6 +22,7 @@ import (
 
 	coconuttypes "github.com/nyx-privacy/nyx/x/coconut/types"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
+	vestingtypes "github.com/nyx-privacy/nyx/x/vesting/types"
 )
 
 // storeKeyNames lists every persistent store of the app. A new module adds
@@ -44,6 +45,7 @@ var storeKeyNames = []string{
 	wasmtypes.StoreKey,
 	mixnettypes.StoreKey,
 	coconuttypes.StoreKey,
+	vestingtypes.StoreKey,
 }
 
 func newStoreKeys() map[string]*storetypes.KVStoreKey {

@@ -47,6 +47,8 @@ import (
 	coconuttypes "github.com/nyx-privacy/nyx/x/coconut/types"
 	"github.com/nyx-privacy/nyx/x/mixnet"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
+	"github.com/nyx-privacy/nyx/x/vesting"
+	vestingtypes "github.com/nyx-privacy/nyx/x/vesting/types"
 )
 
 // maccPerms are the module accounts and what each may do with coins.
@@ -65,6 +67,9 @@ var maccPerms = map[string][]string{
 	// x/coconut holds the credential deposits until a gateway redeems them; it
 	// neither mints nor burns.
 	coconuttypes.ModuleName: nil,
+	// x/vesting holds the vesting accounts' coins that are neither withdrawn nor
+	// pledged or delegated; it neither mints nor burns.
+	vestingtypes.ModuleName: nil,
 }
 
 // ModuleAccountPermissions returns a copy of the module account permissions.
@@ -106,6 +111,7 @@ func (app *NyxApp) newModuleManager(txConfig client.TxConfig) *module.Manager {
 		ibctm.NewAppModule(app.tmLightClientModule),
 		mixnet.NewAppModule(app.MixnetKeeper),
 		coconut.NewAppModule(app.CoconutKeeper),
+		vesting.NewAppModule(app.VestingKeeper),
 	)
 }
 
@@ -178,6 +184,9 @@ func setOrderings(mm *module.Manager) {
 		// after bank: its genesis checks the module account's balance.
 		mixnettypes.ModuleName,
 		coconuttypes.ModuleName,
+		// after bank (its genesis checks the module account's balance) and
+		// x/mixnet (whose records hold the accounts' pledges and delegations).
+		vestingtypes.ModuleName,
 		ibctransfertypes.ModuleName,
 		ibcexported.ModuleName,
 		wasmtypes.ModuleName,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts a whole local Nyx network on 127.0.0.1, every part a separate process:
-# a one-validator chain with funded test accounts, five nym-nodes bonded through
+# a one-validator chain with funded test accounts (dave also with an x/vesting
+# account of locked NYM), five nym-nodes bonded through
 # the CLI, each with its chain account funded by its operator (the chain assigns
 # them entry gateway, exit gateway and mix layers 1-3),
 # two nym-clients (alice and bob) registered with the gateways, and a
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
 	--chain-only) chain_only=1 ;;
 	--dir) dir="$2"; shift ;;
 	--base-port) base="$2"; shift ;;
-	-h | --help) sed -n '2,23p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
 	*) echo "localnet: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -91,7 +92,8 @@ else
 	"$nyxd" testnet init-files --v 1 --output-dir "$dir" --chain-id "$chain_id" \
 		--accounts "$accounts" --starting-port "$base" --timeout-commit 500ms \
 		--network-monitors "$("$nym_monitor" --home "$mhome" chain-address)" \
-		--mixnet-epoch "${MIXNET_EPOCH:-30s}" --reward-pool 100000000000unym >"$dir/init.log" 2>&1 ||
+		--mixnet-epoch "${MIXNET_EPOCH:-30s}" --reward-pool 100000000000unym \
+		--vesting dave=80000000000unym >"$dir/init.log" 2>&1 ||
 		{ cat "$dir/init.log" >&2; exit 1; }
 fi
 mkdir -p "$dir/logs"
@@ -210,6 +212,11 @@ cat <<MSG
     $nyxd --home $home coconut prepare-request 1000000unym alice.secrets   # prints the request's arguments
     $nyxd --home $home tx coconut request-credential <those arguments> --from alice --gas auto --gas-adjustment 1.5 --gas-prices $gas_prices -y
     $nyxd --home $home coconut assemble <request id> alice.secrets
+
+  dave also has a vesting account (80,000 NYM, 8 periods of 3 months, all locked);
+  its locked coins can be delegated to a node (node 1 here) but not withdrawn:
+    $nyxd --home $home query vesting account \$($nyxd --home $home keys show dave -a)
+    $nyxd --home $home tx vesting delegate-from-vesting \$($nyxd --home $home keys show dave -a) 1 1000000000unym --from dave --gas-prices $gas_prices -y
 MSG
 if [ "$chain_only" = 0 ]; then
 	cat <<MSG

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,6 +42,27 @@ func setDKGBlocksPerPhase(t *testing.T, home string, blocks int) {
 	}
 }
 
+// consensusAddress reads a node's consensus address from its
+// priv_validator_key.json.
+func consensusAddress(t *testing.T, home string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(home, "config", "priv_validator_key.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k struct {
+		Address string `json:"address"`
+	}
+	if err := json.Unmarshal(raw, &k); err != nil {
+		t.Fatal(err)
+	}
+	addr, err := hex.DecodeString(k.Address)
+	if err != nil || len(addr) != 20 {
+		t.Fatalf("priv_validator_key.json address %q", k.Address)
+	}
+	return addr
+}
+
 // keyID returns the current issuing key's id, as node home's CLI reads it.
 func keyID(t *testing.T, bin, home string) uint64 {
 	t.Helper()
@@ -61,12 +84,15 @@ func keyID(t *testing.T, bin, home string) uint64 {
 // vote extensions, the round completes and its key (id 2) becomes current,
 // each validator adds its derived share to coconut_key.json (keeping the
 // dealt one), and a credential requested afterwards is issued under key 2 by
-// at least three validators and verifies.
+// at least three validators and verifies. One validator runs a build that
+// deals badly (tag dkgfault): the participant it cheats accuses it, the
+// chain excludes it, and the key forms from the other three dealings.
 func TestFourValidatorsFormKeyByDKG(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds nyxd and runs four validators")
 	}
 	bin := buildNyxd(t)
+	faulty := buildFaultyNyxd(t)
 	dir := filepath.Join(t.TempDir(), "testnet")
 	base := freePortBlock(t)
 	for freePortFrom(base+10) != nil || freePortFrom(base+20) != nil || freePortFrom(base+30) != nil {
@@ -82,8 +108,13 @@ func TestFourValidatorsFormKeyByDKG(t *testing.T) {
 		}
 		setDKGBlocksPerPhase(t, homes[i], 4)
 	}
-	for _, home := range homes {
-		startNode(t, bin, home)
+	const cheat = 1
+	for i, home := range homes {
+		if i == cheat {
+			startNode(t, faulty, home, coconuttypes.FaultEnv+"=bad-dealing")
+		} else {
+			startNode(t, bin, home)
+		}
 	}
 	waitHeight(t, base, 2)
 	node0 := homes[0]
@@ -100,6 +131,39 @@ func TestFourValidatorsFormKeyByDKG(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	t.Logf("the DKG's key became current %.1f s after height 2", time.Since(start).Seconds())
+
+	var round struct {
+		Round struct {
+			Participants []struct {
+				ConsensusAddress []byte `json:"consensus_address"`
+				Excluded         bool   `json:"excluded"`
+			} `json:"participants"`
+		} `json:"round"`
+	}
+	if err := json.Unmarshal([]byte(run(t, bin, "q", "coconut", "dkg-round", "--home", node0, "-o", "json")), &round); err != nil {
+		t.Fatal(err)
+	}
+	var vk struct {
+		KeySet struct {
+			PartialKeys []struct {
+				Validator string `json:"validator"`
+			} `json:"partial_keys"`
+		} `json:"key_set"`
+	}
+	if err := json.Unmarshal([]byte(run(t, bin, "q", "coconut", "verification-key", "--home", node0, "-o", "json")), &vk); err != nil {
+		t.Fatal(err)
+	}
+	for i, pk := range vk.KeySet.PartialKeys {
+		if !strings.HasPrefix(pk.Validator, "nvaloper") {
+			t.Fatalf("partial key %d of the DKG's key names validator %q, want its operator address", i, pk.Validator)
+		}
+	}
+	cheater := consensusAddress(t, homes[cheat])
+	for _, p := range round.Round.Participants {
+		if p.Excluded != bytes.Equal(p.ConsensusAddress, cheater) {
+			t.Fatalf("participant %X excluded = %v; only the bad dealer %X should be", p.ConsensusAddress, p.Excluded, cheater)
+		}
+	}
 
 	if n, _ := issueByCLI(t, bin, node0, 1, "alice"); n < 3 {
 		t.Fatalf("credential 1 has %d partial signatures, want at least 3", n)

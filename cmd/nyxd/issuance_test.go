@@ -17,20 +17,24 @@ import (
 	coconuttypes "github.com/nyx-privacy/nyx/x/coconut/types"
 )
 
-// startNode runs `nyxd start` on a node home and returns a function that
-// stops it (also registered with t.Cleanup; calling it twice is harmless).
-func startNode(t *testing.T, bin, home string) func() {
+// startNode runs `nyxd start` on a node home, with env added to the
+// environment, and returns a function that stops it (also registered with
+// t.Cleanup; calling it twice is harmless).
+func startNode(t *testing.T, bin, home string, env ...string) func() {
 	t.Helper()
-	stop := startNodeProcess(t, bin, home)
+	stop := startNodeProcess(t, bin, home, env...)
 	t.Cleanup(stop)
 	return stop
 }
 
 // startNodeProcess is startNode without the cleanup, for a network that
 // outlives one run of a benchmark function.
-func startNodeProcess(t testing.TB, bin, home string) func() {
+func startNodeProcess(t testing.TB, bin, home string, env ...string) func() {
 	t.Helper()
 	cmd := exec.Command(bin, "start", "--home", home, "--log_level", "error")
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	logf, err := os.Create(home + ".log")
 	if err != nil {
 		t.Fatal(err)

@@ -172,6 +172,52 @@ func cliTransactions(t *testing.T, bin, home, topo string) {
 	if !strings.Contains(string(ev), "EventDelegationQueued") || !strings.Contains(string(ev), carol) {
 		t.Fatalf("the delegation was not queued for carol:\n%s", ev)
 	}
+
+	vestingFromCLI(t, bin, home, node, tx)
+}
+
+// vestingFromCLI delegates locked coins from dave's genesis vesting account, and
+// creates a vesting account for carol (paid by alice) whose locked coins carol
+// delegates, all with the CLI.
+func vestingFromCLI(t *testing.T, bin, home, node string, tx func(args ...string) map[string]any) {
+	t.Helper()
+	addr := func(name string) string {
+		return strings.TrimSpace(run(t, bin, "--home", home, "keys", "show", name, "-a"))
+	}
+	balances := func(owner string) map[string]string {
+		t.Helper()
+		out := run(t, bin, "--home", home, "query", "vesting", "account", owner, "-o", "json")
+		var acc struct {
+			Balances map[string]string `json:"balances"`
+		}
+		if err := json.Unmarshal([]byte(out), &acc); err != nil {
+			t.Fatalf("vesting account of %s: %v\n%s", owner, err, out)
+		}
+		return acc.Balances
+	}
+	dave, carol := addr("dave"), addr("carol")
+	if b := balances(dave); b["original"] != "80000000000" || b["locked"] != "80000000000" {
+		t.Fatalf("dave's genesis vesting account: %v", b)
+	}
+	tx("vesting", "delegate-from-vesting", dave, node, "1000000000unym", "--from", "dave")
+	if b := balances(dave); b["delegated"] != "1000000000" {
+		t.Fatalf("dave's locked coins were not delegated: %v", b)
+	}
+
+	period := `{"length_seconds":"7776000","amount":"1000000"}`
+	args := []string{"vesting", "create-vesting-account", carol, "8000000unym", strconv.FormatInt(time.Now().Unix(), 10)}
+	for i := 0; i < 8; i++ {
+		args = append(args, period)
+	}
+	tx(append(args, "--from", "alice")...)
+	tx("vesting", "delegate-from-vesting", carol, node, "700000unym", "--from", "carol")
+	want := map[string]string{"original": "8000000", "delegated": "700000", "locked": "8000000", "spendable": "0", "free": "7300000", "pledge_cap": "800000"}
+	b := balances(carol)
+	for k, v := range want {
+		if b[k] != v {
+			t.Fatalf("carol's vesting account: %s is %q, want %q (%v)", k, b[k], v, b)
+		}
+	}
 }
 
 // lastLine is the last non-empty line of out (the CLI may print notes such
@@ -230,6 +276,30 @@ func buildNyxd(t testing.TB) string {
 		t.Fatal(nyxdErr)
 	}
 	return nyxdBin
+}
+
+var (
+	faultyOnce sync.Once
+	faultyBin  string
+	faultyErr  error
+)
+
+// buildFaultyNyxd builds nyxd with the tag dkgfault (x/coconut/types,
+// fault_on.go), whose validators deal badly when told to by their
+// environment, and returns its path.
+func buildFaultyNyxd(t testing.TB) string {
+	t.Helper()
+	faultyOnce.Do(func() {
+		dir := filepath.Dir(buildNyxd(t))
+		faultyBin = filepath.Join(dir, "nyxd-dkgfault")
+		if out, err := exec.Command("go", "build", "-tags", "dkgfault", "-o", faultyBin, "github.com/nyx-privacy/nyx/cmd/nyxd").CombinedOutput(); err != nil {
+			faultyErr = fmt.Errorf("build nyxd with dkgfault: %v\n%s", err, out)
+		}
+	})
+	if faultyErr != nil {
+		t.Fatal(faultyErr)
+	}
+	return faultyBin
 }
 
 func TestMain(m *testing.M) {

@@ -44,6 +44,7 @@ import (
 	"github.com/nyx-privacy/nyx/app"
 	coconuttypes "github.com/nyx-privacy/nyx/x/coconut/types"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
+	vestingtypes "github.com/nyx-privacy/nyx/x/vesting/types"
 )
 
 // Ports are the TCP ports one node listens on, all on 127.0.0.1.
@@ -90,6 +91,16 @@ type Config struct {
 	// Genesis, if set, edits the app state before gentxs are collected
 	// (module params, extra state).
 	Genesis func(cdc codec.Codec, state app.GenesisState) error
+	// Vesting, if set, gives one of Accounts an x/vesting account at genesis.
+	Vesting *VestingGrant
+}
+
+// VestingGrant is an x/vesting account written into genesis: Amount unym for
+// Account on Nym's default schedule (8 periods of 3 months from the time the
+// files are written), held by x/vesting's module account.
+type VestingGrant struct {
+	Account string
+	Amount  sdkmath.Int
 }
 
 // DefaultBalance is 1,000,000 NYX and 1,000,000 NYM (6 decimals).
@@ -224,6 +235,18 @@ func Write(cfg Config) (*Network, error) {
 		fund(addr)
 		net.Accounts = append(net.Accounts, Account{Name: name, Address: addr, Mnemonic: mnemonic})
 	}
+	var vesting []vestingtypes.VestingAccount
+	if g := cfg.Vesting; g != nil {
+		a, err := vestingAccount(net.Accounts, g, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		vesting = append(vesting, a)
+		balances = append(balances, banktypes.Balance{
+			Address: authtypes.NewModuleAddress(vestingtypes.ModuleName).String(),
+			Coins:   sdk.NewCoins(sdk.NewCoin(app.MixDenom, g.Amount)),
+		})
+	}
 
 	// The issuing key: dealt here, by a trusted dealer, until the DKG runs
 	// on chain. Each validator's share goes beside its consensus key.
@@ -247,7 +270,7 @@ func Write(cfg Config) (*Network, error) {
 		}
 	}
 
-	state, err := initialAppState(enc, accounts, balances, keySet, cfg)
+	state, err := initialAppState(enc, accounts, balances, keySet, vesting, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -356,8 +379,47 @@ func writeGentx(enc app.EncodingConfig, kb keyring.Keyring, cfg Config, moniker,
 	return os.WriteFile(filepath.Join(dir, moniker+".json"), bz, 0o600)
 }
 
-func initialAppState(enc app.EncodingConfig, accounts []authtypes.GenesisAccount, balances []banktypes.Balance, keySet coconuttypes.KeySet, cfg Config) (json.RawMessage, error) {
+// vestingAccount is g's account on Nym's default schedule from start.
+func vestingAccount(accounts []Account, g *VestingGrant, start time.Time) (vestingtypes.VestingAccount, error) {
+	const periods, length = 8, 91 * 24 * 3600 // 8 periods of about 3 months
+	if g.Amount.IsNil() || !g.Amount.IsPositive() {
+		return vestingtypes.VestingAccount{}, fmt.Errorf("devnet: vesting amount %v must be positive", g.Amount)
+	}
+	var owner string
+	for _, a := range accounts {
+		if a.Name == g.Account {
+			owner = a.Address.String()
+		}
+	}
+	if owner == "" {
+		return vestingtypes.VestingAccount{}, fmt.Errorf("devnet: vesting account %q is not one of the accounts", g.Account)
+	}
+	// Each period vests an eighth; the last also takes the remainder.
+	each := g.Amount.QuoRaw(periods)
+	ps := make([]vestingtypes.Period, periods)
+	for i := range ps {
+		ps[i] = vestingtypes.Period{LengthSeconds: length, Amount: each}
+	}
+	ps[periods-1].Amount = g.Amount.Sub(each.MulRaw(periods - 1))
+	a := vestingtypes.VestingAccount{
+		Owner: owner, Funder: owner, StartTime: start.Unix(), Periods: ps, Original: g.Amount,
+		Withdrawn: sdkmath.ZeroInt(), Pledged: sdkmath.ZeroInt(), Delegated: sdkmath.ZeroInt(),
+	}
+	if err := a.Validate(vestingtypes.DefaultMaxPeriods); err != nil {
+		return vestingtypes.VestingAccount{}, fmt.Errorf("devnet: vesting account: %w", err)
+	}
+	return a, nil
+}
+
+func initialAppState(enc app.EncodingConfig, accounts []authtypes.GenesisAccount, balances []banktypes.Balance, keySet coconuttypes.KeySet, vesting []vestingtypes.VestingAccount, cfg Config) (json.RawMessage, error) {
 	state := app.NewDefaultGenesisState()
+
+	if len(vesting) > 0 {
+		var vg vestingtypes.GenesisState
+		enc.Codec.MustUnmarshalJSON(state[vestingtypes.ModuleName], &vg)
+		vg.Accounts = append(vg.Accounts, vesting...)
+		state[vestingtypes.ModuleName] = enc.Codec.MustMarshalJSON(&vg)
+	}
 
 	var cg coconuttypes.GenesisState
 	enc.Codec.MustUnmarshalJSON(state[coconuttypes.ModuleName], &cg)

@@ -37,6 +37,7 @@ func initFilesCmd() *cobra.Command {
 		mixnetEpoch   time.Duration
 		rewardPool    string
 		monitors      []string
+		vestingGrant  string
 	)
 	cmd := &cobra.Command{
 		Use:   "init-files",
@@ -65,7 +66,17 @@ gRPC, REST. Start each node with: nyxd start --home <output-dir>/node<i>`,
 				}
 				pool = c.Amount
 			}
+			var grant *devnet.VestingGrant
+			if vestingGrant != "" {
+				name, amount, ok := strings.Cut(vestingGrant, "=")
+				c, err := sdk.ParseCoinNormalized(amount)
+				if !ok || err != nil || c.Denom != app.MixDenom || !c.IsPositive() {
+					return fmt.Errorf("--vesting %q: want <account>=<amount of %s>, e.g. dave=80000000000%s", vestingGrant, app.MixDenom, app.MixDenom)
+				}
+				grant = &devnet.VestingGrant{Account: name, Amount: c.Amount}
+			}
 			net, err := devnet.Write(devnet.Config{
+				Vesting:         grant,
 				MixnetEpoch:     mixnetEpoch,
 				NetworkMonitors: monitors,
 				RewardPool:      pool,
@@ -101,5 +112,6 @@ gRPC, REST. Start each node with: nyxd start --home <output-dir>/node<i>`,
 	f.DurationVar(&mixnetEpoch, "mixnet-epoch", 0, "x/mixnet epoch duration (default: the module's, one hour)")
 	f.StringVar(&rewardPool, "reward-pool", "", "unym for x/mixnet's reward pool at genesis, e.g. 100000000000unym")
 	f.StringSliceVar(&monitors, "network-monitors", nil, "accounts x/mixnet takes performance reports from (comma-separated n1... addresses)")
+	f.StringVar(&vestingGrant, "vesting", "", "give one of --accounts an x/vesting account at genesis on Nym's schedule (8 periods of 3 months), e.g. dave=80000000000unym")
 	return cmd
 }

@@ -42,6 +42,14 @@ type epochRef struct{ src types.EpochSource }
 // SetEpochSource wires x/mixnet's epochs in. Without it no beacon is signed.
 func (k Keeper) SetEpochSource(src types.EpochSource) { k.epochs.src = src }
 
+// validatorRef lets the app hand the keeper x/staking after both are built;
+// the pointer is shared by every copy of the Keeper.
+type validatorRef struct{ src types.ValidatorSource }
+
+// SetValidatorSource wires x/staking in, so a key the DKG forms names each
+// share's validator by its operator address. Without it that field is empty.
+func (k Keeper) SetValidatorSource(src types.ValidatorSource) { k.validators.src = src }
+
 // beaconEpoch returns the epoch whose beacon is being signed now: the one after
 // the current x/mixnet epoch.
 func (k Keeper) beaconEpoch(ctx context.Context) (uint64, bool, error) {

@@ -171,6 +171,20 @@ func (k Keeper) failRound(ctx context.Context, r types.DKGRound, reason string) 
 	})
 }
 
+// operatorOf returns the operator address of the validator with the consensus
+// address, or "" when x/staking is not wired in or no longer knows it (it may
+// have left the set since the round began: its share still counts).
+func (k Keeper) operatorOf(ctx context.Context, consAddr []byte) string {
+	if k.validators == nil || k.validators.src == nil {
+		return ""
+	}
+	v, err := k.validators.src.ValidatorByConsAddr(ctx, consAddr)
+	if err != nil || v == nil {
+		return ""
+	}
+	return v.GetOperator()
+}
+
 // finaliseRound derives the master key from the qualified dealings and
 // activates it with the verified key shares as its partial keys. A round
 // whose key cannot be formed (fewer than threshold key shares) fails.
@@ -181,7 +195,10 @@ func (k Keeper) finaliseRound(ctx context.Context, r types.DKGRound) error {
 		me := &r.Participants[key.K2()]
 		// The consensus address lets the vote-extension path know which
 		// validator signs as this index.
-		ks.PartialKeys = append(ks.PartialKeys, types.PartialKey{SignerIndex: me.Index, VerificationKey: bz, ConsensusAddress: me.ConsensusAddress})
+		ks.PartialKeys = append(ks.PartialKeys, types.PartialKey{
+			SignerIndex: me.Index, VerificationKey: bz, ConsensusAddress: me.ConsensusAddress,
+			Validator: k.operatorOf(ctx, me.ConsensusAddress),
+		})
 		return false, nil
 	}); err != nil {
 		return err

@@ -46,6 +46,7 @@ type Keeper struct {
 	authority    string
 	keys         *keyCache
 	epochs       *epochRef
+	validators   *validatorRef
 
 	Schema collections.Schema
 	// Params are the module's params.
@@ -95,6 +96,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 		authority:       authority,
 		keys:            newKeyCache(),
 		epochs:          &epochRef{},
+		validators:      &validatorRef{},
 		Params:          collections.NewItem(sb, types.ParamsKey, "params", codec.CollValue[types.Params](cdc)),
 		CurrentKeyID:    collections.NewItem(sb, types.CurrentKeyIDKey, "current_key_id", collections.Uint64Value),
 		KeySets:         collections.NewMap(sb, types.KeySetsKey, "key_sets", collections.Uint64Key, codec.CollValue[types.KeySet](cdc)),

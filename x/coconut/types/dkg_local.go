@@ -54,7 +54,7 @@ func DKGMessageFor(rng io.Reader, chainID string, r *DKGRound, dealings map[uint
 		if err != nil {
 			return nil, err
 		}
-		return EncodeDKGMessage(DKGDealing, r.RoundId, bz), nil
+		return EncodeDKGMessage(DKGDealing, r.RoundId, faultDealing(bz)), nil
 	case DKG_PHASE_COMPLAINT:
 		if me.Complained {
 			return nil, nil

@@ -6,6 +6,7 @@ import (
 	"cosmossdk.io/core/address"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
+	stakingtypes "github.com/cosmos/cosmos-sdk/x/staking/types"
 )
 
 // AccountKeeper is the part of x/auth the module uses.
@@ -26,4 +27,10 @@ type BankKeeper interface {
 // successor's beacon the validators sign.
 type EpochSource interface {
 	CurrentEpochID(ctx context.Context) (uint64, error)
+}
+
+// ValidatorSource is the part of x/staking the DKG uses: the operator of a
+// consensus key, recorded beside each partial key a round forms.
+type ValidatorSource interface {
+	ValidatorByConsAddr(ctx context.Context, addr sdk.ConsAddress) (stakingtypes.ValidatorI, error)
 }

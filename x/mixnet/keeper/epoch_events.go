@@ -99,8 +99,8 @@ func (k Keeper) applyDelegate(ctx context.Context, e *types.DelegateEvent) error
 		return err
 	}
 	if !ok {
-		// The node left or is leaving: the deposit goes back.
-		if err := k.pay(ctx, delegator, e.Amount.Amount); err != nil {
+		// The node left or is leaving: the deposit goes back to whoever paid it.
+		if err := k.giveBack(ctx, delegator, false, e.Amount.Amount, vestingShare(e.FromVesting, e.Amount.Amount)); err != nil {
 			return err
 		}
 		return emit(ctx, &types.EventDelegationChanged{NodeId: e.NodeId, Delegator: e.Delegator, Amount: sdk.NewCoin(types.Denom, math.ZeroInt()), Returned: e.Amount})
@@ -122,6 +122,7 @@ func (k Keeper) applyDelegate(ctx context.Context, e *types.DelegateEvent) error
 	}
 	node.SetRewarding(rn)
 	d.SetRewarding(rd)
+	d.VestingAmount = d.VestingPart().Add(vestingShare(e.FromVesting, e.Amount.Amount))
 	d.Height = sdk.UnwrapSDKContext(ctx).BlockHeight()
 	if err := k.Nodes.Set(ctx, node.NodeId, node); err != nil {
 		return err
@@ -140,7 +141,8 @@ func (k Keeper) applyDelegate(ctx context.Context, e *types.DelegateEvent) error
 
 // removeDelegation settles and takes amount (at most the delegation) out of a
 // delegation, pays the delegator amount plus the reward, and deletes the record
-// once empty. node is updated in place; the caller saves it.
+// once empty. The part paid from vesting comes out first and goes back to the
+// vesting module; the reward always goes to the delegator. node is updated in place; the caller saves it.
 func (k Keeper) removeDelegation(ctx context.Context, node *types.Node, d types.Delegation, amount math.Int) error {
 	delegator, err := k.parseAddress("delegator", d.Delegator)
 	if err != nil {
@@ -160,6 +162,8 @@ func (k Keeper) removeDelegation(ctx context.Context, node *types.Node, d types.
 	}
 	node.SetRewarding(rn)
 	d.SetRewarding(rd)
+	vesting := math.MinInt(amount, d.VestingPart())
+	d.VestingAmount = d.VestingPart().Sub(vesting)
 	key := collections.Join(d.NodeId, delegator)
 	if d.Amount.Amount.IsZero() {
 		if err := k.Delegations.Remove(ctx, key); err != nil {
@@ -175,7 +179,7 @@ func (k Keeper) removeDelegation(ctx context.Context, node *types.Node, d types.
 		return err
 	}
 	returned := amount.Add(reward)
-	if err := k.pay(ctx, delegator, returned); err != nil {
+	if err := k.giveBack(ctx, delegator, false, returned, vesting); err != nil {
 		return err
 	}
 	return emit(ctx, &types.EventDelegationChanged{NodeId: d.NodeId, Delegator: d.Delegator, Amount: d.Amount, Returned: sdk.NewCoin(types.Denom, returned)})
@@ -212,7 +216,7 @@ func (k Keeper) applyPledgeMore(ctx context.Context, e *types.PledgeChangeEvent)
 		if err != nil {
 			return err
 		}
-		return k.pay(ctx, owner, e.Amount.Amount)
+		return k.giveBack(ctx, owner, true, e.Amount.Amount, vestingShare(e.FromVesting, e.Amount.Amount))
 	} else if err != nil {
 		return err
 	}
@@ -221,6 +225,7 @@ func (k Keeper) applyPledgeMore(ctx context.Context, e *types.PledgeChangeEvent)
 		return errorsmod.Wrap(types.ErrRewarding, err.Error())
 	}
 	node.SetRewarding(rn)
+	node.VestingPledge = node.VestingPart().Add(vestingShare(e.FromVesting, e.Amount.Amount))
 	if err := k.Nodes.Set(ctx, node.NodeId, node); err != nil {
 		return err
 	}
@@ -249,10 +254,12 @@ func (k Keeper) applyDecreasePledge(ctx context.Context, params types.Params, e 
 		return errorsmod.Wrap(types.ErrRewarding, err.Error())
 	}
 	node.SetRewarding(rn)
+	vesting := math.MinInt(e.Amount.Amount, node.VestingPart())
+	node.VestingPledge = node.VestingPart().Sub(vesting)
 	if err := k.Nodes.Set(ctx, node.NodeId, node); err != nil {
 		return err
 	}
-	if err := k.pay(ctx, owner, e.Amount.Amount); err != nil {
+	if err := k.giveBack(ctx, owner, true, e.Amount.Amount, vesting); err != nil {
 		return err
 	}
 	return emit(ctx, &types.EventPledgeChanged{NodeId: node.NodeId, NewPledge: node.Pledge})
@@ -329,7 +336,7 @@ func (k Keeper) applyUnbond(ctx context.Context, id uint64, budget int) (int, bo
 		return 0, false, err
 	}
 	returned := rn.Pledge.Add(reward)
-	if err := k.pay(ctx, owner, returned); err != nil {
+	if err := k.giveBack(ctx, owner, true, returned, node.VestingPart()); err != nil {
 		return 0, false, err
 	}
 	if err := k.indexNode(ctx, node, true); err != nil {
@@ -374,4 +381,12 @@ func (k Keeper) applyIntervalEvents(ctx context.Context) error {
 		return err
 	}
 	return k.IntervalEvents.Clear(ctx, nil)
+}
+
+// vestingShare is the part of a deposit paid from vesting: all or nothing.
+func vestingShare(fromVesting bool, amount math.Int) math.Int {
+	if fromVesting {
+		return amount
+	}
+	return math.ZeroInt()
 }

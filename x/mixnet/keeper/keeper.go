@@ -1,5 +1,8 @@
 // Package keeper holds the mixnet module's state and the logic that changes it:
-// messages (msg_server.go), queries (grpc_query.go), the epoch transition
+// messages (msg_server.go: each handler checks its input and calls one keeper
+// method; the methods that move coins are in bonding.go and delegating.go, and
+// x/vesting calls the same ones with its module account paying, funding.go),
+// queries (grpc_query.go), the epoch transition
 // (abci.go; its role draw is seeded by x/coconut's epoch beacon when there is
 // one, beacon.go), genesis (genesis.go) and the invariant (invariants.go).
 package keeper
@@ -31,6 +34,7 @@ type Keeper struct {
 	bankKeeper   types.BankKeeper
 	authority    string
 	beacons      *beaconRef
+	vesting      *vestingRef
 
 	Schema collections.Schema
 	// Params are the module's params.
@@ -89,6 +93,7 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 	sb := collections.NewSchemaBuilder(storeService)
 	k := Keeper{
 		beacons:           &beaconRef{},
+		vesting:           &vestingRef{},
 		cdc:               cdc,
 		storeService:      storeService,
 		addressCodec:      ak.AddressCodec(),

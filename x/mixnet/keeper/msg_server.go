@@ -6,7 +6,6 @@ import (
 
 	"cosmossdk.io/collections"
 	errorsmod "cosmossdk.io/errors"
-	"cosmossdk.io/math"
 	"github.com/cosmos/gogoproto/proto"
 
 	sdk "github.com/cosmos/cosmos-sdk/types"
@@ -27,8 +26,7 @@ func emit(ctx context.Context, ev proto.Message) error {
 	return sdk.UnwrapSDKContext(ctx).EventManager().EmitTypedEvent(ev)
 }
 
-// BondNode bonds a node: the pledge moves to the module account at once and the node
-// takes part in the role draw from the next epoch boundary.
+// BondNode bonds a node paid by its owner (Keeper.Bond).
 func (k msgServer) BondNode(ctx context.Context, msg *types.MsgBondNode) (*types.MsgBondNodeResponse, error) {
 	if err := msg.ValidateBasic(); err != nil {
 		return nil, err
@@ -37,130 +35,29 @@ func (k msgServer) BondNode(ctx context.Context, msg *types.MsgBondNode) (*types
 	if err != nil {
 		return nil, err
 	}
-	params, err := k.Params.Get(ctx)
+	id, err := k.Keeper.Bond(ctx, owner, msg)
 	if err != nil {
-		return nil, err
-	}
-	if msg.Pledge.Amount.LT(params.MinimumPledge.Amount) {
-		return nil, errorsmod.Wrapf(types.ErrPledgeBelowMinimum, "pledge %s is below the minimum %s", msg.Pledge, params.MinimumPledge)
-	}
-	if has, err := k.NodeByOwner.Has(ctx, owner); err != nil {
-		return nil, err
-	} else if has {
-		return nil, errorsmod.Wrapf(types.ErrOwnerHasNode, "%s", msg.Owner)
-	}
-	if id, err := k.NodeByIdentity.Get(ctx, msg.IdentityKey); err == nil {
-		return nil, errorsmod.Wrapf(types.ErrDuplicateIdentity, "identity key is bonded by node %d", id)
-	} else if !errorsmod.IsOf(err, collections.ErrNotFound) {
-		return nil, err
-	}
-	// The host is stored in its canonical spelling, the one uniqueness is keyed on;
-	// the signature covers the host as the node signed it.
-	host, err := types.CanonicalHost(msg.Host)
-	if err != nil {
-		return nil, err
-	}
-	if err := k.checkHostPortsFree(ctx, 0, host, msg.MixPort, msg.ClientsPort, msg.HttpPort); err != nil {
-		return nil, err
-	}
-	nonce, err := k.SigningNonces.Get(ctx, owner)
-	if err != nil && !errorsmod.IsOf(err, collections.ErrNotFound) {
-		return nil, err
-	}
-	sdkCtx := sdk.UnwrapSDKContext(ctx)
-	if err := types.VerifyBondSignature(msg.BondPayload(sdkCtx.ChainID(), nonce), msg.Signature); err != nil {
-		return nil, err
-	}
-	if err := k.collect(ctx, owner, msg.Pledge); err != nil {
-		return nil, err
-	}
-	if err := k.SigningNonces.Set(ctx, owner, nonce+1); err != nil {
-		return nil, err
-	}
-	id, err := k.NextNodeID.Next(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if id == 0 { // node ids start at 1
-		if id, err = k.NextNodeID.Next(ctx); err != nil {
-			return nil, err
-		}
-	}
-	node := types.Node{
-		NodeId:         id,
-		Owner:          msg.Owner,
-		Pledge:         msg.Pledge,
-		IdentityKey:    msg.IdentityKey,
-		SphinxKey:      msg.SphinxKey,
-		Host:           host,
-		MixPort:        msg.MixPort,
-		ClientsPort:    msg.ClientsPort,
-		HttpPort:       msg.HttpPort,
-		CostParams:     msg.CostParams(),
-		BondingHeight:  sdkCtx.BlockHeight(),
-		Performance:    math.LegacyOneDec(),
-		Delegations:    math.ZeroInt(),
-		UnitReward:     math.LegacyZeroDec(),
-		OperatorReward: math.ZeroInt(),
-		DelegatorPool:  math.ZeroInt(),
-	}
-	if err := node.Rewarding().Validate(); err != nil {
-		return nil, errorsmod.Wrap(types.ErrRewarding, err.Error())
-	}
-	if err := k.Nodes.Set(ctx, id, node); err != nil {
-		return nil, err
-	}
-	if err := k.indexNode(ctx, node, false); err != nil {
-		return nil, err
-	}
-	if err := emit(ctx, &types.EventNodeBonded{NodeId: id, Owner: msg.Owner, IdentityKey: msg.IdentityKey, Pledge: msg.Pledge}); err != nil {
 		return nil, err
 	}
 	return &types.MsgBondNodeResponse{NodeId: id}, nil
 }
 
-// ownedNode returns the sender's node, refusing one that is unbonding.
-func (k msgServer) ownedNode(ctx context.Context, ownerStr string) (sdk.AccAddress, types.Node, error) {
+// UnbondNode marks the sender's node unbonding (Keeper.Unbond).
+func (k msgServer) UnbondNode(ctx context.Context, msg *types.MsgUnbondNode) (*types.MsgUnbondNodeResponse, error) {
+	owner, err := k.parseAddress("owner", msg.Owner)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgUnbondNodeResponse{}, k.Keeper.Unbond(ctx, owner)
+}
+
+// ownerNode parses the owner and returns their node, refusing one that is unbonding.
+func (k msgServer) ownerNode(ctx context.Context, ownerStr string) (types.Node, error) {
 	owner, err := k.parseAddress("owner", ownerStr)
 	if err != nil {
-		return nil, types.Node{}, err
+		return types.Node{}, err
 	}
-	node, err := k.nodeByOwner(ctx, owner)
-	if err != nil {
-		return nil, types.Node{}, err
-	}
-	if node.Unbonding {
-		return nil, types.Node{}, errorsmod.Wrapf(types.ErrNodeUnbonding, "node %d", node.NodeId)
-	}
-	return owner, node, nil
-}
-
-// queue stores an epoch event under a fresh id.
-func (k msgServer) queue(ctx context.Context, ev types.EpochEvent) (uint64, error) {
-	id, err := k.nextEventID(ctx)
-	if err != nil {
-		return 0, err
-	}
-	ev.Id = id
-	return id, k.EpochEvents.Set(ctx, id, ev)
-}
-
-// UnbondNode marks the node unbonding; it leaves, and its pledge, operator reward
-// and delegations are returned, at the epoch boundary.
-func (k msgServer) UnbondNode(ctx context.Context, msg *types.MsgUnbondNode) (*types.MsgUnbondNodeResponse, error) {
-	_, node, err := k.ownedNode(ctx, msg.Owner)
-	if err != nil {
-		return nil, err
-	}
-	node.Unbonding = true
-	if err := k.Nodes.Set(ctx, node.NodeId, node); err != nil {
-		return nil, err
-	}
-	id, err := k.queue(ctx, types.EpochEvent{Kind: &types.EpochEvent_Unbond{Unbond: &types.UnbondEvent{NodeId: node.NodeId}}})
-	if err != nil {
-		return nil, err
-	}
-	return &types.MsgUnbondNodeResponse{}, emit(ctx, &types.EventNodeUnbondingRequested{NodeId: node.NodeId, Owner: msg.Owner, EventId: id})
+	return k.ownedNode(ctx, owner)
 }
 
 // UpdateNodeConfig changes the node's host and ports at once and announces its
@@ -169,7 +66,7 @@ func (k msgServer) UpdateNodeConfig(ctx context.Context, msg *types.MsgUpdateNod
 	if err := msg.ValidateBasic(); err != nil {
 		return nil, err
 	}
-	_, node, err := k.ownedNode(ctx, msg.Owner)
+	node, err := k.ownerNode(ctx, msg.Owner)
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +173,7 @@ func (k msgServer) UpdateCostParams(ctx context.Context, msg *types.MsgUpdateCos
 	if err := msg.ValidateBasic(); err != nil {
 		return nil, err
 	}
-	_, node, err := k.ownedNode(ctx, msg.Owner)
+	node, err := k.ownerNode(ctx, msg.Owner)
 	if err != nil {
 		return nil, err
 	}
@@ -306,53 +203,31 @@ func (k msgServer) UpdateCostParams(ctx context.Context, msg *types.MsgUpdateCos
 	return &types.MsgUpdateCostParamsResponse{}, emit(ctx, &types.EventCostParamsUpdateQueued{NodeId: node.NodeId, EventId: id, CostParams: cp})
 }
 
-// PledgeMore takes the coins now and raises the pledge at the epoch boundary.
+// PledgeMore raises the sender's pledge with their own coins (Keeper.PledgeMore).
 func (k msgServer) PledgeMore(ctx context.Context, msg *types.MsgPledgeMore) (*types.MsgPledgeMoreResponse, error) {
 	if err := msg.ValidateBasic(); err != nil {
 		return nil, err
 	}
-	owner, node, err := k.ownedNode(ctx, msg.Owner)
+	owner, err := k.parseAddress("owner", msg.Owner)
 	if err != nil {
 		return nil, err
 	}
-	if err := k.collect(ctx, owner, msg.Amount); err != nil {
-		return nil, err
-	}
-	id, err := k.queue(ctx, types.EpochEvent{Kind: &types.EpochEvent_PledgeMore{PledgeMore: &types.PledgeChangeEvent{
-		NodeId: node.NodeId, Amount: msg.Amount, Owner: msg.Owner,
-	}}})
-	if err != nil {
-		return nil, err
-	}
-	return &types.MsgPledgeMoreResponse{}, emit(ctx, &types.EventPledgeChangeQueued{NodeId: node.NodeId, EventId: id, Increase: true, Amount: msg.Amount})
+	return &types.MsgPledgeMoreResponse{}, k.Keeper.PledgeMore(ctx, owner, owner, msg.Amount)
 }
 
-// DecreasePledge queues a decrease that keeps the pledge at or above the minimum.
+// DecreasePledge queues a decrease of the sender's pledge (Keeper.DecreasePledge).
 func (k msgServer) DecreasePledge(ctx context.Context, msg *types.MsgDecreasePledge) (*types.MsgDecreasePledgeResponse, error) {
 	if err := msg.ValidateBasic(); err != nil {
 		return nil, err
 	}
-	_, node, err := k.ownedNode(ctx, msg.Owner)
+	owner, err := k.parseAddress("owner", msg.Owner)
 	if err != nil {
 		return nil, err
 	}
-	params, err := k.Params.Get(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if msg.Amount.Amount.GTE(node.Pledge.Amount) || node.Pledge.Amount.Sub(msg.Amount.Amount).LT(params.MinimumPledge.Amount) {
-		return nil, errorsmod.Wrapf(types.ErrPledgeBelowMinimum, "pledge %s less %s would be below the minimum %s", node.Pledge, msg.Amount, params.MinimumPledge)
-	}
-	id, err := k.queue(ctx, types.EpochEvent{Kind: &types.EpochEvent_DecreasePledge{DecreasePledge: &types.PledgeChangeEvent{
-		NodeId: node.NodeId, Amount: msg.Amount, Owner: msg.Owner,
-	}}})
-	if err != nil {
-		return nil, err
-	}
-	return &types.MsgDecreasePledgeResponse{}, emit(ctx, &types.EventPledgeChangeQueued{NodeId: node.NodeId, EventId: id, Increase: false, Amount: msg.Amount})
+	return &types.MsgDecreasePledgeResponse{}, k.Keeper.DecreasePledge(ctx, owner, msg.Amount)
 }
 
-// Delegate takes the coins now; the delegation starts at the epoch boundary.
+// Delegate delegates the sender's own coins (Keeper.Delegate).
 func (k msgServer) Delegate(ctx context.Context, msg *types.MsgDelegate) (*types.MsgDelegateResponse, error) {
 	if err := msg.ValidateBasic(); err != nil {
 		return nil, err
@@ -361,26 +236,11 @@ func (k msgServer) Delegate(ctx context.Context, msg *types.MsgDelegate) (*types
 	if err != nil {
 		return nil, err
 	}
-	node, err := k.getNode(ctx, msg.NodeId)
-	if err != nil {
-		return nil, err
-	}
-	if node.Unbonding {
-		return nil, errorsmod.Wrapf(types.ErrNodeUnbonding, "cannot delegate to node %d", node.NodeId)
-	}
-	if err := k.collect(ctx, delegator, msg.Amount); err != nil {
-		return nil, err
-	}
-	id, err := k.queue(ctx, types.EpochEvent{Kind: &types.EpochEvent_Delegate{Delegate: &types.DelegateEvent{
-		NodeId: msg.NodeId, Delegator: msg.Delegator, Amount: msg.Amount,
-	}}})
-	if err != nil {
-		return nil, err
-	}
-	return &types.MsgDelegateResponse{}, emit(ctx, &types.EventDelegationQueued{NodeId: msg.NodeId, Delegator: msg.Delegator, EventId: id, Amount: msg.Amount})
+	return &types.MsgDelegateResponse{}, k.Keeper.Delegate(ctx, delegator, delegator, msg.NodeId, msg.Amount)
 }
 
-// Undelegate queues the return of (part of) a delegation with its reward.
+// Undelegate queues the return of (part of) a delegation with its reward
+// (Keeper.Undelegate).
 func (k msgServer) Undelegate(ctx context.Context, msg *types.MsgUndelegate) (*types.MsgUndelegateResponse, error) {
 	if err := msg.ValidateBasic(); err != nil {
 		return nil, err
@@ -389,36 +249,7 @@ func (k msgServer) Undelegate(ctx context.Context, msg *types.MsgUndelegate) (*t
 	if err != nil {
 		return nil, err
 	}
-	d, err := k.Delegations.Get(ctx, collections.Join(msg.NodeId, delegator))
-	if err != nil {
-		if errorsmod.IsOf(err, collections.ErrNotFound) {
-			return nil, errorsmod.Wrapf(types.ErrDelegationNotFound, "%s has no delegation to node %d", msg.Delegator, msg.NodeId)
-		}
-		return nil, err
-	}
-	// Earlier undelegations still queued count against the delegation, so the
-	// queue cannot be filled with undelegations of the same coins.
-	key := collections.Join(msg.NodeId, delegator)
-	pending, err := k.PendingUndelegations.Get(ctx, key)
-	if errorsmod.IsOf(err, collections.ErrNotFound) {
-		pending = math.ZeroInt()
-	} else if err != nil {
-		return nil, err
-	}
-	if free := d.Amount.Amount.Sub(pending); msg.Amount.Amount.GT(free) {
-		return nil, errorsmod.Wrapf(types.ErrInsufficientDelegation, "undelegating %s from a delegation of %s of which %s%s is already being undelegated",
-			msg.Amount, d.Amount, pending, types.Denom)
-	}
-	id, err := k.queue(ctx, types.EpochEvent{Kind: &types.EpochEvent_Undelegate{Undelegate: &types.UndelegateEvent{
-		NodeId: msg.NodeId, Delegator: msg.Delegator, Amount: msg.Amount,
-	}}})
-	if err != nil {
-		return nil, err
-	}
-	if err := k.PendingUndelegations.Set(ctx, key, pending.Add(msg.Amount.Amount)); err != nil {
-		return nil, err
-	}
-	return &types.MsgUndelegateResponse{}, emit(ctx, &types.EventDelegationQueued{NodeId: msg.NodeId, Delegator: msg.Delegator, EventId: id, Undelegate: true, Amount: msg.Amount})
+	return &types.MsgUndelegateResponse{}, k.Keeper.Undelegate(ctx, delegator, msg.NodeId, msg.Amount, false)
 }
 
 // WithdrawOperatorReward pays the operator's accrued reward now.
@@ -427,28 +258,11 @@ func (k msgServer) WithdrawOperatorReward(ctx context.Context, msg *types.MsgWit
 	if err != nil {
 		return nil, err
 	}
-	node, err := k.nodeByOwner(ctx, owner)
+	paid, err := k.Keeper.WithdrawOperatorReward(ctx, owner)
 	if err != nil {
 		return nil, err
 	}
-	rn := node.Rewarding()
-	reward, err := rn.WithdrawOperatorReward()
-	if err != nil {
-		return nil, errorsmod.Wrap(types.ErrRewarding, err.Error())
-	}
-	if !reward.IsPositive() {
-		return nil, errorsmod.Wrapf(types.ErrNoReward, "node %d has no operator reward", node.NodeId)
-	}
-	node.SetRewarding(rn)
-	if err := k.Nodes.Set(ctx, node.NodeId, node); err != nil {
-		return nil, err
-	}
-	if err := k.pay(ctx, owner, reward); err != nil {
-		return nil, err
-	}
-	paid := sdk.NewCoin(types.Denom, reward)
-	return &types.MsgWithdrawOperatorRewardResponse{Amount: paid},
-		emit(ctx, &types.EventRewardWithdrawn{NodeId: node.NodeId, Address: msg.Owner, Operator: true, Amount: paid})
+	return &types.MsgWithdrawOperatorRewardResponse{Amount: paid}, nil
 }
 
 // WithdrawDelegatorReward settles one delegation and pays its reward now.
@@ -457,40 +271,11 @@ func (k msgServer) WithdrawDelegatorReward(ctx context.Context, msg *types.MsgWi
 	if err != nil {
 		return nil, err
 	}
-	key := collections.Join(msg.NodeId, delegator)
-	d, err := k.Delegations.Get(ctx, key)
-	if err != nil {
-		if errorsmod.IsOf(err, collections.ErrNotFound) {
-			return nil, errorsmod.Wrapf(types.ErrDelegationNotFound, "%s has no delegation to node %d", msg.Delegator, msg.NodeId)
-		}
-		return nil, err
-	}
-	node, err := k.getNode(ctx, msg.NodeId)
+	paid, err := k.Keeper.WithdrawDelegatorReward(ctx, delegator, msg.NodeId)
 	if err != nil {
 		return nil, err
 	}
-	rn, rd := node.Rewarding(), d.Rewarding()
-	reward, err := rn.Settle(&rd)
-	if err != nil {
-		return nil, errorsmod.Wrap(types.ErrRewarding, err.Error())
-	}
-	if !reward.IsPositive() {
-		return nil, errorsmod.Wrapf(types.ErrNoReward, "delegation of %s to node %d has no reward", msg.Delegator, msg.NodeId)
-	}
-	node.SetRewarding(rn)
-	d.SetRewarding(rd)
-	if err := k.Nodes.Set(ctx, node.NodeId, node); err != nil {
-		return nil, err
-	}
-	if err := k.Delegations.Set(ctx, key, d); err != nil {
-		return nil, err
-	}
-	if err := k.pay(ctx, delegator, reward); err != nil {
-		return nil, err
-	}
-	paid := sdk.NewCoin(types.Denom, reward)
-	return &types.MsgWithdrawDelegatorRewardResponse{Amount: paid},
-		emit(ctx, &types.EventRewardWithdrawn{NodeId: node.NodeId, Address: msg.Delegator, Amount: paid})
+	return &types.MsgWithdrawDelegatorRewardResponse{Amount: paid}, nil
 }
 
 // SubmitPerformance records a monitor's reports for the current epoch.
@@ -547,13 +332,7 @@ func (k msgServer) FundRewardPool(ctx context.Context, msg *types.MsgFundRewardP
 	if err != nil {
 		return nil, err
 	}
-	if err := k.collect(ctx, sender, msg.Amount); err != nil {
-		return nil, err
-	}
-	if err := k.addToPool(ctx, msg.Amount.Amount); err != nil {
-		return nil, err
-	}
-	return &types.MsgFundRewardPoolResponse{}, emit(ctx, &types.EventRewardPoolFunded{Sender: msg.Sender, Amount: msg.Amount})
+	return &types.MsgFundRewardPoolResponse{}, k.Keeper.FundRewardPool(ctx, sender, msg.Amount)
 }
 
 // UpdateParams replaces the params. Set sizes, reward constants and epochs per

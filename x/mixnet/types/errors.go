@@ -29,4 +29,5 @@ var (
 	ErrRewarding              = errorsmod.Register(ModuleName, 24, "reward accounting")
 	ErrKeyAlreadyAnnounced    = errorsmod.Register(ModuleName, 25, "sphinx key already announced")
 	ErrStaleAnnouncement      = errorsmod.Register(ModuleName, 26, "announcement is not for the current or the previous epoch")
+	ErrInvalidPayer           = errorsmod.Register(ModuleName, 27, "coins may come only from the owner or the vesting module account")
 )

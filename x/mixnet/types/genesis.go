@@ -104,6 +104,9 @@ func (gs GenesisState) Validate() error {
 		if err := ValidateAmount("delegation", d.Amount); err != nil {
 			return genesisErr("delegation of %s to node %d: %v", d.Delegator, d.NodeId, err)
 		}
+		if v := d.VestingPart(); v.IsNegative() || v.GT(d.Amount.Amount) {
+			return genesisErr("delegation of %s to node %d: vesting part %v out of range", d.Delegator, d.NodeId, v)
+		}
 		if d.UnitReward.IsNil() || d.UnitReward.IsNegative() || d.UnitReward.GT(n.UnitReward) {
 			return genesisErr("delegation of %s to node %d: unit reward %v out of range", d.Delegator, d.NodeId, d.UnitReward)
 		}
@@ -231,6 +234,9 @@ func validateNode(n *Node) error {
 	}
 	if err := ValidateAmount("pledge", n.Pledge); err != nil {
 		return err
+	}
+	if v := n.VestingPart(); v.IsNegative() || v.GT(n.Pledge.Amount) {
+		return fmt.Errorf("vesting part of the pledge %v out of range", v)
 	}
 	if err := ValidateIdentityKey(n.IdentityKey); err != nil {
 		return err

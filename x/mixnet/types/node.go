@@ -91,3 +91,18 @@ func (e EpochEvent) Deposit() math.Int {
 func (ir IntervalRewarding) Interval() (rewarding.Interval, error) {
 	return rewarding.NewInterval(ir.RewardParams.ToRewarding(), ir.RewardedSet.ToRewarding(), ir.EpochsPerInterval, ir.RewardPool, ir.StakingSupply)
 }
+
+// VestingPart is the part of the pledge paid from the owner's x/vesting account
+// (zero for a record written before the field existed).
+func (n Node) VestingPart() math.Int { return intOrZero(n.VestingPledge) }
+
+// VestingPart is the part of the delegation paid from the delegator's x/vesting
+// account.
+func (d Delegation) VestingPart() math.Int { return intOrZero(d.VestingAmount) }
+
+func intOrZero(i math.Int) math.Int {
+	if i.IsNil() {
+		return math.ZeroInt()
+	}
+	return i
+}
