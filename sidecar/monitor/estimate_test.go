@@ -72,3 +72,24 @@ func TestEstimateGatewayRefusal(t *testing.T) {
 		t.Fatalf("%v", perf)
 	}
 }
+
+// TestTrimKeepsPendingInStep: past maxProbes the oldest half goes, and the
+// packets still out point at their own probes.
+func TestTrimKeepsPendingInStep(t *testing.T) {
+	m := &Monitor{pending: map[[32]byte]pendingProbe{}}
+	for i := range maxProbes {
+		m.probes = append(m.probes, probe{nodes: []uint64{uint64(i)}})
+	}
+	m.pending[[32]byte{1}] = pendingProbe{idx: 10}
+	m.pending[[32]byte{2}] = pendingProbe{idx: maxProbes - 1}
+	m.trimLocked()
+	if len(m.probes) != maxProbes/2 {
+		t.Fatalf("%d probes kept", len(m.probes))
+	}
+	if _, ok := m.pending[[32]byte{1}]; ok {
+		t.Fatal("a packet whose probe was dropped is still pending")
+	}
+	if p := m.pending[[32]byte{2}]; m.probes[p.idx].nodes[0] != maxProbes-1 {
+		t.Fatal("a pending packet points at another probe")
+	}
+}

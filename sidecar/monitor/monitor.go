@@ -297,6 +297,30 @@ func (m *Monitor) sendOne(ctx context.Context, t *topology.Topology, wg *sync.Wa
 	m.m.sent.Inc()
 	m.probes = append(m.probes, pr)
 	m.pending[sha256.Sum256(payload)] = pendingProbe{idx: len(m.probes) - 1, deadline: time.Now().Add(time.Duration(m.cfg.Monitor.PacketTimeout))}
+	m.trimLocked()
+}
+
+// maxProbes bounds the test packets kept for one epoch's estimate (64
+// bytes or so each). An epoch normally ends well before it; while the
+// chain is unreachable the epoch in use does not end, and the oldest half
+// is then dropped each time the bound is reached, so the estimate follows
+// the latest packets.
+const maxProbes = 200_000
+
+func (m *Monitor) trimLocked() {
+	if len(m.probes) < maxProbes {
+		return
+	}
+	half := len(m.probes) / 2
+	m.probes = append([]probe(nil), m.probes[half:]...)
+	for h, p := range m.pending {
+		if p.idx < half {
+			delete(m.pending, h)
+		} else {
+			p.idx -= half
+			m.pending[h] = p
+		}
+	}
 }
 
 func (m *Monitor) expLocked() time.Duration {
@@ -310,6 +334,7 @@ func (m *Monitor) recordLocked(pr probe, ok bool) {
 	if !ok {
 		m.m.lost.Inc()
 	}
+	m.trimLocked()
 }
 
 // connect returns the session with gw, or nil while there is none; then it
