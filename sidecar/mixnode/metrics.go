@@ -45,7 +45,7 @@ const (
 	DropNoReplayFilter                      // for a key whose replay filter was lost: a replay could not be told
 	DropPlaintextPeer                       // a connection opened an unencrypted (version 1) link (counts connections)
 	DropHandshake                           // a connection failed the Noise handshake (counts connections)
-	DropFrameAuth                           // an encrypted frame failed its tag; its connection is closed
+	DropFrameAuth                           // an encrypted frame failed its tag: its connection is closed (counts connections)
 	numDropReasons
 )
 
@@ -163,7 +163,7 @@ func (n *Node) register(reg prometheus.Registerer) error {
 		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: "nyx", Subsystem: "mixnode", Name: "packets_dropped_total",
 			Help: "Packets (or connections, for conn_limit, conn_per_ip, preface_timeout, bad_preface, " +
-				"plaintext_peer, handshake_failed, stranger_idle and stranger_failures) dropped, by reason.",
+				"plaintext_peer, handshake_failed, frame_auth, stranger_idle and stranger_failures) dropped, by reason.",
 			ConstLabels: prometheus.Labels{"reason": DropReason(i).String()},
 		}, func() float64 { return float64(v.Load()) }))
 	}
