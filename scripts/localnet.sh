@@ -87,7 +87,7 @@ if [ -f "$home/config/genesis.json" ]; then
 else
 	if [ ! -f "$mhome/config/config.toml" ]; then
 		"$nym_monitor" --home "$mhome" init --chain-id "$chain_id" --grpc "127.0.0.1:$((base + 2))" \
-			--http-listen "127.0.0.1:$((base + 300))" >"$dir/monitor.init.log"
+			--http-listen "127.0.0.1:$((base + 300))" --rate 50 >"$dir/monitor.init.log"
 	fi
 	"$nyxd" testnet init-files --v 1 --output-dir "$dir" --chain-id "$chain_id" \
 		--accounts "$accounts" --starting-port "$base" --timeout-commit 500ms \

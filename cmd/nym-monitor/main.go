@@ -55,6 +55,7 @@ func homeDir(cmd *cobra.Command) (string, error) {
 func initCmd() *cobra.Command {
 	def := monitor.DefaultConfig()
 	var grpc, chainID, httpListen string
+	var rate float64
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Write a new home: identity and chain account keys (owner-only) and a documented config.toml",
@@ -66,6 +67,7 @@ func initCmd() *cobra.Command {
 			}
 			cfg := monitor.DefaultConfig()
 			cfg.Chain.GRPC, cfg.Chain.ChainID, cfg.HTTP.Listen = grpc, chainID, httpListen
+			cfg.Monitor.Rate = rate
 			keys, err := monitor.Init(dir, cfg)
 			if err != nil {
 				return err
@@ -81,6 +83,7 @@ func initCmd() *cobra.Command {
 	cmd.Flags().StringVar(&grpc, "grpc", def.Chain.GRPC, "nyxd's gRPC endpoint")
 	cmd.Flags().StringVar(&chainID, "chain-id", "", "the chain id reports are signed for")
 	cmd.Flags().StringVar(&httpListen, "http-listen", def.HTTP.Listen, "where /metrics and /health are served")
+	cmd.Flags().Float64Var(&rate, "rate", def.Monitor.Rate, "mean test packets per second")
 	return cmd
 }
 

@@ -42,7 +42,7 @@ type MonitorSection struct {
 	// (exponential, as a client's).
 	PacketDelay Duration `toml:"packet_delay"`
 	// PacketTimeout is how long a test packet may take to come back
-	// before it counts as lost.
+	// before it counts as lost (at most a quarter of the epoch).
 	PacketTimeout Duration `toml:"packet_timeout"`
 	// ReportAfter is the share of an epoch measured before the first
 	// report on it; the report is then renewed every ReportInterval until
@@ -180,7 +180,8 @@ epoch_poll = "{{.Chain.EpochPoll}}"
 rate = {{.Monitor.Rate}}
 # Mean delay each hop holds a test packet (exponential), as clients use.
 packet_delay = "{{.Monitor.PacketDelay}}"
-# A test packet not back after this counts as lost.
+# A test packet not back after this (or after a quarter of the epoch, if
+# that is shorter) counts as lost.
 packet_timeout = "{{.Monitor.PacketTimeout}}"
 # Share of an epoch measured before the first report on it (0 to 1); the
 # report is renewed every report_interval until the epoch ends. The chain

@@ -93,3 +93,34 @@ func TestTrimKeepsPendingInStep(t *testing.T) {
 		t.Fatal("a pending packet points at another probe")
 	}
 }
+
+// TestEstimatePairingImbalance: a half-dropping node that happened to share
+// fewer routes with a node that is down than its layer-mate did still
+// scores about 0.5 (scoring against the layer-mate's raw rate would give
+// it about 0.67 here).
+func TestEstimatePairingImbalance(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var probes []probe
+	for i := range 6000 {
+		x := i%2 == 0 // layer 1: node 1 (drops half) or node 2
+		l1 := uint64(2)
+		if x {
+			l1 = 1
+		}
+		// Node 1 meets the down node 11 on 40 % of its routes, node 2 on 60 %.
+		share := 0.6
+		if x {
+			share = 0.4
+		}
+		l2 := uint64(12)
+		if rng.Float64() < share {
+			l2 = 11
+		}
+		ok := l2 != 11 && (!x || rng.Float64() < 0.5)
+		probes = append(probes, probe{nodes: []uint64{31, l1, l2, 21, 31}, ok: ok})
+	}
+	perf, _ := estimate(probes)
+	if math.Abs(perf[1]-0.5) > 0.05 || perf[11] != 0 || perf[2] < 0.95 || perf[12] < 0.95 {
+		t.Fatalf("%v", perf)
+	}
+}

@@ -284,7 +284,7 @@ func (m *Monitor) sendOne(ctx context.Context, t *topology.Topology, wg *sync.Wa
 		m.log.Error("build a test packet", "err", err)
 		return
 	}
-	pr := probe{nodes: make([]uint64, len(nodes))}
+	pr := probe{nodes: make([]uint64, len(nodes)), sent: time.Now()}
 	for i, n := range nodes {
 		pr.nodes[i] = n.ID
 	}
@@ -296,7 +296,7 @@ func (m *Monitor) sendOne(ctx context.Context, t *topology.Topology, wg *sync.Wa
 	}
 	m.m.sent.Inc()
 	m.probes = append(m.probes, pr)
-	m.pending[sha256.Sum256(payload)] = pendingProbe{idx: len(m.probes) - 1, deadline: time.Now().Add(time.Duration(m.cfg.Monitor.PacketTimeout))}
+	m.pending[sha256.Sum256(payload)] = pendingProbe{idx: len(m.probes) - 1, deadline: time.Now().Add(m.timeout(t))}
 	m.trimLocked()
 }
 
@@ -323,13 +323,26 @@ func (m *Monitor) trimLocked() {
 	}
 }
 
+// timeout is how long a test packet may take in t's epoch: PacketTimeout,
+// or a quarter of the epoch if that is shorter, so that a short epoch
+// still has packets whose fate is known when its reports are due.
+func (m *Monitor) timeout(t *topology.Topology) time.Duration {
+	d := time.Duration(m.cfg.Monitor.PacketTimeout)
+	if t != nil {
+		if q := t.EpochEnd.Sub(t.EpochStart) / 4; q > 0 && q < d {
+			d = q
+		}
+	}
+	return d
+}
+
 func (m *Monitor) expLocked() time.Duration {
 	return time.Duration(m.rng.ExpFloat64() * float64(m.cfg.Monitor.PacketDelay))
 }
 
 // recordLocked adds a finished probe.
 func (m *Monitor) recordLocked(pr probe, ok bool) {
-	pr.ok = ok
+	pr.ok, pr.sent = ok, time.Now()
 	m.probes = append(m.probes, pr)
 	if !ok {
 		m.m.lost.Inc()
@@ -433,29 +446,28 @@ func (m *Monitor) sweepLoop(ctx context.Context) {
 	}
 }
 
-// done returns the probes whose fate is known.
-func (m *Monitor) doneLocked() []probe {
-	open := map[int]bool{}
-	for _, p := range m.pending {
-		open[p.idx] = true
+// settledLocked returns the probes sent at least timeout ago: every one
+// of them is back or lost. Younger ones are left out even when back, or
+// the estimate would count their successes before their losses.
+func (m *Monitor) settledLocked(now time.Time, timeout time.Duration) []probe {
+	cutoff := now.Add(-timeout)
+	n, _ := slices.BinarySearchFunc(m.probes, cutoff, func(p probe, t time.Time) int { return p.sent.Compare(t) })
+	for n < len(m.probes) && !m.probes[n].sent.After(cutoff) {
+		n++
 	}
-	out := make([]probe, 0, len(m.probes))
-	for i, p := range m.probes {
-		if !open[i] {
-			out = append(out, p)
-		}
-	}
-	return out
+	return slices.Clone(m.probes[:n])
 }
 
 // Performance returns the current epoch and each measured node's
-// performance so far, for nodes with at least MinPackets test packets.
+// performance so far, for nodes with at least MinPackets settled test
+// packets.
 func (m *Monitor) Performance() (uint64, map[uint64]float64) {
+	timeout := m.timeout(m.topo())
 	m.mu.Lock()
-	done := m.doneLocked()
+	settled := m.settledLocked(time.Now(), timeout)
 	epoch := m.epoch
 	m.mu.Unlock()
-	perf, packets := estimate(done)
+	perf, packets := estimate(settled)
 	for n := range perf {
 		if packets[n] < m.cfg.Monitor.MinPackets {
 			delete(perf, n)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"cosmossdk.io/math"
 	"github.com/cosmos/cosmos-sdk/codec"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -33,6 +34,9 @@ type GenesisParams struct {
 	SphinxKeyRotationEpochs uint32
 	// Monitors are the accounts (bech32) listed as network monitors.
 	Monitors []string
+	// MinimumPerformance, if set (a decimal such as "0.1"), is the
+	// performance below which a node is not drawn.
+	MinimumPerformance string
 }
 
 // Genesis returns a chain.Options.Genesis editor that sets short epochs, a
@@ -56,6 +60,13 @@ func Genesis(p GenesisParams) func(cdc codec.Codec, state app.GenesisState) erro
 		gs.Params.SphinxKeyRotationEpochs = p.SphinxKeyRotationEpochs
 		if len(p.Monitors) > 0 {
 			gs.Params.NetworkMonitors = p.Monitors
+		}
+		if p.MinimumPerformance != "" {
+			mp, err := math.LegacyNewDecFromStr(p.MinimumPerformance)
+			if err != nil {
+				return err
+			}
+			gs.Params.MinimumPerformance = mp
 		}
 		bz, err := cdc.MarshalJSON(&gs)
 		state[mixnettypes.ModuleName] = bz

@@ -52,7 +52,7 @@ func (nw *Network) fundMonitors(ctx context.Context, addrs []string) {
 
 // MonitorOptions tune a test monitor.
 type MonitorOptions struct {
-	// Rate is test packets per second; zero gives 100.
+	// Rate is test packets per second; zero gives 150.
 	Rate float64
 	// Logs sends the monitor's logs to the test log.
 	Logs bool
@@ -62,15 +62,16 @@ type MonitorOptions struct {
 }
 
 // StartMonitor runs monitor i (of Options.Monitors) against the network:
-// fast test packets without mix delays, a report from a third of each
-// epoch on and renewed twice an epoch. It is stopped by t.Cleanup.
+// fast test packets with 1 ms mix delays, a report from 30 % of each
+// epoch on, renewed every sixth of an epoch (a report must land in its
+// epoch, and a loaded machine can take seconds to include one). It is stopped by t.Cleanup.
 func (nw *Network) StartMonitor(t testing.TB, i int, o MonitorOptions) *monitor.Daemon {
 	t.Helper()
 	if i >= len(nw.MonitorKeys) {
 		t.Fatalf("no monitor %d: the network has %d (Options.Monitors)", i, len(nw.MonitorKeys))
 	}
 	if o.Rate == 0 {
-		o.Rate = 100
+		o.Rate = 150
 	}
 	cfg := monitor.DefaultConfig()
 	cfg.Chain.GRPC, cfg.Chain.ChainID = nw.Chain.GRPCAddr, nw.Chain.ChainID
@@ -81,8 +82,8 @@ func (nw *Network) StartMonitor(t testing.TB, i int, o MonitorOptions) *monitor.
 	cfg.Monitor.Rate = o.Rate
 	cfg.Monitor.PacketDelay = monitor.Duration(time.Millisecond)
 	cfg.Monitor.PacketTimeout = monitor.Duration(time.Second)
-	cfg.Monitor.ReportAfter = 0.35
-	cfg.Monitor.ReportInterval = monitor.Duration(nw.opts.EpochDuration / 4)
+	cfg.Monitor.ReportAfter = 0.3
+	cfg.Monitor.ReportInterval = monitor.Duration(nw.opts.EpochDuration / 6)
 	cfg.Monitor.MinPackets = 10
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

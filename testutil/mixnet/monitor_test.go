@@ -17,16 +17,17 @@ import (
 // start of an epoch a node of layer 1 starts dropping half of the packets
 // it gets (a real node behind its own key, faulty.go) and a node of layer
 // 2 stops. At the end of that epoch the chain records about 0.5 for the
-// first, 0 for the second and about 1 for the others, from the monitor's
-// reports; and in the epoch drawn with those figures, the stopped node
-// gets no role while the eight others fill the rewarded set.
+// first, about 0 for the second and about 1 for the others, from the
+// monitor's reports; and in the epoch drawn with those figures, the
+// stopped node (under the chain's minimum_performance, 0.1 here) gets no
+// role while the eight others fill the rewarded set.
 func TestMonitorScoresFaultyAndDownNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a chain and a network")
 	}
-	const epoch = 5 * time.Second
+	const epoch = 8 * time.Second
 	nw := mixnet.Start(t, mixnet.Options{Entry: 1, Exit: 1, Mixnodes: 6, Nodes: 9, EpochDuration: epoch,
-		Monitors: 1, FaultyPorts: true})
+		Monitors: 1, FaultyPorts: true, MinimumPerformance: "0.1"})
 	mon := nw.StartMonitor(t, 0, mixnet.MonitorOptions{})
 	ctx := timeout(t, 3*time.Minute)
 	eventually(t, "a first report", 30*time.Second, func() bool { return mon.Health().LastReportEpoch > 0 })
@@ -43,6 +44,7 @@ func TestMonitorScoresFaultyAndDownNodes(t *testing.T) {
 	}
 	faulty, down := byID[top.Layer(1)[0].ID], byID[top.Layer(2)[0].ID]
 	nw.SetDropRate(faulty, 0.5)
+	nw.SetDropRate(down, 1) // at once; stopping takes a moment
 	nw.StopNode(down)
 	measured := top.Epoch
 	t.Logf("epoch %d: node %d (layer 1) drops half, node %d (layer 2) is down", measured, faulty.ID, down.ID)
@@ -62,10 +64,13 @@ func TestMonitorScoresFaultyAndDownNodes(t *testing.T) {
 	if p := perf(faulty.ID); p < 0.3 || p > 0.7 {
 		t.Errorf("the node dropping half scores %.3f", p)
 	}
-	if p := perf(down.ID); p != 0 {
+	// About 0: the monitor may have sent a packet or two through it in
+	// the epoch before the test stopped it.
+	if p := perf(down.ID); p > 0.05 {
 		t.Errorf("the stopped node scores %.3f", p)
 	}
 	for _, n := range top.All() {
+		t.Logf("node %d (%s): %.3f", n.ID, n.Role, perf(n.ID))
 		if n.Role == topology.Standby || n.ID == faulty.ID || n.ID == down.ID {
 			continue
 		}
@@ -111,9 +116,7 @@ func TestMonitorOutlivesChainOutage(t *testing.T) {
 	eventually(t, "a failed report", 30*time.Second, func() bool {
 		return gatherValue(t, mon.Registry, "nyx_monitor_reports_total", map[string]string{"result": "failed"}) >= 1
 	})
-	if s := sent(); s < atCut+50 {
-		t.Fatalf("%v test packets sent while the chain was out of reach, %v before", s, atCut)
-	}
+	eventually(t, "test packets sent while the chain is out of reach", 30*time.Second, func() bool { return sent() >= atCut+50 })
 	relay.restore()
 	eventually(t, "a report after the outage", 60*time.Second, func() bool { return mon.Health().LastReportEpoch > reported })
 }

@@ -57,6 +57,9 @@ type Options struct {
 	// Monitors is how many network monitor accounts the chain lists (and
 	// the harness funds); StartMonitor runs a monitor on each.
 	Monitors int
+	// MinimumPerformance is the chain's minimum_performance param (see
+	// GenesisParams); empty keeps the default.
+	MinimumPerformance string
 	// FaultyPorts fronts every in-process node's mix port with a port that
 	// holds the node's identity key and passes on what it reads, dropping
 	// a share of packets that SetDropRate sets (none at first): a real
@@ -121,7 +124,8 @@ func Start(t testing.TB, o Options) *Network {
 	monitorKeys, monitorAddrs := newMonitorKeys(t, o.Monitors)
 	c := chain.Start(t, chain.Options{Accounts: accounts, Genesis: Genesis(GenesisParams{
 		EpochDuration: o.EpochDuration, Entry: o.Entry, Exit: o.Exit, Mixnodes: o.Mixnodes,
-		SphinxKeyRotationEpochs: o.SphinxKeyRotationEpochs, Monitors: monitorAddrs})})
+		SphinxKeyRotationEpochs: o.SphinxKeyRotationEpochs, Monitors: monitorAddrs,
+		MinimumPerformance: o.MinimumPerformance})})
 	nw := &Network{Chain: c, t: t, opts: o, log: slog.New(slog.DiscardHandler), MonitorKeys: monitorKeys, faulty: map[int]*faultyPort{}}
 	if o.Logs {
 		nw.log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
