@@ -4,8 +4,11 @@
 # account of locked NYM), five nym-nodes bonded through
 # the CLI, each with its chain account funded by its operator (the chain assigns
 # them entry gateway, exit gateway and mix layers 1-3),
-# two nym-clients (alice and bob) registered with the gateways, and a
-# nym-monitor whose reports set the nodes' performance each epoch. Everything
+# and two nym-clients (alice and bob) registered with the gateways, which
+# enforce bandwidth credentials: each client buys one at its first start from
+# the funded test account of its name; a network requester and a SOCKS5 client
+# using it, which buy theirs the same way (paid by carol); and a nym-monitor
+# whose reports set the nodes' performance each epoch. Everything
 # lives under one directory (default ./.localnet); Ctrl-C stops it all cleanly.
 #
 #   scripts/localnet.sh [--fresh] [--chain-only] [--dir DIR] [--base-port PORT]
@@ -16,9 +19,10 @@
 #   --dir DIR      where the network's files live (default ./.localnet)
 #   --base-port P  chain: P2P P, RPC P+1, gRPC P+2, REST P+3; node i: mix P+100+10i,
 #                  clients P+101+10i, HTTP P+102+10i; client j's API: P+200+j;
-#                  the monitor's HTTP P+300 (default 26650)
+#                  SOCKS5 proxy P+300, the monitor's HTTP P+310 (default 26650)
 #
-# NYXD, NYM_NODE, NYM_CLIENT and NYM_MONITOR may name the binaries (default: build/...);
+# NYXD, NYM_NODE, NYM_CLIENT, NYM_NETWORK_REQUESTER, NYM_SOCKS5_CLIENT and
+# NYM_MONITOR may name the binaries (default: build/...);
 # MIXNET_EPOCH the x/mixnet epoch of a new chain (default 30s).
 set -euo pipefail
 
@@ -32,7 +36,7 @@ while [ $# -gt 0 ]; do
 	--chain-only) chain_only=1 ;;
 	--dir) dir="$2"; shift ;;
 	--base-port) base="$2"; shift ;;
-	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,26p' "$0"; exit 0 ;;
 	*) echo "localnet: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -41,8 +45,10 @@ done
 nyxd=${NYXD:-build/nyxd}
 nym_node=${NYM_NODE:-build/nym-node}
 nym_client=${NYM_CLIENT:-build/nym-client}
+nym_requester=${NYM_NETWORK_REQUESTER:-build/nym-network-requester}
+nym_socks5=${NYM_SOCKS5_CLIENT:-build/nym-socks5-client}
 nym_monitor=${NYM_MONITOR:-build/nym-monitor}
-for b in "$nyxd" "$nym_node" "$nym_client" "$nym_monitor"; do
+for b in "$nyxd" "$nym_node" "$nym_client" "$nym_requester" "$nym_socks5" "$nym_monitor"; do
 	if [ ! -x "$b" ]; then
 		echo "localnet: $b not found; run 'make build' first (make localnet does)" >&2
 		exit 1
@@ -87,7 +93,7 @@ if [ -f "$home/config/genesis.json" ]; then
 else
 	if [ ! -f "$mhome/config/config.toml" ]; then
 		"$nym_monitor" --home "$mhome" init --chain-id "$chain_id" --grpc "127.0.0.1:$((base + 2))" \
-			--http-listen "127.0.0.1:$((base + 300))" --rate 50 >"$dir/monitor.init.log"
+			--http-listen "127.0.0.1:$((base + 310))" --rate 50 >"$dir/monitor.init.log"
 	fi
 	"$nyxd" testnet init-files --v 1 --output-dir "$dir" --chain-id "$chain_id" \
 		--accounts "$accounts" --starting-port "$base" --timeout-commit 500ms \
@@ -180,6 +186,23 @@ if [ "$chain_only" = 0 ]; then
 		pids+=($!)
 	fi
 
+	# Bandwidth credentials: the gateways enforce them (nym-node init turns
+	# enforce_credentials on), so a client without one cannot send. Once per
+	# client home (nym-client's, the requester's, the SOCKS5 client's), its chain
+	# key is funded from a test account and buys a credential (1 NYM: about
+	# 1 GiB of traffic) through the chain; more: nym-client credential buy, or
+	# auto_buy in the home's config.toml.
+	buy_credential() { # home, name, funding test account, log
+		local account txhash
+		account=$("$nym_client" --home "$1" credential address)
+		say "funding $2's chain account $account and buying a bandwidth credential"
+		txhash=$(q tx bank send "$3" "$account" 10000000unym --gas 200000 --gas-prices "$gas_prices" -y -o json |
+			sed -n 's/.*"txhash":"\([0-9A-F]*\)".*/\1/p')
+		wait_tx "$txhash" || { say "funding $2's chain account failed"; q query tx "$txhash" >&2 || true; exit 1; }
+		"$nym_client" --home "$1" credential buy --amount 1000000unym >>"$4" 2>&1 ||
+			{ say "$2 could not buy a credential"; tail -5 "$4" >&2; exit 1; }
+	}
+
 	# Clients: init (registers with a gateway from the topology) once, run.
 	j=0
 	for c in alice bob; do
@@ -187,11 +210,42 @@ if [ "$chain_only" = 0 ]; then
 		if [ ! -f "$chome/config.toml" ] && [ ! -f "$chome/config/config.toml" ]; then
 			"$nym_client" --home "$chome" init --grpc "127.0.0.1:$grpc" --listen "127.0.0.1:$((base + 200 + j))" \
 				>"$dir/logs/client-$c.init.log" 2>&1 || { cat "$dir/logs/client-$c.init.log" >&2; exit 1; }
+			buy_credential "$chome" "$c" "$c" "$dir/logs/client-$c.init.log"
 		fi
 		"$nym_client" --home "$chome" run >"$dir/logs/client-$c.log" 2>&1 &
 		pids+=($!)
 		j=$((j + 1))
 	done
+
+	# A network requester and a SOCKS5 client that uses it. For local testing
+	# the requester's exit policy accepts 127.0.0.1 on every port before the
+	# default policy (which rejects private and loopback addresses): never run
+	# a public requester with this policy.
+	socks=$((base + 300))
+	rhome="$dir/requester" shome="$dir/socks5"
+	if [ ! -f "$rhome/config/requester.toml" ]; then
+		{
+			echo "# localnet only: 127.0.0.1 is reachable through this requester"
+			echo "accept 127.0.0.1:*"
+			"$nym_requester" default-policy
+		} >"$dir/requester-policy.txt"
+		"$nym_requester" --home "$rhome" init --grpc "127.0.0.1:$grpc" --policy "$dir/requester-policy.txt" \
+			>"$dir/logs/requester.init.log" 2>&1 || { cat "$dir/logs/requester.init.log" >&2; exit 1; }
+		buy_credential "$rhome" requester carol "$dir/logs/requester.init.log"
+		# The requester sends (cover included) in large packets all the time:
+		# it buys its next credential itself.
+		sed -i 's/^auto_buy = false$/auto_buy = true/' "$rhome/config/config.toml"
+	fi
+	provider=$("$nym_requester" --home "$rhome" address)
+	"$nym_requester" --home "$rhome" run >"$dir/logs/requester.log" 2>&1 &
+	pids+=($!)
+	if [ ! -f "$shome/config/socks5.toml" ]; then
+		"$nym_socks5" --home "$shome" init --grpc "127.0.0.1:$grpc" --provider "$provider" --listen "127.0.0.1:$socks" \
+			>"$dir/logs/socks5.init.log" 2>&1 || { cat "$dir/logs/socks5.init.log" >&2; exit 1; }
+		buy_credential "$shome" "SOCKS5 client" carol "$dir/logs/socks5.init.log"
+	fi
+	"$nym_socks5" --home "$shome" run >"$dir/logs/socks5.log" 2>&1 &
+	pids+=($!)
 fi
 
 cat <<MSG
@@ -226,10 +280,18 @@ if [ "$chain_only" = 0 ]; then
     $nym_client --home $dir/clients/bob receive
     $nym_client --home $dir/clients/alice send --to \$($nym_client --home $dir/clients/bob address) "hello bob"
   Apps use each client's websocket API: alice ws://127.0.0.1:$((base + 200))/, bob ws://127.0.0.1:$((base + 201))/
+  The gateways enforce bandwidth credentials; each client holds what it bought:
+    $nym_client --home $dir/clients/alice credential list
+    $nym_client --home $dir/clients/alice credential buy --amount 1000000unym
+
+  SOCKS5 proxy: 127.0.0.1:$socks
+  (through the mixnet to the network requester $provider,
+  whose exit policy allows 127.0.0.1 for local testing: $dir/requester/exit-policy.txt)
+    curl --socks5-hostname 127.0.0.1:$socks http://127.0.0.1:$((base + 102))/health
   The monitor (under $dir/monitor) reports each node's performance every epoch; from the
   second epoch on, the topology's "performance" fields are its measurements:
     $nyxd --home $home query mixnet topology
-    curl http://127.0.0.1:$((base + 300))/metrics | grep nyx_monitor_node_performance
+    curl http://127.0.0.1:$((base + 310))/metrics | grep nyx_monitor_node_performance
 MSG
 fi
 cat <<MSG

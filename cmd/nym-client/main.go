@@ -7,6 +7,7 @@
 //	nym-client address --home DIR
 //	nym-client send --home DIR --to ADDRESS MESSAGE
 //	nym-client receive --home DIR [--count N]
+//	nym-client credential address|buy --amount COINS|list|import-mnemonic FILE --home DIR
 package main
 
 import (
@@ -48,7 +49,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("home", defaultHome(), "the client's home directory (config and keys)")
-	root.AddCommand(initCmd(), runCmd(), addressCmd(), sendCmd(), receiveCmd())
+	root.AddCommand(initCmd(), runCmd(), addressCmd(), sendCmd(), receiveCmd(), credentialCmd())
 	return root
 }
 

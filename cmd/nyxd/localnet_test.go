@@ -71,6 +71,7 @@ func TestLocalnet(t *testing.T) {
 	cliTransactions(t, bin, home, topo)
 	sendAndReceive(t, bin, dir, "hello bob, through five processes")
 	measuredPerformance(t, bin, home)
+	credentialsEnforced(t, dir, base)
 	first.interrupt(t)
 
 	// Resume: the same chain continues, and the same nodes and clients carry
@@ -93,6 +94,35 @@ func TestLocalnet(t *testing.T) {
 		t.Fatalf("--fresh chain is at height %d, beyond the old chain's %d: not fresh", h, h1)
 	}
 	third.interrupt(t)
+}
+
+// credentialsEnforced checks that the localnet's gateways enforce bandwidth
+// credentials and accepted the ones alice and bob bought at their start
+// (each presents its credential when it connects).
+func credentialsEnforced(t *testing.T, dir string, base int) {
+	t.Helper()
+	accepted := 0.0
+	for i := range 5 {
+		cfg, err := os.ReadFile(filepath.Join(dir, "nodes", fmt.Sprintf("node%d", i), "config", "config.toml"))
+		if err != nil || !strings.Contains(string(cfg), "enforce_credentials = true") {
+			t.Fatalf("node%d does not enforce credentials (%v)", i, err)
+		}
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", base+102+10*i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, l := range strings.Split(string(body), "\n") {
+			if v, ok := strings.CutPrefix(l, `nyx_gateway_credentials_total{result="accepted"} `); ok {
+				n, _ := strconv.ParseFloat(v, 64)
+				accepted += n
+			}
+		}
+	}
+	if accepted < 2 {
+		t.Fatalf("the gateways accepted %v credentials, want alice's and bob's", accepted)
+	}
 }
 
 // cliTransactions uses the localnet's chain the way its banner says, with
@@ -141,7 +171,9 @@ func cliTransactions(t *testing.T, bin, home, topo string) {
 	}
 	tx("bank", "send", "alice", bob, "1234unym")
 	after := run(t, bin, "--home", home, "query", "bank", "balance", bob, "unym", "-o", "json")
-	if !strings.Contains(before, `"1000000000000"`) || !strings.Contains(after, `"1000000001234"`) {
+	// Bob started with 1,000,000 NYM and paid 10 NYM to his client's chain
+	// account for its bandwidth credential (localnet.sh).
+	if !strings.Contains(before, `"999990000000"`) || !strings.Contains(after, `"999990001234"`) {
 		t.Fatalf("bob's unym: before %s, after %s", before, after)
 	}
 

@@ -48,6 +48,7 @@ import (
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 	"github.com/cosmos/cosmos-sdk/x/tx/signing"
 
+	coconuttypes "github.com/nyx-privacy/nyx/x/coconut/types"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
@@ -194,6 +195,7 @@ func newTxConfig(prefix string) (client.TxConfig, error) {
 	authtypes.RegisterInterfaces(registry)
 	banktypes.RegisterInterfaces(registry)
 	mixnettypes.RegisterInterfaces(registry)
+	coconuttypes.RegisterInterfaces(registry)
 	return authtx.NewTxConfig(codec.NewProtoCodec(registry), []signingtypes.SignMode{signingtypes.SignMode_SIGN_MODE_DIRECT}), nil
 }
 

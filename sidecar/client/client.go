@@ -42,6 +42,9 @@ type Config struct {
 	// client sends at the same rate whether it has something to say or not.
 	// It needs a positive Sender.AverageSendDelay.
 	LoopCover bool
+	// Bandwidth supplies credentials to gateways that enforce them (the
+	// home's wallet, bandwidth.go); nil presents none.
+	Bandwidth gatewayclient.Bandwidth
 }
 
 // Client is a running nym-client.
@@ -110,7 +113,12 @@ func New(cfg Config, keys *Keys, shared gatewayproto.SharedKey, topo func() *top
 func (c *Client) Address() Address { return c.keys.Address(c.cfg.GatewayIdentity) }
 
 // Send queues message for the recipient (see Sender.Send).
-func (c *Client) Send(to Address, message []byte) error { return c.sender.Send(to, message) }
+func (c *Client) Send(to Address, message []byte) error {
+	if err := c.bandwidthStopped(); err != nil {
+		return err
+	}
+	return c.sender.Send(to, message)
+}
 
 // MaxMessageSize is the largest message Send takes.
 func (c *Client) MaxMessageSize() int { return c.sender.MaxMessageSize() }
@@ -205,7 +213,7 @@ func (c *Client) Run(ctx context.Context) error {
 // session runs one gateway connection.
 func (c *Client) session(ctx context.Context) error {
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	conn, err := gatewayclient.Dial(dctx, c.cfg.GatewayURL, ed25519.PublicKey(c.cfg.GatewayIdentity[:]), c.keys.Identity, c.shared)
+	conn, err := gatewayclient.DialWithBandwidth(dctx, c.cfg.GatewayURL, ed25519.PublicKey(c.cfg.GatewayIdentity[:]), c.keys.Identity, c.shared, c.cfg.Bandwidth)
 	cancel()
 	if err != nil {
 		return err

@@ -44,6 +44,8 @@ type FileConfig struct {
 	Chain   ChainSection   `toml:"chain"`
 	Traffic TrafficSection `toml:"traffic"`
 	Log     LogSection     `toml:"log"`
+	// Credentials is the buying of bandwidth credentials (bandwidth.go).
+	Credentials CredentialsSection `toml:"credentials"`
 }
 
 // ClientSection is the local API.
@@ -85,6 +87,8 @@ func DefaultFileConfig() FileConfig {
 		Chain:   ChainSection{GRPC: "127.0.0.1:9090", Refresh: Duration(topology.DefaultRefresh)},
 		Traffic: TrafficSection{AveragePacketDelay: Duration(s.AveragePacketDelay), AverageSendDelay: Duration(s.AverageSendDelay), SendQueue: s.QueueSize, LoopCover: true},
 		Log:     LogSection{Level: "info"},
+
+		Credentials: DefaultCredentialsSection(),
 	}
 }
 
@@ -128,6 +132,18 @@ loop_cover_traffic = {{.Traffic.LoopCover}}
 [log]
 # debug, info, warn or error.
 level = "{{.Log.Level}}"
+
+[credentials]
+# Gateways that enforce bandwidth credentials charge every packet sent
+# (cover included) and received. The client presents the credentials in
+# credentials/ (bought with "nym-client credential buy", paid from the chain
+# key keys/chain_account.key) when its balance runs out. With auto_buy, the
+# running client buys the next credential itself, for auto_buy_deposit,
+# whenever it holds no unshown one (the key must be funded).
+auto_buy = {{.Credentials.AutoBuy}}
+auto_buy_deposit = "{{.Credentials.AutoBuyDeposit}}"
+# Gas price of the purchase transaction (at least the validators' minimum).
+gas_price = "{{.Credentials.GasPrice}}"
 `))
 
 // Marshal writes c as a documented config.toml.
@@ -142,7 +158,8 @@ func (c FileConfig) Marshal() []byte {
 // ParseConfig reads a config.toml: unknown keys are refused (a typo would
 // otherwise silently keep a default), and the result is validated.
 func ParseConfig(b []byte) (FileConfig, error) {
-	var c FileConfig
+	// A config written before [credentials] existed keeps its defaults.
+	c := FileConfig{Credentials: DefaultCredentialsSection()}
 	d := toml.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&c); err != nil {
@@ -181,6 +198,9 @@ func (c FileConfig) Validate() error {
 		errs = append(errs, errors.New("traffic.loop_cover_traffic needs a positive traffic.average_send_delay (every slot of the stream sends a packet)"))
 	}
 	if _, err := parseLevel(c.Log.Level); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Credentials.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -306,6 +326,7 @@ func Init(ctx context.Context, home string, cfg FileConfig, t *topology.Topology
 
 // Home is a loaded home directory.
 type Home struct {
+	Dir    string
 	Config FileConfig
 	Keys   *Keys
 	Shared gatewayproto.SharedKey
@@ -332,7 +353,7 @@ func LoadHome(home string) (*Home, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Home{Config: cfg, Keys: keys, Shared: shared}, nil
+	return &Home{Dir: home, Config: cfg, Keys: keys, Shared: shared}, nil
 }
 
 // Serve runs the client of home with its local API on listener l until ctx
@@ -345,6 +366,12 @@ func Serve(ctx context.Context, h *Home, l net.Listener, topo func() *topology.T
 	if err != nil {
 		return err
 	}
+	bw, stopBW, err := h.Bandwidth(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer stopBW()
+	cc.Bandwidth = bw
 	c, err := New(cc, h.Keys, h.Shared, topo, log)
 	if err != nil {
 		return err

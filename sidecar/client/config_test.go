@@ -45,8 +45,8 @@ func TestConfigRoundTripAndDocumented(t *testing.T) {
 			}
 		}
 	}
-	if settings != 11 {
-		t.Errorf("%d settings written, want 11", settings)
+	if settings != 14 {
+		t.Errorf("%d settings written, want 14", settings)
 	}
 }
 
@@ -57,6 +57,7 @@ func TestConfigRefusals(t *testing.T) {
 		"public listen":    strings.Replace(good, `listen = "127.0.0.1:1977"`, `listen = "0.0.0.0:1977"`, 1),
 		"bad gateway key":  strings.Replace(good, testFileConfig().Gateway.Identity, "abc", 1),
 		"http gateway url": strings.Replace(good, "ws://", "http://", 1),
+		"bad deposit":      strings.Replace(good, `auto_buy_deposit = "1000000unym"`, `auto_buy_deposit = "lots"`, 1),
 		"bad duration":     strings.Replace(good, `average_packet_delay = "15ms"`, `average_packet_delay = "fast"`, 1),
 		"negative delay":   strings.Replace(good, `average_packet_delay = "15ms"`, `average_packet_delay = "-1ms"`, 1),
 		"zero queue":       strings.Replace(good, "send_queue = 1024", "send_queue = 0", 1),

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/nyx-privacy/nyx/sidecar/gatewayclient"
 	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
@@ -42,6 +44,30 @@ func FuzzStoredRecords(f *testing.F) {
 		}
 		if !bytes.Equal(marshalMessage(m.StoredAt, m.Payload), value) || !bytes.Equal(seqKey(m.Seq), key) {
 			t.Fatal("message record round trip changed it")
+		}
+	})
+}
+
+func FuzzBalanceRecords(f *testing.F) {
+	f.Add(marshalBalance(5000))
+	f.Add(marshalBalance(-1))
+	f.Add(marshalSpent(time.Unix(1700000000, 0)))
+	f.Add([]byte{1, 2})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if v, err := parseBalance(b); err == nil {
+			if !bytes.Equal(marshalBalance(v), b) {
+				t.Fatal("balance record round trip changed it")
+			}
+		} else if !errors.Is(err, ErrCorruptRecord) {
+			t.Fatalf("balance error does not wrap ErrCorruptRecord: %v", err)
+		}
+		if at, err := parseSpent(b); err == nil {
+			if !bytes.Equal(marshalSpent(at), b) {
+				t.Fatal("spent record round trip changed it")
+			}
+		} else if !errors.Is(err, ErrCorruptRecord) {
+			t.Fatalf("spent error does not wrap ErrCorruptRecord: %v", err)
 		}
 	})
 }
@@ -112,6 +138,67 @@ func FuzzGatewayFrames(f *testing.F) {
 					t.Fatalf("second frame answered with %s %v", data, err)
 				}
 			}
+		}
+	})
+}
+
+// FuzzSessionFrames sends two arbitrary frames in an authenticated session
+// at a gateway that enforces credentials (a small balance, no chain): the
+// gateway keeps serving, every text frame it sends parses, and no frame
+// raises the balance.
+func FuzzSessionFrames(f *testing.F) {
+	theta := make([]byte, gatewayproto.ThetaSize)
+	nonce := bytes.Repeat([]byte{3}, gatewayproto.CredentialNonceSize)
+	cred := (&gatewayproto.Control{Type: gatewayproto.TypeCredential, Theta: theta, Nonce: nonce}).Marshal()
+	packet := gatewayproto.ForwardFrame([32]byte{1}, make([]byte, sphinx.Regular.PacketSize()))
+	f.Add(true, cred, false, packet)
+	f.Add(false, packet, false, packet)
+	f.Add(true, []byte(`{"type":"ack","upto":1}`), true, cred)
+	f.Add(true, []byte(`{"type":"bandwidth","balance":1000000,"nonce":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","operator":"x"}`), true, []byte{})
+
+	cfg := DefaultConfig(f.TempDir())
+	cfg.EnforceCredentials = true
+	_, gkey, _ := ed25519.GenerateKey(nil)
+	g, err := New(cfg, gkey, nil, discardForwarder{}, nil, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	srv := httptest.NewServer(g.Handler())
+	f.Cleanup(func() {
+		g.Close()
+		srv.Close()
+	})
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	_, client, _ := ed25519.GenerateKey(nil)
+	reg, shared, err := gatewayclient.Register(context.Background(), url, g.Identity(), client)
+	if err != nil {
+		f.Fatal(err)
+	}
+	reg.Close()
+	id := [32]byte(client.Public().(ed25519.PublicKey))
+	const start = 10_000
+	if err := g.st.saveBalances(map[[32]byte]int64{id: start}); err != nil {
+		f.Fatal(err)
+	}
+
+	f.Fuzz(func(t *testing.T, text1 bool, frame1 []byte, text2 bool, frame2 []byte) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := gatewayclient.Dial(ctx, url, g.Identity(), client, shared)
+		if err != nil {
+			t.Fatalf("gateway stopped serving its client: %v", err)
+		}
+		defer conn.Close()
+		mt := func(text bool) int {
+			if text {
+				return websocket.TextMessage
+			}
+			return websocket.BinaryMessage
+		}
+		conn.WriteFrame(mt(text1), frame1)
+		conn.WriteFrame(mt(text2), frame2)
+		if bal, err := g.Balance(id); err != nil || bal > start {
+			t.Fatalf("balance %d (%v) after arbitrary frames, it was at most %d", bal, err, start)
 		}
 	})
 }

@@ -17,14 +17,23 @@
 // room), pushed, unacknowledged messages in bytes per session and in all,
 // registrations in number and in idle time (sweep.go), and its log lines
 // (sidecar/ratelog).
+//
+// With EnforceCredentials clients pay with bandwidth credentials
+// (credential.go, balance.go): the gateway offers each session a fresh
+// nonce, has a Redeemer (sidecar/gatewaycred) check a show bound to it
+// against the chain and redeem it there, records the spend tag and the
+// granted bytes in its store, and charges every packet sent and every
+// payload pushed to the client's balance.
 package gateway
 
 import (
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,6 +105,30 @@ type Config struct {
 	PingInterval time.Duration
 	// MaxConnections bounds open websocket connections. Default 10,000.
 	MaxConnections int
+
+	// EnforceCredentials makes clients pay with bandwidth credentials
+	// (PROTOCOL.md §6): every packet a client sends (cover included) and
+	// every payload pushed to it is charged to its balance in bytes, and a
+	// packet beyond the balance is held (HoldBytes) or refused. The chain
+	// side of the checks is the Redeemer (SetRedeemer).
+	EnforceCredentials bool
+	// Optimistic grants a credential's bandwidth as soon as the local and
+	// on-chain checks pass, without waiting for its spend to be committed.
+	// The risk: a client showing one credential at several gateways within
+	// one batch interval is served by each until their spends land, and
+	// only the first is paid. Default false: serve after the commit.
+	Optimistic bool
+	// BalanceFlushInterval is how often metered balances are written to
+	// the store (they are also written when a session ends and at Close;
+	// a crash loses at most this much metering). Default 10s.
+	BalanceFlushInterval time.Duration
+	// HoldBytes bounds the packets a session holds, in order, after its
+	// balance ran out, until its next credential is accepted (they are
+	// then forwarded); beyond it packets are refused. Default 64 KiB.
+	HoldBytes int64
+	// CredentialTimeout bounds the check and spend of one credential.
+	// Default 2m.
+	CredentialTimeout time.Duration
 }
 
 // DefaultConfig returns the defaults, with StoreDir set to dir.
@@ -116,6 +149,9 @@ func DefaultConfig(dir string) Config {
 		WriteTimeout:            10 * time.Second,
 		PingInterval:            30 * time.Second,
 		MaxConnections:          10_000,
+		BalanceFlushInterval:    10 * time.Second,
+		HoldBytes:               64 << 10,
+		CredentialTimeout:       2 * time.Minute,
 	}
 }
 
@@ -155,17 +191,21 @@ func (c Config) withDefaults() (Config, error) {
 	setD(&c.HandshakeTimeout, d.HandshakeTimeout)
 	setD(&c.WriteTimeout, d.WriteTimeout)
 	setD(&c.PingInterval, d.PingInterval)
+	setD(&c.BalanceFlushInterval, d.BalanceFlushInterval)
+	setD(&c.CredentialTimeout, d.CredentialTimeout)
+	setI64(&c.HoldBytes, d.HoldBytes)
 	setI(&c.MaxPayloadSize, d.MaxPayloadSize)
 	setI(&c.Window, d.Window)
 	setI(&c.MaxClients, d.MaxClients)
 	setI(&c.MaxConnections, d.MaxConnections)
-	for name, v := range map[string]time.Duration{"MaxMessageAge": c.MaxMessageAge, "MaxClientIdle": c.MaxClientIdle, "SweepInterval": c.SweepInterval, "HandshakeTimeout": c.HandshakeTimeout, "WriteTimeout": c.WriteTimeout, "PingInterval": c.PingInterval} {
+	for name, v := range map[string]time.Duration{"MaxMessageAge": c.MaxMessageAge, "MaxClientIdle": c.MaxClientIdle, "SweepInterval": c.SweepInterval, "HandshakeTimeout": c.HandshakeTimeout, "WriteTimeout": c.WriteTimeout, "PingInterval": c.PingInterval,
+		"BalanceFlushInterval": c.BalanceFlushInterval, "CredentialTimeout": c.CredentialTimeout} {
 		if v < 0 {
 			return c, fmt.Errorf("gateway: config: %s is negative", name)
 		}
 	}
 	for name, v := range map[string]int64{"MaxStoredBytesPerClient": c.MaxStoredBytesPerClient, "MaxStoredBytes": c.MaxStoredBytes,
-		"MaxSessionPushedBytes": c.MaxSessionPushedBytes, "MaxPushedBytes": c.MaxPushedBytes} {
+		"MaxSessionPushedBytes": c.MaxSessionPushedBytes, "MaxPushedBytes": c.MaxPushedBytes, "HoldBytes": c.HoldBytes} {
 		if v < 0 {
 			return c, fmt.Errorf("gateway: config: %s is negative", name)
 		}
@@ -226,6 +266,17 @@ type Gateway struct {
 	stripes [256]stripe
 	mem     memPool
 
+	// Credentials (credential.go).
+	red       atomic.Pointer[Redeemer]
+	cm        *creditMetrics
+	acctMu    sync.Mutex
+	accts     map[[gatewayproto.IdentitySize]byte]*account
+	claimed   map[[SpendTagSize]byte]struct{}
+	verifySem chan struct{}
+	credCtx   context.Context
+	credStop  context.CancelFunc
+	credWG    sync.WaitGroup
+
 	mu       sync.Mutex
 	closed   bool
 	conns    map[*websocket.Conn]struct{}
@@ -281,6 +332,14 @@ func New(cfg Config, identity ed25519.PrivateKey, sphinxKey *sphinx.PrivateKey, 
 		st.close()
 		return nil, err
 	}
+	if g.cm, err = newCreditMetrics(reg); err != nil {
+		st.close()
+		return nil, err
+	}
+	g.accts = map[[gatewayproto.IdentitySize]byte]*account{}
+	g.claimed = map[[SpendTagSize]byte]struct{}{}
+	g.verifySem = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	g.credCtx, g.credStop = context.WithCancel(context.Background())
 	copy(g.id[:], identity.Public().(ed25519.PublicKey))
 	g.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.HandshakeTimeout,
@@ -293,6 +352,10 @@ func New(cfg Config, identity ed25519.PrivateKey, sphinxKey *sphinx.PrivateKey, 
 	g.log.Info("gateway inbox open", "dir", cfg.StoreDir, "clients", st.registered(), "stored_messages", st.count(nil), "held_bytes", st.heldBytes(nil), "identity", fmt.Sprintf("%x", g.id[:]))
 	g.wg.Add(1)
 	go g.sweep()
+	if cfg.EnforceCredentials {
+		g.wg.Add(1)
+		go g.flushEvery()
+	}
 	return g, nil
 }
 
@@ -394,6 +457,7 @@ func (g *Gateway) Close() error {
 	}
 	g.mu.Unlock()
 	close(g.stop)
+	g.credStop()
 	for _, s := range sessions {
 		g.detach(s)
 	}
@@ -401,6 +465,8 @@ func (g *Gateway) Close() error {
 		c.Close()
 	}
 	g.wg.Wait()
+	g.credWG.Wait()
+	g.flushBalances()
 	return g.st.close()
 }
 

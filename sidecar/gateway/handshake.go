@@ -96,6 +96,14 @@ func (g *Gateway) serveConn(conn *websocket.Conn, remote string) {
 		done:   make(chan struct{}),
 		nextID: 1,
 	}
+	if g.cfg.EnforceCredentials {
+		if s.acct, err = g.acquire(client); err != nil {
+			g.refuseConn(conn, remote, err)
+			return
+		}
+		defer g.release(client)
+		s.cred.nonce = newNonce()
+	}
 	// Attach before answering: once the client has its answer, it is the
 	// client's newest session, and a later connection replaces it, never the
 	// reverse. Nothing is written to it before the writer starts.
@@ -112,6 +120,13 @@ func (g *Gateway) serveConn(conn *websocket.Conn, remote string) {
 	}
 	if err := g.writeControl(conn, answer); err != nil {
 		return
+	}
+	if s.acct != nil {
+		// The client learns its balance and the nonce its first
+		// credential must be bound to before it sends anything.
+		if err := g.writeControl(conn, s.bandwidthFrame(0)); err != nil {
+			return
+		}
 	}
 	g.rlog.Log(slog.LevelDebug, "client session open", "client session open", "remote", remote, "client", fmt.Sprintf("%x", client[:8]))
 	var writer sync.WaitGroup

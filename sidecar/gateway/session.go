@@ -45,6 +45,11 @@ type session struct {
 	live     bool
 	lastSeq  uint64
 	detached bool
+
+	// acct is the client's balance when the gateway enforces credentials
+	// (nil otherwise); cred is the session's side of them.
+	acct *account
+	cred credState
 }
 
 type pending struct {
@@ -315,6 +320,14 @@ func (s *session) pump() error {
 				return err
 			}
 			g.m.pushed.WithLabelValues(p.src).Inc()
+			if s.acct != nil {
+				// Deliveries are never held back for want of balance (the
+				// sender paid its own gateway, and holding them would
+				// lose them): a client may owe what it received since its
+				// balance ran out, taken from its next credential.
+				s.acct.use(int64(len(p.payload)))
+				g.cm.delivered.Add(float64(len(p.payload)))
+			}
 		}
 		if live {
 			return nil
@@ -436,11 +449,15 @@ func (s *session) readLoop() {
 			continue
 		}
 		c, err := gatewayproto.ParseControl(data)
-		if err == nil && c.Type != gatewayproto.TypeAck {
-			err = fmt.Errorf("%w: %q in an authenticated session", gatewayproto.ErrBadFrame, c.Type)
-		}
 		if err == nil {
-			err = s.ack(c.UpTo)
+			switch c.Type {
+			case gatewayproto.TypeAck:
+				err = s.ack(c.UpTo)
+			case gatewayproto.TypeCredential:
+				err = s.present(c)
+			default:
+				err = fmt.Errorf("%w: %q in an authenticated session", gatewayproto.ErrBadFrame, c.Type)
+			}
 		}
 		if err != nil {
 			var r *refusal
@@ -465,7 +482,20 @@ func (s *session) forward(frame []byte) {
 		s.sendControl(&gatewayproto.Control{Type: gatewayproto.TypeError, Code: ReasonBadPacket, Message: gatewayproto.Truncate(err.Error(), 200)})
 		return
 	}
+	if s.acct != nil && !s.meter(next, packet) {
+		return
+	}
+	s.send(next, packet)
+}
+
+// send forwards a packet the client's balance paid for (if metered), and
+// refunds it when the forward fails.
+func (s *session) send(next [gatewayproto.NextHopSize]byte, packet []byte) {
+	g := s.g
 	if err := g.fwd.Forward(next, packet); err != nil {
+		if s.acct != nil {
+			s.acct.use(-int64(len(packet)))
+		}
 		g.m.refused.WithLabelValues(ReasonForwardFailed).Inc()
 		s.sendControl(&gatewayproto.Control{Type: gatewayproto.TypeError, Code: ReasonForwardFailed, Message: gatewayproto.Truncate(err.Error(), 200)})
 		return

@@ -27,6 +27,8 @@ import (
 //
 //	clients/<client identity (32)>          → client record
 //	inbox/<client identity (32)>/<seq (8)>  → message record
+//	balances/<client identity (32)>         → balance record (balance.go)
+//	spent/<spend tag (48)>                  → spent record (balance.go)
 //
 // seq is the client's inbox bucket's own sequence (big-endian, so a cursor
 // walks messages in arrival order).
@@ -200,7 +202,7 @@ func openStore(dir string, maxClientBytes, maxBytes int64, maxClients, maxPayloa
 		return nil, fmt.Errorf("open inbox store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketClients, bucketInbox} {
+		for _, b := range [][]byte{bucketClients, bucketInbox, bucketBalances, bucketSpent} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

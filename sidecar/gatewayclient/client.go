@@ -46,6 +46,8 @@ type Conn struct {
 	done     chan struct{}
 	err      error
 	once     sync.Once
+
+	bw bwState // bandwidth.go
 }
 
 // Register registers identity with the gateway at url (ws://host:port/),
@@ -110,12 +112,19 @@ func Register(ctx context.Context, url string, gateway ed25519.PublicKey, identi
 	if !hmac.Equal(reg.MAC, t.RegisteredMAC(key)) {
 		return fail(errors.New("gateway's key confirmation does not verify"))
 	}
-	return newClientConn(conn, 0), key, nil
+	// The handshake's deadlines are cleared before the session's reader
+	// starts: it may write (a credential) at once.
+	stop()
+	return newClientConn(conn, 0, nil, t.Gateway), key, nil
 }
 
 // Dial connects to the gateway at url and authenticates with the key of an
 // earlier registration. The gateway then pushes what it stored.
 func Dial(ctx context.Context, url string, gateway ed25519.PublicKey, identity ed25519.PrivateKey, key gatewayproto.SharedKey) (*Conn, error) {
+	return dialAuth(ctx, url, gateway, identity, key, nil)
+}
+
+func dialAuth(ctx context.Context, url string, gateway ed25519.PublicKey, identity ed25519.PrivateKey, key gatewayproto.SharedKey, bw Bandwidth) (*Conn, error) {
 	conn, err := dial(ctx, url)
 	if err != nil {
 		return nil, err
@@ -149,7 +158,8 @@ func Dial(ctx context.Context, url string, gateway ed25519.PublicKey, identity e
 	if !hmac.Equal(ok.MAC, gatewayproto.AuthenticatedMAC(key, gw, id, challenge, nonce)) {
 		return fail(errors.New("gateway's authentication answer does not verify"))
 	}
-	return newClientConn(conn, ok.Stored), nil
+	stop()
+	return newClientConn(conn, ok.Stored, bw, gw), nil
 }
 
 // readChallenge reads the gateway's first frame, the connection's
@@ -181,17 +191,20 @@ func dial(ctx context.Context, url string) (*websocket.Conn, error) {
 }
 
 // deadlineFromContext makes the handshake's reads and writes give up when
-// ctx ends.
+// ctx ends; stop (idempotent) ends that.
 func deadlineFromContext(ctx context.Context, conn *websocket.Conn) (stop func()) {
 	if d, ok := ctx.Deadline(); ok {
 		_ = conn.SetReadDeadline(d)
 		_ = conn.SetWriteDeadline(d)
 	}
 	after := context.AfterFunc(ctx, func() { conn.Close() })
+	var once sync.Once
 	return func() {
-		after()
-		_ = conn.SetReadDeadline(time.Time{})
-		_ = conn.SetWriteDeadline(time.Time{})
+		once.Do(func() {
+			after()
+			_ = conn.SetReadDeadline(time.Time{})
+			_ = conn.SetWriteDeadline(time.Time{})
+		})
 	}
 }
 
@@ -222,13 +235,14 @@ func expect(conn *websocket.Conn, want string) (*gatewayproto.Control, error) {
 	return c, nil
 }
 
-func newClientConn(conn *websocket.Conn, stored uint64) *Conn {
+func newClientConn(conn *websocket.Conn, stored uint64, bw Bandwidth, gateway [gatewayproto.IdentitySize]byte) *Conn {
 	c := &Conn{
 		conn:     conn,
 		Stored:   stored,
 		msgs:     make(chan Message, 64),
 		refusals: make(chan *gatewayproto.Control, 16),
 		done:     make(chan struct{}),
+		bw:       bwState{src: bw, gateway: gateway, changed: make(chan struct{})},
 	}
 	go c.readLoop()
 	return c
@@ -247,6 +261,7 @@ func (c *Conn) readLoop() {
 				c.end(err)
 				return
 			}
+			c.received(len(payload))
 			select {
 			case c.msgs <- Message{ID: id, Payload: payload}:
 			case <-c.done:
@@ -259,7 +274,11 @@ func (c *Conn) readLoop() {
 			c.end(err)
 			return
 		}
-		if ctl.Type == gatewayproto.TypeError {
+		switch ctl.Type {
+		case gatewayproto.TypeBandwidth:
+			c.onBandwidth(ctl)
+		case gatewayproto.TypeError:
+			c.onError(ctl)
 			select {
 			case c.refusals <- ctl:
 			default:
@@ -277,7 +296,14 @@ func (c *Conn) end(err error) {
 }
 
 // Send hands a Sphinx packet to the gateway for the layer-1 node next.
+//
+// At a gateway that enforces credentials the packet is charged to the
+// balance: Send waits while a credential is being presented and fails
+// with an error wrapping ErrNoBandwidth, saying why, when none is left.
 func (c *Conn) Send(next [gatewayproto.NextHopSize]byte, packet []byte) error {
+	if err := c.charge(len(packet)); err != nil {
+		return err
+	}
 	return c.write(websocket.BinaryMessage, gatewayproto.ForwardFrame(next, packet))
 }
 

@@ -68,6 +68,11 @@ const (
 	TypeAuthenticated     = "authenticated"
 	TypeAck               = "ack"
 	TypeError             = "error"
+	// TypeCredential (client → gateway) presents a bandwidth credential;
+	// TypeBandwidth (gateway → client) tells the client its balance and
+	// the nonce its next credential must be bound to. See credential.go.
+	TypeCredential = "credential"
+	TypeBandwidth  = "bandwidth"
 )
 
 // Domain-separation labels. Every signature, MAC and key derivation of the
@@ -108,6 +113,16 @@ type Control struct {
 	Stored    uint64 `json:"stored,omitempty"`
 	Code      string `json:"code,omitempty"`
 	Message   string `json:"message,omitempty"`
+	// Theta is a credential's show (TypeCredential).
+	Theta []byte `json:"theta,omitempty"`
+	// Balance is the client's bandwidth in bytes (TypeBandwidth); it is
+	// negative while deliveries made since the balance ran out are owed.
+	Balance int64 `json:"balance,omitempty"`
+	// Granted is what the credential just accepted added (TypeBandwidth).
+	Granted uint64 `json:"granted,omitempty"`
+	// Operator is the chain address that redeems the credentials shown to
+	// this gateway, which a show is bound to (TypeBandwidth).
+	Operator string `json:"operator,omitempty"`
 }
 
 // ParseControl decodes a text frame. It checks only the shape (size, JSON,
@@ -121,7 +136,7 @@ func ParseControl(b []byte) (*Control, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("%w: control frame is not JSON: %v", ErrBadFrame, err)
 	}
-	for _, f := range []*[]byte{&c.Identity, &c.Gateway, &c.Ephemeral, &c.Nonce, &c.Signature, &c.MAC} {
+	for _, f := range []*[]byte{&c.Identity, &c.Gateway, &c.Ephemeral, &c.Nonce, &c.Signature, &c.MAC, &c.Theta} {
 		if len(*f) == 0 {
 			*f = nil // "" and absent mean the same
 		}
@@ -169,7 +184,18 @@ func (c *Control) check() error {
 		if c.Code == "" {
 			return fmt.Errorf("%w: error: field \"code\" missing", ErrBadFrame)
 		}
+		if c.Nonce != nil {
+			// The next credential nonce, after a refused credential.
+			return need("nonce", c.Nonce, CredentialNonceSize)
+		}
 		return nil
+	case TypeCredential:
+		return errors.Join(need("theta", c.Theta, ThetaSize), need("nonce", c.Nonce, CredentialNonceSize))
+	case TypeBandwidth:
+		if c.Operator == "" || len(c.Operator) > MaxOperatorSize {
+			return fmt.Errorf("%w: bandwidth: field \"operator\" of %d bytes (1 to %d)", ErrBadFrame, len(c.Operator), MaxOperatorSize)
+		}
+		return need("nonce", c.Nonce, CredentialNonceSize)
 	case "":
 		return fmt.Errorf("%w: control frame without a type", ErrBadFrame)
 	default:

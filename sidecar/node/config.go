@@ -160,6 +160,13 @@ type GatewaySection struct {
 	MaxClients              int      `toml:"max_clients"`
 	MaxSessionPushedBytes   int64    `toml:"max_session_pushed_bytes"`
 	MaxPushedBytes          int64    `toml:"max_pushed_bytes"`
+
+	// Bandwidth credentials (gateway.Config, sidecar/gatewaycred).
+	EnforceCredentials   bool     `toml:"enforce_credentials"`
+	ServeOptimistically  bool     `toml:"serve_optimistically"`
+	SpendBatchInterval   Duration `toml:"spend_batch_interval"`
+	BalanceFlushInterval Duration `toml:"balance_flush_interval"`
+	HoldBytes            int64    `toml:"hold_bytes"`
 }
 
 // LogSection sets the logs.
@@ -203,6 +210,8 @@ func DefaultConfig() Config {
 			WriteTimeout:     Duration(g.WriteTimeout), PingInterval: Duration(g.PingInterval), MaxConnections: g.MaxConnections,
 			MaxStoredBytesPerClient: g.MaxStoredBytesPerClient, MaxStoredBytes: g.MaxStoredBytes,
 			MaxClientIdle: Duration(g.MaxClientIdle), MaxClients: g.MaxClients, MaxSessionPushedBytes: g.MaxSessionPushedBytes, MaxPushedBytes: g.MaxPushedBytes,
+			EnforceCredentials: true, SpendBatchInterval: Duration(time.Second),
+			BalanceFlushInterval: Duration(g.BalanceFlushInterval), HoldBytes: g.HoldBytes,
 		},
 		HTTP: DefaultHTTPSection(),
 		Keys: KeysSection{ReplaySaveInterval: Duration(DefaultReplaySaveInterval)},
@@ -249,6 +258,14 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("gateway.store_dir is empty"))
 	} else if err := c.GatewayConfig("/").Validate(); c.Gateway.Enabled && err != nil {
 		errs = append(errs, fmt.Errorf("gateway: %v", err))
+	}
+	if c.Gateway.Enabled && c.Gateway.EnforceCredentials {
+		if d := time.Duration(c.Gateway.SpendBatchInterval); d < 10*time.Millisecond || d > time.Minute {
+			errs = append(errs, fmt.Errorf("gateway.spend_batch_interval %v is not between 10ms and 1m", d))
+		}
+		if time.Duration(c.Gateway.BalanceFlushInterval) < 0 || c.Gateway.HoldBytes < 0 {
+			errs = append(errs, errors.New("gateway: balance_flush_interval and hold_bytes must not be negative"))
+		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -322,6 +339,8 @@ func (c Config) GatewayConfig(home string) gateway.Config {
 		PingInterval: time.Duration(g.PingInterval), MaxConnections: g.MaxConnections,
 		MaxStoredBytesPerClient: g.MaxStoredBytesPerClient, MaxStoredBytes: g.MaxStoredBytes,
 		MaxClientIdle: time.Duration(g.MaxClientIdle), MaxClients: g.MaxClients, MaxSessionPushedBytes: g.MaxSessionPushedBytes, MaxPushedBytes: g.MaxPushedBytes,
+		EnforceCredentials: g.EnforceCredentials, Optimistic: g.ServeOptimistically,
+		BalanceFlushInterval: time.Duration(g.BalanceFlushInterval), HoldBytes: g.HoldBytes,
 	}
 }
 
@@ -488,6 +507,29 @@ max_clients = {{.Gateway.MaxClients}}
 # session over either pushes nothing more until acknowledgements come.
 max_session_pushed_bytes = {{.Gateway.MaxSessionPushedBytes}}
 max_pushed_bytes = {{.Gateway.MaxPushedBytes}}
+# Bandwidth credentials (sidecar/gateway/PROTOCOL.md §6). With
+# enforce_credentials, clients pay: each presents a Coconut credential bought
+# on chain, this node checks it against the chain's key and spend tags,
+# redeems it on chain with its chain account (keys/chain_account.key, which
+# must hold a little for fees; it is paid the credential's deposit), and
+# charges every packet the client sends (cover included) and every payload
+# pushed to it to the client's balance, kept in the inbox store. A node that
+# cannot reach the chain refuses new credentials and keeps serving balances.
+# Off, anyone registered may send without limit.
+enforce_credentials = {{.Gateway.EnforceCredentials}}
+# Grant a credential's bandwidth as soon as it verifies and the chain says
+# its tag is unspent, without waiting for the spend to be committed (about a
+# block). The risk: a client that shows one credential at several gateways
+# within that window is served by each, and only the first spend is paid.
+serve_optimistically = {{.Gateway.ServeOptimistically}}
+# How long a spend waits for others to share its transaction (MsgSpendCredentials).
+spend_batch_interval = {{q .Gateway.SpendBatchInterval.String}}
+# Metered balances are written to the store this often (and at the end of
+# each session and at shutdown); a crash loses at most this much metering.
+balance_flush_interval = {{q .Gateway.BalanceFlushInterval.String}}
+# Bytes of packets a client's session holds, in order, once its balance ran
+# out, until its next credential is accepted; beyond them packets are refused.
+hold_bytes = {{.Gateway.HoldBytes}}
 
 [http]
 # Bounds on the clients port and the HTTP port, for a connection until it

@@ -86,6 +86,9 @@ func TestParseConfigErrors(t *testing.T) {
 		"negative idle":   "[gateway]\nmax_client_idle = \"-1h\"\n",
 		"negative max cl": "[gateway]\nmax_clients = -1\n",
 		"save too often":  "[keys]\nreplay_save_interval = \"10ms\"\n",
+		"spend batch 0":   "[gateway]\nspend_batch_interval = \"0s\"\n",
+		"negative hold":   "[gateway]\nhold_bytes = -1\n",
+		"negative flush":  "[gateway]\nbalance_flush_interval = \"-1s\"\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := ParseConfig([]byte(in)); err == nil {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sidecar/gateway"
+	"github.com/nyx-privacy/nyx/sidecar/gatewaycred"
 	"github.com/nyx-privacy/nyx/sidecar/mixnode"
 	"github.com/nyx-privacy/nyx/sidecar/ratelog"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
@@ -53,6 +54,8 @@ type Server struct {
 	reader *topology.Reader
 	mix    *mixnode.Node
 	gw     *gateway.Gateway
+	// redeemer checks and redeems the gateway's credentials (credentials.go).
+	redeemer *gatewaycred.Redeemer
 
 	mixL        net.Listener
 	clientsSrv  *http.Server
@@ -226,6 +229,12 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 		}
 		closers = append(closers, func() { s.gw.Close() })
 		s.mix.SetDeliverer(s.gw)
+		if err := s.startRedeemer(cfg); err != nil {
+			return nil, err
+		}
+		if s.redeemer != nil {
+			closers = append(closers, s.redeemer.Close)
+		}
 	}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -524,6 +533,9 @@ func (s *Server) Close() error {
 			if err := s.gw.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("gateway: %w", err))
 			}
+		}
+		if s.redeemer != nil {
+			s.redeemer.Close()
 		}
 		s.cancel()
 		s.wg.Wait()

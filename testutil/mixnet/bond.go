@@ -37,6 +37,10 @@ type GenesisParams struct {
 	// MinimumPerformance, if set (a decimal such as "0.1"), is the
 	// performance below which a node is not drawn.
 	MinimumPerformance string
+	// CredentialBytesPerUnym, if set, is x/coconut's rate, and the minimum
+	// deposit becomes CredentialMinDeposit: tests buy small credentials.
+	CredentialBytesPerUnym uint64
+	CredentialMinDeposit   int64
 }
 
 // Genesis returns a chain.Options.Genesis editor that sets short epochs, a
@@ -69,8 +73,14 @@ func Genesis(p GenesisParams) func(cdc codec.Codec, state app.GenesisState) erro
 			gs.Params.MinimumPerformance = mp
 		}
 		bz, err := cdc.MarshalJSON(&gs)
+		if err != nil {
+			return err
+		}
 		state[mixnettypes.ModuleName] = bz
-		return err
+		if p.CredentialBytesPerUnym == 0 {
+			return nil
+		}
+		return cheapCredentials(cdc, state, p.CredentialBytesPerUnym, p.CredentialMinDeposit)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nyx-privacy/nyx/sidecar/client"
+	"github.com/nyx-privacy/nyx/sidecar/clientcred"
 	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 )
 
@@ -33,6 +34,9 @@ type Client struct {
 	Keys    *client.Keys
 	Gateway *Node
 	Shared  gatewayproto.SharedKey
+	// Wallet holds the client's bandwidth credentials (BuyCredential),
+	// which it presents to a gateway that enforces them.
+	Wallet *clientcred.Wallet
 
 	nw     *Network
 	cfg    client.Config
@@ -65,9 +69,13 @@ func (nw *Network) StartClient(t testing.TB, o ClientOptions) *Client {
 	if sc.QueueSize == 0 {
 		sc.QueueSize = 1024
 	}
-	c := &Client{Keys: keys, Gateway: gw, Shared: shared, nw: nw,
+	wallet, err := clientcred.Open(tempDir(t), keys.Identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Client{Keys: keys, Gateway: gw, Shared: shared, nw: nw, Wallet: wallet,
 		cfg: client.Config{GatewayURL: gw.ClientsURL(), GatewayIdentity: gw.Identity(), Sender: sc, ReconnectMax: 200 * time.Millisecond,
-			LoopCover: o.LoopCover}}
+			LoopCover: o.LoopCover, Bandwidth: wallet}}
 	if err := c.newClient(); err != nil {
 		t.Fatal(err)
 	}

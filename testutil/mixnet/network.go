@@ -10,7 +10,8 @@
 //	msg, _ := bob.Receive(ctx)
 //
 // A node can also run as a separate process (the test binary re-executed; see
-// RunNodeProcess), so a test can SIGKILL it.
+// RunNodeProcess), so a test can SIGKILL it. StartRequester and StartProxy
+// run a network requester and a SOCKS5 client on clients of the network.
 package mixnet
 
 import (
@@ -65,6 +66,13 @@ type Options struct {
 	// a share of packets that SetDropRate sets (none at first): a real
 	// node, as the network sees it, that loses packets (faulty.go).
 	FaultyPorts bool
+	// EnforceCredentials makes the gateways require bandwidth credentials
+	// (credentials.go); off, clients send freely.
+	EnforceCredentials bool
+	// CredentialBytesPerUnym and CredentialMinDeposit price credentials
+	// (GenesisParams); zero keeps the chain's defaults.
+	CredentialBytesPerUnym uint64
+	CredentialMinDeposit   int64
 }
 
 // AccountFunds is what each node's chain account gets when the node is
@@ -125,7 +133,8 @@ func Start(t testing.TB, o Options) *Network {
 	c := chain.Start(t, chain.Options{Accounts: accounts, Genesis: Genesis(GenesisParams{
 		EpochDuration: o.EpochDuration, Entry: o.Entry, Exit: o.Exit, Mixnodes: o.Mixnodes,
 		SphinxKeyRotationEpochs: o.SphinxKeyRotationEpochs, Monitors: monitorAddrs,
-		MinimumPerformance: o.MinimumPerformance})})
+		MinimumPerformance:     o.MinimumPerformance,
+		CredentialBytesPerUnym: o.CredentialBytesPerUnym, CredentialMinDeposit: o.CredentialMinDeposit})})
 	nw := &Network{Chain: c, t: t, opts: o, log: slog.New(slog.DiscardHandler), MonitorKeys: monitorKeys, faulty: map[int]*faultyPort{}}
 	if o.Logs {
 		nw.log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -212,6 +221,8 @@ func (nw *Network) newNode(ctx context.Context, i int, owner string) (*Node, []n
 	cfg.Mixnode.ReconnectMin, cfg.Mixnode.ReconnectMax = node.Duration(20*time.Millisecond), node.Duration(500*time.Millisecond)
 	cfg.Mixnode.ReplayRate, cfg.Mixnode.ReplayWindow = 200, node.Duration(time.Hour)
 	cfg.Log.Level = "debug"
+	cfg.Gateway.EnforceCredentials = nw.opts.EnforceCredentials
+	cfg.Gateway.SpendBatchInterval = node.Duration(100 * time.Millisecond)
 	if err := node.WriteKeys(home, keys); err != nil {
 		return nil, nil, err
 	}
