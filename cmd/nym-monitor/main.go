@@ -146,7 +146,7 @@ func runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d, err := monitor.Start(cfg, keys, log, nil)
+			d, err := monitor.Start(dir, cfg, keys, log, nil)
 			if err != nil {
 				return err
 			}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/nyx-privacy/nyx/testutil/syncbuf"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -19,6 +18,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/net/proxy"
+
+	"github.com/nyx-privacy/nyx/testutil/syncbuf"
 )
 
 // TestLocalnet runs scripts/localnet.sh (what `make localnet` runs) with
@@ -72,6 +75,7 @@ func TestLocalnet(t *testing.T) {
 	sendAndReceive(t, bin, dir, "hello bob, through five processes")
 	measuredPerformance(t, bin, home)
 	credentialsEnforced(t, dir, base)
+	fetchThroughSOCKS5(t, base)
 	first.interrupt(t)
 
 	// Resume: the same chain continues, and the same nodes and clients carry
@@ -94,6 +98,42 @@ func TestLocalnet(t *testing.T) {
 		t.Fatalf("--fresh chain is at height %d, beyond the old chain's %d: not fresh", h, h1)
 	}
 	third.interrupt(t)
+}
+
+// fetchThroughSOCKS5 fetches node0's health page through the localnet's
+// SOCKS5 proxy: over the mixnet to the network requester (whose localnet
+// policy allows 127.0.0.1) and back, both paying their gateways with the
+// credentials they bought at the start.
+func fetchThroughSOCKS5(t *testing.T, base int) {
+	t.Helper()
+	dialer, err := proxy.SOCKS5("tcp", fmt.Sprintf("127.0.0.1:%d", base+300), nil, proxy.Direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: &http.Transport{Dial: dialer.Dial}, Timeout: 30 * time.Second}
+	url := fmt.Sprintf("http://127.0.0.1:%d/health", base+102)
+	direct, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := io.ReadAll(direct.Body)
+	direct.Body.Close()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		resp, err := hc.Get(url)
+		if err == nil {
+			got, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if rerr == nil && resp.StatusCode == http.StatusOK && bytes.Equal(got, want) {
+				return
+			}
+			err = fmt.Errorf("status %d, %d bytes (want %d): %v", resp.StatusCode, len(got), len(want), rerr)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no page through the SOCKS5 proxy after 90 s: %v", err)
+		}
+		time.Sleep(2 * time.Second)
+	}
 }
 
 // credentialsEnforced checks that the localnet's gateways enforce bandwidth
@@ -358,7 +398,8 @@ func runLocalnet(t *testing.T, root, bin, dir string, base int, extra ...string)
 	cmd.Dir = root
 	binDir := filepath.Dir(bin)
 	cmd.Env = append(os.Environ(), "NYXD="+bin, "NYM_NODE="+filepath.Join(binDir, "nym-node"),
-		"NYM_CLIENT="+filepath.Join(binDir, "nym-client"), "NYM_MONITOR="+filepath.Join(binDir, "nym-monitor"),
+		"NYM_CLIENT="+filepath.Join(binDir, "nym-client"), "NYM_NETWORK_REQUESTER="+filepath.Join(binDir, "nym-network-requester"),
+		"NYM_SOCKS5_CLIENT="+filepath.Join(binDir, "nym-socks5-client"), "NYM_MONITOR="+filepath.Join(binDir, "nym-monitor"),
 		"LOG_LEVEL=error", "MIXNET_EPOCH=3s")
 	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out

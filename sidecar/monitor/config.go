@@ -8,6 +8,8 @@ import (
 	"text/template"
 	"time"
 
+	sdk "github.com/cosmos/cosmos-sdk/types"
+
 	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sidecar/home"
 	"github.com/nyx-privacy/nyx/sidecar/tomltime"
@@ -23,6 +25,21 @@ type Config struct {
 	Monitor MonitorSection  `toml:"monitor"`
 	HTTP    HTTPSection     `toml:"http"`
 	Log     home.LogSection `toml:"log"`
+	// Credentials is how the monitor pays gateways that enforce bandwidth
+	// credentials, as any client does.
+	Credentials CredentialsSection `toml:"credentials"`
+}
+
+// CredentialsSection is the monitor's bandwidth credentials (kept in its
+// home's credentials/ by sidecar/clientcred, bought with its chain
+// account).
+type CredentialsSection struct {
+	// Deposit is what one credential is bought for; empty: the monitor
+	// buys none and uses only those already in its home.
+	Deposit string `toml:"deposit"`
+	// Keep is how many unused credentials the monitor holds: a credential
+	// is spent at one gateway, so about one per gateway it uses.
+	Keep int `toml:"keep"`
 }
 
 // ChainSection is how the monitor reaches nyxd and pays for its reports.
@@ -82,8 +99,9 @@ func DefaultConfig() Config {
 		Monitor: MonitorSection{Rate: DefaultRate, PacketDelay: Duration(DefaultPacketDelay),
 			PacketTimeout: Duration(DefaultPacketTimeout), ReportAfter: DefaultReportAfter,
 			ReportInterval: Duration(DefaultReportInterval), MinPackets: DefaultMinPackets, MaxGateways: DefaultMaxGateways},
-		HTTP: HTTPSection{Listen: DefaultHTTPListen},
-		Log:  home.DefaultLog(),
+		HTTP:        HTTPSection{Listen: DefaultHTTPListen},
+		Log:         home.DefaultLog(),
+		Credentials: CredentialsSection{Deposit: "1000000unym", Keep: 4},
 	}
 }
 
@@ -130,6 +148,14 @@ func (c Config) Validate() error {
 	}
 	if err := c.Log.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Credentials.Deposit != "" {
+		if coin, err := sdk.ParseCoinNormalized(c.Credentials.Deposit); err != nil || !coin.IsPositive() {
+			bad("credentials.deposit %q is not a positive amount such as 1000000unym", c.Credentials.Deposit)
+		}
+	}
+	if c.Credentials.Keep < 0 || c.Credentials.Keep > 1000 {
+		bad("credentials.keep %d is not in [0, 1000]", c.Credentials.Keep)
 	}
 	return errors.Join(errs...)
 }
@@ -203,6 +229,14 @@ listen = "{{.HTTP.Listen}}"
 level = "{{.Log.Level}}"
 # text or json.
 format = "{{.Log.Format}}"
+
+[credentials]
+# Gateways that enforce bandwidth credentials take test packets, like any
+# client's, only against one. The monitor keeps this many unused
+# credentials (one is spent at each gateway it uses), buying each for
+# deposit from its chain account; an empty deposit buys none.
+deposit = "{{.Credentials.Deposit}}"
+keep = {{.Credentials.Keep}}
 `))
 
 // Render writes c as a documented config.toml.

@@ -29,7 +29,8 @@ func TestConfigRoundTrip(t *testing.T) {
 		t.Fatalf("read back %+v, want %+v", got, c)
 	}
 	for _, key := range []string{"grpc", "chain_id", "gas_price", "topology_refresh", "epoch_poll", "rate", "packet_delay",
-		"packet_timeout", "report_after", "report_interval", "min_packets", "max_gateways", "listen", "level", "format"} {
+		"packet_timeout", "report_after", "report_interval", "min_packets", "max_gateways", "listen", "level", "format",
+		"deposit", "keep"} {
 		if !strings.Contains(string(b), "\n"+key+" = ") {
 			t.Fatalf("%s is not written out", key)
 		}
@@ -46,6 +47,7 @@ func TestConfigRefused(t *testing.T) {
 		"bad listen":    "[chain]\nchain_id = \"x\"\n[http]\nlisten = \"nowhere\"\n",
 		"bad log level": "[chain]\nchain_id = \"x\"\n[log]\nlevel = \"loud\"\n",
 		"bad gas price": "[chain]\nchain_id = \"x\"\ngas_price = \"free\"\n",
+		"bad deposit":   "[chain]\nchain_id = \"x\"\n[credentials]\ndeposit = \"-5unym\"\n",
 	} {
 		if _, err := ParseConfig([]byte(toml)); err == nil {
 			t.Errorf("%s: accepted", name)

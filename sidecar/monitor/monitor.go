@@ -70,6 +70,7 @@ type Monitor struct {
 	log    *slog.Logger
 	rlog   *ratelog.Logger
 	m      *metrics
+	bw     gatewayclient.Bandwidth // nil: no credentials to present
 
 	mu      sync.Mutex
 	rng     *mrand.Rand
@@ -133,6 +134,10 @@ func New(cfg Config, keys Keys, topo func() *topology.Topology, signer Submitter
 	}
 	return m, nil
 }
+
+// SetBandwidth sets where the monitor's gateway sessions take bandwidth
+// credentials from (a *clientcred.Wallet); call it before Run.
+func (m *Monitor) SetBandwidth(bw gatewayclient.Bandwidth) { m.bw = bw }
 
 // Run measures and reports until ctx ends.
 func (m *Monitor) Run(ctx context.Context) error {
@@ -369,7 +374,13 @@ func (m *Monitor) connect(ctx context.Context, gw topology.Node, wg *sync.WaitGr
 	go func() {
 		defer wg.Done()
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		conn, _, err := gatewayclient.Register(rctx, "ws://"+gw.ClientsAddr()+"/", ed25519.PublicKey(gw.Identity[:]), m.id)
+		url, pub := "ws://"+gw.ClientsAddr()+"/", ed25519.PublicKey(gw.Identity[:])
+		conn, key, err := gatewayclient.Register(rctx, url, pub, m.id)
+		if err == nil && m.bw != nil {
+			// Again, with credentials for a gateway that enforces them.
+			conn.Close()
+			conn, err = gatewayclient.DialWithBandwidth(rctx, url, pub, m.id, key, m.bw)
+		}
 		cancel()
 		m.mu.Lock()
 		defer m.mu.Unlock()

@@ -11,8 +11,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
 
 	"github.com/nyx-privacy/nyx/sidecar/chaintx"
+	"github.com/nyx-privacy/nyx/sidecar/clientcred"
 	"github.com/nyx-privacy/nyx/sidecar/home"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
@@ -32,10 +34,12 @@ type Daemon struct {
 	close  []func()
 }
 
-// Start runs a monitor from its config and keys: it reads the topology
-// from cfg.Chain.GRPC, reports from keys.Account, and serves /metrics and
-// /health on httpL (or cfg.HTTP.Listen if httpL is nil).
-func Start(cfg Config, keys Keys, log *slog.Logger, httpL net.Listener) (*Daemon, error) {
+// Start runs a monitor from its home dir, config and keys: it reads the
+// topology from cfg.Chain.GRPC, reports from keys.Account, keeps its
+// bandwidth credentials in dir (buying them as [credentials] says), and
+// serves /metrics and /health on httpL (or cfg.HTTP.Listen if httpL is
+// nil).
+func Start(dir string, cfg Config, keys Keys, log *slog.Logger, httpL net.Listener) (*Daemon, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid config: %w", err)
 	}
@@ -73,8 +77,20 @@ func Start(cfg Config, keys Keys, log *slog.Logger, httpL net.Listener) (*Daemon
 	if d.Monitor, err = New(cfg, keys, d.Reader.Current, signer, log, d.Registry); err != nil {
 		return fail(err)
 	}
+	wallet, err := clientcred.Open(dir, keys.Identity)
+	if err != nil {
+		return fail(fmt.Errorf("credentials: %w", err))
+	}
+	d.Monitor.SetBandwidth(wallet)
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
+	if cfg.Credentials.Deposit != "" && cfg.Credentials.Keep > 0 {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			keepCredentials(ctx, wallet, conn, signer, cfg, log)
+		}()
+	}
 	d.wg.Add(3)
 	go func() { defer d.wg.Done(); _ = d.Reader.Run(ctx) }()
 	go func() { defer d.wg.Done(); _ = d.Monitor.Run(ctx) }()
@@ -94,5 +110,26 @@ func (d *Daemon) Close() {
 	d.wg.Wait()
 	for i := len(d.close) - 1; i >= 0; i-- {
 		d.close[i]()
+	}
+}
+
+// keepCredentials buys a credential whenever the wallet holds fewer unused
+// ones than cfg.Credentials.Keep, checking every ten seconds.
+func keepCredentials(ctx context.Context, w *clientcred.Wallet, conn *grpc.ClientConn, signer *chaintx.Signer, cfg Config, log *slog.Logger) {
+	for {
+		if _, ready, err := w.Balance(); err == nil && ready < cfg.Credentials.Keep {
+			rec, err := w.Buy(ctx, conn, signer, cfg.Chain.ChainID, cfg.Credentials.Deposit)
+			if err != nil {
+				log.Warn("could not buy a bandwidth credential; retrying", "deposit", cfg.Credentials.Deposit, "err", err)
+			} else {
+				log.Info("bandwidth credential bought", "deposit", cfg.Credentials.Deposit, "request_id", rec.RequestID, "bytes", rec.Value)
+				continue
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Second):
+		}
 	}
 }

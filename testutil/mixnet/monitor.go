@@ -85,6 +85,7 @@ func (nw *Network) StartMonitor(t testing.TB, i int, o MonitorOptions) *monitor.
 	cfg.Monitor.ReportAfter = 0.3
 	cfg.Monitor.ReportInterval = monitor.Duration(nw.opts.EpochDuration / 6)
 	cfg.Monitor.MinPackets = 10
+	cfg.Credentials.Deposit = "" // the harness's gateways take packets without credentials
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +94,7 @@ func (nw *Network) StartMonitor(t testing.TB, i int, o MonitorOptions) *monitor.
 	if o.Logs {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	d, err := monitor.Start(cfg, nw.MonitorKeys[i], log, l)
+	d, err := monitor.Start(t.TempDir(), cfg, nw.MonitorKeys[i], log, l)
 	if err != nil {
 		t.Fatal(err)
 	}
