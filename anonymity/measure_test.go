@@ -249,7 +249,7 @@ func runTraffic(t *testing.T, nw *mixnet.Network, rec *Recorder, c Condition, n 
 				case <-time.After(time.Duration(rng.ExpFloat64() / c.MessageRate * float64(time.Second))):
 				}
 				to := clients[rng.IntN(n)]
-				_ = cl.Send(to.Address(), []byte("anonymity measurement"))
+				_, _ = cl.Send(ctx, to.Address(), []byte("anonymity measurement"))
 			}
 		}()
 	}

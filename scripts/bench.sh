@@ -11,7 +11,8 @@ run -bench . -benchtime 10x ./x/mixnet/keeper                  # epoch transitio
 run -bench . -benchtime 30x ./x/coconut/keeper                 # spend/floor, request/floor per credential
 run -bench . -benchtime 10x ./x/mixnet/rewarding
 run -bench . -benchtime 100x ./x/mixnet/selection
-run -bench Throughput -benchtime 20000x ./sidecar/mixnode      # node/floor packets per second
+run -bench 'Throughput|LinkCipher' -benchtime 20000x ./sidecar/mixnode # node/floor pps; Noise/plaintext node pps; link cipher/hop CPU
+run -bench Handshake -benchtime 1000x ./sidecar/wire           # link handshake/one X25519 multiplication
 run -bench . -benchtime 500x ./sidecar/gateway ./sidecar/client # metered/unmetered: BenchmarkForwardMetering
 run -bench ShowCheckVsFloor -benchtime 30x ./sidecar/gatewaycred # prove/floor, check/floor per credential
 run -bench Latency -benchtime 300x ./testutil/mixnet           # end to end, zero mix delays

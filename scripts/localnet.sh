@@ -7,7 +7,8 @@
 # and two nym-clients (alice and bob) registered with the gateways, which
 # enforce bandwidth credentials: each client buys one at its first start from
 # the funded test account of its name; a network requester and a SOCKS5 client
-# using it, which buy theirs the same way (paid by carol). Everything
+# using it, which buy theirs the same way (paid by carol); and a nym-monitor
+# whose reports set the nodes' performance each epoch. Everything
 # lives under one directory (default ./.localnet); Ctrl-C stops it all cleanly.
 #
 #   scripts/localnet.sh [--fresh] [--chain-only] [--dir DIR] [--base-port PORT]
@@ -18,10 +19,11 @@
 #   --dir DIR      where the network's files live (default ./.localnet)
 #   --base-port P  chain: P2P P, RPC P+1, gRPC P+2, REST P+3; node i: mix P+100+10i,
 #                  clients P+101+10i, HTTP P+102+10i; client j's API: P+200+j;
-#                  SOCKS5 proxy P+300, the explorer P+400 (default 26650)
+#                  SOCKS5 proxy P+300, the monitor's HTTP P+310, the explorer
+#                  P+400 (default 26650)
 #
-# NYXD, NYM_NODE, NYM_CLIENT, NYM_NETWORK_REQUESTER, NYM_SOCKS5_CLIENT and
-# NYM_EXPLORER may name the binaries (default: build/...);
+# NYXD, NYM_NODE, NYM_CLIENT, NYM_NETWORK_REQUESTER, NYM_SOCKS5_CLIENT,
+# NYM_MONITOR and NYM_EXPLORER may name the binaries (default: build/...);
 # MIXNET_EPOCH the x/mixnet epoch of a new chain (default 30s).
 set -euo pipefail
 
@@ -46,7 +48,8 @@ nym_node=${NYM_NODE:-build/nym-node}
 nym_client=${NYM_CLIENT:-build/nym-client}
 nym_requester=${NYM_NETWORK_REQUESTER:-build/nym-network-requester}
 nym_socks5=${NYM_SOCKS5_CLIENT:-build/nym-socks5-client}
-for b in "$nyxd" "$nym_node" "$nym_client" "$nym_requester" "$nym_socks5"; do
+nym_monitor=${NYM_MONITOR:-build/nym-monitor}
+for b in "$nyxd" "$nym_node" "$nym_client" "$nym_requester" "$nym_socks5" "$nym_monitor"; do
 	if [ ! -x "$b" ]; then
 		echo "localnet: $b not found; run 'make build' first (make localnet does)" >&2
 		exit 1
@@ -84,11 +87,18 @@ if [ "$fresh" = 1 ] && [ -d "$dir" ]; then
 	rm -rf "$dir"
 fi
 mkdir -p "$dir"
+# The monitor: its account is a network monitor in a new chain's genesis.
+mhome="$dir/monitor"
 if [ -f "$home/config/genesis.json" ]; then
 	say "resuming the network in $dir (use --fresh to start a new one)"
 else
+	if [ ! -f "$mhome/config/config.toml" ]; then
+		"$nym_monitor" --home "$mhome" init --chain-id "$chain_id" --grpc "127.0.0.1:$((base + 2))" \
+			--http-listen "127.0.0.1:$((base + 310))" --rate 50 >"$dir/monitor.init.log"
+	fi
 	"$nyxd" testnet init-files --v 1 --output-dir "$dir" --chain-id "$chain_id" \
 		--accounts "$accounts" --starting-port "$base" --timeout-commit 500ms \
+		--network-monitors "$("$nym_monitor" --home "$mhome" chain-address)" \
 		--mixnet-epoch "${MIXNET_EPOCH:-30s}" --reward-pool 100000000000unym \
 		--vesting dave=80000000000unym >"$dir/init.log" 2>&1 ||
 		{ cat "$dir/init.log" >&2; exit 1; }
@@ -161,6 +171,21 @@ if [ "$chain_only" = 0 ]; then
 		if [ "${n:-0}" -ge "$nodes" ]; then break; fi
 		sleep 0.5
 	done
+
+	# Monitor (a network made before it had one has none): funded once, run.
+	if [ -f "$mhome/config/config.toml" ]; then
+		if [ ! -f "$mhome/funded" ]; then
+			account=$("$nym_monitor" --home "$mhome" chain-address)
+			say "funding the monitor's chain account $account"
+			txhash=$(q tx bank send alice "$account" 100000000unym --gas 200000 --gas-prices "$gas_prices" -y -o json |
+				sed -n 's/.*"txhash":"\([0-9A-F]*\)".*/\1/p')
+			wait_tx "$txhash" ||
+				{ say "funding the monitor's account failed"; q query tx "$txhash" >&2 || true; exit 1; }
+			touch "$mhome/funded"
+		fi
+		"$nym_monitor" --home "$mhome" run >"$dir/logs/monitor.log" 2>&1 &
+		pids+=($!)
+	fi
 
 	# Bandwidth credentials: the gateways enforce them (nym-node init turns
 	# enforce_credentials on), so a client without one cannot send. Once per
@@ -276,6 +301,10 @@ if [ "$chain_only" = 0 ]; then
   (through the mixnet to the network requester $provider,
   whose exit policy allows 127.0.0.1 for local testing: $dir/requester/exit-policy.txt)
     curl --socks5-hostname 127.0.0.1:$socks http://127.0.0.1:$((base + 102))/health
+  The monitor (under $dir/monitor) reports each node's performance every epoch; from the
+  second epoch on, the topology's "performance" fields are its measurements:
+    $nyxd --home $home query mixnet topology
+    curl http://127.0.0.1:$((base + 310))/metrics | grep nyx_monitor_node_performance
 MSG
 fi
 cat <<MSG

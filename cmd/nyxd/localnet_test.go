@@ -26,8 +26,9 @@ import (
 
 // TestLocalnet runs scripts/localnet.sh (what `make localnet` runs) with
 // freshly built binaries: the chain starts and answers RPC and REST, five
-// nym-nodes are bonded through the CLI and get their roles, and a message sent
-// by client alice reaches client bob through the mixnet, all as separate
+// nym-nodes are bonded through the CLI and get their roles, a message sent
+// by client alice reaches client bob through the mixnet, and the topology
+// shows the performance the localnet's monitor measured, all as separate
 // processes. Ctrl-C stops everything cleanly; a second run resumes the same
 // chain, nodes and clients (and carries a message again); --fresh starts a
 // new chain.
@@ -72,6 +73,7 @@ func TestLocalnet(t *testing.T) {
 	}
 	cliTransactions(t, bin, home, topo)
 	sendAndReceive(t, bin, dir, "hello bob, through five processes")
+	measuredPerformance(t, bin, home)
 	credentialsEnforced(t, dir, base)
 	fetchThroughSOCKS5(t, base)
 	first.interrupt(t)
@@ -398,6 +400,7 @@ func runLocalnet(t *testing.T, root, bin, dir string, base int, extra ...string)
 	cmd.Env = append(os.Environ(), "NYXD="+bin, "NYM_NODE="+filepath.Join(binDir, "nym-node"),
 		"NYM_CLIENT="+filepath.Join(binDir, "nym-client"), "NYM_NETWORK_REQUESTER="+filepath.Join(binDir, "nym-network-requester"),
 		"NYM_SOCKS5_CLIENT="+filepath.Join(binDir, "nym-socks5-client"), "NYM_EXPLORER="+filepath.Join(binDir, "nym-explorer"),
+		"NYM_MONITOR="+filepath.Join(binDir, "nym-monitor"),
 		"LOG_LEVEL=error", "MIXNET_EPOCH=3s")
 	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -545,4 +548,35 @@ func checkFree(port int) error {
 		return err
 	}
 	return l.Close()
+}
+
+// measuredPerformance waits (up to a minute) for an epoch whose topology
+// shows every node's performance as the localnet's monitor reported it.
+// The chain lists the monitor, so a node nobody reported on would show 0.
+func measuredPerformance(t *testing.T, bin, home string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	var last string
+	for time.Now().Before(deadline) {
+		var topo struct {
+			Nodes []struct {
+				Performance string `json:"performance"`
+			} `json:"nodes"`
+		}
+		last = run(t, bin, "--home", home, "query", "mixnet", "topology", "-o", "json")
+		if err := json.Unmarshal([]byte(last), &topo); err != nil {
+			t.Fatalf("topology: %v\n%s", err, last)
+		}
+		measured := 0
+		for _, n := range topo.Nodes {
+			if p, err := strconv.ParseFloat(n.Performance, 64); err == nil && p > 0.5 {
+				measured++
+			}
+		}
+		if len(topo.Nodes) == 5 && measured == 5 {
+			return
+		}
+		time.Sleep(time.Second)
+	}
+	t.Fatalf("no epoch showed the monitor's measurements:\n%s", last)
 }

@@ -82,6 +82,9 @@ type Config struct {
 	// MixnetEpoch, if set, replaces x/mixnet's epoch duration (an hour by
 	// default) so a local network assigns roles quickly.
 	MixnetEpoch time.Duration
+	// NetworkMonitors, if set, are the accounts x/mixnet takes performance
+	// reports from.
+	NetworkMonitors []string
 	// RewardPool is unym given to x/mixnet's module account at genesis: the
 	// pool its rewards are paid from.
 	RewardPool sdkmath.Int
@@ -443,10 +446,15 @@ func initialAppState(enc app.EncodingConfig, accounts []authtypes.GenesisAccount
 	}
 	state[banktypes.ModuleName] = enc.Codec.MustMarshalJSON(&bankGen)
 
-	if cfg.MixnetEpoch > 0 {
+	if cfg.MixnetEpoch > 0 || len(cfg.NetworkMonitors) > 0 {
 		var mg mixnettypes.GenesisState
 		enc.Codec.MustUnmarshalJSON(state[mixnettypes.ModuleName], &mg)
-		mg.Params.EpochDuration = cfg.MixnetEpoch
+		if cfg.MixnetEpoch > 0 {
+			mg.Params.EpochDuration = cfg.MixnetEpoch
+		}
+		if len(cfg.NetworkMonitors) > 0 {
+			mg.Params.NetworkMonitors = cfg.NetworkMonitors
+		}
 		state[mixnettypes.ModuleName] = enc.Codec.MustMarshalJSON(&mg)
 	}
 	if cfg.Genesis != nil {

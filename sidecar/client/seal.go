@@ -124,6 +124,18 @@ func parsePiece(b []byte) (Piece, error) {
 // coverPiece is the plaintext of a loop cover envelope.
 func coverPiece(n int) []byte { return make([]byte, n) }
 
+// SealCover seals a loop cover envelope to self (the sender's own encryption
+// key) for a packet whose payload has payloadSize bytes: the content that
+// follows the payload's SURB-ACK, exactly as a client's own loop cover has it.
+// The network monitor sends its test packets so.
+func SealCover(rand io.Reader, self *ecdh.PublicKey, payloadSize int) ([]byte, error) {
+	n := ContentSize(payloadSize) - envelopeOverhead
+	if n < pieceHeader {
+		return nil, fmt.Errorf("%w: a %d-byte payload holds no envelope", ErrMessageTooLarge, payloadSize)
+	}
+	return seal(rand, self, coverPiece(n))
+}
+
 // seal seals a piece's plaintext (already padded) to the recipient's
 // encryption key.
 func seal(rand io.Reader, recipient *ecdh.PublicKey, plain []byte) ([]byte, error) {

@@ -15,8 +15,8 @@ import (
 //
 //   - a source IP holds at most MaxConnsPerIP connections at a time (an
 //     IPv6 source is its /64, the least a single host is usually given);
-//   - a connection must bring the preface and its first complete frame
-//     within PrefaceTimeout, so a silent or slow-dripping connection gives
+//   - a connection must bring the preface, the link handshake and its
+//     first complete frame within PrefaceTimeout, so a silent or slow-dripping connection gives
 //     its slot back in seconds (after that, ReadIdle applies between
 //     frames, StrangerIdle to strangers: strangers.go);
 //   - ReservedConns of the MaxConns slots are kept for the nodes of the
@@ -24,12 +24,14 @@ import (
 //     bonded host resolves to (SetPeers). Strangers share the rest; a peer
 //     may take any free slot.
 //
-// Recognising peers by source IP is as good as TCP is: a node that dials
-// from an address other than its bonded host's counts as a stranger, and a
-// stranger on a peer's host counts as a peer. When the links are encrypted
-// and authenticated (Noise, keyed by the identities bonded on chain), the
-// reserved share can key on the peer's proven identity instead, after the
-// handshake.
+// The reserved share is taken at accept, before a byte is read, so it
+// recognises peers by source IP, which is as good as TCP is: a node that
+// dials from an address other than its bonded host's takes a stranger's
+// slot, and a stranger on a peer's host a peer's. Within
+// PrefaceTimeout the Noise handshake (sidecar/wire) then proves the
+// dialler's identity: a node of the topology is judged as a peer from
+// there on whatever its address (strangers.go), and a stranger stays one
+// even from a peer's host.
 
 // peerSet is the IPs of the nodes of the topology, unmapped (IPv4 as 4
 // bytes).

@@ -133,10 +133,10 @@ func TestSlowPreface(t *testing.T) {
 	tn := newTestNet(t)
 	b := tn.start(Config{PrefaceTimeout: time.Second}, "")
 	c := dialFrom(t, netip.MustParseAddr("127.0.3.1"), b.addr)
-	// The preface and a frame header, byte by byte: 12 bytes at 200 ms
-	// take 2.4 s, the deadline is 1 s.
+	// The preface and the start of the first handshake message, byte by
+	// byte: 12 bytes at 200 ms take 2.4 s, the deadline is 1 s.
 	var drip []byte
-	drip = append(drip, wire.Preface[:]...)
+	drip = append(drip, wire.PrefaceNoise[:]...)
 	drip = binary.BigEndian.AppendUint32(drip, uint32(sphinx.Regular.PacketSize()))
 	closed := false
 	for i := 0; i < len(drip) && !closed; i++ {

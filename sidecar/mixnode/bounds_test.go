@@ -1,6 +1,7 @@
 package mixnode
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nyx-privacy/nyx/sidecar/wire"
 	"github.com/nyx-privacy/nyx/sphinx"
 	"github.com/nyx-privacy/nyx/testutil/syncbuf"
 )
@@ -111,11 +113,17 @@ func TestLinkQueueBytes(t *testing.T) {
 	defer stall.Close()
 	var held []net.Conn
 	var mu sync.Mutex
+	_, stallIdent, _ := ed25519.GenerateKey(rand.Reader)
+	stallLink, _ := wire.NewLinkKey(stallIdent)
 	go func() {
 		for {
 			c, err := stall.Accept()
 			if err != nil {
 				return
+			}
+			if _, err := wire.Respond(c, stallLink); err != nil { // then never read
+				c.Close()
+				continue
 			}
 			mu.Lock()
 			held = append(held, c) // never read
@@ -129,8 +137,7 @@ func TestLinkQueueBytes(t *testing.T) {
 			c.Close()
 		}
 	})
-	var stallID [32]byte
-	rand.Read(stallID[:])
+	stallID := stallLink.Identity()
 	stallKey, _ := sphinx.GenerateKey(rand.Reader)
 	tn.mu.Lock()
 	tn.addrs[stallID] = stall.Addr().String()
@@ -166,7 +173,8 @@ func TestMalformedConnectionsLogBounded(t *testing.T) {
 	const conns = 10_000
 	var buf syncbuf.Buffer
 	key, _ := sphinx.GenerateKey(rand.Reader)
-	n, err := New(Config{}, key, func([32]byte) (string, bool) { return "", false }, slog.New(slog.NewTextHandler(&buf, nil)), nil)
+	_, ident, _ := ed25519.GenerateKey(rand.Reader)
+	n, err := New(Config{Identity: ident}, key, func([32]byte) (string, bool) { return "", false }, slog.New(slog.NewTextHandler(&buf, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,6 +88,11 @@ func (n *Node) setKeyFilters(keys []KeyFilter) error {
 			n.log.Info("sphinx key removed", "public", hex.EncodeToString(o.key.PublicKey().Bytes()[:6]))
 		}
 	}
+	if len(old) > 0 && !old[0].key.Equal(keys[0].Key) {
+		// A key rotation rekeys the links too: those dialled before it
+		// run a new handshake before their next packet.
+		n.linkGen.Add(1)
+	}
 	n.keys.Store(&set)
 	return nil
 }

@@ -2,6 +2,7 @@ package mixnode
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -153,6 +154,7 @@ func (ls *links) run(l *link) {
 	cfg := n.cfg
 	var (
 		conn     net.Conn
+		gen      uint64        // n.linkGen when conn was dialled
 		dead     chan struct{} // closed when the peer closes conn
 		w        *wire.Writer
 		pending  uint64 // written since the last flush
@@ -190,16 +192,18 @@ func (ls *links) run(l *link) {
 				n.counters.dropped[DropUnknownNextHop].Add(1)
 				return
 			}
-			d := net.Dialer{Timeout: cfg.DialTimeout}
-			c, err := d.DialContext(ls.ctx, "tcp", addr)
-			if err == nil {
-				w, err = wire.NewWriter(c)
-				if err != nil {
-					c.Close()
-				}
-			}
+			var c net.Conn
+			var err error
+			gen = n.linkGen.Load()
+			c, w, err = ls.dial(l.id, addr)
 			if err != nil {
-				n.rlog.Warn("next hop unreachable", "next", shortID(l.id), "addr", addr, "err", err, "retry_in", backoff)
+				if errors.Is(err, wire.ErrHandshake) {
+					n.counters.linkHandshakeFailures.Add(1)
+					n.rlog.Warn("next hop failed the link handshake: not the key bonded for its address, or no encrypted links",
+						"next", shortID(l.id), "addr", addr, "err", err, "retry_in", backoff)
+				} else {
+					n.rlog.Warn("next hop unreachable", "next", shortID(l.id), "addr", addr, "err", err, "retry_in", backoff)
+				}
 				nextDial = time.Now().Add(backoff)
 				backoff = min(2*backoff, cfg.ReconnectMax)
 				lost(1)
@@ -267,6 +271,10 @@ func (ls *links) run(l *link) {
 			idle.Reset(cfg.LinkIdle)
 		case out := <-l.q:
 			ls.dequeued(l, out)
+			if conn != nil && gen != n.linkGen.Load() {
+				n.log.Debug("link rekeyed after a key rotation", "next", shortID(l.id))
+				closeConn()
+			}
 			write(out)
 			for more := true; more; {
 				select {
@@ -281,6 +289,27 @@ func (ls *links) run(l *link) {
 			idle.Reset(cfg.LinkIdle)
 		}
 	}
+}
+
+// dial connects to the next hop id at addr and, unless the node runs
+// plaintext links, runs the Noise handshake expecting id's key, all within
+// DialTimeout.
+func (ls *links) dial(id [32]byte, addr string) (net.Conn, *wire.Writer, error) {
+	n := ls.n
+	if n.link != nil {
+		return wire.DialLink(ls.ctx, addr, n.link, id, n.cfg.DialTimeout)
+	}
+	d := net.Dialer{Timeout: n.cfg.DialTimeout}
+	c, err := d.DialContext(ls.ctx, "tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := wire.NewWriter(c)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, w, nil
 }
 
 // watch reads conn (a next hop never writes on it) until it fails: the peer

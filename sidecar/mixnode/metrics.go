@@ -44,6 +44,9 @@ const (
 	DropStrangerFailures                    // a stranger's connection closed after a run of failed packets (counts connections)
 	DropNoReplayFilter                      // for a key whose replay filter was lost: a replay could not be told
 	DropInjected                            // dropped on purpose by a node set to lose a share of its packets (SetLoss; tests)
+	DropPlaintextPeer                       // a connection opened an unencrypted (version 1) link (counts connections)
+	DropHandshake                           // a connection failed the Noise handshake (counts connections)
+	DropFrameAuth                           // an encrypted frame failed its tag: its connection is closed (counts connections)
 	numDropReasons
 )
 
@@ -53,7 +56,7 @@ var dropNames = [numDropReasons]string{
 	"unknown_next_hop", "link_down", "deliver_queue_full", "no_gateway", "deliver_failed",
 	"conn_limit", "shutdown", "conn_per_ip", "preface_timeout", "delay_queue_bytes", "link_queue_bytes", "links_bytes",
 	"process_queue_bytes", "deliver_queue_bytes", "stranger_idle", "stranger_failures", "no_replay_filter",
-	"injected",
+	"injected", "plaintext_peer", "handshake_failed", "frame_auth",
 }
 
 // String is the reason's metric label.
@@ -83,6 +86,12 @@ func sphinxDropReason(err error) DropReason {
 // connection error (EOF, reset, timeout).
 func wireDropReason(err error) (DropReason, bool) {
 	switch {
+	case errors.Is(err, wire.ErrPlaintextPeer):
+		return DropPlaintextPeer, true
+	case errors.Is(err, wire.ErrHandshake):
+		return DropHandshake, true
+	case errors.Is(err, wire.ErrDecrypt):
+		return DropFrameAuth, true
 	case errors.Is(err, wire.ErrPreface):
 		return DropBadPreface, true
 	case errors.Is(err, wire.ErrFrameSize):
@@ -96,13 +105,18 @@ func wireDropReason(err error) (DropReason, bool) {
 type counters struct {
 	received, forwarded, delivered atomic.Uint64
 	connsAccepted                  atomic.Uint64
-	dropped                        [numDropReasons]atomic.Uint64
+	// linkHandshakeFailures counts dials whose next hop failed the Noise
+	// handshake (not the key bonded for its address, or not speaking
+	// encrypted links).
+	linkHandshakeFailures atomic.Uint64
+	dropped               [numDropReasons]atomic.Uint64
 }
 
 // Stats is a snapshot of a node's counters.
 type Stats struct {
 	Received, Forwarded, Delivered uint64
 	ConnsAccepted                  uint64
+	LinkHandshakeFailures          uint64
 	Dropped                        map[string]uint64 // by reason label, only non-zero ones
 }
 
@@ -117,7 +131,7 @@ func (s Stats) DroppedTotal() uint64 {
 
 func (c *counters) snapshot() Stats {
 	s := Stats{Received: c.received.Load(), Forwarded: c.forwarded.Load(), Delivered: c.delivered.Load(),
-		ConnsAccepted: c.connsAccepted.Load(), Dropped: map[string]uint64{}}
+		ConnsAccepted: c.connsAccepted.Load(), LinkHandshakeFailures: c.linkHandshakeFailures.Load(), Dropped: map[string]uint64{}}
 	for i := range c.dropped {
 		if v := c.dropped[i].Load(); v != 0 {
 			s.Dropped[DropReason(i).String()] = v
@@ -141,13 +155,16 @@ func (n *Node) register(reg prometheus.Registerer) error {
 		cf("packets_forwarded_total", "Packets written to the next hop.", &c.forwarded),
 		cf("packets_delivered_total", "Final-hop payloads handed to the gateway.", &c.delivered),
 		cf("connections_accepted_total", "Incoming mix connections accepted.", &c.connsAccepted),
+		cf("link_handshake_failures_total", "Dials to a next hop that failed the Noise handshake "+
+			"(a listener without the key bonded for the address, or one that does not speak encrypted links).",
+			&c.linkHandshakeFailures),
 	}
 	for i := range c.dropped {
 		v := &c.dropped[i]
 		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: "nyx", Subsystem: "mixnode", Name: "packets_dropped_total",
 			Help: "Packets (or connections, for conn_limit, conn_per_ip, preface_timeout, bad_preface, " +
-				"stranger_idle and stranger_failures) dropped, by reason.",
+				"plaintext_peer, handshake_failed, frame_auth, stranger_idle and stranger_failures) dropped, by reason.",
 			ConstLabels: prometheus.Labels{"reason": DropReason(i).String()},
 		}, func() float64 { return float64(v.Load()) }))
 	}

@@ -4,6 +4,12 @@
 // heap, and writes it to the next hop over one long-lived connection per
 // neighbour, or hands a final-hop payload to the gateway.
 //
+// Every connection is a Noise session (sidecar/wire, version 2) keyed by
+// the nodes' bonded identity keys: a next hop is dialled expecting the key
+// of the identity the packet's routing names, and is refused if it does
+// not hold it; a plaintext (version 1) peer is refused with a log line; the
+// links are rekeyed (redialled) when the node's sphinx key rotates.
+//
 // Every queue is bounded, in packets and where packets differ in size in
 // bytes, and drops with a counter (see DropReason); bytes that are not
 // packets are refused, counted, and cost the sender its connection, never
@@ -18,6 +24,7 @@ package mixnode
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -107,6 +114,16 @@ type Config struct {
 	// a passive observer of the links sees (package anonymity). Nil costs
 	// nothing; it is never set from a config file.
 	Observe func(next [32]byte, size int)
+
+	// Identity is the node's ed25519 identity key. Its links are Noise
+	// sessions (sidecar/wire) keyed by it: the node proves it to the nodes
+	// that dial it and to those it dials, and dials a next hop expecting
+	// the key of the identity in the packet's routing information.
+	// Required unless PlaintextLinks.
+	Identity ed25519.PrivateKey
+	// PlaintextLinks runs unencrypted (version 1) links, and refuses
+	// encrypted ones: only for measuring what the encryption costs.
+	PlaintextLinks bool
 }
 
 // Defaults of Config.
@@ -235,6 +252,7 @@ type job struct {
 // stop it with Close.
 type Node struct {
 	cfg      Config
+	link     *wire.LinkKey // nil: plaintext links
 	log      *slog.Logger
 	resolve  Resolver
 	sizes    wire.Sizes
@@ -242,9 +260,13 @@ type Node struct {
 	pool     *bufPool
 	counters counters
 
-	keys      atomic.Pointer[keySet]
-	keysMu    sync.Mutex    // serializes SetKeys
-	loss      atomic.Uint64 // share of packets dropped on receipt, in 1/2^32 (SetLoss)
+	keys   atomic.Pointer[keySet]
+	keysMu sync.Mutex    // serializes SetKeys
+	loss   atomic.Uint64 // share of packets dropped on receipt, in 1/2^32 (SetLoss)
+	// linkGen counts the primary key's changes: a link dialled under an
+	// older generation is redialled (a new handshake, fresh session keys)
+	// before its next packet.
+	linkGen   atomic.Uint64
 	deliverer atomic.Pointer[Deliverer]
 
 	jobs       chan job
@@ -293,6 +315,16 @@ func New(cfg Config, key *sphinx.PrivateKey, resolve Resolver, log *slog.Logger,
 		open:       map[net.Conn]struct{}{},
 	}
 	n.rlog = ratelog.New(n.log, 0, 0)
+	if !cfg.PlaintextLinks {
+		if cfg.Identity == nil {
+			return nil, errors.New("mixnode: no identity key for the links")
+		}
+		k, err := wire.NewLinkKey(cfg.Identity)
+		if err != nil {
+			return nil, fmt.Errorf("mixnode: link key: %w", err)
+		}
+		n.link = k
+	}
 	for _, g := range cfg.Geometries {
 		if err := g.Validate(); err != nil {
 			return nil, fmt.Errorf("mixnode: geometry %v: %w", g, err)

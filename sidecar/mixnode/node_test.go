@@ -3,8 +3,10 @@ package mixnode
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"log/slog"
 	"net"
 	"slices"
 	"strings"
@@ -21,6 +23,7 @@ import (
 // testNet is a few real nodes on loopback that resolve each other.
 type testNet struct {
 	t     *testing.T
+	log   *slog.Logger // for the nodes started next; nil discards
 	mu    sync.Mutex
 	addrs map[[32]byte]string
 }
@@ -78,25 +81,31 @@ func (b *inbox) wait(t *testing.T, n int) []delivery {
 
 type testNode struct {
 	*Node
-	id   [32]byte
-	key  *sphinx.PrivateKey
-	addr string
-	reg  *prometheus.Registry
+	id    [32]byte
+	ident ed25519.PrivateKey
+	key   *sphinx.PrivateKey
+	addr  string
+	reg   *prometheus.Registry
 }
+
+// identities maps a test node's address to its identity, for dial.
+var identities sync.Map
 
 // start starts a node on a fresh loopback port (or addr, if given).
 func (tn *testNet) start(cfg Config, addr string) *testNode {
 	t := tn.t
-	var id [32]byte
-	rand.Read(id[:])
+	_, ident, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	key, err := sphinx.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tn.startWith(cfg, addr, id, key)
+	return tn.startWith(cfg, addr, ident, key)
 }
 
-func (tn *testNet) startWith(cfg Config, addr string, id [32]byte, key *sphinx.PrivateKey) *testNode {
+func (tn *testNet) startWith(cfg Config, addr string, ident ed25519.PrivateKey, key *sphinx.PrivateKey) *testNode {
 	t := tn.t
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -108,17 +117,20 @@ func (tn *testNet) startWith(cfg Config, addr string, id [32]byte, key *sphinx.P
 	if cfg.ReplayRate == 0 {
 		cfg.ReplayRate, cfg.ReplayWindow = 100, time.Minute
 	}
+	cfg.Identity = ident
 	reg := prometheus.NewRegistry()
-	n, err := New(cfg, key, tn.resolve, nil, reg)
+	n, err := New(cfg, key, tn.resolve, tn.log, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	go n.Serve(l)
 	t.Cleanup(func() { n.Close() })
+	id := [32]byte(ident.Public().(ed25519.PublicKey))
 	tn.mu.Lock()
 	tn.addrs[id] = l.Addr().String()
 	tn.mu.Unlock()
-	return &testNode{Node: n, id: id, key: key, addr: l.Addr().String(), reg: reg}
+	identities.Store(l.Addr().String(), id)
+	return &testNode{Node: n, id: id, ident: ident, key: key, addr: l.Addr().String(), reg: reg}
 }
 
 func (n *testNode) hop(d time.Duration) sphinx.Hop {
@@ -147,7 +159,29 @@ func dial(t *testing.T, addr string) *sender {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	w, err := wire.NewWriter(c)
+	return linkOver(t, c, addr)
+}
+
+// linkOver runs the handshake of a stranger (a fresh identity, not in the
+// topology) with the node at addr over c.
+func linkOver(t *testing.T, c net.Conn, addr string) *sender {
+	t.Helper()
+	id, ok := identities.Load(addr)
+	if !ok {
+		t.Fatalf("no test node at %s", addr)
+	}
+	_, ident, _ := ed25519.GenerateKey(rand.Reader)
+	k, err := wire.NewLinkKey(ident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	s, err := wire.Initiate(c, k, id.([32]byte))
+	if err != nil {
+		t.Fatalf("link to %s: %v", addr, err)
+	}
+	_ = c.SetDeadline(time.Time{})
+	w, err := wire.NewSecureWriter(c, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,7 +446,7 @@ func TestReconnect(t *testing.T) {
 		return a.Stats().Dropped["link_down"] >= 1
 	})
 
-	c2 := tn.startWith(Config{}, c.addr, c.id, c.key)
+	c2 := tn.startWith(Config{}, c.addr, c.ident, c.key)
 	box2 := newInbox()
 	c2.SetDeliverer(box2)
 	// Send until one gets through: the first may meet the old connection

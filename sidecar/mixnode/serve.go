@@ -90,15 +90,21 @@ func (n *Node) serveConn(c net.Conn, adm admitted) {
 	if !adm.peer {
 		from = newStrangerConn(c, n.admit, n.cfg.StrangerFailures)
 	}
-	r := wire.NewReader(c, n.sizes)
+	// Until its first frame is in, a connection has shown nothing: it
+	// gets PrefaceTimeout in all, handshake included, however it drips
+	// its bytes.
+	_ = c.SetDeadline(time.Now().Add(n.cfg.PrefaceTimeout))
+	r, err := n.openLink(c, &from)
+	if err != nil {
+		n.connEnded(c, err, true, from)
+		return
+	}
+	_ = c.SetWriteDeadline(time.Time{})
 	var cur *[]byte
 	get := func(size int) []byte {
 		cur = n.pool.get(size)
 		return *cur
 	}
-	// Until its first frame is in, a connection has shown nothing: it
-	// gets PrefaceTimeout in all, however it drips its bytes.
-	_ = c.SetReadDeadline(time.Now().Add(n.cfg.PrefaceTimeout))
 	first := true
 	for {
 		if !first && r.Buffered() == 0 {
@@ -126,6 +132,24 @@ func (n *Node) serveConn(c net.Conn, adm admitted) {
 	}
 }
 
+// openLink answers the handshake of an incoming connection (nothing to
+// answer on plaintext links) and returns the reader of its frames. A
+// dialler that proves the identity of a node of the topology is a peer
+// from then on, whatever address it dials from.
+func (n *Node) openLink(c net.Conn, from **strangerConn) (*wire.Reader, error) {
+	if n.link == nil {
+		return wire.NewReader(c, n.sizes), nil
+	}
+	s, err := wire.Respond(c, n.link)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := n.resolve(s.Peer()); ok {
+		*from = nil
+	}
+	return wire.NewSecureReader(c, n.sizes, s)
+}
+
 // connEnded counts why an incoming connection ended, if it was the node's
 // doing: bytes that are no packets, no first frame in time, or a
 // stranger's silence or run of failed packets.
@@ -134,7 +158,14 @@ func (n *Node) connEnded(c net.Conn, err error, first bool, from *strangerConn) 
 	timeout := errors.As(err, &ne) && ne.Timeout()
 	if reason, bad := wireDropReason(err); bad {
 		n.counters.dropped[reason].Add(1)
-		n.rlog.Warn("refused bytes on the mix port", "remote", c.RemoteAddr().String(), "err", err)
+		msg := "refused bytes on the mix port"
+		switch reason {
+		case DropPlaintextPeer:
+			msg = "refused a plaintext link on the mix port: links are encrypted (Noise); the peer runs an old version"
+		case DropHandshake:
+			msg = "refused a link on the mix port: the Noise handshake failed"
+		}
+		n.rlog.Warn(msg, "remote", c.RemoteAddr().String(), "err", err)
 		return
 	}
 	switch {

@@ -8,7 +8,8 @@ import (
 
 // Strangers on the mix port.
 //
-// A stranger (a source that is not among the topology's nodes, SetPeers)
+// A stranger (a source that is not among the topology's nodes, SetPeers,
+// and did not prove the identity of one in the link handshake)
 // that brings one well-sized frame within PrefaceTimeout would otherwise
 // keep its slot for ReadIdle (30 minutes by default) between frames, and
 // one that sends a garbage frame now and then for as long as it likes. Two
@@ -24,8 +25,8 @@ import (
 // MaxConnsPerIP and the strangers' share of MaxConns.
 //
 // Neither rule touches a peer. A legitimate previous hop is a node of the
-// current or previous topology and dials from the IP its bonded host
-// resolves to, so it is a peer: its link may idle up to ReadIdle, and the
+// current or previous topology and proves its identity in the handshake,
+// so it is a peer: its link may idle up to ReadIdle, and the
 // packets it carries may fail here without end (a client chooses every byte
 // its packet shows this node, so a run of bad MACs from a previous hop
 // proves nothing against that hop). A node that dials from another address

@@ -8,19 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nyx-privacy/nyx/sidecar/wire"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
 
 // dialSender opens a mix connection from the loopback address src.
 func dialSender(t *testing.T, src netip.Addr, addr string) *sender {
 	t.Helper()
-	c := dialFrom(t, src, addr)
-	w, err := wire.NewWriter(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &sender{c: c, w: w}
+	return linkOver(t, dialFrom(t, src, addr), addr)
 }
 
 // waitClosed waits up to d for the node to close s's connection.

@@ -61,6 +61,8 @@ type Config struct {
 	HTTP    HTTPSection    `toml:"http"`
 	Keys    KeysSection    `toml:"keys"`
 	Log     LogSection     `toml:"log"`
+	// ClientsTLS, when set, serves the clients port over TLS (tls.go).
+	ClientsTLS ClientsTLSSection `toml:"clients_tls"`
 }
 
 // KeysSection is the keeping of the sphinx keys: their replay filters on
@@ -248,6 +250,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("mixnode.replay_false_positive must be in [0, 1)"))
 	}
 	errs = append(errs, c.validateLimits()...)
+	errs = append(errs, c.ClientsTLS.validate()...)
 	if time.Duration(c.Keys.ReplaySaveInterval) < time.Second {
 		errs = append(errs, fmt.Errorf("keys.replay_save_interval %v is under one second", time.Duration(c.Keys.ReplaySaveInterval)))
 	}
@@ -435,9 +438,11 @@ read_idle = {{q .Mixnode.ReadIdle.String}}
 replay_rate = {{f .Mixnode.ReplayRate}}
 replay_window = {{q .Mixnode.ReplayWindow.String}}
 replay_false_positive = {{f .Mixnode.ReplayFalsePositive}}
-# Admission on the mix port. A new connection must bring its preface and
-# first packet within preface_timeout, or it is closed (read_idle, or
-# stranger_idle for a stranger, applies after that).
+# Admission on the mix port. Every link is encrypted and authenticated
+# (Noise, keyed by the identity keys bonded on chain); a new connection must
+# bring its preface, the link handshake and its first packet within
+# preface_timeout, or it is closed (read_idle, or stranger_idle for a
+# stranger, applies after that).
 preface_timeout = {{q .Mixnode.PrefaceTimeout.String}}
 # Incoming connections one source IP may hold.
 max_connections_per_ip = {{.Mixnode.MaxConnectionsPerIP}}
@@ -555,6 +560,15 @@ replay_save_interval = {{q .Keys.ReplaySaveInterval.String}}
 level = {{q .Log.Level}}
 # text or json.
 format = {{q .Log.Format}}
+
+[clients_tls]
+# A certificate and its key (PEM files, relative to the home directory
+# unless absolute) make the clients port serve websockets over TLS
+# (wss://): clients then check the gateway's certificate on top of its
+# identity key. Both empty: plain ws://, the Sphinx layers and the
+# client-gateway handshake being the only protection.
+cert_file = {{q .ClientsTLS.CertFile}}
+key_file = {{q .ClientsTLS.KeyFile}}
 `))
 
 // tomlFloat writes v as a TOML float (always with a fraction or exponent).

@@ -32,7 +32,7 @@ func TestFollowKeys(t *testing.T) {
 	}
 	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	mix, err := mixnode.New(mixnode.Config{ReplayRate: 10, ReplayWindow: time.Minute}, keys.Sphinx, func([32]byte) (string, bool) { return "", false }, log, nil)
+	mix, err := mixnode.New(mixnode.Config{ReplayRate: 10, ReplayWindow: time.Minute, Identity: keys.Identity}, keys.Sphinx, func([32]byte) (string, bool) { return "", false }, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

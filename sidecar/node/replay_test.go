@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -66,15 +67,16 @@ func (h *replayHome) start() *Server {
 // send writes packets to s's mix port over a fresh connection.
 func sendPackets(t *testing.T, s *Server, packets ...[]byte) {
 	t.Helper()
-	c, err := net.Dial("tcp", s.MixAddr())
+	_, ident, _ := ed25519.GenerateKey(rand.Reader)
+	k, err := wire.NewLinkKey(ident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, w, err := wire.DialLink(context.Background(), s.MixAddr(), k, s.Identity(), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	w, err := wire.NewWriter(c)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, p := range packets {
 		if err := w.WritePacket(p); err != nil {
 			t.Fatal(err)

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -143,6 +144,12 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid config: %w", err)
 	}
+	var clientsTLS *tls.Config
+	if cfg.Gateway.Enabled && cfg.ClientsTLS.Enabled() {
+		if clientsTLS, err = cfg.ClientsTLS.load(home); err != nil {
+			return nil, err
+		}
+	}
 	log := opts.Logger
 	if log == nil {
 		log = NewLogger(cfg.Log, os.Stderr)
@@ -209,9 +216,11 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 	if err := s.newSigner(keys); err != nil {
 		return nil, err
 	}
-	mcfg := cfg.MixnodeConfig()
-	mcfg.Observe = opts.MixObserve
-	if s.mix, err = mixnode.New(mcfg, keys.Sphinx, s.resolve, s.log, s.reg); err != nil {
+	mixCfg := cfg.MixnodeConfig()
+	mixCfg.Observe = opts.MixObserve
+	// Links are Noise sessions keyed by the identity bonded on chain.
+	mixCfg.Identity = keys.Identity
+	if s.mix, err = mixnode.New(mixCfg, keys.Sphinx, s.resolve, s.log, s.reg); err != nil {
 		return nil, err
 	}
 	closers = append(closers, func() { s.mix.Close() })
@@ -277,7 +286,7 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 			s.log.Error("mix listener stopped", "err", err)
 		}
 	}()
-	s.startServers(clientsL, httpL)
+	s.startServers(clientsL, httpL, clientsTLS)
 
 	s.log.Info("nym-node started", "identity", hex.EncodeToString(s.id[:]), "mix", s.mixAddr,
 		"clients", s.clientsAddr, "http", s.httpAddr, "chain", cfg.Chain.GRPC, "gateway", s.gw != nil)

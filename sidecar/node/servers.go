@@ -1,6 +1,7 @@
 package node
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log"
@@ -96,7 +97,7 @@ func (c Config) validateLimits() []error {
 // startServers serves the gateway's websocket endpoint on clientsL (if the
 // gateway runs) and /metrics and /health on httpL, both bounded by the
 // [http] section.
-func (s *Server) startServers(clientsL, httpL net.Listener) {
+func (s *Server) startServers(clientsL, httpL net.Listener, clientsTLS *tls.Config) {
 	refused := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "nyx", Subsystem: "node", Name: "http_refused_total",
 		Help: "Connections to the clients or HTTP port closed at once: over max_pending_connections (pending_limit) " +
 			"or max_pending_per_ip (pending_per_ip)."}, []string{"listener", "reason"})
@@ -104,18 +105,19 @@ func (s *Server) startServers(clientsL, httpL net.Listener) {
 	rlog := ratelog.New(s.log, 0, 0)
 	if s.gw != nil {
 		s.clientsAddr = clientsL.Addr().String()
-		s.clientsSrv = s.newHTTPServer(s.gw.Handler(), clientsL, "clients", refused, rlog)
+		s.clientsSrv = s.newHTTPServer(s.gw.Handler(), clientsL, "clients", refused, rlog, clientsTLS)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/health", s.health)
 	s.httpAddr = httpL.Addr().String()
-	s.httpSrv = s.newHTTPServer(mux, httpL, "http", refused, rlog)
+	s.httpSrv = s.newHTTPServer(mux, httpL, "http", refused, rlog, nil)
 }
 
-// newHTTPServer serves h on l under the [http] bounds and returns the
-// server, for Close.
-func (s *Server) newHTTPServer(h http.Handler, l net.Listener, what string, refused *prometheus.CounterVec, rlog *ratelog.Logger) *http.Server {
+// newHTTPServer serves h on l under the [http] bounds, over TLS if tlsCfg
+// is not nil, and returns the server, for Close. The TLS handshake counts
+// as a pending connection's time, bounded like its request headers.
+func (s *Server) newHTTPServer(h http.Handler, l net.Listener, what string, refused *prometheus.CounterVec, rlog *ratelog.Logger, tlsCfg *tls.Config) *http.Server {
 	c := s.cfg.HTTP
 	pl := &pendingListener{Listener: l, max: c.MaxPending, perIP: c.MaxPendingPerIP, byIP: map[netip.Addr]int{},
 		refusedLimit: refused.WithLabelValues(what, "pending_limit"), refusedPerIP: refused.WithLabelValues(what, "pending_per_ip")}
@@ -135,10 +137,15 @@ func (s *Server) newHTTPServer(h http.Handler, l net.Listener, what string, refu
 		// many lines.
 		ErrorLog: log.New(rlogWriter{rlog: rlog, listener: what}, "", 0),
 	}
+	var serveL net.Listener = pl
+	if tlsCfg != nil {
+		srv.TLSConfig = tlsCfg
+		serveL = tls.NewListener(pl, tlsCfg)
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := srv.Serve(pl); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(serveL); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("listener stopped", "listener", what, "err", err)
 		}
 	}()
@@ -205,6 +212,9 @@ func (l *pendingListener) Accept() (net.Conn, error) {
 func (l *pendingListener) connState(c net.Conn, st http.ConnState) {
 	if st != http.StateHijacked && st != http.StateClosed {
 		return
+	}
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
 	}
 	if pc, ok := c.(*pendingConn); ok {
 		pc.release()

@@ -1,8 +1,8 @@
 // Package wire is the packet framing between Nyx nodes: one long-lived TCP
 // connection per neighbour carrying fixed-size Sphinx packets.
 //
-// A connection starts with an 8-byte preface, Preface, written once by the
-// dialling side. Then every frame is
+// A plaintext connection (version 1) starts with an 8-byte preface, Preface,
+// written once by the dialling side. Then every frame is
 //
 //	length (4 bytes, big-endian) | packet (length bytes)
 //
@@ -10,8 +10,13 @@
 // (by default the standard ones: sphinx.StandardGeometries). A reader refuses
 // anything else: a wrong preface or a frame of any other length is an error,
 // after which the connection must be closed, since the stream can no longer
-// be trusted to be in step. Link encryption (Noise) will wrap this framing in
-// a later version, announced by a new preface.
+// be trusted to be in step.
+//
+// Between nodes the framing runs inside a Noise session (version 2, see
+// noise.go): Initiate and Respond run the handshake, and NewSecureReader
+// and NewSecureWriter then read and write the same frames encrypted. The
+// plaintext framing is what a node refuses; it remains for the benchmark
+// that measures what the encryption costs.
 package wire
 
 import (
@@ -93,12 +98,29 @@ type Reader struct {
 	r      *bufio.Reader
 	sizes  Sizes
 	prefOK bool
+	sess   *Session
 }
+
+// readBuffer is the reader's buffer: it holds a whole encrypted frame of
+// the largest packet, so a frame is decrypted from it without a copy.
+const readBuffer = 64 << 10
 
 // NewReader returns a reader of the frames on r (which it buffers) that
 // accepts the given sizes. The first read checks the preface.
 func NewReader(r io.Reader, sizes Sizes) *Reader {
-	return &Reader{r: bufio.NewReaderSize(r, 64<<10), sizes: sizes}
+	return &Reader{r: bufio.NewReaderSize(r, readBuffer), sizes: sizes}
+}
+
+// NewSecureReader returns a reader of the encrypted frames on r after the
+// handshake that gave s (Respond or Initiate).
+func NewSecureReader(r io.Reader, sizes Sizes, s *Session) (*Reader, error) {
+	if s == nil || s.recv == nil {
+		return nil, errors.New("wire: no session")
+	}
+	if sizes.Max()+TagSize > readBuffer {
+		return nil, fmt.Errorf("wire: packets of %d bytes are over the reader's buffer", sizes.Max())
+	}
+	return &Reader{r: bufio.NewReaderSize(r, readBuffer), sizes: sizes, prefOK: true, sess: s}, nil
 }
 
 // ReadPreface reads and checks the connection preface. ReadPacket calls it
@@ -144,6 +166,9 @@ func (r *Reader) ReadPacket(get func(n int) []byte) ([]byte, error) {
 		return nil, fmt.Errorf("wire: buffer of %d bytes for a %d-byte packet", len(buf), n)
 	}
 	buf = buf[:n]
+	if r.sess != nil {
+		return r.open(h, buf)
+	}
 	if _, err := io.ReadFull(r.r, buf); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
@@ -153,6 +178,23 @@ func (r *Reader) ReadPacket(get func(n int) []byte) ([]byte, error) {
 	return buf, nil
 }
 
+// open reads and decrypts an encrypted frame's packet into buf.
+func (r *Reader) open(h [HeaderSize]byte, buf []byte) ([]byte, error) {
+	ct, err := r.r.Peek(len(buf) + TagSize)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("read %d-byte packet: %w", len(buf), err)
+	}
+	out, err := r.sess.recv.Decrypt(buf[:0], h[:], ct)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+	}
+	_, _ = r.r.Discard(len(ct))
+	return out, nil
+}
+
 // Buffered reports whether a whole frame header (at least) is already
 // buffered, so the next read will likely not block.
 func (r *Reader) Buffered() int { return r.r.Buffered() }
@@ -160,7 +202,8 @@ func (r *Reader) Buffered() int { return r.r.Buffered() }
 // Writer writes frames to one connection, buffered: call Flush when no more
 // packets are ready.
 type Writer struct {
-	w *bufio.Writer
+	w    *bufio.Writer
+	sess *Session
 }
 
 // NewWriter returns a writer of frames to w. It writes the preface first.
@@ -172,6 +215,15 @@ func NewWriter(w io.Writer) (*Writer, error) {
 	return &Writer{w: bw}, nil
 }
 
+// NewSecureWriter returns a writer of encrypted frames to w after the
+// handshake that gave s (Initiate or Respond).
+func NewSecureWriter(w io.Writer, s *Session) (*Writer, error) {
+	if s == nil || s.send == nil {
+		return nil, errors.New("wire: no session")
+	}
+	return &Writer{w: bufio.NewWriterSize(w, 64<<10), sess: s}, nil
+}
+
 // WritePacket buffers one frame.
 func (w *Writer) WritePacket(packet []byte) error {
 	var h [HeaderSize]byte
@@ -179,7 +231,21 @@ func (w *Writer) WritePacket(packet []byte) error {
 	if _, err := w.w.Write(h[:]); err != nil {
 		return err
 	}
-	_, err := w.w.Write(packet)
+	if w.sess == nil {
+		_, err := w.w.Write(packet)
+		return err
+	}
+	// Seal into the writer's own buffer when it has room: no copy.
+	if w.w.Available() < len(packet)+TagSize {
+		if err := w.w.Flush(); err != nil {
+			return err
+		}
+	}
+	ct, err := w.sess.send.Encrypt(w.w.AvailableBuffer(), h[:], packet)
+	if err != nil {
+		return err
+	}
+	_, err = w.w.Write(ct)
 	return err
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"cosmossdk.io/math"
 	"github.com/cosmos/cosmos-sdk/codec"
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
@@ -31,6 +32,11 @@ type GenesisParams struct {
 	// keys by; zero (unlike the chain's default) means no schedule, so a
 	// test's keys change only when it asks.
 	SphinxKeyRotationEpochs uint32
+	// Monitors are the accounts (bech32) listed as network monitors.
+	Monitors []string
+	// MinimumPerformance, if set (a decimal such as "0.1"), is the
+	// performance below which a node is not drawn.
+	MinimumPerformance string
 	// CredentialBytesPerUnym, if set, is x/coconut's rate, and the minimum
 	// deposit becomes CredentialMinDeposit: tests buy small credentials.
 	CredentialBytesPerUnym uint64
@@ -56,6 +62,16 @@ func Genesis(p GenesisParams) func(cdc codec.Codec, state app.GenesisState) erro
 		gs.Params.MinimumPledge = sdk.NewInt64Coin(mixnettypes.Denom, Pledge)
 		gs.Params.RewardedSet = mixnettypes.RewardedSetSizes{EntryGateways: p.Entry, ExitGateways: p.Exit, Mixnodes: p.Mixnodes}
 		gs.Params.SphinxKeyRotationEpochs = p.SphinxKeyRotationEpochs
+		if len(p.Monitors) > 0 {
+			gs.Params.NetworkMonitors = p.Monitors
+		}
+		if p.MinimumPerformance != "" {
+			mp, err := math.LegacyNewDecFromStr(p.MinimumPerformance)
+			if err != nil {
+				return err
+			}
+			gs.Params.MinimumPerformance = mp
+		}
 		bz, err := cdc.MarshalJSON(&gs)
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package mixnet_test
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -252,8 +253,9 @@ func gatherValue(t *testing.T, reg *prometheus.Registry, name string, labels map
 	return 0
 }
 
-// TestGarbageRefused: garbage on a node's mix port (not our protocol, wrong
-// sizes, bad MACs) and on its websocket (bad frames, unauthenticated sends)
+// TestGarbageRefused: garbage on a node's mix port (not our protocol, the
+// old plaintext framing, wrong sizes, bad MACs) and on its websocket (bad
+// frames, unauthenticated sends)
 // is refused and counted, and the network keeps carrying traffic.
 func TestGarbageRefused(t *testing.T) {
 	if testing.Short() {
@@ -272,20 +274,40 @@ func TestGarbageRefused(t *testing.T) {
 	}
 	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	c.Close()
+	// A plaintext link (the old framing) is refused before its frame.
 	c, err = net.Dial("tcp", target.MixAddr())
 	if err != nil {
 		t.Fatal(err)
 	}
 	w, _ := wire.NewWriter(c)
+	_ = w.WritePacket(make([]byte, sphinx.Regular.PacketSize()))
+	_ = w.Flush()
+	c.Close()
+	// An encrypted link opened by a stranger: a wrong frame size ends it;
+	// on another, packets with bad MACs are each dropped.
+	_, ident, _ := ed25519.GenerateKey(rand.Reader)
+	key, _ := wire.NewLinkKey(ident)
+	c, w, err = wire.DialLink(t.Context(), target.MixAddr(), key, target.Identity(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
 	_ = w.WritePacket(make([]byte, 1000))
 	_ = w.Flush()
 	c.Close()
-	c, err = net.Dial("tcp", target.MixAddr())
+	c, w, err = wire.DialLink(t.Context(), target.MixAddr(), key, target.Identity(), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	w, _ = wire.NewWriter(c)
+	// A dialler that expects the target's key at another node's address
+	// finds a node presenting another static key: refused at both ends.
+	other := nw.Nodes[3]
+	if _, _, err := wire.DialLink(t.Context(), other.MixAddr(), key, target.Identity(), 5*time.Second); !errors.Is(err, wire.ErrHandshake) {
+		t.Fatalf("a node with another static key was accepted as the target: %v", err)
+	}
+	eventually(t, "wrong-key handshake counted", 20*time.Second, func() bool {
+		return other.Server().Mix().Stats().Dropped["handshake_failed"] == 1
+	})
 	for range 3 {
 		junk := make([]byte, sphinx.Regular.PacketSize())
 		rand.Read(junk)
@@ -294,9 +316,9 @@ func TestGarbageRefused(t *testing.T) {
 	_ = w.Flush()
 	eventually(t, "mix garbage counted", 20*time.Second, func() bool {
 		st := srv.Mix().Stats()
-		return st.Dropped["bad_preface"] == 1 && st.Dropped["bad_frame"] == 1 && st.Dropped["bad_mac"] == 3
+		return st.Dropped["bad_preface"] == 1 && st.Dropped["plaintext_peer"] == 1 && st.Dropped["bad_frame"] == 1 && st.Dropped["bad_mac"] == 3
 	})
-	for reason, want := range map[string]float64{"bad_preface": 1, "bad_frame": 1, "bad_mac": 3} {
+	for reason, want := range map[string]float64{"bad_preface": 1, "plaintext_peer": 1, "bad_frame": 1, "bad_mac": 3} {
 		if got := gatherValue(t, reg, "nyx_mixnode_packets_dropped_total", map[string]string{"reason": reason}); got != want {
 			t.Fatalf("metric dropped{%s} = %v, want %v", reason, got, want)
 		}

@@ -31,6 +31,7 @@ import (
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 
 	"github.com/nyx-privacy/nyx/sidecar/chaintx"
+	"github.com/nyx-privacy/nyx/sidecar/monitor"
 	"github.com/nyx-privacy/nyx/sidecar/node"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/testutil/chain"
@@ -54,6 +55,17 @@ type Options struct {
 	// SphinxKeyRotationEpochs is the chain's rotation schedule; zero means
 	// none (see GenesisParams).
 	SphinxKeyRotationEpochs uint32
+	// Monitors is how many network monitor accounts the chain lists (and
+	// the harness funds); StartMonitor runs a monitor on each.
+	Monitors int
+	// MinimumPerformance is the chain's minimum_performance param (see
+	// GenesisParams); empty keeps the default.
+	MinimumPerformance string
+	// FaultyPorts fronts every in-process node's mix port with a port that
+	// holds the node's identity key and passes on what it reads, dropping
+	// a share of packets that SetDropRate sets (none at first): a real
+	// node, as the network sees it, that loses packets (faulty.go).
+	FaultyPorts bool
 	// EnforceCredentials makes the gateways require bandwidth credentials
 	// (credentials.go); off, clients send freely.
 	EnforceCredentials bool
@@ -79,10 +91,13 @@ type Network struct {
 	// Reader follows the chain's topology for the harness and its clients.
 	Reader *topology.Reader
 	Nodes  []*Node
+	// MonitorKeys are the keys of the monitor accounts (Options.Monitors).
+	MonitorKeys []monitor.Keys
 
-	t    testing.TB
-	opts Options
-	log  *slog.Logger
+	t      testing.TB
+	faulty map[int]*faultyPort
+	opts   Options
+	log    *slog.Logger
 }
 
 // Node is one bonded node of the network.
@@ -119,11 +134,13 @@ func Start(t testing.TB, o Options) *Network {
 		owners[i] = fmt.Sprintf("operator%d", i)
 	}
 	accounts := append([]string{"alice", "bob"}, owners...)
+	monitorKeys, monitorAddrs := newMonitorKeys(t, o.Monitors)
 	c := chain.Start(t, chain.Options{Accounts: accounts, Genesis: Genesis(GenesisParams{
 		EpochDuration: o.EpochDuration, Entry: o.Entry, Exit: o.Exit, Mixnodes: o.Mixnodes,
-		SphinxKeyRotationEpochs: o.SphinxKeyRotationEpochs,
-		CredentialBytesPerUnym:  o.CredentialBytesPerUnym, CredentialMinDeposit: o.CredentialMinDeposit})})
-	nw := &Network{Chain: c, t: t, opts: o, log: slog.New(slog.DiscardHandler)}
+		SphinxKeyRotationEpochs: o.SphinxKeyRotationEpochs, Monitors: monitorAddrs,
+		MinimumPerformance:     o.MinimumPerformance,
+		CredentialBytesPerUnym: o.CredentialBytesPerUnym, CredentialMinDeposit: o.CredentialMinDeposit})})
+	nw := &Network{Chain: c, t: t, opts: o, log: slog.New(slog.DiscardHandler), MonitorKeys: monitorKeys, faulty: map[int]*faultyPort{}}
 	if o.Logs {
 		nw.log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -137,6 +154,7 @@ func Start(t testing.TB, o Options) *Network {
 
 	wctx, wcancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer wcancel()
+	nw.fundMonitors(wctx, monitorAddrs)
 	process := map[int]bool{}
 	for _, i := range o.Process {
 		process[i] = true
@@ -154,8 +172,15 @@ func Start(t testing.TB, o Options) *Network {
 			if err := nw.StartProcess(n); err != nil {
 				t.Fatalf("node %d: %v", i, err)
 			}
-		} else if err := nw.startInProcess(n, n.Keys, ls); err != nil {
-			t.Fatalf("node %d: %v", i, err)
+		} else {
+			if o.FaultyPorts {
+				if ls[0], err = nw.frontWithFaultyPort(n, ls[0]); err != nil {
+					t.Fatalf("node %d: %v", i, err)
+				}
+			}
+			if err := nw.startInProcess(n, n.Keys, ls); err != nil {
+				t.Fatalf("node %d: %v", i, err)
+			}
 		}
 	}
 	t.Cleanup(func() {

@@ -11,6 +11,7 @@ package mixnet_test
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -87,17 +88,29 @@ func holdIdle(addr string, n, sources int) func(context.Context, *attacker) {
 	}
 }
 
-// mixGarbage sends wrong frames and packets with bad MACs to a mix port.
-func mixGarbage(addr string) func(context.Context, *attacker) {
+// mixGarbage sends wrong frames and packets with bad MACs to a mix port,
+// over encrypted links it opens as a stranger, and plaintext links.
+func mixGarbage(addr string, id [32]byte) func(context.Context, *attacker) {
 	return func(ctx context.Context, a *attacker) {
 		junk := make([]byte, sphinx.Regular.PacketSize())
-		for ctx.Err() == nil {
+		_, ident, _ := ed25519.GenerateKey(rand.Reader)
+		key, _ := wire.NewLinkKey(ident)
+		for i := 0; ctx.Err() == nil; i++ {
 			c, err := a.dialer().DialContext(ctx, "tcp", addr)
 			if err != nil {
 				sleep(ctx, 50*time.Millisecond)
 				continue
 			}
-			w, err := wire.NewWriter(c)
+			var w *wire.Writer
+			if i%4 == 3 {
+				w, err = wire.NewWriter(c)
+			} else {
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				var s *wire.Session
+				if s, err = wire.Initiate(c, key, id); err == nil {
+					w, err = wire.NewSecureWriter(c, s)
+				}
+			}
 			if err == nil {
 				for range 20 {
 					rand.Read(junk)
@@ -259,7 +272,7 @@ func TestSoak(t *testing.T) {
 		// More idle connections than a node admits in all, from 8 addresses
 		// (127.0.x.y for x = 0..7), so a limit per address alone would not do.
 		add(id+" mix idle", holdIdle(n.MixAddr(), 1100, 8))
-		add(id+" mix garbage", mixGarbage(n.MixAddr()))
+		add(id+" mix garbage", mixGarbage(n.MixAddr(), n.Identity()))
 		u, err := url.Parse(n.ClientsURL())
 		if err != nil {
 			t.Fatal(err)
@@ -323,7 +336,7 @@ func TestSoak(t *testing.T) {
 			delete(missing, string(m))
 		}
 		for _, m := range already {
-			take(m.Data)
+			take(m)
 		}
 		ctx := timeout(t, 2*time.Minute)
 		for len(missing) > 0 {

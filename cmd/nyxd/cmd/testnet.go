@@ -36,6 +36,7 @@ func initFilesCmd() *cobra.Command {
 		timeoutCommit time.Duration
 		mixnetEpoch   time.Duration
 		rewardPool    string
+		monitors      []string
 		vestingGrant  string
 	)
 	cmd := &cobra.Command{
@@ -75,15 +76,16 @@ gRPC, REST. Start each node with: nyxd start --home <output-dir>/node<i>`,
 				grant = &devnet.VestingGrant{Account: name, Amount: c.Amount}
 			}
 			net, err := devnet.Write(devnet.Config{
-				Vesting:       grant,
-				MixnetEpoch:   mixnetEpoch,
-				RewardPool:    pool,
-				Dir:           outputDir,
-				ChainID:       chainID,
-				Validators:    validators,
-				Ports:         func(i int) devnet.Ports { return devnet.PortsAt(basePort, i) },
-				Accounts:      names,
-				TimeoutCommit: timeoutCommit,
+				Vesting:         grant,
+				MixnetEpoch:     mixnetEpoch,
+				NetworkMonitors: monitors,
+				RewardPool:      pool,
+				Dir:             outputDir,
+				ChainID:         chainID,
+				Validators:      validators,
+				Ports:           func(i int) devnet.Ports { return devnet.PortsAt(basePort, i) },
+				Accounts:        names,
+				TimeoutCommit:   timeoutCommit,
 			})
 			if err != nil {
 				return err
@@ -109,6 +111,7 @@ gRPC, REST. Start each node with: nyxd start --home <output-dir>/node<i>`,
 	f.DurationVar(&timeoutCommit, "timeout-commit", time.Second, "CometBFT's pause after each block")
 	f.DurationVar(&mixnetEpoch, "mixnet-epoch", 0, "x/mixnet epoch duration (default: the module's, one hour)")
 	f.StringVar(&rewardPool, "reward-pool", "", "unym for x/mixnet's reward pool at genesis, e.g. 100000000000unym")
+	f.StringSliceVar(&monitors, "network-monitors", nil, "accounts x/mixnet takes performance reports from (comma-separated n1... addresses)")
 	f.StringVar(&vestingGrant, "vesting", "", "give one of --accounts an x/vesting account at genesis on Nym's schedule (8 periods of 3 months), e.g. dave=80000000000unym")
 	return cmd
 }
