@@ -176,6 +176,25 @@ func (c *Client) Reply(ctx context.Context, tag SenderTag, data []byte) (Message
 	return c.sender.Reply(tag, data)
 }
 
+// OutstandingSURBs is how many reply SURBs this client has given the
+// recipient to (over SendAnonymous and top-ups) and not yet seen used or
+// expire: the replies to can still send without asking.
+func (c *Client) OutstandingSURBs(to Address) int { return c.sender.outstandingTo(to) }
+
+// GiveSURBs sends the recipient to, which this client has sent anonymous
+// messages to, n more reply SURBs (at most MaxSURBsPerMessage, and no more
+// than keeps the SURBs outstanding with to within the configured bound), so
+// that a stream of replies need not wait for the replier to ask.
+func (c *Client) GiveSURBs(ctx context.Context, to Address, n int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.bandwidthStopped(); err != nil {
+		return err
+	}
+	return c.sender.topUpTo(to, n)
+}
+
 // Reports delivers a Report for every message this client sent.
 func (c *Client) Reports() <-chan Report { return c.sender.Reports() }
 

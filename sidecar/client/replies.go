@@ -547,3 +547,25 @@ func (s *Sender) HeldSURBBytes(tag SenderTag) []byte {
 	}
 	return out
 }
+
+// outstandingTo is how many SURBs the asker has outstanding with to.
+func (s *Sender) outstandingTo(to Address) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tag, ok := s.replies.tags[to]
+	if !ok {
+		return 0
+	}
+	return s.replies.given[tag]
+}
+
+// topUpTo gives to n more SURBs under the tag this client uses with it.
+func (s *Sender) topUpTo(to Address, n int) error {
+	s.mu.Lock()
+	tag, ok := s.replies.tags[to]
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: nothing sent anonymously to %s yet", ErrUnknownTag, to)
+	}
+	return s.topUp(tag, n)
+}
