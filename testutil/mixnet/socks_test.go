@@ -234,6 +234,11 @@ func TestSOCKS5(t *testing.T) {
 		if n := s.px.OutstandingSURBs(s.req.Address()); n == 0 {
 			t.Fatal("the proxy has no reply SURBs outstanding with the requester")
 		}
+		// The 1 MB fetches took hundreds of SURBs each: none of the
+		// requester's replies waited for SURBs in vain.
+		if st.Failed != 0 {
+			t.Fatalf("%d of the requester's reply packets failed (no SURBs came in time?)", st.Failed)
+		}
 		if st.Sent == 0 || s.px.Stats().Received == 0 {
 			t.Fatalf("no replies: requester sent %d packets, proxy received %d messages", st.Sent, s.px.Stats().Received)
 		}
