@@ -23,6 +23,7 @@ import (
 	"github.com/nyx-privacy/nyx/sidecar/gatewayclient"
 	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
+	"github.com/nyx-privacy/nyx/sphinx"
 )
 
 // ErrNotConnected: there is no open connection to the gateway.
@@ -124,7 +125,10 @@ func New(cfg Config, keys *Keys, shared gatewayproto.SharedKey, topo func() *top
 	}
 	c := &Client{cfg: cfg, keys: keys, shared: shared, topo: topo, log: log.With("component", "client"),
 		inbox: make(chan Message, cfg.ReceiveBuffer), slots: make(chan struct{}, cfg.ReceiveBuffer), ready: make(chan struct{}),
-		reasm: newReassembler(cfg.Sender.Geometry.PayloadSize)}
+		// Each sender picks its own packet size: a message may come in as
+		// many fragments as regular packets (the smallest that carry
+		// messages) cut it into, whatever this client sends.
+		reasm: newReassembler(min(cfg.Sender.Geometry.PayloadSize, sphinx.Regular.PayloadSize))}
 	s, err := NewSender(cfg.Sender, keys, c.Address(), topo, c.transmit, cfg.LoopCover, c.log)
 	if err != nil {
 		return nil, err
