@@ -188,15 +188,24 @@ func (c *Client) OutstandingSURBs(to Address) int { return c.sender.outstandingT
 // GiveSURBs sends the recipient to, which this client has sent anonymous
 // messages to, n more reply SURBs (at most MaxSURBsPerMessage, and no more
 // than keeps the SURBs outstanding with to within the configured bound), so
-// that a stream of replies need not wait for the replier to ask.
-func (c *Client) GiveSURBs(ctx context.Context, to Address, n int) error {
+// that a stream of replies need not wait for the replier to ask. It returns
+// how many it gave (none, when the bound is reached); they go as one
+// message of SURBMessagePackets packets.
+func (c *Client) GiveSURBs(ctx context.Context, to Address, n int) (int, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return 0, err
 	}
 	if err := c.bandwidthStopped(); err != nil {
-		return err
+		return 0, err
 	}
 	return c.sender.topUpTo(to, n)
+}
+
+// SURBMessagePackets is how many packets of payloadSize bytes an anonymous
+// message of dataLen bytes with surbs reply SURBs takes (a top-up: no data).
+func SURBMessagePackets(payloadSize, surbs, dataLen int) int {
+	c := ChunkCapacity(payloadSize)
+	return max(1, (1+len(SenderTag{})+1+surbs*surbRecordSize+dataLen+c-1)/c)
 }
 
 // Reports delivers a Report for every message this client sent.

@@ -116,6 +116,13 @@ func (g *gate) send(ctx context.Context, packets int, queue func() error) error 
 	}
 }
 
+// unadmit takes back packets admitted that were not queued.
+func (g *gate) unadmit(packets int) {
+	g.mu.Lock()
+	g.admitted -= uint64(packets)
+	g.mu.Unlock()
+}
+
 // Reply SURBs. The requester answers only over the SURBs the client gives
 // it: every frame it sends costs one, and the streams protocol has no
 // acknowledgements, so the SURBs are its window. An Open carries openSURBs
@@ -134,16 +141,15 @@ const (
 	topUpSURBs = client.MaxSURBsPerMessage
 )
 
-// surbRecord is the size of one reply SURB in a message (expiry, reply
-// key, SURB).
-var surbRecord = 8 + client.ReplyKeySize + sphinx.Regular.SURBSize()
+// errNothingGiven: a top-up found the SURBs outstanding at their bound.
+var errNothingGiven = errors.New("streams: no reply SURBs given: the bound is reached")
 
 type mixnetClient struct {
 	c         *client.Client
 	gate      *gate
 	max       int
 	requester client.Address
-	chunk     int // message bytes a packet carries
+	payload   int // payload size of c's packets
 	topping   atomic.Bool
 }
 
@@ -152,7 +158,7 @@ type mixnetClient struct {
 // requester at requester as anonymous messages: with c's sender tag and
 // reply SURBs, never c's address.
 func NewMixnetClientTransport(c *client.Client, g sphinx.Geometry, requester client.Address) ClientTransport {
-	return &mixnetClient{c: c, gate: newGate(c), max: singleMessage(c, g, anonymousHeader), chunk: client.ChunkCapacity(geometry(g).PayloadSize), requester: requester}
+	return &mixnetClient{c: c, gate: newGate(c), max: singleMessage(c, g, anonymousHeader), payload: geometry(g).PayloadSize, requester: requester}
 }
 
 func (m *mixnetClient) Send(ctx context.Context, msg []byte) error {
@@ -168,8 +174,7 @@ func (m *mixnetClient) Send(ctx context.Context, msg []byte) error {
 			surbs = 1
 		}
 	}
-	packets := (anonymousHeader + surbs*surbRecord + len(msg) + m.chunk - 1) / m.chunk
-	return m.gate.send(ctx, packets, func() error {
+	return m.gate.send(ctx, client.SURBMessagePackets(m.payload, surbs, len(msg)), func() error {
 		_, err := m.c.SendAnonymous(ctx, m.requester, msg, surbs)
 		return err
 	})
@@ -181,9 +186,21 @@ func (m *mixnetClient) Receive(ctx context.Context) ([]byte, error) {
 		// Off the receive path: making SURBs takes a while.
 		go func() {
 			defer m.topping.Store(false)
-			// A top-up that cannot go now (a full queue) is retried at
-			// the next reply; the requester also asks when it runs short.
-			_ = m.c.GiveSURBs(ctx, m.requester, topUpSURBs)
+			// Through the gate like the frames, so that it counts the
+			// top-up's packets as its own. A top-up that cannot go is
+			// tried again at the next reply; the requester also asks
+			// when it runs short.
+			_ = m.gate.send(ctx, client.SURBMessagePackets(m.payload, topUpSURBs, 0), func() error {
+				n, err := m.c.GiveSURBs(ctx, m.requester, topUpSURBs)
+				if err == nil && n == 0 {
+					return errNothingGiven
+				}
+				if err == nil {
+					// Fewer than asked (the bound) may take fewer packets.
+					m.gate.unadmit(client.SURBMessagePackets(m.payload, topUpSURBs, 0) - client.SURBMessagePackets(m.payload, n, 0))
+				}
+				return err
+			})
 		}()
 	}
 	return msg.Data, err
