@@ -23,6 +23,7 @@ import (
 	"github.com/nyx-privacy/nyx/sidecar/gatewayclient"
 	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
+	"github.com/nyx-privacy/nyx/sphinx"
 )
 
 // ErrNotConnected: there is no open connection to the gateway.
@@ -124,7 +125,10 @@ func New(cfg Config, keys *Keys, shared gatewayproto.SharedKey, topo func() *top
 	}
 	c := &Client{cfg: cfg, keys: keys, shared: shared, topo: topo, log: log.With("component", "client"),
 		inbox: make(chan Message, cfg.ReceiveBuffer), slots: make(chan struct{}, cfg.ReceiveBuffer), ready: make(chan struct{}),
-		reasm: newReassembler(cfg.Sender.Geometry.PayloadSize)}
+		// Each sender picks its own packet size: a message may come in as
+		// many fragments as regular packets (the smallest that carry
+		// messages) cut it into, whatever this client sends.
+		reasm: newReassembler(min(cfg.Sender.Geometry.PayloadSize, sphinx.Regular.PayloadSize))}
 	s, err := NewSender(cfg.Sender, keys, c.Address(), topo, c.transmit, cfg.LoopCover, c.log)
 	if err != nil {
 		return nil, err
@@ -174,6 +178,34 @@ func (c *Client) Reply(ctx context.Context, tag SenderTag, data []byte) (Message
 		return MessageID{}, err
 	}
 	return c.sender.Reply(tag, data)
+}
+
+// OutstandingSURBs is how many reply SURBs this client has given the
+// recipient to (over SendAnonymous and top-ups) and not yet seen used or
+// expire: the replies to can still send without asking.
+func (c *Client) OutstandingSURBs(to Address) int { return c.sender.outstandingTo(to) }
+
+// GiveSURBs sends the recipient to, which this client has sent anonymous
+// messages to, n more reply SURBs (at most MaxSURBsPerMessage, and no more
+// than keeps the SURBs outstanding with to within the configured bound), so
+// that a stream of replies need not wait for the replier to ask. It returns
+// how many it gave (none, when the bound is reached); they go as one
+// message of SURBMessagePackets packets.
+func (c *Client) GiveSURBs(ctx context.Context, to Address, n int) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := c.bandwidthStopped(); err != nil {
+		return 0, err
+	}
+	return c.sender.topUpTo(to, n)
+}
+
+// SURBMessagePackets is how many packets of payloadSize bytes an anonymous
+// message of dataLen bytes with surbs reply SURBs takes (a top-up: no data).
+func SURBMessagePackets(payloadSize, surbs, dataLen int) int {
+	c := ChunkCapacity(payloadSize)
+	return max(1, (1+len(SenderTag{})+1+surbs*surbRecordSize+dataLen+c-1)/c)
 }
 
 // Reports delivers a Report for every message this client sent.

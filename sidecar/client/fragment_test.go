@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
+	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
 
@@ -135,5 +137,39 @@ func TestReassembler(t *testing.T) {
 	r.add(piece(10, 0, 2, "a"), now)
 	if _, abandoned, _ := r.add(piece(11, 0, 2, "b"), now.Add(reassemblyTTL+time.Second)); abandoned != 1 || r.pending() != 1 {
 		t.Fatalf("expiry: abandoned %d, pending %d", abandoned, r.pending())
+	}
+}
+
+// TestReassemblerTakesSmallerPackets: a client that sends extended packets
+// puts together a message a sender of regular packets cut into the most
+// fragments (an anonymous message with the most SURBs and the longest
+// data): senders choose their packet size, not the recipient.
+func TestReassemblerTakesSmallerPackets(t *testing.T) {
+	k, err := GenerateKeys(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := DefaultSenderConfig()
+	sc.Geometry = sphinx.Extended8
+	c, err := New(Config{GatewayURL: "ws://127.0.0.1:1/", Sender: sc}, k, gatewayproto.SharedKey{}, func() *topology.Topology { return nil }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := make([]byte, maxEncodedMessage)
+	rand.Read(msg)
+	chunks := split(msg, ChunkCapacity(sphinx.Regular.PayloadSize))
+	if len(chunks) <= maxFragments(sphinx.Extended8.PayloadSize) {
+		t.Fatalf("%d regular fragments fit the extended bound: the test shows nothing", len(chunks))
+	}
+	var got []byte
+	for i, ch := range chunks {
+		b, _, err := c.reasm.add(Piece{ID: MessageID{7}, Index: i, Count: len(chunks), Data: ch}, time.Now())
+		if err != nil {
+			t.Fatalf("fragment %d of %d: %v", i, len(chunks), err)
+		}
+		got = b
+	}
+	if !bytes.Equal(got, msg) {
+		t.Fatalf("put together %d bytes, want the %d sent", len(got), len(msg))
 	}
 }

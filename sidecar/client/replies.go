@@ -547,3 +547,38 @@ func (s *Sender) HeldSURBBytes(tag SenderTag) []byte {
 	}
 	return out
 }
+
+// outstandingTo is how many SURBs the asker has outstanding with to.
+func (s *Sender) outstandingTo(to Address) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tag, ok := s.replies.tags[to]
+	if !ok {
+		return 0
+	}
+	return s.replies.given[tag]
+}
+
+// topUpTo gives to n more SURBs under the tag this client uses with it,
+// and returns how many it gave.
+func (s *Sender) topUpTo(to Address, n int) (int, error) {
+	s.mu.Lock()
+	tag, ok := s.replies.tags[to]
+	s.mu.Unlock()
+	if !ok {
+		return 0, fmt.Errorf("%w: nothing sent anonymously to %s yet", ErrUnknownTag, to)
+	}
+	t := s.topo()
+	if t == nil {
+		return 0, ErrNoTopology
+	}
+	_, rs, err := s.makeSURBs(t, to, min(n, MaxSURBsPerMessage), true)
+	if err != nil || len(rs) == 0 {
+		return 0, err
+	}
+	if _, err := s.sendTo(to, &message{kind: kindSURBs, tag: tag, surbs: rs}, true); err != nil {
+		s.forgetSURBs(tag, rs)
+		return 0, err
+	}
+	return len(rs), nil
+}

@@ -174,7 +174,7 @@ func (r *Requester) Run(ctx context.Context) error {
 		tag, msg, err := r.t.Receive(ctx)
 		if errors.Is(err, streams.ErrEnvelope) {
 			r.malformed.Add(1)
-			r.rlog.Log(slog.LevelDebug, "envelope", "message without a stream envelope dropped", "err", err)
+			r.rlog.Log(slog.LevelDebug, "envelope", "message that is not anonymous (no sender tag) dropped", "err", err)
 			continue
 		}
 		if err != nil {

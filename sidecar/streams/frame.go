@@ -20,9 +20,11 @@
 //
 // The streams run over a small transport (ClientTransport,
 // ServiceTransport); NewMixnetClientTransport and NewMixnetServiceTransport
-// implement it over a nym-client with addressed messages, so the requester
-// sees the address of the client it serves (a temporary limit until reply
-// SURBs replace the address).
+// implement it over a nym-client with anonymous messages: the client sends
+// each frame with its sender tag (and reply SURBs) instead of its address,
+// the requester replies to the tag over the SURBs, and never learns whom it
+// serves. The SURBs are the requester's window: the client tops them up as
+// replies come (see NewMixnetClientTransport).
 package streams
 
 import (

@@ -19,9 +19,46 @@ type Requester struct {
 	cfg      requester.Config
 	geometry sphinx.Geometry
 
-	mu   sync.Mutex
-	r    *requester.Requester
-	stop func()
+	mu       sync.Mutex
+	r        *requester.Requester
+	stop     func()
+	received []Received
+}
+
+// Received is a message the requester's transport handed it: the tag it
+// names its sender by, and the frame.
+type Received struct {
+	Tag   string
+	Frame []byte
+}
+
+// maxReceived bounds the messages a Requester keeps for Received.
+const maxReceived = 1000
+
+// Received returns the first messages (up to 1,000) the requester got
+// from its transport, in order: all it learnt of its clients.
+func (r *Requester) Received() []Received {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Received(nil), r.received...)
+}
+
+// recorder keeps what a transport hands the requester.
+type recorder struct {
+	streams.ServiceTransport
+	r *Requester
+}
+
+func (t recorder) Receive(ctx context.Context) (string, []byte, error) {
+	tag, msg, err := t.ServiceTransport.Receive(ctx)
+	if err == nil {
+		t.r.mu.Lock()
+		if len(t.r.received) < maxReceived {
+			t.r.received = append(t.r.received, Received{Tag: tag, Frame: append([]byte(nil), msg...)})
+		}
+		t.r.mu.Unlock()
+	}
+	return tag, msg, err
 }
 
 // StartRequester starts a client and a network requester on it with cfg
@@ -37,7 +74,7 @@ func (nw *Network) StartRequester(t testing.TB, cfg requester.Config, o ClientOp
 }
 
 func (r *Requester) start() error {
-	q, err := requester.New(streams.NewMixnetServiceTransport(r.Client.Client, r.geometry), r.cfg, r.nw.log.With("service", "requester"))
+	q, err := requester.New(recorder{streams.NewMixnetServiceTransport(r.Client.Client, r.geometry), r}, r.cfg, r.nw.log.With("service", "requester"))
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/net/proxy"
 
+	"github.com/nyx-privacy/nyx/sidecar/client"
 	"github.com/nyx-privacy/nyx/sidecar/exitpolicy"
 	"github.com/nyx-privacy/nyx/sidecar/requester"
 	"github.com/nyx-privacy/nyx/sidecar/streams"
@@ -201,6 +202,48 @@ func TestSOCKS5(t *testing.T) {
 		}
 	})
 
+	t.Run("anonymous", func(t *testing.T) {
+		// Everything the requester got so far (the fetches above): each
+		// message named its sender by one 16-byte sender tag, over whose
+		// SURBs the requester replied, and nothing it got holds the
+		// proxy's address or any of its keys.
+		got := s.req.Received()
+		if len(got) == 0 {
+			t.Fatal("the requester received nothing")
+		}
+		a := s.px.Address()
+		secrets := [][]byte{a.MarshalBinary(), a.Identity[:], a.Encryption[:], []byte(a.String())}
+		tag := got[0].Tag
+		for i, m := range got {
+			if len(m.Tag) != len(client.SenderTag{}) {
+				t.Fatalf("message %d: tag of %d bytes, not a sender tag", i, len(m.Tag))
+			}
+			if m.Tag != tag {
+				t.Fatalf("message %d: another tag than the first message's, from the one proxy", i)
+			}
+			for _, x := range secrets {
+				if bytes.Contains([]byte(m.Tag), x) || bytes.Contains(m.Frame, x) || bytes.Contains(x, []byte(m.Tag)) {
+					t.Fatalf("message %d holds the proxy's address or a key of it", i)
+				}
+			}
+		}
+		st := s.req.Stats()
+		if st.Received < uint64(len(got)) {
+			t.Fatalf("the requester's client received %d messages, its transport handed on %d", st.Received, len(got))
+		}
+		if n := s.px.OutstandingSURBs(s.req.Address()); n == 0 {
+			t.Fatal("the proxy has no reply SURBs outstanding with the requester")
+		}
+		// The 1 MB fetches took hundreds of SURBs each: none of the
+		// requester's replies waited for SURBs in vain.
+		if st.Failed != 0 {
+			t.Fatalf("%d of the requester's reply packets failed (no SURBs came in time?)", st.Failed)
+		}
+		if st.Sent == 0 || s.px.Stats().Received == 0 {
+			t.Fatalf("no replies: requester sent %d packets, proxy received %d messages", st.Sent, s.px.Stats().Received)
+		}
+	})
+
 	t.Run("upload", func(t *testing.T) {
 		body := s.files.files["1m"]
 		resp, err := httpVia(t, s.px.Addr).Post(fmt.Sprintf("http://127.0.0.1:%d/sum", s.files.port), "application/octet-stream", bytes.NewReader(body))
@@ -256,18 +299,28 @@ func TestSOCKS5(t *testing.T) {
 	})
 
 	t.Run("malformed", func(t *testing.T) {
-		// A stranger's garbage through the mixnet: messages without an
-		// envelope, and envelopes around bytes that are no frame. Each is
-		// dropped and counted, and the requester goes on serving.
+		// A stranger's garbage through the mixnet: messages that name
+		// their sender by address (the old addressed envelope among them)
+		// instead of a sender tag, and anonymous messages of bytes that
+		// are no frame. Each is dropped and counted, and the requester
+		// goes on serving.
 		m := s.nw.StartClient(t, mixnet.ClientOptions{Gateway: s.nw.Gateway(0)})
 		env := append([]byte{1}, m.Address().MarshalBinary()...)
-		bad := [][]byte{[]byte("hello"), {}, append(env, 99, 1, 2), append(append([]byte(nil), env...), streams.Frame{Kind: streams.KindData, Stream: 1}.Marshal()...)}
+		frame := streams.Frame{Kind: streams.KindOpen, Stream: 1, Data: []byte{0, 80, 9, 'l', 'o', 'c', 'a', 'l', 'h', 'o', 's', 't'}}.Marshal()
+		addressed := [][]byte{[]byte("hello"), {}, append(append([]byte(nil), env...), frame...), frame}
+		anonymous := [][]byte{{99, 1, 2}, {}}
 		before := s.req.Service().Stats().Malformed
-		for _, b := range bad {
+		for _, b := range addressed {
 			if _, err := m.Send(context.Background(), s.req.Address(), b); err != nil {
 				t.Fatal(err)
 			}
 		}
+		for _, b := range anonymous {
+			if _, err := m.SendAnonymous(context.Background(), s.req.Address(), b, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bad := append(addressed, anonymous...)
 		deadline := time.Now().Add(30 * time.Second)
 		for s.req.Service().Stats().Malformed < before+uint64(len(bad)) && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
