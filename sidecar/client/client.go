@@ -54,7 +54,9 @@ type Config struct {
 	// home's wallet, bandwidth.go); nil presents none.
 	Bandwidth gatewayclient.Bandwidth
 	// StateFile, if set, keeps the client's state across a restart (see
-	// state.go): written when Run returns, read back and removed by New.
+	// state.go): written when Run returns, read back by New; received
+	// chunks are journaled beside it (journal.go) before they are
+	// acknowledged to the gateway, so a kill loses none either.
 	StateFile string
 }
 
