@@ -382,6 +382,11 @@ func (c *Client) session(ctx context.Context) error {
 		case <-ackerDone:
 			return <-ackErr
 		}
+		if c.journal.full() {
+			// Here, between payloads, nothing changes the reassembler
+			// the snapshot reads.
+			c.journal.compactNow()
+		}
 	}
 }
 

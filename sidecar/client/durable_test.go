@@ -20,7 +20,15 @@ import (
 // hands its app the two unread messages and the four-chunk message once
 // the lost chunk comes again (the other chunks came back from the
 // journal), and nothing twice.
+//
+// Compacted: the journal is compacted (a snapshot written, the file
+// emptied) after every payload, with the same outcome.
 func TestKilledClientLosesNothing(t *testing.T) {
+	t.Run("journal", func(t *testing.T) { testKilledClient(t, false) })
+	t.Run("compacted", func(t *testing.T) { testKilledClient(t, true) })
+}
+
+func testKilledClient(t *testing.T, compact bool) {
 	ctx, cancel := context.WithCancel(testCtx(t))
 	defer cancel()
 	n := newTestNet(t, 1)
@@ -62,6 +70,9 @@ func TestKilledClientLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if compact {
+		b.journal.max = 1
+	}
 	bctx, kill := context.WithCancel(ctx)
 	ran := make(chan struct{})
 	go func() {
@@ -99,6 +110,11 @@ func TestKilledClientLosesNothing(t *testing.T) {
 		t.Fatal("the lost chunk came again before the kill: make AckWait longer")
 	}
 
+	if compact {
+		if b.journal.compactions.Load() == 0 {
+			t.Fatal("the journal was never compacted")
+		}
+	}
 	b.abandon.Store(true)
 	kill()
 	<-ran
@@ -106,7 +122,16 @@ func TestKilledClientLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go b2.Run(ctx)
+	ran2 := make(chan struct{})
+	go func() {
+		defer close(ran2)
+		b2.Run(ctx)
+	}()
+	// b2 writes its state when it stops: before the temporary dir goes.
+	defer func() {
+		cancel()
+		<-ran2
+	}()
 	for len(want) > 0 {
 		m, err := b2.Receive(ctx)
 		if err != nil {

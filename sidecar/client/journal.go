@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -121,13 +122,22 @@ func readJournal(b []byte) []journalRecord {
 
 // journal appends records with group commits.
 type journal struct {
-	f      *os.File
-	mu     sync.Mutex
-	closed bool
-	q      []commitReq
-	wake   chan struct{}
-	done   chan struct{}
-	exited chan struct{}
+	f    *os.File
+	size int64 // bytes written since the file was emptied (loop only)
+	max  int64 // beyond it the loop compacts
+	// compact writes a snapshot of all the journal holds (the state
+	// file); the loop calls it, with the queue flushed, before it
+	// empties the file.
+	compact     func() error
+	compactions atomic.Uint64
+	log         func(msg string, args ...any)
+	rotate      chan chan struct{}
+	mu          sync.Mutex
+	closed      bool
+	q           []commitReq
+	wake        chan struct{}
+	done        chan struct{}
+	exited      chan struct{}
 }
 
 type commitReq struct {
@@ -135,14 +145,43 @@ type commitReq struct {
 	ok  chan error
 }
 
+// defaultJournalMax is the journal size that makes the client write a
+// snapshot and empty it: received traffic grows the journal, and a
+// snapshot holds only what is still unread or incomplete.
+const defaultJournalMax = 32 << 20
+
 func openJournal(path string) (*journal, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	j := &journal{f: f, wake: make(chan struct{}, 1), done: make(chan struct{}), exited: make(chan struct{})}
+	j := &journal{f: f, max: defaultJournalMax, rotate: make(chan chan struct{}), log: func(string, ...any) {},
+		wake: make(chan struct{}, 1), done: make(chan struct{}), exited: make(chan struct{})}
 	go j.loop()
 	return j, nil
+}
+
+// full reports whether the journal has grown past its bound; the caller
+// (the one goroutine that changes what the snapshot reads) then calls
+// compactNow.
+func (j *journal) full() bool {
+	if j == nil || j.compact == nil {
+		return false
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.size > j.max
+}
+
+// compactNow has the loop write a snapshot and empty the file; it returns
+// when that is done (or the journal is closed).
+func (j *journal) compactNow() {
+	done := make(chan struct{})
+	select {
+	case j.rotate <- done:
+		<-done
+	case <-j.exited:
+	}
 }
 
 // commit queues rec (nil: nothing to write, only wait for the next
@@ -173,6 +212,20 @@ func (j *journal) loop() {
 	for {
 		select {
 		case <-j.wake:
+		case done := <-j.rotate:
+			j.flush()
+			if err := j.compact(); err != nil {
+				j.log("receive journal not compacted: state not written", "err", err)
+			} else if err := j.f.Truncate(0); err != nil {
+				j.log("receive journal not emptied", "err", err)
+			} else {
+				j.mu.Lock()
+				j.size = 0
+				j.mu.Unlock()
+				j.compactions.Add(1)
+			}
+			close(done)
+			continue
 		case <-j.done:
 			j.flush()
 			return
@@ -209,6 +262,9 @@ func (j *journal) flush() {
 		if _, err = j.f.Write(buf); err == nil {
 			err = j.f.Sync()
 		}
+		j.mu.Lock()
+		j.size += int64(len(buf))
+		j.mu.Unlock()
 	}
 	for _, r := range q {
 		r.ok <- err
@@ -297,6 +353,8 @@ func (c *Client) restore() error {
 	if err != nil {
 		return fmt.Errorf("open receive journal: %w", err)
 	}
+	j.compact = func() error { return c.saveState(true) }
+	j.log = func(msg string, args ...any) { c.log.Error(msg, args...) }
 	c.journal = j
 	return nil
 }

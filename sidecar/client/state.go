@@ -149,7 +149,8 @@ func (c *Client) saveState(keep bool) error {
 		}
 		st.Held = append(st.Held, sh)
 	}
-	s.mu.Unlock()
+	// Reports are made with s.mu held: drained and put back under it, none
+	// comes in between to fill the queue.
 	var reports []Report
 	for done := false; !done; {
 		select {
@@ -164,6 +165,12 @@ func (c *Client) saveState(keep bool) error {
 			done = true
 		}
 	}
+	if keep {
+		for _, r := range reports {
+			s.reports <- r
+		}
+	}
+	s.mu.Unlock()
 	var kept []Message
 	for done := false; !done; {
 		select {
@@ -183,9 +190,6 @@ func (c *Client) saveState(keep bool) error {
 		}
 	}
 	if keep {
-		for _, r := range reports {
-			s.reports <- r
-		}
 		for _, m := range kept {
 			c.slots <- struct{}{}
 			c.inbox <- m
