@@ -123,7 +123,7 @@ func readJournal(b []byte) []journalRecord {
 // journal appends records with group commits.
 type journal struct {
 	f    *os.File
-	size int64 // bytes written since the file was emptied (loop only)
+	size int64 // record bytes queued or written since the file was emptied
 	max  int64 // beyond it the loop compacts
 	// compact writes a snapshot of all the journal holds (the state
 	// file); the loop calls it, with the queue flushed, before it
@@ -199,6 +199,7 @@ func (j *journal) commit(rec []byte) <-chan error {
 		return ok
 	}
 	j.q = append(j.q, commitReq{rec: rec, ok: ok})
+	j.size += int64(len(rec))
 	j.mu.Unlock()
 	select {
 	case j.wake <- struct{}{}:
@@ -219,8 +220,12 @@ func (j *journal) loop() {
 			} else if err := j.f.Truncate(0); err != nil {
 				j.log("receive journal not emptied", "err", err)
 			} else {
+				// Records queued meanwhile go to the emptied file.
 				j.mu.Lock()
 				j.size = 0
+				for _, r := range j.q {
+					j.size += int64(len(r.rec))
+				}
 				j.mu.Unlock()
 				j.compactions.Add(1)
 			}
@@ -262,9 +267,6 @@ func (j *journal) flush() {
 		if _, err = j.f.Write(buf); err == nil {
 			err = j.f.Sync()
 		}
-		j.mu.Lock()
-		j.size += int64(len(buf))
-		j.mu.Unlock()
 	}
 	for _, r := range q {
 		r.ok <- err
