@@ -405,6 +405,7 @@ func FuzzJournal(f *testing.F) {
 	f.Add(frame(chunkRecord([]byte("piece"), false, SenderTag{}), takenRecord(MessageID{1})))
 	f.Add(frame(chunkRecord(nil, true, SenderTag{1, 2})))
 	f.Add(frame([]byte{recTaken}))
+	f.Add(frame(padRecord(100), takenRecord(MessageID{2})))
 	f.Add([]byte{0, 0, 0, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var re [][]byte
@@ -414,6 +415,8 @@ func FuzzJournal(f *testing.F) {
 				re = append(re, chunkRecord(r.plain, r.reply, r.rtag))
 			case recTaken:
 				re = append(re, takenRecord(r.id))
+			case recPad:
+				re = append(re, append([]byte{recPad}, r.plain...))
 			default:
 				t.Fatalf("record of kind %d kept", r.kind)
 			}

@@ -24,19 +24,26 @@ import (
 //
 // Writes are group-committed: records queued within commitWindow share one
 // write and one fsync, so a burst of deliveries costs a few fsyncs. Every
-// delivered payload waits for a commit before its ack, cover and SURB-ACKs
-// included (they write nothing): the gateway cannot tell them apart by the
-// timing of the client's ack.
+// delivered payload waits for a commit before its ack, SURB-ACKs included,
+// and one that brings nothing to keep (cover, a duplicate) writes a padding
+// record as long as a chunk's: the gateway cannot tell cover from messages
+// by the timing of the client's ack. (SURB-ACKs, a size class of their
+// own, write nothing.)
 //
 // A record is: length (4 bytes, big endian), CRC-32C of the body (4
 // bytes), body. Body: kind 'C' (a chunk): a flags byte (bit 0: it came
-// over a reply SURB), the reply tag (16 bytes), the chunk's plaintext; or
-// kind 'T' (taken): the message id (8 bytes). A torn or damaged tail (a
+// over a reply SURB), the reply tag (16 bytes), the chunk's plaintext;
+// kind 'T' (taken): the message id (8 bytes); or kind 'P' (padding, for a
+// payload with nothing to keep, as long as a chunk's record). A torn or damaged tail (a
 // kill during a write) ends the replay there.
 
 const (
 	recChunk = 'C'
 	recTaken = 'T'
+	// recPad stands in for a payload that brought nothing to keep (cover,
+	// a duplicate, garbage): as long as a chunk's record, so that it costs
+	// the commit what a chunk would, and skipped at replay.
+	recPad = 'P'
 	// maxJournalRecord bounds one record read back; a chunk's plaintext
 	// is far smaller.
 	maxJournalRecord = 1 << 20
@@ -68,6 +75,13 @@ func chunkRecord(plain []byte, reply bool, rtag SenderTag) []byte {
 
 func takenRecord(id MessageID) []byte { return append([]byte{recTaken}, id[:]...) }
 
+// padRecord is as long as the chunk record of a content of n bytes.
+func padRecord(n int) []byte {
+	b := make([]byte, 2+len(SenderTag{})+max(0, n-envelopeOverhead))
+	b[0] = recPad
+	return b
+}
+
 var (
 	errJournal       = errors.New("client: journal record refused")
 	errJournalClosed = errors.New("client: journal closed")
@@ -86,6 +100,8 @@ func parseJournalRecord(b []byte) (journalRecord, error) {
 		r := journalRecord{kind: recChunk, reply: b[1] == 1, plain: b[2+len(SenderTag{}):]}
 		copy(r.rtag[:], b[2:])
 		return r, nil
+	case recPad:
+		return journalRecord{kind: recPad, plain: b[1:]}, nil
 	case recTaken:
 		if len(b) != 1+len(MessageID{}) {
 			return journalRecord{}, fmt.Errorf("%w: taken record of %d bytes", errJournal, len(b))
