@@ -2,6 +2,8 @@ package client
 
 import (
 	"crypto/rand"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/cloudflare/circl/dh/x25519"
@@ -90,4 +92,44 @@ func mustKeysTB(t testing.TB) *Keys {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// BenchmarkJournalCommit: a received chunk's record committed to the
+// receive journal, many deliveries at a time (they share fsyncs); compare
+// with BenchmarkFloorFsync, one write and fsync per record.
+func BenchmarkJournalCommit(b *testing.B) {
+	j, err := openJournal(filepath.Join(b.TempDir(), "j"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.close()
+	rec := chunkRecord(make([]byte, ContentSize(sphinx.Regular.PayloadSize)), false, SenderTag{})
+	b.SetParallelism(16)
+	b.SetBytes(int64(len(rec)))
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := <-j.commit(rec); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkFloorFsync(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "f"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	rec := make([]byte, ContentSize(sphinx.Regular.PayloadSize)+18)
+	b.SetBytes(int64(len(rec)))
+	for b.Loop() {
+		if _, err := f.Write(rec); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,7 +55,9 @@ type Config struct {
 	// home's wallet, bandwidth.go); nil presents none.
 	Bandwidth gatewayclient.Bandwidth
 	// StateFile, if set, keeps the client's state across a restart (see
-	// state.go): written when Run returns, read back and removed by New.
+	// state.go): written when Run returns, read back by New; received
+	// chunks are journaled beside it (journal.go) before they are
+	// acknowledged to the gateway, so a kill loses none either.
 	StateFile string
 }
 
@@ -91,6 +94,11 @@ type Client struct {
 	ready chan struct{} // closed while conn is set
 
 	reasm *reassembler // the gateway session's
+
+	journal *journal // nil without a StateFile
+	// abandon, set by tests, makes Run return as a kill would: without
+	// writing the state.
+	abandon atomic.Bool
 
 	received, undecryptable, coverReceived atomic.Uint64
 	incomplete, badFragments, duplicates   atomic.Uint64
@@ -134,7 +142,7 @@ func New(cfg Config, keys *Keys, shared gatewayproto.SharedKey, topo func() *top
 		return nil, err
 	}
 	c.sender = s
-	if err := c.loadState(); err != nil {
+	if err := c.restore(); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -226,6 +234,10 @@ func (c *Client) Receive(ctx context.Context) (Message, error) {
 	select {
 	case m := <-c.inbox:
 		<-c.slots
+		// Once an app has it, a restart must not hand it out again.
+		if err := <-c.journal.commit(takenRecord(m.ID)); err != nil && !errors.Is(err, errJournalClosed) {
+			c.log.Error("taken message not written to the journal: a restart after a kill may hand it out again", "err", err)
+		}
 		return m, nil
 	case <-ctx.Done():
 		return Message{}, ctx.Err()
@@ -297,8 +309,21 @@ func (c *Client) Run(ctx context.Context) error {
 	}()
 	defer func() {
 		wg.Wait()
-		if err := c.saveState(); err != nil {
+		if c.abandon.Load() {
+			return
+		}
+		if err := c.journal.close(); err != nil {
+			c.log.Error("receive journal not closed", "err", err)
+		}
+		if err := c.saveState(false); err != nil {
 			c.log.Error("client state not saved: messages pending or held may be lost", "file", c.cfg.StateFile, "err", err)
+			return
+		}
+		if c.cfg.StateFile != "" {
+			// The state holds all the journal did.
+			if err := os.Remove(journalPath(c.cfg.StateFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				c.log.Error("receive journal not removed", "err", err)
+			}
 		}
 	}()
 	backoff := 100 * time.Millisecond
@@ -343,6 +368,17 @@ func (c *Client) session(ctx context.Context) error {
 	}()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	acks := make(chan pendingAck, c.cfg.ReceiveBuffer)
+	ackerDone, ackErr := make(chan struct{}), make(chan error, 1)
+	go func() {
+		defer close(ackerDone)
+		err := c.ackCommitted(conn, acks)
+		ackErr <- err
+		if err != nil {
+			conn.Close()
+		}
+	}()
+	defer close(acks)
 	for {
 		select {
 		case r := <-conn.Refusals():
@@ -364,84 +400,131 @@ func (c *Client) session(ctx context.Context) error {
 		case <-conn.Done():
 			return conn.Err()
 		}
-		if msg, ok := c.handle(m.Payload); ok {
+		msg, ok, rec := c.handle(m.Payload)
+		if rec == nil && !gatewayproto.IsAck(m.Payload) {
+			// Cover costs the commit what a chunk does: the gateway
+			// cannot tell them apart by when the ack comes.
+			rec = padRecord(len(m.Payload))
+		}
+		if ok {
 			c.inbox <- msg
 			c.received.Add(1)
 		} else {
 			<-c.slots
 		}
-		// The payload is ours now (a fragment waits in memory for the
-		// rest of its message): the gateway may delete it.
-		if err := conn.Ack(m.ID); err != nil {
-			return fmt.Errorf("acknowledge message %d: %w", m.ID, err)
+		// The gateway may delete the payload once what it brought is on
+		// disk; every payload waits for a commit, kept or not (journal.go).
+		select {
+		case acks <- pendingAck{id: m.ID, committed: c.journal.commit(rec)}:
+		case <-ackerDone:
+			return <-ackErr
+		}
+		if c.journal.full() {
+			// Here, between payloads, nothing changes the reassembler
+			// the snapshot reads.
+			c.journal.compactNow()
 		}
 	}
 }
 
+type pendingAck struct {
+	id        uint64
+	committed <-chan error
+}
+
+// ackCommitted acknowledges each payload to the gateway, in order, once
+// its journal commit is done.
+func (c *Client) ackCommitted(conn *gatewayclient.Conn, acks <-chan pendingAck) error {
+	for a := range acks {
+		if err := <-a.committed; err != nil {
+			c.log.Error("received payload not written to the journal: not acknowledged", "err", err)
+			return fmt.Errorf("journal: %w", err)
+		}
+		if err := conn.Ack(a.id); err != nil {
+			return fmt.Errorf("acknowledge message %d: %w", a.id, err)
+		}
+	}
+	return nil
+}
+
 // handle takes one payload the gateway delivered and returns the message
-// for apps it completes, if any.
-func (c *Client) handle(payload []byte) (Message, bool) {
+// for apps it completes, if any, and the journal record that keeps what
+// the payload brought (nil: nothing to keep).
+func (c *Client) handle(payload []byte) (Message, bool, []byte) {
 	if gatewayproto.IsAck(payload) {
 		c.sender.handleAck(payload)
-		return Message{}, false
+		return Message{}, false, nil
 	}
 	now := time.Now()
 	plain, reply, rtag, err := c.sender.openContent(c, payload, now)
 	if err != nil {
 		// Not for us or damaged: nothing to hand on, nothing to keep.
 		c.undecryptable.Add(1)
-		return Message{}, false
+		return Message{}, false, nil
 	}
+	m, ok, kept := c.handlePlain(plain, reply, rtag, now, false)
+	if !kept {
+		return m, ok, nil
+	}
+	return m, ok, chunkRecord(plain, reply, rtag)
+}
+
+// handlePlain takes a decrypted chunk; kept reports whether it changed
+// what the client holds (so it is to be journaled). A replay (from the
+// journal) asks for no SURB top-ups: they were asked for the first time.
+func (c *Client) handlePlain(plain []byte, reply bool, rtag SenderTag, now time.Time, replay bool) (_ Message, _ bool, kept bool) {
 	p, err := parsePiece(plain)
 	switch {
 	case errors.Is(err, ErrCover) && !reply:
 		c.coverReceived.Add(1)
-		return Message{}, false
+		return Message{}, false, false
 	case err != nil:
 		c.undecryptable.Add(1)
-		return Message{}, false
+		return Message{}, false, false
 	}
 	b, abandoned, err := c.reasm.add(p, now)
 	c.incomplete.Add(uint64(abandoned))
 	switch {
 	case errors.Is(err, errDuplicate):
 		c.duplicates.Add(1)
-		return Message{}, false
+		return Message{}, false, false
 	case err != nil:
 		c.badFragments.Add(1)
-		return Message{}, false
+		return Message{}, false, false
 	case b == nil:
-		return Message{}, false
+		return Message{}, false, true
 	}
 	m, err := parseMessage(b)
 	if err != nil {
 		c.badMessages.Add(1)
-		return Message{}, false
+		return Message{}, false, true
 	}
 	// What came over a reply SURB may only be a reply or a request for
 	// SURBs; the rest only sealed to our address.
 	if reply != (m.kind == kindReply || m.kind == kindSURBAsk) {
 		c.badMessages.Add(1)
-		return Message{}, false
+		return Message{}, false, true
 	}
 	switch m.kind {
 	case kindPlain:
-		return Message{ID: p.ID, Data: m.data}, true
+		return Message{ID: p.ID, Data: m.data}, true, true
 	case kindAnonymous:
 		c.sender.addSURBs(m.tag, m.surbs, now)
 		tag := m.tag
-		return Message{ID: p.ID, Data: m.data, SenderTag: &tag}, true
+		return Message{ID: p.ID, Data: m.data, SenderTag: &tag}, true, true
 	case kindSURBs:
 		c.sender.addSURBs(m.tag, m.surbs, now)
 	case kindReply:
-		if c.sender.outstanding(rtag) < c.cfg.Sender.Replies.withDefaults().LowWater {
+		if !replay && c.sender.outstanding(rtag) < c.cfg.Sender.Replies.withDefaults().LowWater {
 			c.topUp(rtag, c.cfg.Sender.Replies.withDefaults().SURBs)
 		}
-		return Message{ID: p.ID, Data: m.data, Reply: true, ReplyTag: rtag}, true
+		return Message{ID: p.ID, Data: m.data, Reply: true, ReplyTag: rtag}, true, true
 	case kindSURBAsk:
-		c.topUp(rtag, m.want)
+		if !replay {
+			c.topUp(rtag, m.want)
+		}
 	}
-	return Message{}, false
+	return Message{}, false, true
 }
 
 func (c *Client) topUp(tag SenderTag, n int) {

@@ -165,6 +165,9 @@ type testNet struct {
 	gwIDs   []ed25519.PrivateKey
 	layerN  int
 	gateway map[[32]byte]*gateway.Gateway
+	// drop, if set, loses the packets it returns true for on their way
+	// to the final gateway (a fault on the path).
+	drop func(gateway [32]byte) bool
 }
 
 func newNode(t testing.TB, n *testNet, role topology.Role) (topology.Node, ed25519.PrivateKey) {
@@ -241,6 +244,9 @@ func startGateway(t *testing.T, n *testNet, i int) (string, *gateway.Gateway) {
 		g := n.gateway[route[len(route)-1]]
 		if g == nil {
 			return errors.New("final hop is not a running gateway")
+		}
+		if n.drop != nil && n.drop(route[len(route)-1]) {
+			return nil
 		}
 		return g.Deliver([32]byte(res.Destination), res.Payload)
 	}), nil, nil)

@@ -71,13 +71,13 @@ func TestAnonymousThroughGateways(t *testing.T) {
 	rand.Read(unknownKey[:])
 	plain, _ := Piece{ID: MessageID{9}, Count: 1, Data: []byte{kindReply, 'x'}}.marshal(ContentSize(sphinx.Regular.PayloadSize) - envelopeOverhead)
 	forged, _ := sealReply(rand.Reader, unknownKey, plain)
-	if _, ok := asker.handle(forged); ok {
+	if _, ok, _ := asker.handle(forged); ok {
 		t.Fatal("a reply over an unknown SURB was handed on")
 	}
 	ask, _ := (&message{kind: kindSURBAsk, want: 50}).marshal()
 	plain, _ = Piece{ID: MessageID{10}, Count: 1, Data: ask}.marshal(ContentSize(sphinx.Regular.PayloadSize) - envelopeOverhead)
 	sealed, _ := seal(rand.Reader, asker.keys.Encryption.PublicKey(), plain)
-	if _, ok := asker.handle(sealed); ok {
+	if _, ok, _ := asker.handle(sealed); ok {
 		t.Fatal("a SURB request by address was handed on")
 	}
 	if st := asker.Stats(); st.Undecryptable != before.Undecryptable+1 || st.BadMessages != before.BadMessages+1 {
@@ -92,7 +92,7 @@ func TestAnonymousThroughGateways(t *testing.T) {
 	asker.sender.mu.Unlock()
 	plain, _ = Piece{ID: MessageID{11}, Count: 1, Data: []byte{kindReply, 'y'}}.marshal(ContentSize(sphinx.Regular.PayloadSize) - envelopeOverhead)
 	late, _ := sealReply(rand.Reader, key, plain)
-	if _, ok := asker.handle(late); ok {
+	if _, ok, _ := asker.handle(late); ok {
 		t.Fatal("a reply over an expired SURB was handed on")
 	}
 	asker.sender.mu.Lock()

@@ -27,8 +27,11 @@ import (
 //   - the sender tags it uses and the reply keys of the SURBs it gave out,
 //     and the SURBs it holds for other senders' tags.
 //
-// It is written at a clean stop only: a client killed loses what it held in
-// memory (see README.md).
+// It is written at a clean stop and at every start (a snapshot); between
+// the two, what the client receives is kept in the receive journal
+// (journal.go), so a client killed loses nothing it acknowledged to its
+// gateway. What it sends, the reports, tags, reply keys and SURBs learnt
+// since the start are kept at a clean stop only.
 
 // stateVersion names the file's format.
 const stateVersion = "nyx-client-state-v1"
@@ -110,8 +113,9 @@ type stateSURB struct {
 
 var errState = errors.New("client: state file refused")
 
-// saveState writes the client's state; the client no longer runs.
-func (c *Client) saveState() error {
+// saveState writes the client's state; the client no longer runs (or
+// does not run yet: keep puts the received messages back in the inbox).
+func (c *Client) saveState(keep bool) error {
 	if c.cfg.StateFile == "" {
 		return nil
 	}
@@ -145,7 +149,9 @@ func (c *Client) saveState() error {
 		}
 		st.Held = append(st.Held, sh)
 	}
-	s.mu.Unlock()
+	// Reports are made with s.mu held: drained and put back under it, none
+	// comes in between to fill the queue.
+	var reports []Report
 	for done := false; !done; {
 		select {
 		case r := <-s.reports:
@@ -154,10 +160,18 @@ func (c *Client) saveState() error {
 				sr.Err = r.Err.Error()
 			}
 			st.Reports = append(st.Reports, sr)
+			reports = append(reports, r)
 		default:
 			done = true
 		}
 	}
+	if keep {
+		for _, r := range reports {
+			s.reports <- r
+		}
+	}
+	s.mu.Unlock()
+	var kept []Message
 	for done := false; !done; {
 		select {
 		case m := <-c.inbox:
@@ -170,8 +184,15 @@ func (c *Client) saveState() error {
 				sm.ReplyTag = m.ReplyTag[:]
 			}
 			st.Inbox = append(st.Inbox, sm)
+			kept = append(kept, m)
 		default:
 			done = true
+		}
+	}
+	if keep {
+		for _, m := range kept {
+			c.slots <- struct{}{}
+			c.inbox <- m
 		}
 	}
 	for id, p := range c.reasm.partial {
@@ -302,9 +323,10 @@ func parseState(b []byte, geometry sphinx.Geometry) (*stateFile, error) {
 	return &st, nil
 }
 
-// loadState restores the state a stopped client wrote, and removes the
-// file: it is in memory now, and written again at the next stop.
-func (c *Client) loadState() error {
+// loadState restores the state a stopped client wrote, leaving out the
+// received messages an app took (taken, from the journal). The file stays:
+// it is the snapshot the journal is replayed over after a kill.
+func (c *Client) loadState(taken map[MessageID]bool) error {
 	if c.cfg.StateFile == "" {
 		return nil
 	}
@@ -367,6 +389,9 @@ func (c *Client) loadState() error {
 	s.mu.Unlock()
 	s.wakeUp()
 	for _, m := range st.Inbox {
+		if taken[m.ID] {
+			continue
+		}
 		msg := Message{ID: m.ID, Data: m.Data, Reply: m.Reply}
 		if m.SenderTag != nil {
 			tag := SenderTag(m.SenderTag)
@@ -404,7 +429,7 @@ func (c *Client) loadState() error {
 		c.reasm.seen.add(x.ID, x.At)
 	}
 	c.received.Store(st.Received)
-	return os.Remove(c.cfg.StateFile)
+	return nil
 }
 
 func ecdhPublic(a Address) (*ecdh.PublicKey, error) {

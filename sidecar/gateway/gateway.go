@@ -377,7 +377,9 @@ func (g *Gateway) Identity() ed25519.PublicKey { return g.identity.Public().(ed2
 // Deliver hands a final-hop payload to the client dest. A payload other
 // than an acknowledgement starts with a SURB-ACK (gatewayproto.SplitSURBAck):
 // the rest is delivered and the SURB-ACK sent on to its first hop once the
-// rest is the client's or on disk; a payload without one is refused. If the
+// rest is on disk or the client has acknowledged it, whichever comes first
+// (never at the push alone: a crash then would lose it); a payload without
+// one is refused. If the
 // client is connected and keeping up the payload is pushed at once;
 // otherwise it is written to the inbox and fsynced before Deliver returns
 // nil. Concurrent calls share
@@ -405,17 +407,32 @@ func (g *Gateway) Deliver(dest [32]byte, payload []byte) error {
 			return fmt.Errorf("gateway: deliver: %w", err)
 		}
 	}
-	if err := g.store(dest, payload); err != nil {
-		return err
-	}
+	var sa *surbAck
 	if ack != nil {
-		g.sendAck(ackHop, ack)
+		sa = &surbAck{next: ackHop, packet: ack}
 	}
-	return nil
+	return g.storeAcked(dest, payload, sa)
+}
+
+// surbAck is a delivered payload's SURB-ACK, held until the payload is
+// durable: stored, or acknowledged by the client it was pushed to. Sent
+// earlier, a gateway crash between the push and the client's ack would
+// lose a message its sender no longer retransmits.
+type surbAck struct {
+	next   [32]byte
+	packet []byte
+}
+
+// send forwards the SURB-ACK (nil: none to send).
+func (a *surbAck) send(g *Gateway) {
+	if a != nil {
+		g.sendAck(a.next, a.packet)
+	}
 }
 
 // sendAck sends a delivered payload's SURB-ACK on its way back to the
-// sender, once the payload is the client's or on disk: the sender then
+// sender, once the client acknowledged the payload or it is on disk
+// (whichever comes first): the sender then
 // stops retransmitting it. A forward that fails is counted; the sender
 // retransmits.
 func (g *Gateway) sendAck(next [32]byte, ack []byte) {
@@ -428,7 +445,12 @@ func (g *Gateway) sendAck(next [32]byte, ack []byte) {
 }
 
 // store pushes payload to dest's session or writes it to the inbox.
-func (g *Gateway) store(dest [32]byte, payload []byte) error {
+func (g *Gateway) store(dest [32]byte, payload []byte) error { return g.storeAcked(dest, payload, nil) }
+
+// storeAcked is store, sending ack once the payload is committed to the
+// inbox, or, pushed, once the client acknowledges it (or, the session
+// ended first, once it is stored then).
+func (g *Gateway) storeAcked(dest [32]byte, payload []byte, ack *surbAck) error {
 	g.mu.Lock()
 	closed := g.closed
 	g.mu.Unlock()
@@ -449,7 +471,7 @@ func (g *Gateway) store(dest [32]byte, payload []byte) error {
 	g.mu.Lock()
 	s := g.sessions[dest]
 	g.mu.Unlock()
-	if s != nil && s.offer(p) {
+	if s != nil && s.offer(p, ack) {
 		st.Unlock()
 		return nil
 	}
@@ -460,6 +482,7 @@ func (g *Gateway) store(dest [32]byte, payload []byte) error {
 		return g.deliverErr(dest, err)
 	}
 	g.m.storedTotal.Inc()
+	ack.send(g)
 	return nil
 }
 

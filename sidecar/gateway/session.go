@@ -56,6 +56,10 @@ type pending struct {
 	id, seq uint64
 	payload []byte
 	sent    bool
+	// ack, for a message pushed from memory, is its SURB-ACK, sent when
+	// the client acknowledges the message or it is stored at the
+	// session's end.
+	ack *surbAck
 }
 
 func (s *session) signal() {
@@ -164,10 +168,12 @@ func (g *Gateway) detachLocked(st *stripe, s *session) (wait func()) {
 	}
 	s.detached = true
 	var keep [][]byte
+	var keepAcks []*surbAck
 	var keepCost int64
 	for _, p := range s.inflight {
 		if p.seq == 0 {
 			keep = append(keep, p.payload)
+			keepAcks = append(keepAcks, p.ack)
 			keepCost += messageCost(len(p.payload))
 		}
 	}
@@ -199,6 +205,9 @@ func (g *Gateway) detachLocked(st *stripe, s *session) (wait func()) {
 			return
 		}
 		g.m.storedTotal.Add(float64(len(keep)))
+		for _, a := range keepAcks {
+			a.send(g)
+		}
 	}
 }
 
@@ -236,7 +245,7 @@ func (s *session) takeCommitted(seqs []uint64, payloads [][]byte, left int) {
 // offer is Deliver's half (the stripe held): push p from memory if the
 // session is live and has room, and report whether it did. Otherwise the
 // session stops being live and the caller stores p.
-func (s *session) offer(p []byte) bool {
+func (s *session) offer(p []byte, ack *surbAck) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.g
@@ -245,7 +254,7 @@ func (s *session) offer(p []byte) bool {
 	}
 	n := int64(len(p))
 	if len(s.inflight) < g.cfg.Window && s.held+n <= g.cfg.MaxSessionPushedBytes && g.mem.take(s, n, n) == n {
-		s.inflight = append(s.inflight, &pending{id: s.nextID, payload: p})
+		s.inflight = append(s.inflight, &pending{id: s.nextID, payload: p, ack: ack})
 		s.nextID++
 		s.held += n
 		s.signal()
@@ -396,6 +405,7 @@ func (s *session) ack(upto uint64) error {
 	s.mu.Lock()
 	var seqs []uint64
 	var freed, memCost int64
+	var acks []*surbAck
 	n := 0
 	for n < len(s.inflight) && s.inflight[n].id <= upto {
 		p := s.inflight[n]
@@ -407,6 +417,9 @@ func (s *session) ack(upto uint64) error {
 			seqs = append(seqs, p.seq)
 		} else {
 			memCost += messageCost(len(p.payload))
+		}
+		if p.ack != nil {
+			acks = append(acks, p.ack)
 		}
 		freed += int64(len(p.payload))
 		n++
@@ -420,6 +433,10 @@ func (s *session) ack(upto uint64) error {
 	s.mu.Unlock()
 	s.g.mem.give(freed)
 	s.g.st.release(s.client, memCost)
+	// The client has them: their senders may stop retransmitting.
+	for _, a := range acks {
+		a.send(s.g)
+	}
 	if _, err := s.g.st.remove(s.client, seqs); err != nil {
 		return err
 	}
