@@ -17,10 +17,11 @@ import (
 	"github.com/nyx-privacy/nyx/testutil/mixnet"
 )
 
-// A credential is 200,000 bytes here: 83 regular packets, under a second
-// of loop cover at a 5 ms mean gap.
+// A credential is 2,500,000 bytes here: about 1,000 regular packets, some
+// seconds of loop cover at a 5 ms mean gap with its acks, so the three a
+// buys are not all used up by cover while the chain is still issuing them.
 const (
-	credRate    = 200
+	credRate    = 2500
 	credDeposit = "1000unym"
 	credValue   = 1000 * credRate
 )
