@@ -1,9 +1,12 @@
 package mixnet_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -13,11 +16,22 @@ import (
 
 	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sidecar/client"
+	"github.com/nyx-privacy/nyx/sidecar/exitpolicy"
 	"github.com/nyx-privacy/nyx/sidecar/requester"
 	"github.com/nyx-privacy/nyx/sidecar/socks5"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
+
+// fund sends amount unym from alice to addr.
+func fund(ctx context.Context, t *testing.T, s *proxySetup, addr string, amount int64) {
+	t.Helper()
+	coins := sdk.NewCoins(sdk.NewInt64Coin(mixnettypes.Denom, amount))
+	res, err := s.nw.Chain.BroadcastTx(ctx, "alice", &banktypes.MsgSend{FromAddress: s.nw.Chain.Accounts["alice"].String(), ToAddress: addr, Amount: coins})
+	if err != nil || res.Code != 0 {
+		t.Fatalf("fund %s: %v %v", addr, err, res)
+	}
+}
 
 // announcer is a chain account funded by alice with enough for two
 // directory deposits and their fees.
@@ -31,15 +45,72 @@ func announcer(ctx context.Context, t *testing.T, s *proxySetup) *chaintx.Signer
 	if err != nil {
 		t.Fatal(err)
 	}
-	amount := sdk.NewCoins(sdk.NewInt64Coin(mixnettypes.Denom, 2*mixnettypes.DefaultServiceDeposit+10_000_000))
-	res, err := s.nw.Chain.BroadcastTx(ctx, "alice", &banktypes.MsgSend{FromAddress: s.nw.Chain.Accounts["alice"].String(), ToAddress: signer.Address(), Amount: amount})
-	if err != nil || res.Code != 0 {
-		t.Fatalf("fund %s: %v %v", signer.Address(), err, res)
-	}
+	fund(ctx, t, s, signer.Address(), 2*mixnettypes.DefaultServiceDeposit+10_000_000)
 	return signer
 }
 
-// testDirectory: the requester is announced in the chain's service
+// homeConfig is a client config for homes on the test network: its chain,
+// zero mix delays, no cover.
+func homeConfig(s *proxySetup) client.FileConfig {
+	cfg := client.DefaultFileConfig()
+	cfg.Chain.GRPC = s.nw.Chain.GRPCAddr
+	cfg.Client.Listen = "127.0.0.1:0"
+	cfg.Traffic.AveragePacketDelay, cfg.Traffic.AverageSendDelay, cfg.Traffic.LoopCover = 0, client.Duration(time.Millisecond), false
+	cfg.Log.Level = "warn"
+	return cfg
+}
+
+// startHomeRequester runs a network requester from a home (requester.RunHome,
+// as nym-network-requester run) with [directory] announce on and its chain
+// account funded, and returns its service id once it has announced itself.
+func startHomeRequester(ctx context.Context, t *testing.T, s *proxySetup) uint64 {
+	t.Helper()
+	home := t.TempDir()
+	if _, err := client.Init(ctx, home, homeConfig(s), s.nw.Reader.Current(), ""); err != nil {
+		t.Fatal(err)
+	}
+	policy := fmt.Sprintf("accept 127.0.0.1:%d\n%s", s.files.port, exitpolicy.DefaultText)
+	if err := requester.InitHome(home, policy); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(home, requester.ConfigFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte("announce = false"), []byte("announce = true"), 1)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key, err := client.LoadChainKey(home, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := chaintx.Address(key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fund(ctx, t, s, addr, mixnettypes.DefaultServiceDeposit+10_000_000)
+	runCtx, stop := context.WithCancel(context.Background())
+	announced := make(chan uint64, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- requester.RunHome(runCtx, home, requester.Hooks{Announced: func(id uint64) { announced <- id }})
+	}()
+	t.Cleanup(func() { stop(); <-done })
+	select {
+	case id := <-announced:
+		return id
+	case err := <-done:
+		t.Fatalf("the requester stopped: %v", err)
+	case <-ctx.Done():
+		t.Fatal("the requester did not announce itself")
+	}
+	return 0
+}
+
+// testDirectory: a requester run from a home with [directory] announce
+// announces itself; another is announced by hand in the chain's service
 // directory (once: a second announcement finds it listed); a SOCKS5 client
 // picks only requesters whose gateway is in its topology; one started from
 // a home without a provider (socks5.RunHome, as nym-socks5-client run)
@@ -49,6 +120,10 @@ func testDirectory(t *testing.T, s *proxySetup) {
 	defer cancel()
 	conn := s.nw.Chain.GRPC(t)
 	signer := announcer(ctx, t, s)
+	homeID := startHomeRequester(ctx, t, s)
+	if homeID == 0 {
+		t.Fatal("service id 0")
+	}
 
 	id, existing, err := requester.Announce(ctx, conn, signer, s.req.Address(), "the test's exit")
 	if err != nil {
@@ -83,8 +158,8 @@ func testDirectory(t *testing.T, s *proxySetup) {
 	}
 	q := mixnettypes.NewQueryClient(conn)
 	all, err := socks5.PickProvider(ctx, q, s.nw.Reader.Current())
-	if err != nil || all.Candidates != 2 {
-		t.Fatalf("with every node in the topology: %+v, %v; want 2 candidates", all, err)
+	if err != nil || all.Candidates != 3 {
+		t.Fatalf("with every node in the topology: %+v, %v; want 3 candidates (two requesters, the decoy)", all, err)
 	}
 	gwNode, ok := s.nw.Reader.Current().ByIdentity(reqGW)
 	if !ok {
@@ -93,7 +168,7 @@ func testDirectory(t *testing.T, s *proxySetup) {
 	only := &topology.Topology{Exit: []topology.Node{gwNode}}
 	for range 10 {
 		p, err := socks5.PickProvider(ctx, q, only)
-		if err != nil || p.Address != s.req.Address() || p.Service.ServiceId != id || p.Candidates != 1 {
+		if err != nil || p.Address.Gateway != reqGW || p.Candidates < 1 || p.Candidates > 2 {
 			t.Fatalf("with only the requester's gateway: %+v, %v", p, err)
 		}
 	}
@@ -113,14 +188,10 @@ func testDirectory(t *testing.T, s *proxySetup) {
 		t.Fatalf("withdrawing returned %d unym (less fees), not the deposit of %d", got-before, mixnettypes.DefaultServiceDeposit)
 	}
 
-	// A SOCKS5 client from a home without a provider.
+	// A SOCKS5 client from a home without a provider: either requester
+	// serves it.
 	home := t.TempDir()
-	cfg := client.DefaultFileConfig()
-	cfg.Chain.GRPC = s.nw.Chain.GRPCAddr
-	cfg.Client.Listen = "127.0.0.1:0"
-	cfg.Traffic.AveragePacketDelay, cfg.Traffic.AverageSendDelay, cfg.Traffic.LoopCover = 0, client.Duration(time.Millisecond), false
-	cfg.Log.Level = "warn"
-	if _, err := client.Init(ctx, home, cfg, s.nw.Reader.Current(), ""); err != nil {
+	if _, err := client.Init(ctx, home, homeConfig(s), s.nw.Reader.Current(), ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := socks5.InitHome(home, "127.0.0.1:0", ""); err != nil {
