@@ -211,9 +211,10 @@ func (c FileConfig) Config(home string) (Config, error) {
 	return cfg, cfg.Validate()
 }
 
-// InitHome writes requester.toml and, unless one exists, the exit policy
-// (policy, or the default one if empty) into an initialised nym-client home.
-func InitHome(home, policy string) error {
+// InitHome writes requester.toml, with dir as its [directory] table, and,
+// unless one exists, the exit policy (policy, or the default one if empty)
+// into an initialised nym-client home.
+func InitHome(home, policy string, dir DirectorySection) error {
 	path := filepath.Join(home, ConfigFile)
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("%s exists: this home is initialised already", path)
@@ -224,13 +225,18 @@ func InitHome(home, policy string) error {
 	if _, err := exitpolicy.Parse(policy); err != nil {
 		return err
 	}
+	fc := DefaultFileConfig()
+	fc.Directory = dir
+	if err := fc.Validate(); err != nil {
+		return err
+	}
 	pp := filepath.Join(home, PolicyFile)
 	if _, err := os.Stat(pp); errors.Is(err, os.ErrNotExist) {
 		if err := os.WriteFile(pp, []byte(policy), 0o600); err != nil {
 			return err
 		}
 	}
-	return os.WriteFile(path, DefaultFileConfig().Marshal(), 0o600)
+	return os.WriteFile(path, fc.Marshal(), 0o600)
 }
 
 // Hooks are told what RunHome does; any may be nil.

@@ -12,10 +12,10 @@ import (
 func TestConfigFile(t *testing.T) {
 	home := t.TempDir()
 	os.MkdirAll(filepath.Join(home, "config"), 0o700)
-	if err := InitHome(home, ""); err != nil {
+	if err := InitHome(home, "", DefaultFileConfig().Directory); err != nil {
 		t.Fatal(err)
 	}
-	if err := InitHome(home, ""); err == nil {
+	if err := InitHome(home, "", DefaultFileConfig().Directory); err == nil {
 		t.Fatal("a second init overwrote the config")
 	}
 	b, err := os.ReadFile(filepath.Join(home, ConfigFile))

@@ -1,12 +1,10 @@
 package mixnet_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -70,16 +68,9 @@ func startHomeRequester(ctx context.Context, t *testing.T, s *proxySetup) uint64
 		t.Fatal(err)
 	}
 	policy := fmt.Sprintf("accept 127.0.0.1:%d\n%s", s.files.port, exitpolicy.DefaultText)
-	if err := requester.InitHome(home, policy); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(home, requester.ConfigFile)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = bytes.Replace(b, []byte("announce = false"), []byte("announce = true"), 1)
-	if err := os.WriteFile(p, b, 0o600); err != nil {
+	dir := requester.DefaultFileConfig().Directory
+	dir.Announce, dir.Description = true, "the test's home requester"
+	if err := requester.InitHome(home, policy, dir); err != nil {
 		t.Fatal(err)
 	}
 	key, err := client.LoadChainKey(home, true)
