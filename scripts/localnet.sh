@@ -6,8 +6,9 @@
 # them entry gateway, exit gateway and mix layers 1-3),
 # and two nym-clients (alice and bob) registered with the gateways, which
 # enforce bandwidth credentials: each client buys one at its first start from
-# the funded test account of its name; a network requester and a SOCKS5 client
-# using it, which buy theirs the same way (paid by carol); and a nym-monitor
+# the funded test account of its name; a network requester, announced in the
+# chain's service directory, and a SOCKS5 client that finds it there, which buy
+# theirs the same way (paid by carol); and a nym-monitor
 # whose reports set the nodes' performance each epoch. Everything
 # lives under one directory (default ./.localnet); Ctrl-C stops it all cleanly.
 #
@@ -37,7 +38,7 @@ while [ $# -gt 0 ]; do
 	--chain-only) chain_only=1 ;;
 	--dir) dir="$2"; shift ;;
 	--base-port) base="$2"; shift ;;
-	-h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,28p' "$0"; exit 0 ;;
 	*) echo "localnet: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -218,10 +219,10 @@ if [ "$chain_only" = 0 ]; then
 		j=$((j + 1))
 	done
 
-	# A network requester and a SOCKS5 client that uses it. For local testing
-	# the requester's exit policy accepts 127.0.0.1 on every port before the
-	# default policy (which rejects private and loopback addresses): never run
-	# a public requester with this policy.
+	# A network requester and a SOCKS5 client that finds it on chain. For local
+	# testing the requester's exit policy accepts 127.0.0.1 on every port before
+	# the default policy (which rejects private and loopback addresses): never
+	# run a public requester with this policy.
 	socks=$((base + 300))
 	rhome="$dir/requester" shome="$dir/socks5"
 	if [ ! -f "$rhome/config/requester.toml" ]; then
@@ -230,18 +231,34 @@ if [ "$chain_only" = 0 ]; then
 			echo "accept 127.0.0.1:*"
 			"$nym_requester" default-policy
 		} >"$dir/requester-policy.txt"
-		"$nym_requester" --home "$rhome" init --grpc "127.0.0.1:$grpc" --policy "$dir/requester-policy.txt" \
+		"$nym_requester" --home "$rhome" init --grpc-addr "127.0.0.1:$grpc" --policy "$dir/requester-policy.txt" \
+			--announce --description "localnet exit: accepts 127.0.0.1 for local testing" \
 			>"$dir/logs/requester.init.log" 2>&1 || { cat "$dir/logs/requester.init.log" >&2; exit 1; }
 		buy_credential "$rhome" requester carol "$dir/logs/requester.init.log"
 		# The requester sends (cover included) in large packets all the time:
 		# it buys its next credential itself.
 		sed -i 's/^auto_buy = false$/auto_buy = true/' "$rhome/config/config.toml"
+		# Its entry in the chain's service directory takes a deposit (the
+		# service_deposit param, 100 NYM) from the same chain account.
+		account=$("$nym_requester" --home "$rhome" chain-address)
+		say "funding the requester's chain account $account for its service directory deposit"
+		txhash=$(q tx bank send carol "$account" 101000000unym --gas 200000 --gas-prices "$gas_prices" -y -o json |
+			sed -n 's/.*"txhash":"\([0-9A-F]*\)".*/\1/p')
+		wait_tx "$txhash" || { say "funding the requester's chain account failed"; q query tx "$txhash" >&2 || true; exit 1; }
 	fi
 	provider=$("$nym_requester" --home "$rhome" address)
+	# Listed in the directory before the SOCKS5 client looks (announce does
+	# nothing when it is listed already; run would announce it too, with
+	# [directory] announce = true, but later).
+	service_id=$("$nym_requester" --home "$rhome" announce --output json 2>>"$dir/logs/requester.init.log" |
+		sed -n 's/.*"service_id":"\([0-9]*\)".*/\1/p')
+	[ -n "$service_id" ] || { say "the requester could not announce itself"; tail -5 "$dir/logs/requester.init.log" >&2; exit 1; }
 	"$nym_requester" --home "$rhome" run >"$dir/logs/requester.log" 2>&1 &
 	pids+=($!)
 	if [ ! -f "$shome/config/socks5.toml" ]; then
-		"$nym_socks5" --home "$shome" init --grpc "127.0.0.1:$grpc" --provider "$provider" --listen "127.0.0.1:$socks" \
+		# No --provider: the SOCKS5 client picks a requester from the chain's
+		# service directory at each start.
+		"$nym_socks5" --home "$shome" init --grpc-addr "127.0.0.1:$grpc" --listen "127.0.0.1:$socks" \
 			>"$dir/logs/socks5.init.log" 2>&1 || { cat "$dir/logs/socks5.init.log" >&2; exit 1; }
 		buy_credential "$shome" "SOCKS5 client" carol "$dir/logs/socks5.init.log"
 	fi
@@ -298,9 +315,12 @@ if [ "$chain_only" = 0 ]; then
     $nym_client --home $dir/clients/alice credential buy --amount 1000000unym
 
   SOCKS5 proxy: 127.0.0.1:$socks
-  (through the mixnet to the network requester $provider,
+  (through the mixnet to a network requester the SOCKS5 client found in the chain's
+  service directory: here the localnet's, service $service_id at $provider,
   whose exit policy allows 127.0.0.1 for local testing: $dir/requester/exit-policy.txt)
     curl --socks5-hostname 127.0.0.1:$socks http://127.0.0.1:$((base + 102))/health
+    $nyxd --home $home query mixnet services --kind network-requester
+    $nym_socks5 --home $dir/socks5 providers
   The monitor (under $dir/monitor) reports each node's performance every epoch; from the
   second epoch on, the topology's "performance" fields are its measurements:
     $nyxd --home $home query mixnet topology

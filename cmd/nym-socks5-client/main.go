@@ -3,24 +3,34 @@
 // resolves host names and connects (sidecar/socks5). It runs its own
 // mixnet client.
 //
-//	nym-socks5-client init --home DIR --grpc NYXD:9090 --provider REQUESTER_ADDRESS [--gateway IDENTITY] [--listen 127.0.0.1:1080]
-//	nym-socks5-client run --home DIR
-//	nym-socks5-client address --home DIR
+//	nym-socks5-client init --grpc-addr NYXD:9090 [--provider REQUESTER_ADDRESS] [--gateway IDENTITY] [--listen 127.0.0.1:1080] [--output json]
+//	nym-socks5-client run
+//	nym-socks5-client address [--output json]
+//	nym-socks5-client providers [--output json]
+//
+// Without --provider, run picks a network requester at each start from the
+// chain's service directory, at random among those whose gateway is in the
+// current topology, and logs which; providers lists them. The home is
+// --home, else $NYM_SOCKS5_CLIENT_HOME, else ~/.nym-socks5-client.
 package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nyx-privacy/nyx/sidecar/client"
+	"github.com/nyx-privacy/nyx/sidecar/home"
+	"github.com/nyx-privacy/nyx/sidecar/requester"
 	"github.com/nyx-privacy/nyx/sidecar/socks5"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
@@ -33,6 +43,8 @@ func main() {
 	}
 }
 
+const envPrefix = "NYM_SOCKS5_CLIENT"
+
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "nym-socks5-client",
@@ -40,29 +52,66 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	home := ".nym-socks5-client"
-	if h, err := os.UserHomeDir(); err == nil {
-		home = filepath.Join(h, home)
-	}
-	root.PersistentFlags().String("home", home, "the SOCKS5 client's home directory (config and keys)")
-	root.AddCommand(initCmd(), runCmd(), addressCmd())
+	root.PersistentFlags().String("home", "", "the SOCKS5 client's home directory: config and keys (default $"+envPrefix+"_HOME or ~/.nym-socks5-client)")
+	root.AddCommand(initCmd(), runCmd(), addressCmd(), providersCmd())
 	return root
+}
+
+func homeDir(cmd *cobra.Command) (string, error) {
+	flag, _ := cmd.Flags().GetString("home")
+	return home.Dir(flag, envPrefix, "nym-socks5-client")
+}
+
+// grpcFlag adds --grpc-addr and its deprecated spelling --grpc, both
+// setting v.
+func grpcFlag(cmd *cobra.Command, v *string, def string) {
+	cmd.Flags().StringVar(v, "grpc-addr", def, "nyxd gRPC address (host:port)")
+	cmd.Flags().StringVar(v, "grpc", def, "nyxd gRPC address (host:port)")
+	_ = cmd.Flags().MarkDeprecated("grpc", "use --grpc-addr")
+}
+
+func outputFlag(cmd *cobra.Command, v *string) {
+	cmd.Flags().StringVarP(v, "output", "o", "text", "text or json")
+}
+
+func checkOutput(output string) error {
+	if output != "text" && output != "json" {
+		return fmt.Errorf("--output %q is not text or json", output)
+	}
+	return nil
+}
+
+// printOut writes v as one JSON object, or text.
+func printOut(w io.Writer, output string, v any, text string) error {
+	if err := checkOutput(output); err != nil {
+		return err
+	}
+	if output == "json" {
+		return json.NewEncoder(w).Encode(v)
+	}
+	_, err := fmt.Fprintln(w, text)
+	return err
 }
 
 func initCmd() *cobra.Command {
 	def := client.DefaultFileConfig()
-	var grpcAddr, gw, listen, provider string
+	var grpcAddr, gw, listen, provider, output string
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create the client's keys, register with a gateway, write config.toml and socks5.toml",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, _ := cmd.Flags().GetString("home")
-			if provider == "" {
-				return errors.New("--provider is required: the network requester's address")
+			if err := checkOutput(output); err != nil {
+				return err
 			}
-			if _, err := client.ParseAddress(provider); err != nil {
-				return fmt.Errorf("--provider: %w", err)
+			dir, err := homeDir(cmd)
+			if err != nil {
+				return err
+			}
+			if provider != "" {
+				if _, err := client.ParseAddress(provider); err != nil {
+					return fmt.Errorf("--provider: %w", err)
+				}
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 			defer cancel()
@@ -77,21 +126,27 @@ func initCmd() *cobra.Command {
 			}
 			cfg := client.DefaultFileConfig()
 			cfg.Chain.GRPC = grpcAddr
-			addr, err := client.Init(ctx, home, cfg, t, gw)
+			addr, err := client.Init(ctx, dir, cfg, t, gw)
 			if err != nil {
 				return err
 			}
-			if err := socks5.InitHome(home, listen, provider); err != nil {
+			if err := socks5.InitHome(dir, listen, provider); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "initialised %s\naddress: %s\nSOCKS5 proxy: %s\n", home, addr, listen)
-			return nil
+			shown := provider
+			if shown == "" {
+				shown = "picked from the chain's service directory at each start"
+			}
+			return printOut(cmd.OutOrStdout(), output,
+				map[string]string{"home": dir, "address": addr.String(), "listen": listen, "provider": provider},
+				fmt.Sprintf("initialised %s\naddress: %s\nSOCKS5 proxy: %s\nprovider: %s", dir, addr, listen, shown))
 		},
 	}
-	cmd.Flags().StringVar(&grpcAddr, "grpc", def.Chain.GRPC, "nyxd gRPC address (host:port)")
+	grpcFlag(cmd, &grpcAddr, def.Chain.GRPC)
 	cmd.Flags().StringVar(&gw, "gateway", "", "identity (base58) of the gateway to register with; default: a random gateway of the topology")
 	cmd.Flags().StringVar(&listen, "listen", socks5.DefaultListen, "address of the SOCKS5 proxy (loopback only)")
-	cmd.Flags().StringVar(&provider, "provider", "", "address of the network requester (nym-network-requester address)")
+	cmd.Flags().StringVar(&provider, "provider", "", "address of the network requester; default: one picked at each start from the chain's service directory")
+	outputFlag(cmd, &output)
 	return cmd
 }
 
@@ -101,10 +156,13 @@ func runCmd() *cobra.Command {
 		Short: "Connect to the gateway and serve the SOCKS5 proxy",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, _ := cmd.Flags().GetString("home")
+			dir, err := homeDir(cmd)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return socks5.RunHome(ctx, home, func(addr string) {
+			return socks5.RunHome(ctx, dir, func(addr string) {
 				fmt.Fprintf(cmd.OutOrStdout(), "SOCKS5 proxy: %s\n", addr)
 			})
 		},
@@ -112,18 +170,102 @@ func runCmd() *cobra.Command {
 }
 
 func addressCmd() *cobra.Command {
-	return &cobra.Command{
+	var output string
+	cmd := &cobra.Command{
 		Use:   "address",
 		Short: "Print the client's own mixnet address",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, _ := cmd.Flags().GetString("home")
-			h, err := client.LoadHome(home)
+			dir, err := homeDir(cmd)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), h.Address())
-			return nil
+			h, err := client.LoadHome(dir)
+			if err != nil {
+				return err
+			}
+			a := h.Address().String()
+			return printOut(cmd.OutOrStdout(), output, map[string]string{"address": a}, a)
 		},
 	}
+	outputFlag(cmd, &output)
+	return cmd
+}
+
+// providerJSON is a directory entry as providers prints it.
+type providerJSON struct {
+	ServiceID   string `json:"service_id"`
+	Address     string `json:"address"`
+	Description string `json:"description"`
+	Announcer   string `json:"announcer"`
+	// Usable: its gateway is in the current topology (run picks among these).
+	Usable bool `json:"usable"`
+}
+
+func providersCmd() *cobra.Command {
+	var output, grpcAddr string
+	cmd := &cobra.Command{
+		Use:   "providers",
+		Short: "List the network requesters of the chain's service directory, marking those whose gateway is in the topology",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			if grpcAddr == "" {
+				dir, err := homeDir(cmd)
+				if err != nil {
+					return err
+				}
+				cfg, err := client.LoadConfig(dir)
+				if err != nil {
+					return fmt.Errorf("%w (or give --grpc-addr)", err)
+				}
+				grpcAddr = cfg.Chain.GRPC
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			defer cancel()
+			conn, err := topology.Dial(grpcAddr)
+			if err != nil {
+				return fmt.Errorf("connect to nyxd at %s: %w", grpcAddr, err)
+			}
+			defer conn.Close()
+			q := mixnettypes.NewQueryClient(conn)
+			t, err := topology.NewReader(q, topology.ReaderConfig{}).Refresh(ctx)
+			if err != nil {
+				return fmt.Errorf("read the topology from %s: %w", grpcAddr, err)
+			}
+			var list []providerJSON
+			err = requester.WalkServices(ctx, q, requester.Kind, func(s mixnettypes.Service) bool {
+				p := providerJSON{ServiceID: strconv.FormatUint(s.ServiceId, 10), Address: s.NymAddress, Description: s.Description, Announcer: s.Announcer}
+				if a, err := client.ParseAddress(s.NymAddress); err == nil {
+					_, p.Usable = t.ByIdentity(a.Gateway)
+				}
+				list = append(list, p)
+				return true
+			})
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"providers": list})
+			}
+			var b strings.Builder
+			for _, p := range list {
+				mark := "usable"
+				if !p.Usable {
+					mark = "gateway not in the topology"
+				}
+				fmt.Fprintf(&b, "%s\t%s\t%s\t%q\n", p.ServiceID, p.Address, mark, p.Description)
+			}
+			if len(list) == 0 {
+				b.WriteString("no network requester in the service directory\n")
+			}
+			_, err = io.WriteString(cmd.OutOrStdout(), b.String())
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&grpcAddr, "grpc-addr", "", "nyxd gRPC address (default: the home's config)")
+	outputFlag(cmd, &output)
+	return cmd
 }

@@ -28,8 +28,9 @@ import (
 // freshly built binaries: the chain starts and answers RPC and REST, five
 // nym-nodes are bonded through the CLI and get their roles, a message sent
 // by client alice reaches client bob through the mixnet, and the topology
-// shows the performance the localnet's monitor measured, all as separate
-// processes. Ctrl-C stops everything cleanly; a second run resumes the same
+// shows the performance the localnet's monitor measured, the network
+// requester is listed in the chain's service directory, where the SOCKS5
+// client found it, all as separate processes. Ctrl-C stops everything cleanly; a second run resumes the same
 // chain, nodes and clients (and carries a message again); --fresh starts a
 // new chain.
 func TestLocalnet(t *testing.T) {
@@ -76,6 +77,7 @@ func TestLocalnet(t *testing.T) {
 	measuredPerformance(t, bin, home)
 	credentialsEnforced(t, dir, base)
 	fetchThroughSOCKS5(t, base)
+	requesterListed(t, bin, home, dir)
 	first.interrupt(t)
 
 	// Resume: the same chain continues, and the same nodes and clients carry
@@ -98,6 +100,38 @@ func TestLocalnet(t *testing.T) {
 		t.Fatalf("--fresh chain is at height %d, beyond the old chain's %d: not fresh", h, h1)
 	}
 	third.interrupt(t)
+}
+
+// requesterListed checks that the localnet's network requester is in the
+// chain's service directory (nyxd query mixnet services), and that the
+// SOCKS5 client, started without a provider, picked it from there.
+func requesterListed(t *testing.T, bin, home, dir string) {
+	t.Helper()
+	requesterBin := filepath.Join(filepath.Dir(bin), "nym-network-requester")
+	addr := strings.TrimSpace(run(t, requesterBin, "--home", filepath.Join(dir, "requester"), "address"))
+	var out struct {
+		Services []struct {
+			ServiceID  string `json:"service_id"`
+			Kind       string `json:"kind"`
+			NymAddress string `json:"nym_address"`
+			Deposit    struct{ Amount string }
+		} `json:"services"`
+	}
+	js := run(t, bin, "--home", home, "query", "mixnet", "services", "--kind", "network-requester", "-o", "json")
+	if err := json.Unmarshal([]byte(js), &out); err != nil {
+		t.Fatalf("query mixnet services: %v\n%s", err, js)
+	}
+	if len(out.Services) != 1 || out.Services[0].NymAddress != addr || out.Services[0].Kind != "network-requester" ||
+		out.Services[0].Deposit.Amount != "100000000" {
+		t.Fatalf("the service directory does not list the requester %s once with its 100 NYM deposit:\n%s", addr, js)
+	}
+	socksLog, err := os.ReadFile(filepath.Join(dir, "logs", "socks5.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(socksLog), "picked a network requester from the service directory") || !strings.Contains(string(socksLog), addr) {
+		t.Fatalf("the SOCKS5 client did not pick the requester from the directory:\n%s", socksLog)
+	}
 }
 
 // fetchThroughSOCKS5 fetches node0's health page through the localnet's
@@ -167,8 +201,8 @@ func credentialsEnforced(t *testing.T, dir string, base int) {
 
 // cliTransactions uses the localnet's chain the way its banner says, with
 // the nyxd CLI and node0's home: a bank send, a CosmWasm upload by an
-// ordinary account, and a delegation to a bonded node, each committed and
-// visible to queries.
+// ordinary account, a delegation to a bonded node and a service announced
+// and withdrawn, each committed and visible to queries.
 func cliTransactions(t *testing.T, bin, home, topo string) {
 	t.Helper()
 	tx := func(args ...string) map[string]any {
@@ -245,7 +279,42 @@ func cliTransactions(t *testing.T, bin, home, topo string) {
 		t.Fatalf("the delegation was not queued for carol:\n%s", ev)
 	}
 
+	serviceFromCLI(t, bin, home, tx)
 	vestingFromCLI(t, bin, home, node, tx)
+}
+
+// serviceFromCLI lists bob's client address in the service directory as a
+// "chat" service from alice's account, and withdraws it, with the CLI: the
+// deposit goes in and comes back.
+func serviceFromCLI(t *testing.T, bin, home string, tx func(args ...string) map[string]any) {
+	t.Helper()
+	bobAddr := strings.TrimSpace(run(t, filepath.Join(filepath.Dir(bin), "nym-client"), "--home", filepath.Join(filepath.Dir(home), "clients", "bob"), "address"))
+	res := tx("mixnet", "announce-service", "chat", bobAddr, "--description", "bob's inbox", "--from", "alice", "--gas", "400000")
+	ev, _ := json.Marshal(res["events"])
+	if !strings.Contains(string(ev), "EventServiceAnnounced") || !strings.Contains(string(ev), "100000000") {
+		t.Fatalf("the announcement took no deposit:\n%s", ev)
+	}
+	var list struct {
+		Services []struct {
+			ServiceID  string `json:"service_id"`
+			NymAddress string `json:"nym_address"`
+		} `json:"services"`
+	}
+	js := run(t, bin, "--home", home, "query", "mixnet", "services", "--kind", "chat", "-o", "json")
+	if err := json.Unmarshal([]byte(js), &list); err != nil || len(list.Services) != 1 || list.Services[0].NymAddress != bobAddr {
+		t.Fatalf("query mixnet services --kind chat: %v\n%s", err, js)
+	}
+	one := run(t, bin, "--home", home, "query", "mixnet", "service", list.Services[0].ServiceID, "-o", "json")
+	if !strings.Contains(one, "bob's inbox") {
+		t.Fatalf("query mixnet service %s:\n%s", list.Services[0].ServiceID, one)
+	}
+	res = tx("mixnet", "withdraw-service", list.Services[0].ServiceID, "--from", "alice", "--gas", "400000")
+	if ev, _ := json.Marshal(res["events"]); !strings.Contains(string(ev), "EventServiceWithdrawn") {
+		t.Fatalf("the withdrawal emitted no event:\n%s", ev)
+	}
+	if js := run(t, bin, "--home", home, "query", "mixnet", "services", "--kind", "chat", "-o", "json"); strings.Contains(js, bobAddr) {
+		t.Fatalf("the withdrawn service is still listed:\n%s", js)
+	}
 }
 
 // vestingFromCLI delegates locked coins from dave's genesis vesting account, and

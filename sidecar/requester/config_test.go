@@ -12,10 +12,10 @@ import (
 func TestConfigFile(t *testing.T) {
 	home := t.TempDir()
 	os.MkdirAll(filepath.Join(home, "config"), 0o700)
-	if err := InitHome(home, ""); err != nil {
+	if err := InitHome(home, "", DefaultFileConfig().Directory); err != nil {
 		t.Fatal(err)
 	}
-	if err := InitHome(home, ""); err == nil {
+	if err := InitHome(home, "", DefaultFileConfig().Directory); err == nil {
 		t.Fatal("a second init overwrote the config")
 	}
 	b, err := os.ReadFile(filepath.Join(home, ConfigFile))
@@ -40,6 +40,10 @@ func TestConfigFile(t *testing.T) {
 		{`quiet_timeout = "2m0s"`, `quiet_timeout = "0s"`, "quiet_timeout"},
 		{`exit_policy_file = "exit-policy.txt"`, `exit_policy_file = ""`, "exit_policy_file"},
 		{`packet_size = "extended8"`, `packet_size = "huge"`, "packet_size"},
+		{`gas_price = "0.025unym"`, `gas_price = "0unym"`, "directory.gas_price"},
+		{`description = ""`, `description = "exit\u001b[2J"`, "directory.description"},
+		{`description = ""`, `description = "` + strings.Repeat("x", 257) + `"`, "directory.description"},
+		{`announce = false`, `announce = "yes"`, "Announce"},
 	} {
 		s := string(b)
 		if !strings.Contains(s, bad.from) {
@@ -49,6 +53,24 @@ func TestConfigFile(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), bad.says) {
 			t.Errorf("%q: %v, want an error naming %q", bad.to, err, bad.says)
 		}
+	}
+	// A requester.toml written before [directory] existed loads, with its
+	// defaults (no announcement).
+	old := string(b)[:strings.Index(string(b), "[directory]")]
+	fc2, err := ParseConfig([]byte(old))
+	if err != nil {
+		t.Fatalf("a config without [directory]: %v", err)
+	}
+	if fc2.Directory != DefaultFileConfig().Directory || fc2.Directory.Announce {
+		t.Fatalf("a config without [directory] has %+v", fc2.Directory)
+	}
+	announcing := strings.Replace(strings.Replace(string(b), "announce = false", "announce = true", 1), `description = ""`, `description = "Exit in Zürich"`, 1)
+	fc3, err := ParseConfig([]byte(announcing))
+	if err != nil || !fc3.Directory.Announce || fc3.Directory.Description != "Exit in Zürich" {
+		t.Fatalf("announce = true: %+v, %v", fc3.Directory, err)
+	}
+	if again, err := ParseConfig(fc3.Marshal()); err != nil || again != fc3 {
+		t.Fatalf("a config does not survive its own Marshal: %+v, %v", again, err)
 	}
 	os.WriteFile(filepath.Join(home, PolicyFile), []byte("accept *:80\nallow *:81\n"), 0o600)
 	if _, err := fc.Config(home); err == nil || !strings.Contains(err.Error(), "line 2") {

@@ -9,6 +9,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("[requester]\nmax_streams = -1\n"))
 	f.Add([]byte("[requester]\npacket_size = \"extended32\"\n"))
 	f.Add([]byte("= ="))
+	f.Add([]byte("[directory]\nannounce = true\ndescription = \"Exit \\\"Zürich\\\" \\\\ web\"\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := ParseConfig(b)
 		if err != nil {

@@ -16,6 +16,10 @@
 // streams.MaxBuffered unread bytes; a stream the client has sent nothing
 // about for QuietTimeout (clients ping quiet streams) is ended. Malformed
 // messages and frames are dropped and counted.
+//
+// Clients find a requester in x/mixnet's service directory on chain, where it
+// announces itself (directory.go: Announce, Withdraw; RunHome with
+// [directory] announce), paying a deposit from its home's chain account.
 package requester
 
 import (

@@ -67,8 +67,9 @@ var configTemplate = template.Must(template.New("socks5").Parse(`# nym-socks5-cl
 # Address of the SOCKS5 (and SOCKS4a) proxy for the programs of this machine.
 # Keep it on 127.0.0.1: whoever reaches it uses your mixnet client.
 listen = "{{.SOCKS5.Listen}}"
-# Address of the network requester that opens the connections (its operator
-# publishes it; nym-network-requester prints it and writes requester.address).
+# Address of the network requester that opens the connections. Empty: at each
+# start, pick one at random from the chain's service directory among the
+# requesters whose gateway is in the current topology (the log says which).
 provider = "{{.SOCKS5.Provider}}"
 # Bound on the SOCKS negotiation plus the wait for the requester to connect.
 handshake_timeout = "{{.SOCKS5.HandshakeTimeout}}"
@@ -124,8 +125,10 @@ func (c FileConfig) Validate() error {
 	} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		errs = append(errs, fmt.Errorf("socks5.listen %q is not a loopback address", c.SOCKS5.Listen))
 	}
-	if _, err := client.ParseAddress(c.SOCKS5.Provider); err != nil {
-		errs = append(errs, fmt.Errorf("socks5.provider: %v", err))
+	if c.SOCKS5.Provider != "" {
+		if _, err := client.ParseAddress(c.SOCKS5.Provider); err != nil {
+			errs = append(errs, fmt.Errorf("socks5.provider: %v", err))
+		}
 	}
 	if c.SOCKS5.HandshakeTimeout <= 0 || c.SOCKS5.MaxConnections <= 0 {
 		errs = append(errs, errors.New("socks5.handshake_timeout and max_connections must be positive"))
@@ -144,7 +147,8 @@ func (c FileConfig) StreamConfig() streams.ClientConfig {
 	return s
 }
 
-// InitHome writes socks5.toml into an initialised nym-client home.
+// InitHome writes socks5.toml into an initialised nym-client home; an empty
+// provider has RunHome pick one from the chain's service directory.
 func InitHome(home, listen, provider string) error {
 	path := filepath.Join(home, ConfigFile)
 	if _, err := os.Stat(path); err == nil {
@@ -158,23 +162,56 @@ func InitHome(home, listen, provider string) error {
 	return os.WriteFile(path, c.Marshal(), 0o600)
 }
 
+// LoadFileConfig reads home's socks5.toml.
+func LoadFileConfig(home string) (FileConfig, error) {
+	p := filepath.Join(home, ConfigFile)
+	st, err := os.Stat(p)
+	if err != nil {
+		return FileConfig{}, fmt.Errorf("read socks5 config (run nym-socks5-client init): %w", err)
+	}
+	if st.Size() > 1<<20 {
+		return FileConfig{}, fmt.Errorf("%s is %d bytes", p, st.Size())
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return FileConfig{}, fmt.Errorf("read socks5 config: %w", err)
+	}
+	fc, err := ParseConfig(b)
+	if err != nil {
+		return FileConfig{}, fmt.Errorf("%s: %w", p, err)
+	}
+	return fc, nil
+}
+
 // RunHome runs the SOCKS5 client of an initialised home until ctx ends;
 // ready (if not nil) is called with the proxy's address once it listens.
+// Without a provider in socks5.toml it first picks one from the chain's
+// service directory (PickProvider), waiting while there is none.
 func RunHome(ctx context.Context, home string, ready func(addr string)) error {
 	h, err := client.LoadHome(home)
 	if err != nil {
 		return err
 	}
-	b, err := os.ReadFile(filepath.Join(home, ConfigFile))
+	fc, err := LoadFileConfig(home)
 	if err != nil {
-		return fmt.Errorf("read socks5 config (run nym-socks5-client init): %w", err)
+		return err
 	}
-	fc, err := ParseConfig(b)
-	if err != nil {
-		return fmt.Errorf("%s: %w", filepath.Join(home, ConfigFile), err)
-	}
-	provider, _ := client.ParseAddress(fc.SOCKS5.Provider)
 	log := h.Config.NewLogger()
+	var provider client.Address
+	if fc.SOCKS5.Provider != "" {
+		provider, _ = client.ParseAddress(fc.SOCKS5.Provider)
+	} else {
+		p, err := discoverProvider(ctx, h.Config.Chain.GRPC, log.With("service", "directory"))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		provider = p.Address
+		log.Info("picked a network requester from the service directory", "provider", provider.String(),
+			"service_id", p.Service.ServiceId, "description", p.Service.Description, "candidates", p.Candidates)
+	}
 	l, err := net.Listen("tcp", fc.SOCKS5.Listen)
 	if err != nil {
 		return fmt.Errorf("socks5 listener: %w", err)
@@ -192,7 +229,7 @@ func RunHome(ctx context.Context, home string, ready func(addr string)) error {
 		}
 		errc := make(chan error, 1)
 		go func() { errc <- sc.Run(ctx) }()
-		log.Info("SOCKS5 client running", "listen", l.Addr().String(), "provider", fc.SOCKS5.Provider)
+		log.Info("SOCKS5 client running", "listen", l.Addr().String(), "provider", provider.String())
 		if ready != nil {
 			ready(l.Addr().String())
 		}

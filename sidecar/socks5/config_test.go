@@ -30,7 +30,17 @@ func TestConfigFile(t *testing.T) {
 	if fc.SOCKS5.Provider != provider || fc.StreamConfig().MaxStreams != 256 {
 		t.Fatalf("parsed %+v", fc)
 	}
+	// No provider: one is picked from the chain's directory at each start.
+	empty := t.TempDir()
+	os.MkdirAll(filepath.Join(empty, "config"), 0o700)
+	if err := InitHome(empty, "127.0.0.1:1080", ""); err != nil {
+		t.Fatalf("init without a provider: %v", err)
+	}
+	if fc, err := LoadFileConfig(empty); err != nil || fc.SOCKS5.Provider != "" {
+		t.Fatalf("config without a provider: %+v, %v", fc.SOCKS5, err)
+	}
 	for _, bad := range []struct{ from, to, says string }{
+		{"provider = \"" + provider + "\"", `provider = "x@y"`, "socks5.provider"},
 		{`keep_alive = "10s"`, `keep_alive = "2m"`, "keep-alive"},
 		{"max_connections = 256", "max_connections = -1", "max_connections"},
 		{"max_streams = 256", "max_streams = 256\nextra = 1", "extra"},

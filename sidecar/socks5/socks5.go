@@ -13,6 +13,11 @@
 // why: 0x02 not allowed by the exit policy, 0x04 host not found or
 // unreachable, 0x05 connection refused, 0x03 network unreachable, 0x06
 // timed out, 0x01 anything else. SOCKS4 clients get 0x5B for all of them.
+//
+// The requester is named in socks5.toml or, when it is not, picked at each
+// start from x/mixnet's service directory on chain, at random among the
+// network requesters whose gateway is in the current topology (directory.go:
+// PickProvider).
 package socks5
 
 import (

@@ -176,7 +176,9 @@ func startProxySetup(t testing.TB, nw *mixnet.Network, files *fileServer, sender
 // network requester, and post 1 MB to it; twenty streams at once; a destination the exit policy
 // rejects is refused with SOCKS5's "not allowed by ruleset"; garbage sent
 // to the requester through the mixnet is dropped and counted; a requester
-// that restarts mid-stream leaves the app with an error, not a hang.
+// that restarts mid-stream leaves the app with an error, not a hang; a
+// SOCKS5 client without a provider finds the requester in the chain's
+// service directory (testDirectory).
 func TestSOCKS5(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a chain and a network")
@@ -362,6 +364,10 @@ func TestSOCKS5(t *testing.T) {
 	}{{"requester restart", s.req.Restart}, {"requester crash", s.req.Crash}} {
 		t.Run(restart.name, func(t *testing.T) { restartMidStream(t, s, restart.do) })
 	}
+
+	// Last: its SOCKS5 client is a second sender to the requester, which
+	// "anonymous" assumes has one.
+	t.Run("directory", func(t *testing.T) { testDirectory(t, s) })
 }
 
 // restartMidStream: the app reads part of an endless body, the requester

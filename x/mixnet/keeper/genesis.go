@@ -15,7 +15,7 @@ import (
 
 // InitGenesis loads the module's state. The reward pool is what the module
 // account holds beyond everything its state owes (pledges, delegations, unpaid
-// rewards, queued deposits): a chain funds its pool by giving the module account
+// rewards, queued deposits, service deposits): a chain funds its pool by giving the module account
 // unym in the bank genesis. A genesis that states a non-zero pool must match. The
 // bank genesis must therefore be loaded first.
 func (k Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
@@ -120,6 +120,20 @@ func (k Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
 		if err := k.SigningNonces.Set(ctx, addr, n.Nonce); err != nil {
 			return err
 		}
+	}
+
+	if err := k.NextServiceID.Set(ctx, max(gs.NextServiceId, 1)); err != nil {
+		return err
+	}
+	for _, s := range gs.Services {
+		announcer, err := k.parseAddress("announcer", s.Announcer)
+		if err != nil {
+			return err
+		}
+		if err := k.setService(ctx, announcer, s); err != nil {
+			return err
+		}
+		owed = owed.Add(s.Deposit.Amount)
 	}
 
 	balance := k.bankKeeper.GetBalance(ctx, k.ModuleAddress(), types.Denom).Amount
@@ -264,6 +278,16 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 	if snap, err := k.DrawSnapshot.Get(ctx); err == nil {
 		gs.DrawSnapshot = &snap
 	} else if !errors.Is(err, collections.ErrNotFound) {
+		return nil, err
+	}
+	if gs.NextServiceId, err = k.NextServiceID.Peek(ctx); err != nil {
+		return nil, err
+	}
+	gs.NextServiceId = max(gs.NextServiceId, 1)
+	if err := k.Services.Walk(ctx, nil, func(_ uint64, s types.Service) (bool, error) {
+		gs.Services = append(gs.Services, s)
+		return false, nil
+	}); err != nil {
 		return nil, err
 	}
 	return &gs, nil

@@ -356,3 +356,42 @@ func (q querier) SigningNonce(ctx context.Context, req *types.QuerySigningNonceR
 	}
 	return &types.QuerySigningNonceResponse{Nonce: n}, nil
 }
+
+// Service returns one entry of the service directory.
+func (q querier) Service(ctx context.Context, req *types.QueryServiceRequest) (*types.QueryServiceResponse, error) {
+	if req == nil {
+		return nil, status.Error(codes.InvalidArgument, "empty request")
+	}
+	s, err := q.Keeper.Services.Get(ctx, req.ServiceId)
+	if err != nil {
+		return nil, notFound(err, "service %d not found", req.ServiceId)
+	}
+	return &types.QueryServiceResponse{Service: s}, nil
+}
+
+// Services lists the service directory by id, all of it or one kind.
+func (q querier) Services(ctx context.Context, req *types.QueryServicesRequest) (*types.QueryServicesResponse, error) {
+	if req == nil {
+		return nil, status.Error(codes.InvalidArgument, "empty request")
+	}
+	if req.Kind == "" {
+		ss, page, err := query.CollectionPaginate(ctx, q.Keeper.Services, req.Pagination,
+			func(_ uint64, s types.Service) (types.Service, error) { return s, nil })
+		if err != nil {
+			return nil, status.Error(codes.InvalidArgument, err.Error())
+		}
+		return &types.QueryServicesResponse{Services: ss, Pagination: page}, nil
+	}
+	if err := types.ValidateServiceKind(req.Kind); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	ss, page, err := query.CollectionPaginate(ctx, q.ServicesByKind, req.Pagination,
+		func(key collections.Pair[string, uint64], _ collections.NoValue) (types.Service, error) {
+			return q.Keeper.Services.Get(ctx, key.K2())
+		},
+		query.WithCollectionPaginationPairPrefix[string, uint64](req.Kind))
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	return &types.QueryServicesResponse{Services: ss, Pagination: page}, nil
+}

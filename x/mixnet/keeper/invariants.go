@@ -14,19 +14,20 @@ import (
 
 // Owed returns what the module's state says the module account holds, by kind:
 // pledges, delegations, unpaid rewards (operator rewards and delegator pools),
-// queued deposits (delegations and pledge raises not yet applied) and the pool.
+// queued deposits (delegations and pledge raises not yet applied), the pool and
+// the service directory's deposits.
 type Owed struct {
-	Pledges, Delegations, UnpaidRewards, QueuedDeposits, RewardPool math.Int
+	Pledges, Delegations, UnpaidRewards, QueuedDeposits, RewardPool, ServiceDeposits math.Int
 }
 
 // Total is the sum of every kind.
 func (o Owed) Total() math.Int {
-	return o.Pledges.Add(o.Delegations).Add(o.UnpaidRewards).Add(o.QueuedDeposits).Add(o.RewardPool)
+	return o.Pledges.Add(o.Delegations).Add(o.UnpaidRewards).Add(o.QueuedDeposits).Add(o.RewardPool).Add(o.ServiceDeposits)
 }
 
 // ComputeOwed adds up the module's obligations from its state.
 func (k Keeper) ComputeOwed(ctx context.Context) (Owed, error) {
-	o := Owed{math.ZeroInt(), math.ZeroInt(), math.ZeroInt(), math.ZeroInt(), math.ZeroInt()}
+	o := Owed{math.ZeroInt(), math.ZeroInt(), math.ZeroInt(), math.ZeroInt(), math.ZeroInt(), math.ZeroInt()}
 	err := k.Nodes.Walk(ctx, nil, func(_ uint64, n types.Node) (bool, error) {
 		o.Pledges = o.Pledges.Add(n.Pledge.Amount)
 		o.Delegations = o.Delegations.Add(n.Delegations)
@@ -43,6 +44,9 @@ func (k Keeper) ComputeOwed(ctx context.Context) (Owed, error) {
 	if err != nil {
 		return o, err
 	}
+	if o.ServiceDeposits, err = k.serviceDeposits(ctx); err != nil {
+		return o, err
+	}
 	o.RewardPool, err = k.RewardPool.Get(ctx)
 	return o, err
 }
@@ -55,8 +59,8 @@ func (k Keeper) CheckFunds(ctx context.Context) error {
 	}
 	balance := k.bankKeeper.GetBalance(ctx, k.ModuleAddress(), types.Denom).Amount
 	if !balance.Equal(o.Total()) {
-		return fmt.Errorf("module account holds %s%s but the state owes %s%s (pledges %s, delegations %s, unpaid rewards %s, queued deposits %s, reward pool %s)",
-			balance, types.Denom, o.Total(), types.Denom, o.Pledges, o.Delegations, o.UnpaidRewards, o.QueuedDeposits, o.RewardPool)
+		return fmt.Errorf("module account holds %s%s but the state owes %s%s (pledges %s, delegations %s, unpaid rewards %s, queued deposits %s, reward pool %s, service deposits %s)",
+			balance, types.Denom, o.Total(), types.Denom, o.Pledges, o.Delegations, o.UnpaidRewards, o.QueuedDeposits, o.RewardPool, o.ServiceDeposits)
 	}
 	return nil
 }
@@ -96,7 +100,8 @@ func RegisterInvariants(ir sdk.InvariantRegistry, k Keeper) {
 }
 
 // FundsInvariant: the module account holds exactly the pledges, delegations,
-// unpaid rewards, queued deposits and reward pool its state records.
+// unpaid rewards, queued deposits, reward pool and service deposits its state
+// records.
 func FundsInvariant(k Keeper) sdk.Invariant {
 	return func(ctx sdk.Context) (string, bool) {
 		if err := k.CheckFunds(ctx); err != nil {

@@ -78,6 +78,15 @@ type Keeper struct {
 	// DrawSnapshot is the input of the next epoch's role draw, taken when the
 	// current epoch began (abci.go, drawRoles).
 	DrawSnapshot collections.Item[types.DrawSnapshot]
+	// Services is the service directory by id (services.go); NextServiceID hands
+	// out the ids.
+	Services      collections.Map[uint64, types.Service]
+	NextServiceID collections.Sequence
+	// ServicesByAnnouncer, ServicesByKind and ServiceByAddress index Services
+	// (derived: rebuilt by InitGenesis, not exported).
+	ServicesByAnnouncer collections.KeySet[collections.Pair[sdk.AccAddress, uint64]]
+	ServicesByKind      collections.KeySet[collections.Pair[string, uint64]]
+	ServiceByAddress    collections.Map[string, uint64]
 }
 
 // NewKeeper builds the keeper. authority is the address allowed to change the params
@@ -125,6 +134,13 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 			collections.PairKeyCodec(collections.Uint64Key, sdk.AccAddressKey), sdk.IntValue),
 		IntervalEventByNode: collections.NewMap(sb, types.IntervalEventByNodeKey, "interval_event_by_node", collections.Uint64Key, collections.Uint64Value),
 		DrawSnapshot:        collections.NewItem(sb, types.DrawSnapshotKey, "draw_snapshot", codec.CollValue[types.DrawSnapshot](cdc)),
+		Services:            collections.NewMap(sb, types.ServicesKey, "services", collections.Uint64Key, codec.CollValue[types.Service](cdc)),
+		NextServiceID:       collections.NewSequence(sb, types.NextServiceIDKey, "next_service_id"),
+		ServicesByAnnouncer: collections.NewKeySet(sb, types.ServicesByAnnouncerKey, "services_by_announcer",
+			collections.PairKeyCodec(sdk.AccAddressKey, collections.Uint64Key)),
+		ServicesByKind: collections.NewKeySet(sb, types.ServicesByKindKey, "services_by_kind",
+			collections.PairKeyCodec(collections.StringKey, collections.Uint64Key)),
+		ServiceByAddress: collections.NewMap(sb, types.ServiceByAddressKey, "service_by_address", collections.StringKey, collections.Uint64Value),
 	}
 	schema, err := sb.Build()
 	if err != nil {

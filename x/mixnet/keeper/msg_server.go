@@ -335,6 +335,38 @@ func (k msgServer) FundRewardPool(ctx context.Context, msg *types.MsgFundRewardP
 	return &types.MsgFundRewardPoolResponse{}, k.Keeper.FundRewardPool(ctx, sender, msg.Amount)
 }
 
+// AnnounceService adds a service to the directory (Keeper.AnnounceService).
+func (k msgServer) AnnounceService(ctx context.Context, msg *types.MsgAnnounceService) (*types.MsgAnnounceServiceResponse, error) {
+	if err := msg.ValidateBasic(); err != nil {
+		return nil, err
+	}
+	announcer, err := k.parseAddress("announcer", msg.Announcer)
+	if err != nil {
+		return nil, err
+	}
+	id, err := k.Keeper.AnnounceService(ctx, announcer, msg)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgAnnounceServiceResponse{ServiceId: id}, nil
+}
+
+// WithdrawService removes the sender's service (Keeper.WithdrawService).
+func (k msgServer) WithdrawService(ctx context.Context, msg *types.MsgWithdrawService) (*types.MsgWithdrawServiceResponse, error) {
+	if err := msg.ValidateBasic(); err != nil {
+		return nil, err
+	}
+	announcer, err := k.parseAddress("announcer", msg.Announcer)
+	if err != nil {
+		return nil, err
+	}
+	deposit, err := k.Keeper.WithdrawService(ctx, announcer, msg.ServiceId)
+	if err != nil {
+		return nil, err
+	}
+	return &types.MsgWithdrawServiceResponse{Deposit: deposit}, nil
+}
+
 // UpdateParams replaces the params. Set sizes, reward constants and epochs per
 // interval take effect at the next interval; the rest at once.
 func (k msgServer) UpdateParams(ctx context.Context, msg *types.MsgUpdateParams) (*types.MsgUpdateParamsResponse, error) {

@@ -24,6 +24,8 @@ func RegisterInterfaces(ir codectypes.InterfaceRegistry) {
 		&MsgWithdrawDelegatorReward{},
 		&MsgSubmitPerformance{},
 		&MsgFundRewardPool{},
+		&MsgAnnounceService{},
+		&MsgWithdrawService{},
 		&MsgUpdateParams{},
 	)
 	msgservice.RegisterMsgServiceDesc(ir, &_Msg_serviceDesc)
@@ -45,6 +47,8 @@ func RegisterLegacyAminoCodec(cdc *codec.LegacyAmino) {
 	legacy.RegisterAminoMsg(cdc, &MsgWithdrawDelegatorReward{}, "nyx/mixnet/MsgWithdrawDelegatorReward")
 	legacy.RegisterAminoMsg(cdc, &MsgSubmitPerformance{}, "nyx/mixnet/MsgSubmitPerformance")
 	legacy.RegisterAminoMsg(cdc, &MsgFundRewardPool{}, "nyx/mixnet/MsgFundRewardPool")
+	legacy.RegisterAminoMsg(cdc, &MsgAnnounceService{}, "nyx/mixnet/MsgAnnounceService")
+	legacy.RegisterAminoMsg(cdc, &MsgWithdrawService{}, "nyx/mixnet/MsgWithdrawService")
 	legacy.RegisterAminoMsg(cdc, &MsgUpdateParams{}, "nyx/mixnet/MsgUpdateParams")
 	cdc.RegisterConcrete(&Params{}, "nyx/x/mixnet/Params", nil)
 }

@@ -12,9 +12,10 @@ import (
 // genesis gives the module account.
 func DefaultGenesisState() *GenesisState {
 	return &GenesisState{
-		Params:     DefaultParams(),
-		RewardPool: math.ZeroInt(),
-		NextNodeId: 1,
+		Params:        DefaultParams(),
+		RewardPool:    math.ZeroInt(),
+		NextNodeId:    1,
+		NextServiceId: 1,
 	}
 }
 
@@ -223,6 +224,39 @@ func (gs GenesisState) Validate() error {
 			if c.Weight.IsNil() || c.Weight.IsNegative() {
 				return genesisErr("draw snapshot: node %d has no or a negative weight", c.NodeId)
 			}
+		}
+	}
+	return gs.validateServices()
+}
+
+// validateServices checks the service directory: ids below next_service_id and
+// unique, every entry valid, each address listed once and no announcer above the
+// per-announcer bound. A service's gateway need not still be bonded: it was when
+// the service was announced, and clients skip gateways outside the topology.
+func (gs GenesisState) validateServices() error {
+	next := max(gs.NextServiceId, 1)
+	ids := map[uint64]bool{}
+	addrs := map[string]bool{}
+	perAnnouncer := map[string]uint32{}
+	for i := range gs.Services {
+		s := &gs.Services[i]
+		if s.ServiceId == 0 || s.ServiceId >= next {
+			return genesisErr("service id %d is not in 1..next_service_id-1 (%d)", s.ServiceId, next)
+		}
+		if ids[s.ServiceId] {
+			return genesisErr("duplicate service id %d", s.ServiceId)
+		}
+		ids[s.ServiceId] = true
+		if err := validateService(s); err != nil {
+			return genesisErr("service %d: %v", s.ServiceId, err)
+		}
+		if addrs[s.NymAddress] {
+			return genesisErr("service %d: address %s listed twice", s.ServiceId, s.NymAddress)
+		}
+		addrs[s.NymAddress] = true
+		perAnnouncer[s.Announcer]++
+		if perAnnouncer[s.Announcer] > gs.Params.MaxServicesPerAnnouncer {
+			return genesisErr("announcer %s has more than %d services", s.Announcer, gs.Params.MaxServicesPerAnnouncer)
 		}
 	}
 	return nil

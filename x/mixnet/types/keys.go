@@ -37,4 +37,12 @@ var (
 	IntervalEventByNodeKey = collections.NewPrefix(19)
 	// DrawSnapshotKey is the input of the next epoch's role draw.
 	DrawSnapshotKey = collections.NewPrefix(20)
+	// NextServiceIDKey, ServicesKey: the service directory by id.
+	NextServiceIDKey = collections.NewPrefix(21)
+	ServicesKey      = collections.NewPrefix(22)
+	// ServicesByAnnouncerKey, ServicesByKindKey and ServiceByAddressKey index it
+	// (derived: rebuilt from the services at genesis).
+	ServicesByAnnouncerKey = collections.NewPrefix(23)
+	ServicesByKindKey      = collections.NewPrefix(24)
+	ServiceByAddressKey    = collections.NewPrefix(25)
 )

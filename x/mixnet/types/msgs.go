@@ -20,6 +20,8 @@ var (
 	_ sdk.Msg = &MsgWithdrawDelegatorReward{}
 	_ sdk.Msg = &MsgSubmitPerformance{}
 	_ sdk.Msg = &MsgFundRewardPool{}
+	_ sdk.Msg = &MsgAnnounceService{}
+	_ sdk.Msg = &MsgWithdrawService{}
 	_ sdk.Msg = &MsgUpdateParams{}
 )
 

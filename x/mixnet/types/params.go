@@ -64,6 +64,8 @@ func DefaultParams() Params {
 		MinimumPerformance:      math.LegacyZeroDec(),
 		SphinxKeyRotationEpochs: DefaultSphinxKeyRotationEpochs,
 		MaxEpochEventsPerBlock:  DefaultMaxEpochEventsPerBlock,
+		ServiceDeposit:          sdk.NewInt64Coin(Denom, DefaultServiceDeposit),
+		MaxServicesPerAnnouncer: DefaultMaxServicesPerAnnouncer,
 	}
 }
 
@@ -103,6 +105,12 @@ func (p Params) Validate() error {
 	}
 	if p.MaxEpochEventsPerBlock == 0 || p.MaxEpochEventsPerBlock > MaxMaxEpochEventsPerBlock {
 		return errorsmod.Wrapf(ErrInvalidParams, "max epoch events per block %d is not in 1..%d", p.MaxEpochEventsPerBlock, MaxMaxEpochEventsPerBlock)
+	}
+	if err := validateDeposit("service deposit", p.ServiceDeposit); err != nil {
+		return errorsmod.Wrap(ErrInvalidParams, err.Error())
+	}
+	if p.MaxServicesPerAnnouncer == 0 || p.MaxServicesPerAnnouncer > MaxMaxServicesPerAnnouncer {
+		return errorsmod.Wrapf(ErrInvalidParams, "max services per announcer %d is not in 1..%d", p.MaxServicesPerAnnouncer, MaxMaxServicesPerAnnouncer)
 	}
 	return nil
 }

@@ -118,6 +118,9 @@ func FuzzGenesisValidate(f *testing.F) {
 	require.NoError(f, err)
 	f.Add(seed)
 	f.Add([]byte{0x3a, 0x02, 0x08, 0x01})
+	withServices, err := validServicesGenesis().Marshal()
+	require.NoError(f, err)
+	f.Add(withServices)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var gs types.GenesisState
 		if err := gs.Unmarshal(data); err != nil {
