@@ -49,7 +49,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("home", defaultHome(), "the client's home directory (config and keys)")
-	root.AddCommand(initCmd(), runCmd(), addressCmd(), sendCmd(), receiveCmd(), credentialCmd())
+	root.AddCommand(initCmd(), runCmd(), addressCmd(), sendCmd(), receiveCmd(), credentialCmd(), signServiceCmd())
 	return root
 }
 

@@ -300,7 +300,7 @@ func announceCmd() *cobra.Command {
 			if !cmd.Flags().Changed("description") {
 				description = a.fc.Directory.Description
 			}
-			id, existing, err := requester.Announce(ctx, a.conn, a.signer, a.h.Address(), description)
+			id, existing, err := requester.Announce(ctx, a.conn, a.signer, a.h.Keys, a.h.Address(), description)
 			if err != nil {
 				return err
 			}

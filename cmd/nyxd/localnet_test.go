@@ -205,7 +205,9 @@ func credentialsEnforced(t *testing.T, dir string, base int) {
 // and withdrawn, each committed and visible to queries.
 func cliTransactions(t *testing.T, bin, home, topo string) {
 	t.Helper()
-	tx := func(args ...string) map[string]any {
+	// send broadcasts a transaction and returns its committed result (with
+	// its code: 0 is success) and log.
+	send := func(args ...string) (map[string]any, string) {
 		t.Helper()
 		var sent struct {
 			TxHash string `json:"txhash"`
@@ -224,16 +226,24 @@ func cliTransactions(t *testing.T, bin, home, topo string) {
 		for {
 			out, err := exec.Command(bin, "--home", home, "query", "tx", sent.TxHash, "-o", "json").Output()
 			if err == nil {
-				if err := json.Unmarshal([]byte(lastLine(string(out))), &res); err != nil || fmt.Sprint(res["code"]) != "0" {
-					t.Fatalf("tx %v not committed: %v\n%s", args, err, out)
+				if err := json.Unmarshal([]byte(lastLine(string(out))), &res); err != nil {
+					t.Fatalf("tx %v: %v\n%s", args, err, out)
 				}
-				return res
+				return res, string(out)
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("tx %v not in a block after 30s", args)
 			}
 			time.Sleep(300 * time.Millisecond)
 		}
+	}
+	tx := func(args ...string) map[string]any {
+		t.Helper()
+		res, out := send(args...)
+		if fmt.Sprint(res["code"]) != "0" {
+			t.Fatalf("tx %v failed:\n%s", args, out)
+		}
+		return res
 	}
 	bob := strings.TrimSpace(run(t, bin, "--home", home, "keys", "show", "bob", "-a"))
 	before := run(t, bin, "--home", home, "query", "bank", "balance", bob, "unym", "-o", "json")
@@ -279,17 +289,26 @@ func cliTransactions(t *testing.T, bin, home, topo string) {
 		t.Fatalf("the delegation was not queued for carol:\n%s", ev)
 	}
 
-	serviceFromCLI(t, bin, home, tx)
+	serviceFromCLI(t, bin, home, send, tx)
 	vestingFromCLI(t, bin, home, node, tx)
 }
 
 // serviceFromCLI lists bob's client address in the service directory as a
 // "chat" service from alice's account, and withdraws it, with the CLI: the
 // deposit goes in and comes back.
-func serviceFromCLI(t *testing.T, bin, home string, tx func(args ...string) map[string]any) {
+func serviceFromCLI(t *testing.T, bin, home string, send func(args ...string) (map[string]any, string), tx func(args ...string) map[string]any) {
 	t.Helper()
-	bobAddr := strings.TrimSpace(run(t, filepath.Join(filepath.Dir(bin), "nym-client"), "--home", filepath.Join(filepath.Dir(home), "clients", "bob"), "address"))
-	res := tx("mixnet", "announce-service", "chat", bobAddr, "--description", "bob's inbox", "--from", "alice", "--gas", "400000")
+	nymClient, bobHome := filepath.Join(filepath.Dir(bin), "nym-client"), filepath.Join(filepath.Dir(home), "clients", "bob")
+	bobAddr := strings.TrimSpace(run(t, nymClient, "--home", bobHome, "address"))
+	alice := strings.TrimSpace(run(t, bin, "--home", home, "keys", "show", "alice", "-a"))
+	// Bob's identity key signs the terms; without it the chain refuses.
+	sig := strings.TrimSpace(run(t, nymClient, "--home", bobHome, "sign-service", "--kind", "chat", "--announcer", alice,
+		"--chain-id", "nyx-localnet", "--description", "bob's inbox"))
+	forged := strings.Repeat("00", 64)
+	if res, out := send("mixnet", "announce-service", "chat", bobAddr, forged, "--description", "bob's inbox", "--from", "alice", "--gas", "400000"); fmt.Sprint(res["code"]) == "0" || !strings.Contains(out, "did not sign") {
+		t.Fatalf("an announcement with a forged identity signature was not refused:\n%s", out)
+	}
+	res := tx("mixnet", "announce-service", "chat", bobAddr, sig, "--description", "bob's inbox", "--from", "alice", "--gas", "400000")
 	ev, _ := json.Marshal(res["events"])
 	if !strings.Contains(string(ev), "EventServiceAnnounced") || !strings.Contains(string(ev), "100000000") {
 		t.Fatalf("the announcement took no deposit:\n%s", ev)

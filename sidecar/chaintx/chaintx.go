@@ -202,6 +202,9 @@ func newTxConfig(prefix string) (client.TxConfig, error) {
 // Address is the account's address: what the operator funds.
 func (s *Signer) Address() string { return s.addr }
 
+// ChainID is the chain the signer signs for.
+func (s *Signer) ChainID() string { return s.cfg.ChainID }
+
 // Address returns key's account address with the given bech32 prefix
 // (DefaultBech32Prefix if empty).
 func Address(key *secp256k1.PrivKey, prefix string) (string, error) {

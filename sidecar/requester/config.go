@@ -316,7 +316,7 @@ func RunHome(ctx context.Context, home string, hooks Hooks) error {
 			}
 			go func() {
 				defer close(done)
-				announceUntil(actx, conn, signer, addr, fc.Directory.Description, log.With("service", "directory"), hooks.Announced)
+				announceUntil(actx, conn, signer, h.Keys, addr, fc.Directory.Description, log.With("service", "directory"), hooks.Announced)
 			}()
 		}
 		return r.Run(ctx)

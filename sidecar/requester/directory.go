@@ -9,6 +9,8 @@ import (
 
 	"github.com/cosmos/cosmos-sdk/types/query"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sidecar/client"
@@ -23,20 +25,17 @@ const Kind = mixnettypes.ServiceKindNetworkRequester
 // chain that lists more requesters than this is not read to the end.
 const maxDirectoryPages = 1000
 
-// FindAnnounced looks addr up among the network requesters of the chain's
-// service directory and returns its entry, or false if it is not listed.
+// FindAnnounced looks addr up in the chain's service directory and returns
+// its entry, or false if it is not listed.
 func FindAnnounced(ctx context.Context, q mixnettypes.QueryClient, addr client.Address) (mixnettypes.Service, bool, error) {
-	want := addr.String()
-	var found mixnettypes.Service
-	ok := false
-	err := WalkServices(ctx, q, Kind, func(s mixnettypes.Service) bool {
-		if s.NymAddress == want {
-			found, ok = s, true
-			return false
-		}
-		return true
-	})
-	return found, ok, err
+	resp, err := q.ServiceByAddress(ctx, &mixnettypes.QueryServiceByAddressRequest{NymAddress: addr.String()})
+	if status.Code(err) == codes.NotFound {
+		return mixnettypes.Service{}, false, nil
+	}
+	if err != nil {
+		return mixnettypes.Service{}, false, fmt.Errorf("read the service directory: %w", err)
+	}
+	return resp.Service, true, nil
 }
 
 // WalkServices calls fn on every service of kind in the chain's directory,
@@ -63,9 +62,15 @@ func WalkServices(ctx context.Context, q mixnettypes.QueryClient, kind string, f
 
 // Announce lists addr in the chain's service directory as a network
 // requester, paid by signer's account (the service_deposit param, returned
-// by Withdraw), and returns its service id. An address listed already is not
-// announced again: its entry's id comes back with existing set.
-func Announce(ctx context.Context, conn grpc.ClientConnInterface, signer *chaintx.Signer, addr client.Address, description string) (id uint64, existing bool, err error) {
+// by Withdraw), and returns its service id. keys are the client's whose
+// address addr is: its identity key signs the announcement, as the chain
+// requires. An address listed already is not announced again: its entry's
+// id comes back with existing set (only the holder of keys can have listed
+// it).
+func Announce(ctx context.Context, conn grpc.ClientConnInterface, signer *chaintx.Signer, keys *client.Keys, addr client.Address, description string) (id uint64, existing bool, err error) {
+	if keys.IdentityPublic() != addr.Identity {
+		return 0, false, fmt.Errorf("announce %s: the keys given are not that address's", addr)
+	}
 	q := mixnettypes.NewQueryClient(conn)
 	if s, ok, err := FindAnnounced(ctx, q, addr); err != nil {
 		return 0, false, err
@@ -73,6 +78,7 @@ func Announce(ctx context.Context, conn grpc.ClientConnInterface, signer *chaint
 		return s.ServiceId, true, nil
 	}
 	msg := &mixnettypes.MsgAnnounceService{Announcer: signer.Address(), Kind: Kind, NymAddress: addr.String(), Description: description}
+	msg.SignService(signer.ChainID(), keys.Identity)
 	if err := msg.ValidateBasic(); err != nil {
 		return 0, false, err
 	}
@@ -104,14 +110,14 @@ var announceRetry = struct{ first, max time.Duration }{10 * time.Second, 5 * tim
 // announceUntil announces addr (Announce) until it is listed or ctx ends,
 // waiting longer after each failure: an account that is funded late, or a
 // chain that is down for a while, still ends with the requester listed.
-func announceUntil(ctx context.Context, conn grpc.ClientConnInterface, signer func() (*chaintx.Signer, error), addr client.Address, description string, log *slog.Logger, announced func(uint64)) {
+func announceUntil(ctx context.Context, conn grpc.ClientConnInterface, signer func() (*chaintx.Signer, error), keys *client.Keys, addr client.Address, description string, log *slog.Logger, announced func(uint64)) {
 	wait := announceRetry.first
 	for {
 		s, err := signer()
 		var id uint64
 		var existing bool
 		if err == nil {
-			id, existing, err = Announce(ctx, conn, s, addr, description)
+			id, existing, err = Announce(ctx, conn, s, keys, addr, description)
 		}
 		if err == nil {
 			if existing {

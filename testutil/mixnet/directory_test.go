@@ -116,14 +116,14 @@ func testDirectory(t *testing.T, s *proxySetup) {
 		t.Fatal("service id 0")
 	}
 
-	id, existing, err := requester.Announce(ctx, conn, signer, s.req.Address(), "the test's exit")
+	id, existing, err := requester.Announce(ctx, conn, signer, s.req.Keys, s.req.Address(), "the test's exit")
 	if err != nil {
 		t.Fatalf("announce: %v", err)
 	}
 	if existing || id == 0 {
 		t.Fatalf("first announcement: id %d, existing %v", id, existing)
 	}
-	again, existing, err := requester.Announce(ctx, conn, signer, s.req.Address(), "the test's exit")
+	again, existing, err := requester.Announce(ctx, conn, signer, s.req.Keys, s.req.Address(), "the test's exit")
 	if err != nil || !existing || again != id {
 		t.Fatalf("second announcement: id %d, existing %v, %v; want %d listed already", again, existing, err, id)
 	}
@@ -143,7 +143,7 @@ func testDirectory(t *testing.T, s *proxySetup) {
 		}
 	}
 	decoy := decoyKeys.Address(other)
-	decoyID, _, err := requester.Announce(ctx, conn, signer, decoy, "")
+	decoyID, _, err := requester.Announce(ctx, conn, signer, decoyKeys, decoy, "")
 	if err != nil {
 		t.Fatalf("announce the decoy: %v", err)
 	}

@@ -369,6 +369,25 @@ func (q querier) Service(ctx context.Context, req *types.QueryServiceRequest) (*
 	return &types.QueryServiceResponse{Service: s}, nil
 }
 
+// ServiceByAddress returns the directory's entry for a client address.
+func (q querier) ServiceByAddress(ctx context.Context, req *types.QueryServiceByAddressRequest) (*types.QueryServiceResponse, error) {
+	if req == nil {
+		return nil, status.Error(codes.InvalidArgument, "empty request")
+	}
+	if len(req.NymAddress) > types.MaxNymAddressLength {
+		return nil, status.Errorf(codes.InvalidArgument, "address is longer than %d characters", types.MaxNymAddressLength)
+	}
+	id, err := q.Keeper.ServiceByAddress.Get(ctx, req.NymAddress)
+	if err != nil {
+		return nil, notFound(err, "no service at %s", req.NymAddress)
+	}
+	s, err := q.Keeper.Services.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &types.QueryServiceResponse{Service: s}, nil
+}
+
 // Services lists the service directory by id, all of it or one kind.
 func (q querier) Services(ctx context.Context, req *types.QueryServicesRequest) (*types.QueryServicesResponse, error) {
 	if req == nil {

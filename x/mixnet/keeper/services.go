@@ -17,8 +17,10 @@ import (
 // costs its announcer the service_deposit param, held by the module account and
 // returned when the entry is withdrawn, and one account holds at most
 // max_services_per_announcer entries: together they keep filling the directory
-// costly. The address is checked when it is announced: its syntax, and that the
-// gateway it names is a bonded node that is not unbonding. Entries are not removed
+// costly. The address is checked when it is announced: its syntax, its identity
+// key's signature of the announcement (so only whoever holds a client's keys can
+// list it, and nobody can squat another's address), and that the gateway it
+// names is a bonded node that is not unbonding. Entries are not removed
 // when their gateway leaves later: a client keeps only those whose gateway is in
 // the current topology.
 
@@ -27,6 +29,9 @@ import (
 func (k Keeper) AnnounceService(ctx context.Context, announcer sdk.AccAddress, msg *types.MsgAnnounceService) (uint64, error) {
 	addr, err := types.ParseNymAddress(msg.NymAddress)
 	if err != nil {
+		return 0, err
+	}
+	if err := msg.VerifyServiceSignature(sdk.UnwrapSDKContext(ctx).ChainID()); err != nil {
 		return 0, err
 	}
 	params, err := k.Params.Get(ctx)

@@ -17,17 +17,31 @@ import (
 	"github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
+// clientKey is client's identity key.
+func clientKey(client int) ed25519.PrivateKey {
+	seed := sha256.Sum256(fmt.Appendf(nil, "client-identity-%d", client))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
 // nymAddress is a valid client address at the gateway node i (bonded or not).
 func nymAddress(client, gatewayNode int) string {
 	var a types.NymAddress
-	a.Identity = sha256.Sum256(fmt.Appendf(nil, "client-identity-%d", client))
+	copy(a.Identity[:], clientKey(client).Public().(ed25519.PublicKey))
 	copy(a.Encryption[:], sphinxKey(1000+client, 0))
 	copy(a.Gateway[:], nodeKey(gatewayNode).Public().(ed25519.PublicKey))
 	return a.String()
 }
 
-func (f *fixture) announce(announcer sdk.AccAddress, kind, addr string) (uint64, error) {
-	resp, err := f.msg.AnnounceService(f.ctx, &types.MsgAnnounceService{Announcer: f.addr(announcer), Kind: kind, NymAddress: addr, Description: "exit in the test"})
+// serviceMsg is an announcement of client's address at gatewayNode signed by
+// the client's identity key.
+func (f *fixture) serviceMsg(announcer sdk.AccAddress, kind string, client, gatewayNode int, desc string) *types.MsgAnnounceService {
+	m := &types.MsgAnnounceService{Announcer: f.addr(announcer), Kind: kind, NymAddress: nymAddress(client, gatewayNode), Description: desc}
+	m.SignService(testChainID, clientKey(client))
+	return m
+}
+
+func (f *fixture) announce(announcer sdk.AccAddress, kind string, client, gatewayNode int) (uint64, error) {
+	resp, err := f.msg.AnnounceService(f.ctx, f.serviceMsg(announcer, kind, client, gatewayNode, "exit in the test"))
 	if err != nil {
 		return 0, err
 	}
@@ -41,7 +55,7 @@ func TestServiceAnnounceAndWithdraw(t *testing.T) {
 	alice := f.account("alice", deposit+7)
 	module := f.balance(f.k.ModuleAddress())
 
-	id, err := f.announce(alice, types.ServiceKindNetworkRequester, nymAddress(1, 1))
+	id, err := f.announce(alice, types.ServiceKindNetworkRequester, 1, 1)
 	require.NoError(t, err)
 	require.Equal(t, uint64(1), id)
 	require.Equal(t, math.NewInt(7), f.balance(alice), "the deposit is taken")
@@ -78,7 +92,7 @@ func TestServiceAnnounceAndWithdraw(t *testing.T) {
 
 	// The address is free again; the new entry gets a new id.
 	f.mint(alice, deposit*2)
-	id2, err := f.announce(alice, types.ServiceKindNetworkRequester, nymAddress(1, 1))
+	id2, err := f.announce(alice, types.ServiceKindNetworkRequester, 1, 1)
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), id2)
 	_ = gw
@@ -95,7 +109,7 @@ func TestServiceRejections(t *testing.T) {
 	deposit := int64(types.DefaultServiceDeposit)
 	rich := f.account("rich", deposit*100)
 	poor := f.account("poor", deposit-1)
-	taken, err := f.announce(rich, "network-requester", nymAddress(1, 1))
+	taken, err := f.announce(rich, "network-requester", 1, 1)
 	require.NoError(t, err)
 
 	// An account at the bound.
@@ -103,7 +117,7 @@ func TestServiceRejections(t *testing.T) {
 	require.NoError(t, err)
 	full := f.account("full", deposit*int64(p.MaxServicesPerAnnouncer+1))
 	for i := range int(p.MaxServicesPerAnnouncer) {
-		_, err := f.announce(full, "network-requester", nymAddress(100+i, 1))
+		_, err := f.announce(full, "network-requester", 100+i, 1)
 		require.NoError(t, err)
 	}
 	f.checkInvariants()
@@ -113,8 +127,22 @@ func TestServiceRejections(t *testing.T) {
 	lowOrder := types.NymAddress{}
 	copy(lowOrder.Gateway[:], nodeKey(1).Public().(ed25519.PublicKey))
 	lowOrder.Encryption[0] = 1 // u = 1: of low order
+	owners := map[string]int{}
+	for c := range 4 {
+		for _, g := range []int{1, 2, 9} {
+			owners[nymAddress(c, g)] = c
+		}
+	}
+	// ms is an announcement signed by its address's key where the test
+	// knows it (the others are refused before their signature is checked).
 	ms := func(a sdk.AccAddress, kind, addr, desc string) *types.MsgAnnounceService {
-		return &types.MsgAnnounceService{Announcer: f.addr(a), Kind: kind, NymAddress: addr, Description: desc}
+		m := &types.MsgAnnounceService{Announcer: f.addr(a), Kind: kind, NymAddress: addr, Description: desc}
+		m.SignService(testChainID, clientKey(owners[addr]))
+		return m
+	}
+	resigned := func(m *types.MsgAnnounceService, change func(*types.MsgAnnounceService)) *types.MsgAnnounceService {
+		change(m)
+		return m
 	}
 	cases := []struct {
 		name string
@@ -139,7 +167,28 @@ func TestServiceRejections(t *testing.T) {
 		{"address already listed", ms(rich, "socks5", nymAddress(1, 1), ""), types.ErrDuplicateService},
 		{"deposit not affordable", ms(poor, "network-requester", good, ""), nil},
 		{"announcer at the bound", ms(full, "network-requester", good, ""), types.ErrTooManyServices},
-		{"bad announcer", &types.MsgAnnounceService{Announcer: "n1notanaddress", Kind: "network-requester", NymAddress: good}, types.ErrInvalidAddress},
+		{"bad announcer", resigned(ms(rich, "network-requester", good, ""), func(m *types.MsgAnnounceService) {
+			m.Announcer = "n1notanaddress"
+		}), types.ErrInvalidAddress},
+		{"no identity signature", &types.MsgAnnounceService{Announcer: f.addr(rich), Kind: "network-requester", NymAddress: good}, types.ErrInvalidSignature},
+		{"signed by another client's key (squatting)", resigned(ms(rich, "network-requester", good, ""), func(m *types.MsgAnnounceService) {
+			m.SignService(testChainID, clientKey(3))
+		}), types.ErrInvalidSignature},
+		{"signed for another announcer", resigned(ms(poor, "network-requester", good, ""), func(m *types.MsgAnnounceService) {
+			m.Announcer = f.addr(rich)
+		}), types.ErrInvalidSignature},
+		{"signed for another chain", resigned(ms(rich, "network-requester", good, ""), func(m *types.MsgAnnounceService) {
+			m.SignService("nyx-other-1", clientKey(2))
+		}), types.ErrInvalidSignature},
+		{"kind changed after signing", resigned(ms(rich, "network-requester", good, ""), func(m *types.MsgAnnounceService) {
+			m.Kind = "socks5"
+		}), types.ErrInvalidSignature},
+		{"description changed after signing", resigned(ms(rich, "network-requester", good, "fast exit"), func(m *types.MsgAnnounceService) {
+			m.Description = "slow exit"
+		}), types.ErrInvalidSignature},
+		{"signature of the wrong size", resigned(ms(rich, "network-requester", good, ""), func(m *types.MsgAnnounceService) {
+			m.IdentitySignature = m.IdentitySignature[:63]
+		}), types.ErrInvalidSignature},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -189,7 +238,7 @@ func TestServicesQuery(t *testing.T) {
 		if i%2 == 1 {
 			kind = "chat"
 		}
-		id, err := f.announce(a, kind, nymAddress(i, 1))
+		id, err := f.announce(a, kind, i, 1)
 		require.NoError(t, err)
 		if kind == "network-requester" {
 			requesters = append(requesters, id)
@@ -220,6 +269,16 @@ func TestServicesQuery(t *testing.T) {
 	require.Empty(t, none.Services)
 	_, err = f.q.Services(f.ctx, &types.QueryServicesRequest{Kind: "Bad Kind"})
 	require.ErrorContains(t, err, "kind")
+
+	// By address.
+	one, err := f.q.ServiceByAddress(f.ctx, &types.QueryServiceByAddressRequest{NymAddress: nymAddress(2, 1)})
+	require.NoError(t, err)
+	require.Equal(t, requesters[1], one.Service.ServiceId)
+	require.Equal(t, nymAddress(2, 1), one.Service.NymAddress)
+	_, err = f.q.ServiceByAddress(f.ctx, &types.QueryServiceByAddressRequest{NymAddress: nymAddress(7, 1)})
+	require.ErrorContains(t, err, "no service at")
+	_, err = f.q.ServiceByAddress(f.ctx, &types.QueryServiceByAddressRequest{NymAddress: strings.Repeat("x", 1000)})
+	require.ErrorContains(t, err, "longer than")
 }
 
 func TestServicesGenesisRoundTrip(t *testing.T) {
@@ -227,7 +286,7 @@ func TestServicesGenesisRoundTrip(t *testing.T) {
 	f.bond(1, 5_000)
 	a := f.account("a", int64(types.DefaultServiceDeposit)*3)
 	for i := range 3 {
-		_, err := f.announce(a, "network-requester", nymAddress(i, 1))
+		_, err := f.announce(a, "network-requester", i, 1)
 		require.NoError(t, err)
 	}
 	_, err := f.msg.WithdrawService(f.ctx, &types.MsgWithdrawService{Announcer: f.addr(a), ServiceId: 2})
@@ -246,12 +305,12 @@ func TestServicesGenesisRoundTrip(t *testing.T) {
 	g.checkInvariants()
 	// The derived indexes are rebuilt: the address is still taken, the kind lists
 	// both, and the next id follows.
-	_, err = g.announce(g.account("b", int64(types.DefaultServiceDeposit)), "network-requester", nymAddress(0, 1))
+	_, err = g.announce(g.account("b", int64(types.DefaultServiceDeposit)), "network-requester", 0, 1)
 	require.ErrorIs(t, err, types.ErrDuplicateService)
 	byKind, err := g.q.Services(g.ctx, &types.QueryServicesRequest{Kind: "network-requester"})
 	require.NoError(t, err)
 	require.Len(t, byKind.Services, 2)
-	id, err := g.announce(g.account("c", int64(types.DefaultServiceDeposit)), "network-requester", nymAddress(7, 1))
+	id, err := g.announce(g.account("c", int64(types.DefaultServiceDeposit)), "network-requester", 7, 1)
 	require.NoError(t, err)
 	require.Equal(t, uint64(4), id)
 	g.checkInvariants()

@@ -1,6 +1,8 @@
 package types
 
 import (
+	"crypto/ed25519"
+	"encoding/binary"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -115,6 +117,49 @@ func ValidateServiceDescription(d string) error {
 	return nil
 }
 
+// ServiceSigningDomain starts every service announcement's signing payload, so
+// the signature can be used for nothing else.
+const ServiceSigningDomain = "nyx/mixnet/announce-service/v1"
+
+// ServiceSigningBytes returns the canonical bytes a client's identity key signs
+// to let announcer list its address:
+//
+//	domain || chain id || announcer || kind || nym address || description
+//
+// every field preceded by its length as a 4-byte big-endian integer (as in
+// BondSigningBytes), so the encoding is injective. The chain id and announcer
+// keep a signature from being used on another chain or by another account.
+func ServiceSigningBytes(chainID, announcer, kind, nymAddress, description string) []byte {
+	b := make([]byte, 0, 6*4+len(ServiceSigningDomain)+len(chainID)+len(announcer)+len(kind)+len(nymAddress)+len(description))
+	for _, f := range []string{ServiceSigningDomain, chainID, announcer, kind, nymAddress, description} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+		b = append(b, f...)
+	}
+	return b
+}
+
+// SignService signs an announcement of m's address with the address's identity
+// key and sets m.IdentitySignature.
+func (m *MsgAnnounceService) SignService(chainID string, identity ed25519.PrivateKey) {
+	m.IdentitySignature = ed25519.Sign(identity, ServiceSigningBytes(chainID, m.Announcer, m.Kind, m.NymAddress, m.Description))
+}
+
+// VerifyServiceSignature checks m's signature is the address's identity key's,
+// for chain chainID. m has passed ValidateBasic.
+func (m *MsgAnnounceService) VerifyServiceSignature(chainID string) error {
+	a, err := ParseNymAddress(m.NymAddress)
+	if err != nil {
+		return err
+	}
+	if len(m.IdentitySignature) != SignatureSize {
+		return errorsmod.Wrapf(ErrInvalidSignature, "identity signature is %d bytes, want %d", len(m.IdentitySignature), SignatureSize)
+	}
+	if !ed25519.Verify(ed25519.PublicKey(a.Identity[:]), ServiceSigningBytes(chainID, m.Announcer, m.Kind, m.NymAddress, m.Description), m.IdentitySignature) {
+		return errorsmod.Wrapf(ErrInvalidSignature, "the identity key of %s did not sign this announcement (chain %q, announcer %s, kind %q and description)", m.NymAddress, chainID, m.Announcer, m.Kind)
+	}
+	return nil
+}
+
 // ValidateBasic checks the message without state.
 func (m *MsgAnnounceService) ValidateBasic() error {
 	if err := requireAddress("announcer", m.Announcer); err != nil {
@@ -125,6 +170,9 @@ func (m *MsgAnnounceService) ValidateBasic() error {
 	}
 	if _, err := ParseNymAddress(m.NymAddress); err != nil {
 		return err
+	}
+	if len(m.IdentitySignature) != SignatureSize {
+		return errorsmod.Wrapf(ErrInvalidSignature, "identity signature is %d bytes, want %d (the address's identity key signs the announcement)", len(m.IdentitySignature), SignatureSize)
 	}
 	return ValidateServiceDescription(m.Description)
 }
