@@ -85,7 +85,9 @@ func TestBrowser(t *testing.T) {
 	require.Contains(t, dom, `data-ticking="yes"`, "the countdown script ran")
 	require.Regexp(t, `id="countdown"[^>]*>(\d+ min \d+ s|ending now)<`, dom)
 	require.Contains(t, dom, fmt.Sprintf(`id="node-count">%d<`, len(f.nodeIDs)))
-	require.Contains(t, dom, `id="cred-requests">1<`)
+	require.Contains(t, dom, `id="cred-requests">2<`)
+	require.Contains(t, dom, `id="cred-issued">2<`)
+	require.Contains(t, dom, `id="cred-spent">1<`)
 
 	// Node list and topology: every bonded node, with its host.
 	dom = shot("nodes", "/nodes")

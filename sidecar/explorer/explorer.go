@@ -1,7 +1,8 @@
 // Package explorer is a read-only web view of a Nyx network: the current
 // epoch and its countdown, the topology as a picture, every bonded node with
 // its role, stake, saturation, performance history and rewards, the
-// delegations of an address, and x/coconut's credential counts.
+// delegations of an address, and x/coconut's credential counts (requested,
+// issued, spent, deposits and payouts, which the chain keeps: its Stats query).
 //
 // A Source reads the chain over gRPC, as any sidecar does, and keeps the last
 // good Snapshot; pages about the whole network render from it, so a page of a

@@ -108,20 +108,32 @@ type Snapshot struct {
 	orders map[string][]int
 }
 
-// CredentialStats are x/coconut's counts, read from its transactions' events.
+// CredentialStats are x/coconut's counts, from its Stats query: the chain
+// keeps them as credentials are requested, issued (in its PreBlocker, where
+// no transaction records it) and spent.
 type CredentialStats struct {
-	// Known is false until the explorer has counted up to the chain's
-	// height (a long chain takes a few refreshes).
+	// Known is false when the chain did not answer the Stats query (a chain
+	// without x/coconut's counts): the page says so rather than show zeros.
 	Known bool
-	// Requests is how many credentials were requested (deposits made),
-	// Spent how many were redeemed by gateways, since the chain began.
-	Requests, Spent uint64
+	// Requested is how many credentials were requested (deposits made),
+	// Issued how many the issuers signed to the threshold, Spent how many
+	// gateways redeemed, since the chain began; Deposited and Paid the unym
+	// paid in for them and out to gateway operators.
+	Requested, Issued, Spent uint64
+	Deposited, Paid          string
+	// Keys are the counts of the latest issuing keys, newest first.
+	Keys []KeyStats
 	// KeyID is the current issuing key (0: none yet); DKGRound the latest
 	// DKG round and its phase.
-	KeyID      uint64
-	DKGRound   uint64
-	DKGPhase   string
-	ScanHeight int64
+	KeyID    uint64
+	DKGRound uint64
+	DKGPhase string
+}
+
+// KeyStats are one issuing key's counts.
+type KeyStats struct {
+	KeyID                    uint64
+	Requested, Issued, Spent uint64
 }
 
 // BuildSnapshot turns the chain's answers into a Snapshot: nodes are every

@@ -10,15 +10,14 @@ import (
 	"cosmossdk.io/math"
 	"github.com/cosmos/cosmos-sdk/client/grpc/cmtservice"
 	"github.com/cosmos/cosmos-sdk/types/query"
-	txtypes "github.com/cosmos/cosmos-sdk/types/tx"
 	"google.golang.org/grpc"
 
 	coconuttypes "github.com/nyx-privacy/nyx/x/coconut/types"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
-// maxScanBlocks is how many blocks one refresh counts credentials in.
-const maxScanBlocks = 20_000
+// keysShown is how many of the latest issuing keys the overview lists.
+const keysShown = 10
 
 // Sample is one node's figures at the end of an epoch the explorer watched.
 type Sample struct {
@@ -36,7 +35,6 @@ type Source struct {
 	conn    *grpc.ClientConn
 	mixnet  mixnettypes.QueryClient
 	coconut coconuttypes.QueryClient
-	txs     txtypes.ServiceClient
 	blocks  cmtservice.ServiceClient
 	cfg     Config
 	log     *slog.Logger
@@ -46,7 +44,6 @@ type Source struct {
 	err     error
 	errAt   time.Time
 	history map[uint64][]Sample
-	creds   CredentialStats
 }
 
 // NewSource reads the chain through conn.
@@ -56,7 +53,7 @@ func NewSource(conn *grpc.ClientConn, cfg Config) *Source {
 	return &Source{
 		conn: conn, cfg: cfg, log: cfg.Logger,
 		mixnet: mixnettypes.NewQueryClient(cc), coconut: coconuttypes.NewQueryClient(cc),
-		txs: txtypes.NewServiceClient(cc), blocks: cmtservice.NewServiceClient(cc),
+		blocks: cmtservice.NewServiceClient(cc),
 		history: map[uint64][]Sample{},
 	}
 }
@@ -106,7 +103,6 @@ func (s *Source) Refresh(ctx context.Context) error {
 		return err
 	}
 	s.err = nil
-	snap.Credentials = s.creds
 	if prev := s.snap; prev == nil || prev.Epoch.EpochId != snap.Epoch.EpochId {
 		s.record(snap)
 	}
@@ -156,11 +152,9 @@ func (s *Source) read(ctx context.Context) (*Snapshot, error) {
 	} else if block.Block != nil {
 		snap.Height = block.Block.Header.Height
 	}
-	// Credential counts are best effort: a chain without a tx index still
-	// shows its network.
-	if err := s.countCredentials(ctx, snap.Height); err != nil {
-		s.log.Warn("count credentials", "err", err)
-	}
+	// Credential counts are best effort: a chain without x/coconut's counts
+	// still shows its network.
+	snap.Credentials = s.credentials(ctx)
 	return snap, nil
 }
 
@@ -197,64 +191,26 @@ func (s *Source) record(snap *Snapshot) {
 	}
 }
 
-// countCredentials adds the credential requests and spends in the blocks
-// since the last count, from the transactions' events (x/coconut keeps no
-// totals), and reads the current key and DKG round.
-func (s *Source) countCredentials(ctx context.Context, height int64) error {
-	s.mu.Lock()
-	c := s.creds
-	s.mu.Unlock()
+// credentials reads x/coconut's counts, the current key and the DKG round.
+func (s *Source) credentials(ctx context.Context) CredentialStats {
+	var c CredentialStats
 	if vk, err := s.coconut.VerificationKey(ctx, &coconuttypes.QueryVerificationKeyRequest{}); err == nil {
 		c.KeyID = vk.KeySet.KeyId
 	}
 	if r, err := s.coconut.DKGRound(ctx, &coconuttypes.QueryDKGRoundRequest{}); err == nil && r.Round != nil {
 		c.DKGRound, c.DKGPhase = r.Round.RoundId, r.Round.Phase.String()
 	}
-	if height > c.ScanHeight {
-		// A long chain is counted a slice of blocks per refresh, so one
-		// refresh's queries stay bounded.
-		to := min(height, c.ScanHeight+maxScanBlocks)
-		req, err := s.countEvents(ctx, "/nyx.coconut.v1.MsgRequestCredential", "nyx.coconut.v1.EventCredentialRequested", c.ScanHeight, to)
-		if err != nil {
-			return err
-		}
-		spent, err := s.countEvents(ctx, "/nyx.coconut.v1.MsgSpendCredentials", "nyx.coconut.v1.EventCredentialSpent", c.ScanHeight, to)
-		if err != nil {
-			return err
-		}
-		c.Requests += req
-		c.Spent += spent
-		c.ScanHeight = to
-		c.Known = to == height
+	st, err := s.coconut.Stats(ctx, &coconuttypes.QueryStatsRequest{Pagination: &query.PageRequest{Limit: keysShown, Reverse: true}})
+	if err != nil {
+		s.log.Warn("query credential counts", "err", err)
+		return c
 	}
-	s.mu.Lock()
-	s.creds = c
-	s.mu.Unlock()
-	return nil
-}
-
-// countEvents counts the events of type event in the transactions with a
-// message of type action in the blocks (from, to].
-func (s *Source) countEvents(ctx context.Context, action, event string, from, to int64) (uint64, error) {
-	q := fmt.Sprintf("message.action='%s' AND tx.height>%d AND tx.height<=%d", action, from, to)
-	var n uint64
-	for page := uint64(1); ; page++ {
-		resp, err := s.txs.GetTxsEvent(ctx, &txtypes.GetTxsEventRequest{Query: q, Page: page, Limit: 100, OrderBy: txtypes.OrderBy_ORDER_BY_ASC})
-		if err != nil {
-			return 0, fmt.Errorf("search %s: %w", action, err)
-		}
-		for _, tx := range resp.TxResponses {
-			if tx.Code != 0 {
-				continue
-			}
-			for _, ev := range tx.Events {
-				if ev.Type == event {
-					n++
-				}
-			}
-		}
-		if len(resp.TxResponses) < 100 || page*100 >= resp.Total {
-			return n, nil
-		}
+	t := st.Total
+	c.Known = true
+	c.Requested, c.Issued, c.Spent = t.Requested, t.Issued, t.Spent
+	c.Deposited, c.Paid = t.Deposited.String(), t.Paid.String()
+	for _, k := range st.Keys {
+		c.Keys = append(c.Keys, KeyStats{KeyID: k.KeyId, Requested: k.Requested, Issued: k.Issued, Spent: k.Spent})
 	}
+	return c
 }
