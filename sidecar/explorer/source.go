@@ -53,7 +53,7 @@ func NewSource(conn *grpc.ClientConn, cfg Config) *Source {
 	return &Source{
 		conn: conn, cfg: cfg, log: cfg.Logger,
 		mixnet: mixnettypes.NewQueryClient(cc), coconut: coconuttypes.NewQueryClient(cc),
-		blocks: cmtservice.NewServiceClient(cc),
+		blocks:  cmtservice.NewServiceClient(cc),
 		history: map[uint64][]Sample{},
 	}
 }
