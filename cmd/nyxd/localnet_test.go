@@ -29,7 +29,8 @@ import (
 // nym-nodes are bonded through the CLI and get their roles, a message sent
 // by client alice reaches client bob through the mixnet, and the topology
 // shows the performance the localnet's monitor measured, all as separate
-// processes. Ctrl-C stops everything cleanly; a second run resumes the same
+// processes; with $CHROMIUM set, every page of its explorer is checked in
+// headless Chromium. Ctrl-C stops everything cleanly; a second run resumes the same
 // chain, nodes and clients (and carries a message again); --fresh starts a
 // new chain.
 func TestLocalnet(t *testing.T) {
@@ -76,6 +77,8 @@ func TestLocalnet(t *testing.T) {
 	measuredPerformance(t, bin, home)
 	credentialsEnforced(t, dir, base)
 	fetchThroughSOCKS5(t, base)
+	// The explorer's pages in Chromium, against this network's chain.
+	explorerInBrowser(t, root, base)
 	first.interrupt(t)
 
 	// Resume: the same chain continues, and the same nodes and clients carry

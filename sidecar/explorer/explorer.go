@@ -8,7 +8,10 @@
 // good Snapshot; pages about the whole network render from it, so a page of a
 // thousand nodes costs one template execution and no chain round trip. Pages
 // about one node or one address ask the chain for what the snapshot lacks
-// (delegations, pending rewards). The chain keeps no history of performance,
+// (delegations, pending rewards). Each read is pinned to one block: the first
+// query's answer says its height (the SDK's x-cosmos-block-height header) and
+// the rest ask for that height, so a page never mixes two blocks' state and
+// says which block it shows (package browsertest checks pages that way). The chain keeps no history of performance,
 // so the Source records a sample per node at every epoch it sees and keeps the
 // last Config.HistoryEpochs of them in memory.
 //

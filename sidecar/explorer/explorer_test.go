@@ -40,7 +40,7 @@ func TestExplorerPages(t *testing.T) {
 	role := func(id uint64) string {
 		for _, n := range topo.Nodes {
 			if n.NodeId == id {
-				return roleTitle(n.Role)
+				return RoleTitle(n.Role)
 			}
 		}
 		return "none"
@@ -62,6 +62,7 @@ func TestExplorerPages(t *testing.T) {
 			`id="countdown" data-end=`,
 		}},
 		{path: "/nodes", code: 200, contains: []string{`id="listed">5 nodes<`, "mix-2.example.org",
+			fmt.Sprintf(`id="snap-height">%d<`, snap.Height),
 			fmt.Sprintf(`<tr id="node-%d">`, f.nodeIDs[4])}},
 		{path: "/nodes?role=mix2&sort=stake", code: 200, contains: []string{`id="listed">1 nodes<`}},
 		{path: "/nodes?role=bogus", code: 400, contains: []string{`role &#34;bogus&#34;`}},
@@ -69,9 +70,9 @@ func TestExplorerPages(t *testing.T) {
 		{path: "/topology", code: 200, contains: []string{`<svg id="topology"`, "<line ",
 			fmt.Sprintf(`<a href="/node/%d"><circle`, f.nodeIDs[2]), "mix layer 3 (1)"}},
 		{path: fmt.Sprintf("/node/%d", f.nodeIDs[0]), code: 200, contains: []string{
-			`id="role">` + role(f.nodeIDs[0]), `id="host">127.0.0.1<`,
+			`id="role">` + role(f.nodeIDs[0]), `id="host">127.0.0.1<`, `id="read-height">`,
 			fmt.Sprintf(`id="delegations">%d unym<`, delegation),
-			fmt.Sprintf(`id="saturation">%s`, percent(sat.Saturation)),
+			fmt.Sprintf(`id="saturation">%s`, Percent(sat.Saturation)),
 			`id="delegation-count">1 delegations`, alice, op0, `<table id="history">`,
 		}},
 		{path: fmt.Sprintf("/node/%d", f.nodeIDs[2]), code: 200, contains: []string{`id="host">mix-2.example.org<`}},

@@ -39,8 +39,8 @@ func roleName(r mixnettypes.Role) string {
 	return "none"
 }
 
-// roleTitle is a role's name for people.
-func roleTitle(r mixnettypes.Role) string {
+// RoleTitle is a role's name for people, as the pages show it.
+func RoleTitle(r mixnettypes.Role) string {
 	switch r {
 	case mixnettypes.RoleEntryGateway:
 		return "entry gateway"
@@ -173,7 +173,7 @@ func BuildSnapshot(epoch mixnettypes.QueryEpochStatusResponse, nodes []mixnettyp
 func nodeView(n mixnettypes.Node, r mixnettypes.Role, pool *mixnettypes.QueryRewardPoolResponse) NodeView {
 	stake := nonNil(n.Pledge.Amount).Add(nonNil(n.Delegations))
 	v := NodeView{
-		ID: n.NodeId, Role: r, RoleName: roleName(r), RoleTitle: roleTitle(r),
+		ID: n.NodeId, Role: r, RoleName: roleName(r), RoleTitle: RoleTitle(r),
 		Owner: n.Owner, Host: n.Host, MixPort: n.MixPort, Clients: n.ClientsPort, HTTPPort: n.HttpPort,
 		Identity: fmt.Sprintf("%x", n.IdentityKey), Unbonding: n.Unbonding,
 		Pledge: nonNil(n.Pledge.Amount).String(), Delegations: nonNil(n.Delegations).String(), Stake: stake.String(),
@@ -182,15 +182,15 @@ func nodeView(n mixnettypes.Node, r mixnettypes.Role, pool *mixnettypes.QueryRew
 		stake:         stake,
 	}
 	if !n.CostParams.ProfitMargin.IsNil() {
-		v.ProfitMargin = percent(n.CostParams.ProfitMargin)
+		v.ProfitMargin = Percent(n.CostParams.ProfitMargin)
 	}
 	if !n.Performance.IsNil() {
-		v.Performance = percent(n.Performance)
+		v.Performance = Percent(n.Performance)
 		v.performance = decFloat(n.Performance)
 	}
 	if pool != nil && !pool.StakeSaturationPoint.IsNil() && pool.StakeSaturationPoint.IsPositive() {
 		sat := math.LegacyNewDecFromInt(stake).Quo(pool.StakeSaturationPoint)
-		v.Saturation = percent(sat)
+		v.Saturation = Percent(sat)
 		v.saturation = decFloat(sat)
 	}
 	return v
@@ -203,8 +203,9 @@ func nonNil(i math.Int) math.Int {
 	return i
 }
 
-// percent formats a fraction as a percentage with two decimals.
-func percent(d math.LegacyDec) string {
+// Percent formats a fraction as the pages show it: a percentage truncated
+// to two decimals.
+func Percent(d math.LegacyDec) string {
 	p := d.MulInt64(100)
 	s := p.String() // 18 decimals
 	if i := strings.IndexByte(s, '.'); i >= 0 && len(s) > i+3 {

@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
 	"cosmossdk.io/math"
 	"github.com/cosmos/cosmos-sdk/client/grpc/cmtservice"
+	grpctypes "github.com/cosmos/cosmos-sdk/types/grpc"
 	"github.com/cosmos/cosmos-sdk/types/query"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	coconuttypes "github.com/nyx-privacy/nyx/x/coconut/types"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
@@ -113,10 +116,15 @@ func (s *Source) Refresh(ctx context.Context) error {
 func (s *Source) read(ctx context.Context) (*Snapshot, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	topo, err := s.mixnet.Topology(ctx, &mixnettypes.QueryTopologyRequest{})
+	var md metadata.MD
+	topo, err := s.mixnet.Topology(ctx, &mixnettypes.QueryTopologyRequest{}, grpc.Header(&md))
 	if err != nil {
 		return nil, fmt.Errorf("query topology: %w", err)
 	}
+	// Every later query reads the state the topology came from, so a
+	// snapshot is one block's: roles, nodes, pool and counts agree, and
+	// anyone can check a page against the chain at the height it shows.
+	height, ctx := pin(ctx, md)
 	roles := make(map[uint64]mixnettypes.Role, len(topo.Nodes))
 	for _, n := range topo.Nodes {
 		roles[n.NodeId] = n.Role
@@ -141,21 +149,39 @@ func (s *Source) read(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("query reward pool: %w", err)
 	}
-	block, err := s.blocks.GetLatestBlock(ctx, &cmtservice.GetLatestBlockRequest{})
-	if err != nil {
-		return nil, fmt.Errorf("query latest block: %w", err)
-	}
 	snap := BuildSnapshot(topo.Epoch, nodes, roles, pool)
 	snap.Fetched = time.Now()
-	if block.SdkBlock != nil {
-		snap.Height = block.SdkBlock.Header.Height
-	} else if block.Block != nil {
-		snap.Height = block.Block.Header.Height
+	snap.Height = height
+	if height == 0 {
+		block, err := s.blocks.GetLatestBlock(ctx, &cmtservice.GetLatestBlockRequest{})
+		if err != nil {
+			return nil, fmt.Errorf("query latest block: %w", err)
+		}
+		if block.SdkBlock != nil {
+			snap.Height = block.SdkBlock.Header.Height
+		} else if block.Block != nil {
+			snap.Height = block.Block.Header.Height
+		}
 	}
 	// Credential counts are best effort: a chain without x/coconut's counts
 	// still shows its network.
 	snap.Credentials = s.credentials(ctx)
 	return snap, nil
+}
+
+// pin returns the height a query's answer was read at (from the header the
+// chain's gRPC server sets; 0 if there is none) and ctx with that height
+// asked of every later query.
+func pin(ctx context.Context, md metadata.MD) (int64, context.Context) {
+	v := md.Get(grpctypes.GRPCBlockHeightHeader)
+	if len(v) != 1 {
+		return 0, ctx
+	}
+	h, err := strconv.ParseInt(v[0], 10, 64)
+	if err != nil || h <= 0 {
+		return 0, ctx
+	}
+	return h, metadata.AppendToOutgoingContext(ctx, grpctypes.GRPCBlockHeightHeader, v[0])
 }
 
 // record adds a sample per node for the epoch snap begins; called with s.mu held.
