@@ -414,8 +414,16 @@ func runLocalnet(t *testing.T, root, bin, dir string, base int, extra ...string)
 	go func() { l.done <- cmd.Wait() }()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-l.done
+			// SIGTERM makes the script stop every process it started (its
+			// trap); a kill would leave them running, and loading the
+			// machine, after a failed test.
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-l.done:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				<-l.done
+			}
 		}
 	})
 	return l
