@@ -2,8 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/nyx-privacy/nyx/sidecar/explorer/browsertest"
@@ -27,11 +31,36 @@ func explorerInBrowser(t *testing.T, root string, base int) {
 		artifacts = filepath.Join(root, "build", "test-artifacts", "browser")
 	}
 	t.Run("explorer_in_chromium", func(t *testing.T) {
-		browsertest.Check(t, browsertest.Options{
+		pages := browsertest.Check(t, browsertest.Options{
 			Browser:   browser,
 			URL:       fmt.Sprintf("http://127.0.0.1:%d", base+400),
 			GRPC:      fmt.Sprintf("127.0.0.1:%d", base+2),
 			Artifacts: artifacts,
 		})
+		// The explorer's own metrics (its [http] listener) counted the
+		// browser's visits by route.
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", base+410))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for route, n := range map[string]int{"GET /node/{id}": pages.Nodes, "GET /address/{addr}": pages.Addresses} {
+			v, ok := metricValue(string(body), fmt.Sprintf(`nyx_explorer_requests_total{code="200",page="%s"}`, route))
+			if !ok || v < float64(n) {
+				t.Fatalf("the explorer counted %v visits to %s (found: %v), the browser made %d:\n%s", v, route, ok, n, body)
+			}
+		}
 	})
+}
+
+// metricValue finds a sample's value in Prometheus text.
+func metricValue(text, sample string) (float64, bool) {
+	for _, l := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(l, sample+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
 }

@@ -21,6 +21,13 @@
 // malformed parameters 400 with the reason, and a chain that does not answer
 // gives a page saying so: the last snapshot with a banner, or 503 before the
 // first one.
+//
+// Metrics (metrics.go) count requests by route and status and time them,
+// and count the chain reads, in Prometheus text; routes, never paths, label
+// them, so visitors cannot grow the label set. RunDaemon (daemon.go) is
+// nym-explorer: its home holds only a documented config.toml (sidecar/home's
+// strict loading), the pages listen on one address and /metrics and /health
+// on another.
 package explorer
 
 import (
@@ -46,6 +53,8 @@ type Config struct {
 	MaxNodes int
 	// Logger gets the explorer's logs; nil discards them.
 	Logger *slog.Logger
+	// Metrics records requests and chain reads; nil records nothing.
+	Metrics *Metrics
 }
 
 // Defaults of Config.

@@ -99,6 +99,7 @@ func (s *Source) Run(ctx context.Context) {
 // Refresh reads the chain once and replaces the snapshot.
 func (s *Source) Refresh(ctx context.Context) error {
 	snap, err := s.read(ctx)
+	s.cfg.Metrics.refreshed(snap, err)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {

@@ -78,11 +78,16 @@ type checker struct {
 	cq      coconuttypes.QueryClient
 }
 
+// Pages counts the pages Check opened.
+type Pages struct {
+	Nodes, Addresses, Others int
+}
+
 // Check opens every page of the explorer at o.URL: the overview, the node
 // list (by id and by stake), the topology, every bonded node's page, the
 // address page of every node's owner and delegator, and the two error
 // pages, each compared with the chain's answers at the height it shows.
-func Check(t *testing.T, o Options) {
+func Check(t *testing.T, o Options) Pages {
 	require.NoError(t, os.MkdirAll(o.Artifacts, 0o755))
 	conn, err := grpc.NewClient(o.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()), explorer.DialOption())
 	require.NoError(t, err)
@@ -111,7 +116,9 @@ func Check(t *testing.T, o Options) {
 	dom = c.open("bad-request", "/nodes?role=%3Cb%3E")
 	require.Contains(t, dom, `role "&lt;b&gt;"`)
 	require.NotContains(t, dom, "<b>\"", "the parameter is escaped")
-	t.Logf("%d pages checked; screenshots in %s", 6+len(nodes)+len(list), o.Artifacts)
+	p := Pages{Nodes: len(nodes), Addresses: len(list), Others: 6}
+	t.Logf("%d pages checked; screenshots in %s", p.Nodes+p.Addresses+p.Others, o.Artifacts)
+	return p
 }
 
 // open loads path in headless Chromium, saves its screenshot as name.png
