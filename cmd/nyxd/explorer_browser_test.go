@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -63,4 +64,45 @@ func metricValue(text, sample string) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// coconutStats reads x/coconut's credential counts with the CLI, as the
+// banner's users would: the four credentials the localnet's clients, the
+// requester and the SOCKS5 client bought at their start were requested and
+// issued (in PreBlocker, where no transaction records it), with their
+// deposits, and the totals are the sum over the keys.
+func coconutStats(t *testing.T, bin, home string) {
+	t.Helper()
+	out := run(t, bin, "--home", home, "query", "coconut", "stats", "-o", "json")
+	type counts struct {
+		KeyID     string `json:"key_id"`
+		Requested string `json:"requested"`
+		Issued    string `json:"issued"`
+		Spent     string `json:"spent"`
+		Deposited string `json:"deposited"`
+	}
+	var st struct {
+		Total counts   `json:"total"`
+		Keys  []counts `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("coconut stats: %v\n%s", err, out)
+	}
+	n := func(s string) uint64 {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if s != "" && err != nil {
+			t.Fatalf("coconut stats: %q: %v\n%s", s, err, out)
+		}
+		return v
+	}
+	if n(st.Total.Requested) < 4 || n(st.Total.Issued) < 4 || n(st.Total.Deposited) < 4*1_000_000 {
+		t.Fatalf("coconut stats: want at least the 4 credentials bought at the start, requested and issued:\n%s", out)
+	}
+	var req, iss, spent uint64
+	for _, k := range st.Keys {
+		req, iss, spent = req+n(k.Requested), iss+n(k.Issued), spent+n(k.Spent)
+	}
+	if len(st.Keys) == 0 || req != n(st.Total.Requested) || iss != n(st.Total.Issued) || spent != n(st.Total.Spent) {
+		t.Fatalf("coconut stats: the totals are not the sum over the keys:\n%s", out)
+	}
 }

@@ -77,7 +77,9 @@ func TestLocalnet(t *testing.T) {
 	measuredPerformance(t, bin, home)
 	credentialsEnforced(t, dir, base)
 	fetchThroughSOCKS5(t, base)
-	// The explorer's pages in Chromium, against this network's chain.
+	// Credential counts from the CLI; the explorer's pages in Chromium,
+	// against this network's chain.
+	coconutStats(t, bin, home)
 	explorerInBrowser(t, root, base)
 	first.interrupt(t)
 
