@@ -29,20 +29,22 @@ install:
 CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser)
 BROWSER_ARTIFACTS ?= $(CURDIR)/$(BUILD_DIR)/test-artifacts/browser
 
-# Unit, keeper, in-process chain and end-to-end tests; the browser test too
-# when Chromium is installed (make test-browser installs it).
+# Unit, keeper, in-process chain and end-to-end tests; when Chromium is
+# installed (make test-browser installs it), TestLocalnet also opens every
+# page of its network's explorer in it.
 test:
-	$(GO) test -timeout $(TEST_TIMEOUT) ./...
-	@if [ -n "$(CHROMIUM)" ]; then \
-		echo "== browser test with $(CHROMIUM)"; \
-		CHROMIUM=$(CHROMIUM) NYX_BROWSER_ARTIFACTS=$(BROWSER_ARTIFACTS) $(GO) test -tags browser -run '^TestBrowser$$' -timeout 10m ./sidecar/explorer; \
-	else echo "== no chromium: browser test not run (make test-browser installs it)"; fi
+	@if [ -n "$(CHROMIUM)" ]; then echo "== with the explorer's pages in $(CHROMIUM)"; \
+	else echo "== no chromium: the explorer's pages are not opened in a browser (make test-browser installs it)"; fi
+	CHROMIUM=$(CHROMIUM) NYX_BROWSER_ARTIFACTS=$(BROWSER_ARTIFACTS) $(GO) test -timeout $(TEST_TIMEOUT) ./...
 
-# The explorer's pages in headless Chromium against a real chain; screenshots
-# in BROWSER_ARTIFACTS. Installs Debian's chromium package if it is missing.
+# The localnet's explorer in headless Chromium: TestLocalnet runs the
+# network make localnet runs (nyxd, nym-nodes, clients, nym-explorer) and
+# checks every explorer page against the chain's queries; screenshots in
+# BROWSER_ARTIFACTS. Installs Debian's chromium package if it is missing.
 test-browser:
-	@scripts/chromium.sh
-	NYX_BROWSER_ARTIFACTS=$(BROWSER_ARTIFACTS) $(GO) test -tags browser -run '^TestBrowser$$' -count 1 -v -timeout 10m ./sidecar/explorer
+	@browser=$$(scripts/chromium.sh) && echo "== explorer pages in $$browser" && \
+		CHROMIUM=$$browser NYX_BROWSER_ARTIFACTS=$(BROWSER_ARTIFACTS) \
+		$(GO) test -run '^TestLocalnet$$' -count 1 -v -timeout 20m ./cmd/nyxd
 
 test-short:
 	$(GO) test -short -timeout $(TEST_TIMEOUT) ./...
@@ -84,7 +86,6 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags soak ./testutil/mixnet
 	$(GO) vet -tags dkgfault ./x/coconut/types
-	$(GO) vet -tags browser ./sidecar/explorer
 	$(GO) vet -tags anonymity ./anonymity
 
 proto-gen:

@@ -15,7 +15,10 @@ import (
 // MessageRate and go to a client chosen at random. A packet goes from the
 // client through its gateway (which forwards without delay) to one random mix
 // of each layer, each holding it for an exponential delay of mean HopDelay,
-// to the recipient's gateway.
+// to the recipient's gateway. With Acks, that gateway sends a SURB-ACK for
+// every packet it receives (real or cover, as nym-node's gateways do) back
+// through one random mix of each layer, with the same delays, to the
+// sender's gateway.
 type Model struct {
 	Clients       int
 	Gateways      int     // zero gives 1
@@ -25,6 +28,8 @@ type Model struct {
 	HopDelay      float64 // seconds; zero gives 0.015 (nym-client's default)
 	MessageRate   float64 // real messages per second per client; zero gives DefaultMessageRate
 	Cover         bool
+	// Acks sends a SURB-ACK back for every packet delivered.
+	Acks bool
 	// Duration is the simulated time in seconds; zero gives 1.
 	Duration float64
 	Seed     uint64
@@ -93,6 +98,9 @@ func Simulate(m Model) (*Trace, error) {
 		return nil, fmt.Errorf("anonymity: %d clients", m.Clients)
 	}
 	expected := float64(m.Clients) * m.Duration * (m.MessageRate + 1/m.SendDelay)
+	if m.Acks {
+		expected *= 2
+	}
 	if expected > MaxSimulatedPackets {
 		return nil, fmt.Errorf("anonymity: about %.0f packets, more than %d", expected, MaxSimulatedPackets)
 	}
@@ -114,15 +122,21 @@ func Simulate(m Model) (*Trace, error) {
 		}
 	}
 	gatewayOf := func(c int) int32 { return gateways[c%m.Gateways] }
-	send := func(t float64, c int, to int32, real bool) {
-		from := clients[c]
+	route := func(t float64, from, to int32, real, ack bool) float64 {
 		for _, layer := range layers {
 			mix := layer[rng.IntN(len(layer))]
-			tr.Add(Event{T: t, From: from, To: mix, Real: real})
+			tr.Add(Event{T: t, From: from, To: mix, Real: real, Ack: ack})
 			t += exp(m.HopDelay)
 			from = mix
 		}
-		tr.Add(Event{T: t, From: from, To: to, Real: real})
+		tr.Add(Event{T: t, From: from, To: to, Real: real, Ack: ack})
+		return t
+	}
+	send := func(t float64, c int, to int32, real bool) {
+		t = route(t, clients[c], to, real, false)
+		if m.Acks {
+			route(t, to, gatewayOf(c), false, true)
+		}
 	}
 
 	q := make(clientQueue, 0, 2*m.Clients)

@@ -58,6 +58,10 @@ type Event struct {
 	// Real marks, for choosing the messages to measure, a packet of a real
 	// message (not cover); the analysis itself never reads it.
 	Real bool
+	// Ack marks a SURB-ACK a gateway sent back towards a packet's sender:
+	// traffic through the mixes like any other, never measured itself
+	// (its sender is a gateway, not a client); the analysis never reads it.
+	Ack bool
 }
 
 // Trace is what a global passive observer recorded.
@@ -140,7 +144,7 @@ func (t *Trace) ExitPackets(from, to float64) []int { return t.targets(from, to,
 func (t *Trace) targets(from, to float64, realOnly bool) []int {
 	var out []int
 	for i, e := range t.Events {
-		if (e.Real || !realOnly) && t.Kinds[e.To] == Exit && t.Kinds[e.From] == Mix && e.T >= from && e.T <= to {
+		if (e.Real || !realOnly) && !e.Ack && t.Kinds[e.To] == Exit && t.Kinds[e.From] == Mix && e.T >= from && e.T <= to {
 			out = append(out, i)
 		}
 	}

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Makes sure headless Chromium is installed for the explorer's browser test
+# Makes sure headless Chromium is installed for the explorer's browser check
 # (make test-browser): Debian's chromium package, installed with apt-get when
-# missing. Prints what it found, or why it cannot install it.
+# missing. Prints the browser's path on stdout; what it does, or why it
+# cannot install it, on stderr.
 set -euo pipefail
 for b in "${CHROMIUM:-}" chromium chromium-browser; do
 	if [ -n "$b" ] && command -v "$b" >/dev/null 2>&1; then
-		echo "chromium: $(command -v "$b")"
+		command -v "$b"
 		exit 0
 	fi
 done
@@ -21,9 +22,9 @@ if [ "$(id -u)" != 0 ]; then
 	fi
 	sudo=sudo
 fi
-echo "chromium: installing Debian's chromium package"
+echo "chromium: installing Debian's chromium package" >&2
 if ! { $sudo apt-get install -y chromium >/dev/null || { $sudo apt-get update >/dev/null && $sudo apt-get install -y chromium >/dev/null; }; }; then
 	echo "chromium: apt-get install chromium failed; install it by hand or set CHROMIUM" >&2
 	exit 1
 fi
-echo "chromium: $(command -v chromium)"
+command -v chromium

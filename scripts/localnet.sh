@@ -21,7 +21,7 @@
 #   --base-port P  chain: P2P P, RPC P+1, gRPC P+2, REST P+3; node i: mix P+100+10i,
 #                  clients P+101+10i, HTTP P+102+10i; client j's API: P+200+j;
 #                  SOCKS5 proxy P+300, the monitor's HTTP P+310, the explorer
-#                  P+400 (default 26650)
+#                  P+400 and its metrics P+410 (default 26650)
 #
 # NYXD, NYM_NODE, NYM_CLIENT, NYM_NETWORK_REQUESTER, NYM_SOCKS5_CLIENT,
 # NYM_MONITOR and NYM_EXPLORER may name the binaries (default: build/...);
@@ -266,13 +266,20 @@ if [ "$chain_only" = 0 ]; then
 	pids+=($!)
 fi
 
-# The explorer: the network in a browser, read from the chain's gRPC.
+# The explorer: the network in a browser, read from the chain's gRPC; its
+# home (config only) is made once, its /metrics and /health on P+410.
 nym_explorer=${NYM_EXPLORER:-build/nym-explorer}
 explorer_url=
 if [ -x "$nym_explorer" ]; then
-	"$nym_explorer" --grpc "127.0.0.1:$grpc" --listen "127.0.0.1:$((base + 400))" >"$dir/logs/explorer.log" 2>&1 &
+	ehome="$dir/explorer"
+	if [ ! -f "$ehome/config/config.toml" ]; then
+		"$nym_explorer" --home "$ehome" init --grpc "127.0.0.1:$grpc" --listen "127.0.0.1:$((base + 400))" \
+			--http-listen "127.0.0.1:$((base + 410))" >"$dir/logs/explorer.init.log" 2>&1 ||
+			{ cat "$dir/logs/explorer.init.log" >&2; exit 1; }
+	fi
+	"$nym_explorer" --home "$ehome" run >"$dir/logs/explorer.log" 2>&1 &
 	pids+=($!)
-	explorer_url="http://127.0.0.1:$((base + 400))/"
+	explorer_url="http://127.0.0.1:$((base + 400))/ (metrics http://127.0.0.1:$((base + 410))/metrics)"
 else
 	say "$nym_explorer not found; the explorer does not run"
 fi

@@ -1,67 +1,100 @@
 // Command nym-explorer serves a read-only web view of a Nyx network, read from
 // nyxd's gRPC: the epoch, the topology, every node, an address's delegations
-// and the credential counts (see package sidecar/explorer).
+// and the credential counts (see package sidecar/explorer), with /metrics
+// (Prometheus) and /health on a second listener.
 //
-//	nym-explorer --grpc 127.0.0.1:9090 --listen 127.0.0.1:8080
+//	nym-explorer init --home DIR --grpc NYXD:9090 --listen 127.0.0.1:8080 --http-listen 127.0.0.1:8081
+//	nym-explorer run --home DIR
 //
-// It keeps no files and holds no keys, so it takes flags instead of a home
-// directory and config file.
+// The home is --home, else $NYM_EXPLORER_HOME, else ~/.nym-explorer. It
+// holds config/config.toml only: the explorer keeps no keys and no data.
 package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/nyx-privacy/nyx/sidecar/explorer"
-	"github.com/nyx-privacy/nyx/sidecar/topology"
+	"github.com/nyx-privacy/nyx/sidecar/home"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := newRootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
-	fs := flag.NewFlagSet("nym-explorer", flag.ContinueOnError)
-	grpcAddr := fs.String("grpc", "127.0.0.1:9090", "nyxd's gRPC address (host:port)")
-	listen := fs.String("listen", "127.0.0.1:8080", "address the pages are served on")
-	refresh := fs.Duration("refresh", explorer.DefaultRefresh, "how often the network is read again")
-	history := fs.Int("history-epochs", explorer.DefaultHistoryEpochs, "epochs of performance and rewards kept per node")
-	if err := fs.Parse(args); err != nil {
-		return err
+const envPrefix = "NYM_EXPLORER"
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "nym-explorer",
+		Short:         "A read-only web view of a Nyx network, read from nyxd's gRPC",
+		SilenceUsage:  true,
+		SilenceErrors: true,
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	root.PersistentFlags().String("home", "", "the explorer's home directory (default $"+envPrefix+"_HOME or ~/.nym-explorer)")
+	root.AddCommand(initCmd(), runCmd())
+	return root
+}
+
+func homeDir(cmd *cobra.Command) (string, error) {
+	flag, _ := cmd.Flags().GetString("home")
+	return home.Dir(flag, envPrefix, "nym-explorer")
+}
+
+func initCmd() *cobra.Command {
+	def := explorer.DefaultDaemonConfig()
+	cfg := def
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Write a new home: a documented config.toml",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := homeDir(cmd)
+			if err != nil {
+				return err
+			}
+			if err := explorer.InitHome(dir, cfg); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "explorer home written to %s\n", dir)
+			return nil
+		},
 	}
-	if *refresh < 100*time.Millisecond || *refresh > time.Hour {
-		return fmt.Errorf("--refresh %s: want between 100ms and 1h", *refresh)
+	cmd.Flags().StringVar(&cfg.Chain.GRPC, "grpc", def.Chain.GRPC, "nyxd's gRPC endpoint")
+	cmd.Flags().StringVar(&cfg.Explorer.Listen, "listen", def.Explorer.Listen, "where the pages are served")
+	cmd.Flags().StringVar(&cfg.HTTP.Listen, "http-listen", def.HTTP.Listen, "where /metrics and /health are served")
+	return cmd
+}
+
+func runCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Serve the pages until interrupted",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := homeDir(cmd)
+			if err != nil {
+				return err
+			}
+			cfg, err := explorer.LoadDaemonConfig(dir)
+			if err != nil {
+				return err
+			}
+			log, err := cfg.Log.Logger(os.Stderr)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return explorer.RunDaemon(ctx, cfg, log, nil)
+		},
 	}
-	if *history < 1 || *history > 10_000 {
-		return fmt.Errorf("--history-epochs %d: want 1 to 10000", *history)
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	conn, err := topology.Dial(*grpcAddr)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	l, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *listen, err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	src := explorer.NewSource(conn, explorer.Config{Refresh: *refresh, HistoryEpochs: *history, Logger: log})
-	go src.Run(ctx)
-	log.Info("explorer serving", "url", "http://"+l.Addr().String()+"/", "grpc", *grpcAddr)
-	return explorer.Serve(ctx, l, explorer.NewHandler(src))
 }

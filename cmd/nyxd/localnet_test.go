@@ -30,7 +30,9 @@ import (
 // by client alice reaches client bob through the mixnet, and the topology
 // shows the performance the localnet's monitor measured, the network
 // requester is listed in the chain's service directory, where the SOCKS5
-// client found it, all as separate processes. Ctrl-C stops everything cleanly; a second run resumes the same
+// client found it, all as separate processes; with $CHROMIUM set, every page
+// of its explorer is checked in headless Chromium. Ctrl-C stops everything
+// cleanly; a second run resumes the same
 // chain, nodes and clients (and carries a message again); --fresh starts a
 // new chain.
 func TestLocalnet(t *testing.T) {
@@ -78,6 +80,10 @@ func TestLocalnet(t *testing.T) {
 	credentialsEnforced(t, dir, base)
 	fetchThroughSOCKS5(t, base)
 	requesterListed(t, bin, home, dir)
+	// Credential counts from the CLI; the explorer's pages in Chromium,
+	// against this network's chain.
+	coconutStats(t, bin, home)
+	explorerInBrowser(t, root, base)
 	first.interrupt(t)
 
 	// Resume: the same chain continues, and the same nodes and clients carry
@@ -499,8 +505,16 @@ func runLocalnet(t *testing.T, root, bin, dir string, base int, extra ...string)
 	go func() { l.done <- cmd.Wait() }()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-l.done
+			// SIGTERM makes the script stop every process it started (its
+			// trap); a kill would leave them running, and loading the
+			// machine, after a failed test.
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-l.done:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				<-l.done
+			}
 		}
 	})
 	return l

@@ -44,3 +44,11 @@ func (c gogoConn) Invoke(ctx context.Context, method string, args, reply any, op
 	//lint:ignore SA1019 ForceCodecV2 wants a mem.BufferSlice codec; this one is the v1 shape the SDK uses too.
 	return c.ClientConn.Invoke(ctx, method, args, reply, append(opts, grpc.ForceCodec(gogoCodec{}))...)
 }
+
+// DialOption makes a connection's calls use the codec the explorer reads
+// the chain with, for clients (such as the browser check) that ask the
+// chain the same queries.
+func DialOption() grpc.DialOption {
+	//lint:ignore SA1019 see Invoke above.
+	return grpc.WithDefaultCallOptions(grpc.ForceCodec(gogoCodec{}))
+}

@@ -1,13 +1,17 @@
 // Package explorer is a read-only web view of a Nyx network: the current
 // epoch and its countdown, the topology as a picture, every bonded node with
 // its role, stake, saturation, performance history and rewards, the
-// delegations of an address, and x/coconut's credential counts.
+// delegations of an address, and x/coconut's credential counts (requested,
+// issued, spent, deposits and payouts, which the chain keeps: its Stats query).
 //
 // A Source reads the chain over gRPC, as any sidecar does, and keeps the last
 // good Snapshot; pages about the whole network render from it, so a page of a
 // thousand nodes costs one template execution and no chain round trip. Pages
 // about one node or one address ask the chain for what the snapshot lacks
-// (delegations, pending rewards). The chain keeps no history of performance,
+// (delegations, pending rewards). Each read is pinned to one block: the first
+// query's answer says its height (the SDK's x-cosmos-block-height header) and
+// the rest ask for that height, so a page never mixes two blocks' state and
+// says which block it shows (package browsertest checks pages that way). The chain keeps no history of performance,
 // so the Source records a sample per node at every epoch it sees and keeps the
 // last Config.HistoryEpochs of them in memory.
 //
@@ -17,6 +21,13 @@
 // malformed parameters 400 with the reason, and a chain that does not answer
 // gives a page saying so: the last snapshot with a banner, or 503 before the
 // first one.
+//
+// Metrics (metrics.go) count requests by route and status and time them,
+// and count the chain reads, in Prometheus text; routes, never paths, label
+// them, so visitors cannot grow the label set. RunDaemon (daemon.go) is
+// nym-explorer: its home holds only a documented config.toml (sidecar/home's
+// strict loading), the pages listen on one address and /metrics and /health
+// on another.
 package explorer
 
 import (
@@ -42,6 +53,8 @@ type Config struct {
 	MaxNodes int
 	// Logger gets the explorer's logs; nil discards them.
 	Logger *slog.Logger
+	// Metrics records requests and chain reads; nil records nothing.
+	Metrics *Metrics
 }
 
 // Defaults of Config.

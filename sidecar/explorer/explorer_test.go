@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	coconuttypes "github.com/nyx-privacy/nyx/x/coconut/types"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
@@ -28,12 +29,18 @@ func TestExplorerPages(t *testing.T) {
 	require.Len(t, topo.Nodes, 5, "every node holds a role")
 	sat, err := f.mq.StakeSaturation(ctx, &mixnettypes.QueryStakeSaturationRequest{NodeId: f.nodeIDs[0]})
 	require.NoError(t, err)
+	// The counts the chain keeps: two credentials requested and issued, one spent.
+	stats, err := f.cq.Stats(ctx, &coconuttypes.QueryStatsRequest{})
+	require.NoError(t, err)
+	require.Equal(t, [3]uint64{2, 2, 1}, [3]uint64{stats.Total.Requested, stats.Total.Issued, stats.Total.Spent})
+	key, err := f.cq.VerificationKey(ctx, &coconuttypes.QueryVerificationKeyRequest{})
+	require.NoError(t, err)
 	snap, _, _ := f.src.Current()
 	require.NotNil(t, snap)
 	role := func(id uint64) string {
 		for _, n := range topo.Nodes {
 			if n.NodeId == id {
-				return roleTitle(n.Role)
+				return RoleTitle(n.Role)
 			}
 		}
 		return "none"
@@ -48,9 +55,14 @@ func TestExplorerPages(t *testing.T) {
 		{path: "/", code: 200, contains: []string{
 			fmt.Sprintf(`id="epoch">%d<`, snap.Epoch.EpochId),
 			`id="node-count">5<`, `id="role-entry">1<`, `id="role-mix1">1<`, `id="role-exit">1<`,
-			`id="cred-requests">1<`, `id="cred-spent">0<`, `id="countdown" data-end=`,
+			fmt.Sprintf(`id="cred-requests">%d<`, stats.Total.Requested), fmt.Sprintf(`id="cred-issued">%d<`, stats.Total.Issued),
+			fmt.Sprintf(`id="cred-spent">%d<`, stats.Total.Spent), fmt.Sprintf(`id="cred-deposited">%s unym<`, stats.Total.Deposited),
+			fmt.Sprintf(`id="cred-paid">%s unym<`, stats.Total.Paid),
+			fmt.Sprintf(`<tr id="cred-key-%d"><td class="num">%d</td><td class="num">2</td><td class="num">2</td><td class="num">1</td></tr>`, key.KeySet.KeyId, key.KeySet.KeyId),
+			`id="countdown" data-end=`,
 		}},
 		{path: "/nodes", code: 200, contains: []string{`id="listed">5 nodes<`, "mix-2.example.org",
+			fmt.Sprintf(`id="snap-height">%d<`, snap.Height),
 			fmt.Sprintf(`<tr id="node-%d">`, f.nodeIDs[4])}},
 		{path: "/nodes?role=mix2&sort=stake", code: 200, contains: []string{`id="listed">1 nodes<`}},
 		{path: "/nodes?role=bogus", code: 400, contains: []string{`role &#34;bogus&#34;`}},
@@ -58,9 +70,9 @@ func TestExplorerPages(t *testing.T) {
 		{path: "/topology", code: 200, contains: []string{`<svg id="topology"`, "<line ",
 			fmt.Sprintf(`<a href="/node/%d"><circle`, f.nodeIDs[2]), "mix layer 3 (1)"}},
 		{path: fmt.Sprintf("/node/%d", f.nodeIDs[0]), code: 200, contains: []string{
-			`id="role">` + role(f.nodeIDs[0]), `id="host">127.0.0.1<`,
+			`id="role">` + role(f.nodeIDs[0]), `id="host">127.0.0.1<`, `id="read-height">`,
 			fmt.Sprintf(`id="delegations">%d unym<`, delegation),
-			fmt.Sprintf(`id="saturation">%s`, percent(sat.Saturation)),
+			fmt.Sprintf(`id="saturation">%s`, Percent(sat.Saturation)),
 			`id="delegation-count">1 delegations`, alice, op0, `<table id="history">`,
 		}},
 		{path: fmt.Sprintf("/node/%d", f.nodeIDs[2]), code: 200, contains: []string{`id="host">mix-2.example.org<`}},

@@ -3,6 +3,7 @@ package explorer
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"io"
 	"net"
 	"net/http"
@@ -20,7 +21,8 @@ import (
 )
 
 // fixture is a real chain with five bonded nodes holding roles, a
-// delegation from alice to the first, one credential requested by alice, and
+// delegation from alice to the first, two credentials requested by alice
+// (both issued by the chain's validator, one spent by op0's gateway), and
 // an explorer serving on 127.0.0.1.
 type fixture struct {
 	chain   *chain.Chain
@@ -61,7 +63,8 @@ func startFixture(t *testing.T) *fixture {
 	_, err := c.BroadcastTx(ctx, "alice", &mixnettypes.MsgDelegate{Delegator: alice, NodeId: f.nodeIDs[0],
 		Amount: sdk.NewInt64Coin(mixnettypes.Denom, delegation)})
 	require.NoError(t, err)
-	requestCredential(ctx, t, c, f.cq, "alice")
+	spendCredential(ctx, t, c, f.cq, requestCredential(ctx, t, c, f.cq, "alice", 1), "op0")
+	waitIssued(ctx, t, f.cq, requestCredential(ctx, t, c, f.cq, "alice", 2))
 
 	// The epoch after the bonds gives every node a role, and the one after
 	// that applies the delegation.
@@ -95,8 +98,16 @@ func startFixture(t *testing.T) *fixture {
 	return f
 }
 
-// requestCredential pays for one credential from the named account.
-func requestCredential(ctx context.Context, t *testing.T, c *chain.Chain, q coconuttypes.QueryClient, from string) {
+// credential is a client's side of a credential request.
+type credential struct {
+	id      uint64
+	voucher *coconut.BandwidthVoucher
+	secrets *coconut.BlindSignSecrets
+}
+
+// requestCredential pays for one credential from the named account; id is
+// the request id the chain gives it (they count from 1).
+func requestCredential(ctx context.Context, t *testing.T, c *chain.Chain, q coconuttypes.QueryClient, from string, id uint64) credential {
 	t.Helper()
 	params, err := q.Params(ctx, &coconuttypes.QueryParamsRequest{})
 	require.NoError(t, err)
@@ -105,13 +116,61 @@ func requestCredential(ctx context.Context, t *testing.T, c *chain.Chain, q coco
 	typ := coconuttypes.CredentialTypeName(params.Params.BytesPerUnym)
 	v, err := coconut.NewBandwidthVoucher(rand.Reader, coconut.HashToScalar([]byte(from)), value, typ)
 	require.NoError(t, err)
-	req, _, err := coconut.PrepareBlindSign(rand.Reader, coconuttypes.CredentialParams(), v.Private(), v.Public())
+	req, sec, err := coconut.PrepareBlindSign(rand.Reader, coconuttypes.CredentialParams(), v.Private(), v.Public())
 	require.NoError(t, err)
 	bz, err := req.MarshalBinary()
 	require.NoError(t, err)
-	_, err = c.BroadcastTx(ctx, from, &coconuttypes.MsgRequestCredential{Sender: c.Accounts[from].String(),
+	res, err := c.BroadcastTx(ctx, from, &coconuttypes.MsgRequestCredential{Sender: c.Accounts[from].String(),
 		BlindSignRequest: bz, Value: value, CredentialType: typ, Deposit: deposit})
 	require.NoError(t, err)
+	require.Zero(t, res.Code, res.RawLog)
+	r, err := q.Request(ctx, &coconuttypes.QueryRequestRequest{RequestId: id})
+	require.NoError(t, err)
+	require.Equal(t, bz, r.Request.BlindSignRequest, "request %d is not this one", id)
+	return credential{id: id, voucher: v, secrets: sec}
+}
+
+// waitIssued waits for the chain's validator to issue cr (in its vote
+// extensions) and assembles the credential.
+func waitIssued(ctx context.Context, t *testing.T, q coconuttypes.QueryClient, cr credential) (*coconut.Signature, *coconuttypes.KeySet) {
+	t.Helper()
+	for {
+		r, err := q.Request(ctx, &coconuttypes.QueryRequestRequest{RequestId: cr.id})
+		require.NoError(t, err)
+		if r.Request.Status == coconuttypes.REQUEST_STATUS_ISSUED {
+			key, err := q.VerificationKey(ctx, &coconuttypes.QueryVerificationKeyRequest{KeyId: r.Request.KeyId})
+			require.NoError(t, err)
+			sig, _, err := coconuttypes.AssembleCredential(&key.KeySet, r.PartialSignatures, cr.secrets)
+			require.NoError(t, err)
+			return sig, &key.KeySet
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("request %d not issued: %v", cr.id, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// spendCredential waits for cr to be issued and redeems it as the named
+// account's gateway would.
+func spendCredential(ctx context.Context, t *testing.T, c *chain.Chain, q coconuttypes.QueryClient, cr credential, operator string) {
+	t.Helper()
+	sig, ks := waitIssued(ctx, t, q, cr)
+	master, err := coconuttypes.DecodeVerificationKey(ks.MasterKey, false)
+	require.NoError(t, err)
+	op := c.Accounts[operator].String()
+	gateway := sha256.Sum256([]byte(operator))
+	nonce := []byte("explorer")
+	th, err := coconut.Prove(rand.Reader, coconuttypes.CredentialParams(), master, sig, cr.voucher.Attributes(),
+		coconut.BandwidthShowSpec, coconuttypes.SpendContext(c.ChainID, op, gateway[:], nonce))
+	require.NoError(t, err)
+	bz, err := th.MarshalBinary()
+	require.NoError(t, err)
+	res, err := c.BroadcastTx(ctx, operator, &coconuttypes.MsgSpendCredentials{Operator: op,
+		Entries: []coconuttypes.SpendEntry{{Theta: bz, GatewayIdentity: gateway[:], Nonce: nonce}}})
+	require.NoError(t, err)
+	require.Zero(t, res.Code, res.RawLog)
 }
 
 // get fetches a page without following redirects.

@@ -109,3 +109,21 @@ func FuzzPages(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseDaemonConfig: any config file is parsed into a valid config or
+// refused with an error, never a panic.
+func FuzzParseDaemonConfig(f *testing.F) {
+	b, _ := DefaultDaemonConfig().Render()
+	f.Add(b)
+	f.Add([]byte("[chain]\nrefresh = \"1ns\"\n"))
+	f.Add([]byte("[explorer]\nhistory_epochs = 1e400\n"))
+	f.Add([]byte("[[http]]\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseDaemonConfig(b)
+		if err == nil {
+			if verr := c.Validate(); verr != nil {
+				t.Fatalf("a parsed config does not validate: %v", verr)
+			}
+		}
+	})
+}

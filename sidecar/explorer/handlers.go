@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/cosmos/cosmos-sdk/types/query"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
@@ -25,7 +27,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"countdown": countdown,
 	"ago":       func(t time.Time) string { return time.Since(t).Truncate(time.Second).String() },
 	"utc":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"roleTitle": roleTitle,
+	"roleTitle": RoleTitle,
 	"pathEsc":   url.PathEscape,
 }).ParseFS(templateFS, "templates/*.html"))
 
@@ -60,7 +62,7 @@ func NewHandler(src *Source) *Handler {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	h.mux.ServeHTTP(w, r)
+	h.src.cfg.Metrics.serve(w, r, h.mux)
 }
 
 // view is what every page template gets.
@@ -217,6 +219,8 @@ type NodeBody struct {
 	History            []Sample
 	NextSphinxKey      string
 	BondingHeight      int64
+	// ReadHeight is the block the page was read at (0: unknown).
+	ReadHeight int64
 }
 
 func (h *Handler) nodeSearch(w http.ResponseWriter, r *http.Request) {
@@ -237,13 +241,16 @@ func (h *Handler) node(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := h.ctx(r)
 	defer cancel()
 	mq := h.src.mixnet
-	resp, err := mq.Node(ctx, &mixnettypes.QueryNodeRequest{NodeId: id})
+	var md metadata.MD
+	resp, err := mq.Node(ctx, &mixnettypes.QueryNodeRequest{NodeId: id}, grpc.Header(&md))
 	if err != nil {
 		h.queryFailed(w, fmt.Sprintf("Node %d", id), err)
 		return
 	}
+	// The rest is read at the node's height too: the page is one block's.
+	height, ctx := pin(ctx, md)
 	// The saturation comes from the chain's own query below, not the snapshot.
-	b := NodeBody{Node: nodeView(resp.Node, resp.Role, nil), BondingHeight: resp.Node.BondingHeight}
+	b := NodeBody{Node: nodeView(resp.Node, resp.Role, nil), BondingHeight: resp.Node.BondingHeight, ReadHeight: height}
 	if len(resp.Node.NextSphinxKey) > 0 {
 		b.NextSphinxKey = fmt.Sprintf("%x", resp.Node.NextSphinxKey)
 	}
@@ -252,7 +259,7 @@ func (h *Handler) node(w http.ResponseWriter, r *http.Request) {
 		h.queryFailed(w, fmt.Sprintf("Node %d's saturation", id), err)
 		return
 	}
-	b.Saturation, b.UncappedSaturation = percent(sat.Saturation), percent(sat.UncappedSaturation)
+	b.Saturation, b.UncappedSaturation = Percent(sat.Saturation), Percent(sat.UncappedSaturation)
 	pend, err := mq.PendingOperatorReward(ctx, &mixnettypes.QueryPendingOperatorRewardRequest{NodeId: id})
 	if err != nil {
 		h.queryFailed(w, fmt.Sprintf("Node %d's reward", id), err)
@@ -281,6 +288,8 @@ type AddressBody struct {
 	Delegations []AddressDelegation
 	Trimmed     bool
 	OwnedNode   uint64
+	// ReadHeight is the block the page was read at (0: unknown).
+	ReadHeight int64
 }
 
 // AddressDelegation is one delegation of an address with its pending reward.
@@ -309,13 +318,15 @@ func (h *Handler) address(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := h.ctx(r)
 	defer cancel()
 	mq := h.src.mixnet
+	var md metadata.MD
 	dels, err := mq.DelegatorDelegations(ctx, &mixnettypes.QueryDelegatorDelegationsRequest{Delegator: addr,
-		Pagination: &query.PageRequest{Limit: maxDelegationsShown}})
+		Pagination: &query.PageRequest{Limit: maxDelegationsShown}}, grpc.Header(&md))
 	if err != nil {
 		h.queryFailed(w, "Address "+addr, err)
 		return
 	}
-	b := AddressBody{Address: addr, Trimmed: dels.Pagination != nil && len(dels.Pagination.NextKey) > 0}
+	height, ctx := pin(ctx, md)
+	b := AddressBody{Address: addr, Trimmed: dels.Pagination != nil && len(dels.Pagination.NextKey) > 0, ReadHeight: height}
 	for i, d := range dels.Delegations {
 		ad := AddressDelegation{NodeID: d.NodeId, Amount: d.Amount.String(), Height: d.Height}
 		if i < maxRewardQueries {

@@ -79,7 +79,7 @@ func layoutTopology(nodes []NodeView) *Layout {
 	l.Height = topMargin + rows*rowHeight + 40
 	for i, c := range cols {
 		x := colWidth/2 + i*colWidth
-		col := Column{X: x, TitleY: 20, Title: roleTitle(pathRoles[i]), Count: len(c)}
+		col := Column{X: x, TitleY: 20, Title: RoleTitle(pathRoles[i]), Count: len(c)}
 		shown := min(len(c), maxDots)
 		col.More = len(c) - shown
 		// Centre a short column against the tallest one.

@@ -39,8 +39,8 @@ func roleName(r mixnettypes.Role) string {
 	return "none"
 }
 
-// roleTitle is a role's name for people.
-func roleTitle(r mixnettypes.Role) string {
+// RoleTitle is a role's name for people, as the pages show it.
+func RoleTitle(r mixnettypes.Role) string {
 	switch r {
 	case mixnettypes.RoleEntryGateway:
 		return "entry gateway"
@@ -108,20 +108,32 @@ type Snapshot struct {
 	orders map[string][]int
 }
 
-// CredentialStats are x/coconut's counts, read from its transactions' events.
+// CredentialStats are x/coconut's counts, from its Stats query: the chain
+// keeps them as credentials are requested, issued (in its PreBlocker, where
+// no transaction records it) and spent.
 type CredentialStats struct {
-	// Known is false until the explorer has counted up to the chain's
-	// height (a long chain takes a few refreshes).
+	// Known is false when the chain did not answer the Stats query (a chain
+	// without x/coconut's counts): the page says so rather than show zeros.
 	Known bool
-	// Requests is how many credentials were requested (deposits made),
-	// Spent how many were redeemed by gateways, since the chain began.
-	Requests, Spent uint64
+	// Requested is how many credentials were requested (deposits made),
+	// Issued how many the issuers signed to the threshold, Spent how many
+	// gateways redeemed, since the chain began; Deposited and Paid the unym
+	// paid in for them and out to gateway operators.
+	Requested, Issued, Spent uint64
+	Deposited, Paid          string
+	// Keys are the counts of the latest issuing keys, newest first.
+	Keys []KeyStats
 	// KeyID is the current issuing key (0: none yet); DKGRound the latest
 	// DKG round and its phase.
-	KeyID      uint64
-	DKGRound   uint64
-	DKGPhase   string
-	ScanHeight int64
+	KeyID    uint64
+	DKGRound uint64
+	DKGPhase string
+}
+
+// KeyStats are one issuing key's counts.
+type KeyStats struct {
+	KeyID                    uint64
+	Requested, Issued, Spent uint64
 }
 
 // BuildSnapshot turns the chain's answers into a Snapshot: nodes are every
@@ -161,7 +173,7 @@ func BuildSnapshot(epoch mixnettypes.QueryEpochStatusResponse, nodes []mixnettyp
 func nodeView(n mixnettypes.Node, r mixnettypes.Role, pool *mixnettypes.QueryRewardPoolResponse) NodeView {
 	stake := nonNil(n.Pledge.Amount).Add(nonNil(n.Delegations))
 	v := NodeView{
-		ID: n.NodeId, Role: r, RoleName: roleName(r), RoleTitle: roleTitle(r),
+		ID: n.NodeId, Role: r, RoleName: roleName(r), RoleTitle: RoleTitle(r),
 		Owner: n.Owner, Host: n.Host, MixPort: n.MixPort, Clients: n.ClientsPort, HTTPPort: n.HttpPort,
 		Identity: fmt.Sprintf("%x", n.IdentityKey), Unbonding: n.Unbonding,
 		Pledge: nonNil(n.Pledge.Amount).String(), Delegations: nonNil(n.Delegations).String(), Stake: stake.String(),
@@ -170,15 +182,15 @@ func nodeView(n mixnettypes.Node, r mixnettypes.Role, pool *mixnettypes.QueryRew
 		stake:         stake,
 	}
 	if !n.CostParams.ProfitMargin.IsNil() {
-		v.ProfitMargin = percent(n.CostParams.ProfitMargin)
+		v.ProfitMargin = Percent(n.CostParams.ProfitMargin)
 	}
 	if !n.Performance.IsNil() {
-		v.Performance = percent(n.Performance)
+		v.Performance = Percent(n.Performance)
 		v.performance = decFloat(n.Performance)
 	}
 	if pool != nil && !pool.StakeSaturationPoint.IsNil() && pool.StakeSaturationPoint.IsPositive() {
 		sat := math.LegacyNewDecFromInt(stake).Quo(pool.StakeSaturationPoint)
-		v.Saturation = percent(sat)
+		v.Saturation = Percent(sat)
 		v.saturation = decFloat(sat)
 	}
 	return v
@@ -191,8 +203,9 @@ func nonNil(i math.Int) math.Int {
 	return i
 }
 
-// percent formats a fraction as a percentage with two decimals.
-func percent(d math.LegacyDec) string {
+// Percent formats a fraction as the pages show it: a percentage truncated
+// to two decimals.
+func Percent(d math.LegacyDec) string {
 	p := d.MulInt64(100)
 	s := p.String() // 18 decimals
 	if i := strings.IndexByte(s, '.'); i >= 0 && len(s) > i+3 {

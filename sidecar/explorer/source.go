@@ -4,21 +4,23 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
 	"cosmossdk.io/math"
 	"github.com/cosmos/cosmos-sdk/client/grpc/cmtservice"
+	grpctypes "github.com/cosmos/cosmos-sdk/types/grpc"
 	"github.com/cosmos/cosmos-sdk/types/query"
-	txtypes "github.com/cosmos/cosmos-sdk/types/tx"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	coconuttypes "github.com/nyx-privacy/nyx/x/coconut/types"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
-// maxScanBlocks is how many blocks one refresh counts credentials in.
-const maxScanBlocks = 20_000
+// keysShown is how many of the latest issuing keys the overview lists.
+const keysShown = 10
 
 // Sample is one node's figures at the end of an epoch the explorer watched.
 type Sample struct {
@@ -36,7 +38,6 @@ type Source struct {
 	conn    *grpc.ClientConn
 	mixnet  mixnettypes.QueryClient
 	coconut coconuttypes.QueryClient
-	txs     txtypes.ServiceClient
 	blocks  cmtservice.ServiceClient
 	cfg     Config
 	log     *slog.Logger
@@ -46,7 +47,6 @@ type Source struct {
 	err     error
 	errAt   time.Time
 	history map[uint64][]Sample
-	creds   CredentialStats
 }
 
 // NewSource reads the chain through conn.
@@ -56,7 +56,7 @@ func NewSource(conn *grpc.ClientConn, cfg Config) *Source {
 	return &Source{
 		conn: conn, cfg: cfg, log: cfg.Logger,
 		mixnet: mixnettypes.NewQueryClient(cc), coconut: coconuttypes.NewQueryClient(cc),
-		txs: txtypes.NewServiceClient(cc), blocks: cmtservice.NewServiceClient(cc),
+		blocks:  cmtservice.NewServiceClient(cc),
 		history: map[uint64][]Sample{},
 	}
 }
@@ -99,6 +99,7 @@ func (s *Source) Run(ctx context.Context) {
 // Refresh reads the chain once and replaces the snapshot.
 func (s *Source) Refresh(ctx context.Context) error {
 	snap, err := s.read(ctx)
+	s.cfg.Metrics.refreshed(snap, err)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
@@ -106,7 +107,6 @@ func (s *Source) Refresh(ctx context.Context) error {
 		return err
 	}
 	s.err = nil
-	snap.Credentials = s.creds
 	if prev := s.snap; prev == nil || prev.Epoch.EpochId != snap.Epoch.EpochId {
 		s.record(snap)
 	}
@@ -117,10 +117,15 @@ func (s *Source) Refresh(ctx context.Context) error {
 func (s *Source) read(ctx context.Context) (*Snapshot, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	topo, err := s.mixnet.Topology(ctx, &mixnettypes.QueryTopologyRequest{})
+	var md metadata.MD
+	topo, err := s.mixnet.Topology(ctx, &mixnettypes.QueryTopologyRequest{}, grpc.Header(&md))
 	if err != nil {
 		return nil, fmt.Errorf("query topology: %w", err)
 	}
+	// Every later query reads the state the topology came from, so a
+	// snapshot is one block's: roles, nodes, pool and counts agree, and
+	// anyone can check a page against the chain at the height it shows.
+	height, ctx := pin(ctx, md)
 	roles := make(map[uint64]mixnettypes.Role, len(topo.Nodes))
 	for _, n := range topo.Nodes {
 		roles[n.NodeId] = n.Role
@@ -145,23 +150,39 @@ func (s *Source) read(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("query reward pool: %w", err)
 	}
-	block, err := s.blocks.GetLatestBlock(ctx, &cmtservice.GetLatestBlockRequest{})
-	if err != nil {
-		return nil, fmt.Errorf("query latest block: %w", err)
-	}
 	snap := BuildSnapshot(topo.Epoch, nodes, roles, pool)
 	snap.Fetched = time.Now()
-	if block.SdkBlock != nil {
-		snap.Height = block.SdkBlock.Header.Height
-	} else if block.Block != nil {
-		snap.Height = block.Block.Header.Height
+	snap.Height = height
+	if height == 0 {
+		block, err := s.blocks.GetLatestBlock(ctx, &cmtservice.GetLatestBlockRequest{})
+		if err != nil {
+			return nil, fmt.Errorf("query latest block: %w", err)
+		}
+		if block.SdkBlock != nil {
+			snap.Height = block.SdkBlock.Header.Height
+		} else if block.Block != nil {
+			snap.Height = block.Block.Header.Height
+		}
 	}
-	// Credential counts are best effort: a chain without a tx index still
-	// shows its network.
-	if err := s.countCredentials(ctx, snap.Height); err != nil {
-		s.log.Warn("count credentials", "err", err)
-	}
+	// Credential counts are best effort: a chain without x/coconut's counts
+	// still shows its network.
+	snap.Credentials = s.credentials(ctx)
 	return snap, nil
+}
+
+// pin returns the height a query's answer was read at (from the header the
+// chain's gRPC server sets; 0 if there is none) and ctx with that height
+// asked of every later query.
+func pin(ctx context.Context, md metadata.MD) (int64, context.Context) {
+	v := md.Get(grpctypes.GRPCBlockHeightHeader)
+	if len(v) != 1 {
+		return 0, ctx
+	}
+	h, err := strconv.ParseInt(v[0], 10, 64)
+	if err != nil || h <= 0 {
+		return 0, ctx
+	}
+	return h, metadata.AppendToOutgoingContext(ctx, grpctypes.GRPCBlockHeightHeader, v[0])
 }
 
 // record adds a sample per node for the epoch snap begins; called with s.mu held.
@@ -197,64 +218,26 @@ func (s *Source) record(snap *Snapshot) {
 	}
 }
 
-// countCredentials adds the credential requests and spends in the blocks
-// since the last count, from the transactions' events (x/coconut keeps no
-// totals), and reads the current key and DKG round.
-func (s *Source) countCredentials(ctx context.Context, height int64) error {
-	s.mu.Lock()
-	c := s.creds
-	s.mu.Unlock()
+// credentials reads x/coconut's counts, the current key and the DKG round.
+func (s *Source) credentials(ctx context.Context) CredentialStats {
+	var c CredentialStats
 	if vk, err := s.coconut.VerificationKey(ctx, &coconuttypes.QueryVerificationKeyRequest{}); err == nil {
 		c.KeyID = vk.KeySet.KeyId
 	}
 	if r, err := s.coconut.DKGRound(ctx, &coconuttypes.QueryDKGRoundRequest{}); err == nil && r.Round != nil {
 		c.DKGRound, c.DKGPhase = r.Round.RoundId, r.Round.Phase.String()
 	}
-	if height > c.ScanHeight {
-		// A long chain is counted a slice of blocks per refresh, so one
-		// refresh's queries stay bounded.
-		to := min(height, c.ScanHeight+maxScanBlocks)
-		req, err := s.countEvents(ctx, "/nyx.coconut.v1.MsgRequestCredential", "nyx.coconut.v1.EventCredentialRequested", c.ScanHeight, to)
-		if err != nil {
-			return err
-		}
-		spent, err := s.countEvents(ctx, "/nyx.coconut.v1.MsgSpendCredentials", "nyx.coconut.v1.EventCredentialSpent", c.ScanHeight, to)
-		if err != nil {
-			return err
-		}
-		c.Requests += req
-		c.Spent += spent
-		c.ScanHeight = to
-		c.Known = to == height
+	st, err := s.coconut.Stats(ctx, &coconuttypes.QueryStatsRequest{Pagination: &query.PageRequest{Limit: keysShown, Reverse: true}})
+	if err != nil {
+		s.log.Warn("query credential counts", "err", err)
+		return c
 	}
-	s.mu.Lock()
-	s.creds = c
-	s.mu.Unlock()
-	return nil
-}
-
-// countEvents counts the events of type event in the transactions with a
-// message of type action in the blocks (from, to].
-func (s *Source) countEvents(ctx context.Context, action, event string, from, to int64) (uint64, error) {
-	q := fmt.Sprintf("message.action='%s' AND tx.height>%d AND tx.height<=%d", action, from, to)
-	var n uint64
-	for page := uint64(1); ; page++ {
-		resp, err := s.txs.GetTxsEvent(ctx, &txtypes.GetTxsEventRequest{Query: q, Page: page, Limit: 100, OrderBy: txtypes.OrderBy_ORDER_BY_ASC})
-		if err != nil {
-			return 0, fmt.Errorf("search %s: %w", action, err)
-		}
-		for _, tx := range resp.TxResponses {
-			if tx.Code != 0 {
-				continue
-			}
-			for _, ev := range tx.Events {
-				if ev.Type == event {
-					n++
-				}
-			}
-		}
-		if len(resp.TxResponses) < 100 || page*100 >= resp.Total {
-			return n, nil
-		}
+	t := st.Total
+	c.Known = true
+	c.Requested, c.Issued, c.Spent = t.Requested, t.Issued, t.Spent
+	c.Deposited, c.Paid = t.Deposited.String(), t.Paid.String()
+	for _, k := range st.Keys {
+		c.Keys = append(c.Keys, KeyStats{KeyID: k.KeyId, Requested: k.Requested, Issued: k.Issued, Spent: k.Spent})
 	}
+	return c
 }

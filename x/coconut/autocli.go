@@ -30,6 +30,7 @@ func (AppModule) AutoCLIOptions() *autocliv1.ModuleOptions {
 				{RpcMethod: "Request", Use: "request <request-id>", Short: "Show a credential request and its partial signatures", PositionalArgs: pos("request_id")},
 				{RpcMethod: "SpendTag", Use: "spend-tag <tag>", Short: "Show whether a spend tag (hex or base64) was spent", PositionalArgs: pos("tag")},
 				{RpcMethod: "DKGRound", Use: "dkg-round", Short: "Show the DKG params and the latest DKG round (participants, phase, heights)"},
+				{RpcMethod: "Stats", Use: "stats", Short: "Show the credential counts: requested, issued, spent, deposits and payouts, in total and per issuing key (--key-id for one key)"},
 				{RpcMethod: "Beacon", Use: "beacon <epoch>", Short: "Show an x/mixnet epoch's beacon (or the partials recorded while it forms)", PositionalArgs: pos("epoch")},
 			},
 		},

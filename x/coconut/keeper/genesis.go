@@ -71,6 +71,9 @@ func (k Keeper) InitGenesis(ctx context.Context, gs *types.GenesisState) error {
 			return err
 		}
 	}
+	if err := k.initStatsGenesis(ctx, gs.Stats); err != nil {
+		return err
+	}
 	if err := k.initBeaconGenesis(ctx, gs); err != nil {
 		return err
 	}
@@ -115,6 +118,9 @@ func (k Keeper) ExportGenesis(ctx context.Context) (*types.GenesisState, error) 
 		gs.Spent = append(gs.Spent, s)
 		return false, nil
 	}); err != nil {
+		return nil, err
+	}
+	if gs.Stats, err = k.exportStatsGenesis(ctx); err != nil {
 		return nil, err
 	}
 	if gs.Dkg, err = k.exportDKGGenesis(ctx); err != nil {

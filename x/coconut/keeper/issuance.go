@@ -86,5 +86,10 @@ func (k Keeper) RecordPartialSignature(ctx context.Context, requestID uint64, si
 	if err := k.Requests.Set(ctx, requestID, r); err != nil {
 		return err
 	}
+	delta := types.NewCredentialStats(r.KeyId)
+	delta.Issued = 1
+	if err := k.count(ctx, r.KeyId, delta); err != nil {
+		return err
+	}
 	return k.PendingRequests.Remove(ctx, requestID)
 }

@@ -4,7 +4,7 @@
 // extensions (voteext.go: signing, checking and recording extensions;
 // handlers.go: the ABCI handlers the app wires), queries (grpc_query.go), the
 // pruning of old requests and the DKG's end blocker (abci.go), genesis
-// (genesis.go), the DKG (dkg.go: its state and messages; dkg_abci.go: rounds
+// (genesis.go), the credential counts (stats.go), the DKG (dkg.go: its state and messages; dkg_abci.go: rounds
 // and phases by height; dkg_voteext.go: its messages in vote extensions;
 // dkg_handlers.go: the validator's own part, its message and its share of a
 // completed round's key) and the epoch beacon (beacon.go: x/mixnet's next
@@ -70,6 +70,10 @@ type Keeper struct {
 	PartialSignatures collections.Map[collections.Pair[uint64, uint32], []byte]
 	// Spent are the spend tags of redeemed credentials.
 	Spent collections.Map[[]byte, types.SpentCredential]
+	// Stats are the credential counts per key id (stats.go), StatsTotal
+	// their sums.
+	Stats      collections.Map[uint64, types.CredentialStats]
+	StatsTotal collections.Item[types.CredentialStats]
 	// DKG is the state of the distributed key generation (dkg.go).
 	DKG DKGState
 	// Beacon is the state of the epoch beacon (beacon.go).
@@ -108,9 +112,11 @@ func NewKeeper(cdc codec.BinaryCodec, storeService store.KVStoreService, ak type
 			collections.PairKeyCodec(collections.Int64Key, collections.Uint64Key)),
 		PartialSignatures: collections.NewMap(sb, types.PartialSignaturesKey, "partial_signatures",
 			collections.PairKeyCodec(collections.Uint64Key, collections.Uint32Key), collections.BytesValue),
-		Spent:  collections.NewMap(sb, types.SpentKey, "spent", collections.BytesKey, codec.CollValue[types.SpentCredential](cdc)),
-		DKG:    newDKGState(sb, cdc),
-		Beacon: newBeaconState(sb, cdc),
+		Spent:      collections.NewMap(sb, types.SpentKey, "spent", collections.BytesKey, codec.CollValue[types.SpentCredential](cdc)),
+		Stats:      collections.NewMap(sb, types.StatsKey, "stats", collections.Uint64Key, codec.CollValue[types.CredentialStats](cdc)),
+		StatsTotal: collections.NewItem(sb, types.StatsTotalKey, "stats_total", codec.CollValue[types.CredentialStats](cdc)),
+		DKG:        newDKGState(sb, cdc),
+		Beacon:     newBeaconState(sb, cdc),
 	}
 	schema, err := sb.Build()
 	if err != nil {

@@ -81,6 +81,11 @@ func (k Keeper) RequestCredential(ctx context.Context, msg *types.MsgRequestCred
 	if err := k.RequestExpiry.Set(ctx, expiryKey(r, params)); err != nil {
 		return 0, err
 	}
+	delta := types.NewCredentialStats(keyID)
+	delta.Requested, delta.Deposited = 1, d.Amount
+	if err := k.count(ctx, keyID, delta); err != nil {
+		return 0, err
+	}
 	return id, sdkCtx.EventManager().EmitTypedEvent(&types.EventCredentialRequested{
 		RequestId: id, Sender: msg.Sender, Value: value, Deposit: d, KeyId: keyID,
 	})

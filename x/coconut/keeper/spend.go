@@ -65,8 +65,25 @@ func (k Keeper) SpendCredentials(ctx context.Context, msg *types.MsgSpendCredent
 			return sdk.Coin{}, errorsmod.Wrap(err, "pay the operator")
 		}
 	}
+	// One count per key a batch spent under, not per entry.
+	deltas := map[uint64]*types.CredentialStats{}
+	var keyIDs []uint64
 	for _, s := range spends {
 		if err := k.Spent.Set(ctx, s.record.Tag, s.record); err != nil {
+			return sdk.Coin{}, err
+		}
+		d := deltas[s.record.KeyId]
+		if d == nil {
+			nd := types.NewCredentialStats(s.record.KeyId)
+			d = &nd
+			deltas[s.record.KeyId] = d
+			keyIDs = append(keyIDs, s.record.KeyId)
+		}
+		d.Spent++
+		d.Paid = d.Paid.Add(s.record.Paid.Amount)
+	}
+	for _, id := range keyIDs {
+		if err := k.count(ctx, id, *deltas[id]); err != nil {
 			return sdk.Coin{}, err
 		}
 	}

@@ -65,6 +65,10 @@ func (gs GenesisState) Validate() error {
 		return genesisErr("current key %d is not the newest (%d)", current, newest)
 	}
 
+	if err := validateStats(gs.Stats, keys); err != nil {
+		return err
+	}
+
 	types := make(map[string]bool, len(gs.CredentialTypes))
 	for _, ct := range gs.CredentialTypes {
 		if ct.BytesPerUnym == 0 || ct.Name != CredentialTypeName(ct.BytesPerUnym) {

@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"cosmossdk.io/math"
+
 	sdk "github.com/cosmos/cosmos-sdk/types"
 
 	"github.com/nyx-privacy/nyx/x/coconut/types"
@@ -25,6 +27,9 @@ func validGenesis(t *testing.T) *types.GenesisState {
 	}}
 	gs.PartialSignatures = []types.PartialSignature{{RequestId: 1, SignerIndex: 1, BlindedSignature: w.theta[8 : 8+96]}}
 	gs.Spent = []types.SpentCredential{{Tag: w.theta[8+96+96 : 8+96+96+48], KeyId: 1, GatewayOperator: "n1op", Paid: sdk.NewInt64Coin(types.Denom, 1)}}
+	st := types.NewCredentialStats(1)
+	st.Requested, st.Issued, st.Spent, st.Deposited, st.Paid = 3, 2, 1, math.NewInt(15_000), math.NewInt(5_000)
+	gs.Stats = []types.CredentialStats{st}
 	return gs
 }
 
@@ -77,6 +82,11 @@ func TestGenesisValidate(t *testing.T) {
 		}},
 		{"spend tag twice", func(gs *types.GenesisState) { gs.Spent = append(gs.Spent, gs.Spent[0]) }},
 		{"short spend tag", func(gs *types.GenesisState) { gs.Spent[0].Tag = gs.Spent[0].Tag[1:] }},
+		{"stats of an unknown key", func(gs *types.GenesisState) { gs.Stats[0].KeyId = 2 }},
+		{"stats of key 0", func(gs *types.GenesisState) { gs.Stats[0].KeyId = 0 }},
+		{"stats twice for a key", func(gs *types.GenesisState) { gs.Stats = append(gs.Stats, gs.Stats[0]) }},
+		{"stats with negative deposits", func(gs *types.GenesisState) { gs.Stats[0].Deposited = math.NewInt(-1) }},
+		{"stats without payouts", func(gs *types.GenesisState) { gs.Stats[0].Paid = math.Int{} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			gs := validGenesis(t)
