@@ -78,7 +78,7 @@ func TestLocalnet(t *testing.T) {
 	sendAndReceive(t, bin, dir, "hello bob, through five processes")
 	measuredPerformance(t, bin, home)
 	credentialsEnforced(t, dir, base)
-	fetchThroughSOCKS5(t, base)
+	fetchThroughSOCKS5(t, dir, base)
 	requesterListed(t, bin, home, dir)
 	// Credential counts from the CLI; the explorer's pages in Chromium,
 	// against this network's chain.
@@ -144,7 +144,7 @@ func requesterListed(t *testing.T, bin, home, dir string) {
 // SOCKS5 proxy: over the mixnet to the network requester (whose localnet
 // policy allows 127.0.0.1) and back, both paying their gateways with the
 // credentials they bought at the start.
-func fetchThroughSOCKS5(t *testing.T, base int) {
+func fetchThroughSOCKS5(t *testing.T, dir string, base int) {
 	t.Helper()
 	dialer, err := proxy.SOCKS5("tcp", fmt.Sprintf("127.0.0.1:%d", base+300), nil, proxy.Direct)
 	if err != nil {
@@ -170,7 +170,15 @@ func fetchThroughSOCKS5(t *testing.T, base int) {
 			err = fmt.Errorf("status %d, %d bytes (want %d): %v", resp.StatusCode, len(got), len(want), rerr)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no page through the SOCKS5 proxy after 90 s: %v", err)
+			var logs strings.Builder
+			for _, f := range []string{"socks5.log", "requester.log"} {
+				b, _ := os.ReadFile(filepath.Join(dir, "logs", f))
+				if len(b) > 8000 {
+					b = b[len(b)-8000:]
+				}
+				fmt.Fprintf(&logs, "--- %s (tail)\n%s\n", f, b)
+			}
+			t.Fatalf("no page through the SOCKS5 proxy after 90 s: %v\n%s", err, logs.String())
 		}
 		time.Sleep(2 * time.Second)
 	}
