@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nyx-privacy/nyx/sidecar/home"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
@@ -216,7 +217,7 @@ func TestKeyParsing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := ParseIdentityKey(encodeKey(identityLabel, keys.Identity.Seed()))
+	id, err := ParseIdentityKey(home.EncodeKey(identityLabel, keys.Identity.Seed()))
 	if err != nil || !id.Equal(keys.Identity) {
 		t.Fatalf("identity: %v", err)
 	}
@@ -306,8 +307,8 @@ func FuzzParseConfig(f *testing.F) {
 // FuzzParseKeys: key files of any content parse to a key or give ErrKeyFile.
 func FuzzParseKeys(f *testing.F) {
 	keys, _ := GenerateKeys(bytes.NewReader(bytes.Repeat([]byte{1}, 64)))
-	f.Add(encodeKey(identityLabel, keys.Identity.Seed()))
-	f.Add(encodeKey(sphinxLabel, keys.Sphinx.Bytes()))
+	f.Add(home.EncodeKey(identityLabel, keys.Identity.Seed()))
+	f.Add(home.EncodeKey(sphinxLabel, keys.Sphinx.Bytes()))
 	f.Add([]byte(sphinxLabel + ": "))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if k, err := ParseIdentityKey(b); err == nil && len(k) != ed25519.PrivateKeySize {
