@@ -11,6 +11,7 @@ import (
 
 	"github.com/nyx-privacy/nyx/sidecar/home"
 	"github.com/nyx-privacy/nyx/sidecar/mixnode"
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/sphinx"
 	"github.com/nyx-privacy/nyx/testutil/syncbuf"
@@ -33,7 +34,7 @@ func TestFollowKeys(t *testing.T) {
 	}
 	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	mix, err := mixnode.New(mixnode.Config{ReplayRate: 10, ReplayWindow: time.Minute, Identity: keys.Identity}, keys.Sphinx, func([32]byte) (string, bool) { return "", false }, log, nil)
+	mix, err := mixnode.New(mixnode.Config{ReplayRate: 10, ReplayWindow: tomltime.Duration(time.Minute), Identity: keys.Identity}, keys.Sphinx, func([32]byte) (string, bool) { return "", false }, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

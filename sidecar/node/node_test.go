@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nyx-privacy/nyx/sidecar/home"
+	"github.com/nyx-privacy/nyx/testutil/hometest"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
@@ -30,20 +31,7 @@ func TestConfigRoundTrip(t *testing.T) {
 		t.Fatalf("round trip differs:\n%+v\n%+v", got, def)
 	}
 	// Every setting is written out, each after a comment line.
-	lines := strings.Split(string(b), "\n")
-	settings := 0
-	for i, l := range lines {
-		if l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "[") {
-			continue
-		}
-		settings++
-		if !strings.HasPrefix(lines[i-1], "#") && !strings.Contains(lines[i-1], " = ") {
-			t.Fatalf("setting %q has no comment", l)
-		}
-	}
-	if want := countFields(reflect.TypeOf(def)); settings != want {
-		t.Fatalf("%d settings written, config has %d fields", settings, want)
-	}
+	hometest.CheckDocumented(t, b, def)
 
 	// A changed value survives too.
 	c := def
@@ -52,19 +40,6 @@ func TestConfigRoundTrip(t *testing.T) {
 	if got, err := ParseConfig(b); err != nil || !reflect.DeepEqual(got, c) {
 		t.Fatalf("changed config: %v", err)
 	}
-}
-
-func countFields(t reflect.Type) int {
-	n := 0
-	for i := range t.NumField() {
-		f := t.Field(i).Type
-		if f.Kind() == reflect.Struct {
-			n += countFields(f)
-		} else {
-			n++
-		}
-	}
-	return n
 }
 
 func TestParseConfigErrors(t *testing.T) {
@@ -293,6 +268,11 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("[node]\nhost = \"h\"\n"))
 	f.Add([]byte("[mixnode]\nmax_delay = \"1h\"\nreplay_rate = 1e3\n"))
 	f.Add([]byte{})
+	f.Add([]byte("[gateway]\nenabled = false\nserve_optimistically = true\n[log]\nformat = \"json\"\n"))
+	// A config as init wrote it before the node moved onto sidecar/home.
+	if old, err := os.ReadFile("testdata/home-v1/config/config.toml"); err == nil {
+		f.Add(old)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := ParseConfig(b)
 		if err != nil {
