@@ -14,6 +14,7 @@ import (
 	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sidecar/client"
 	"github.com/nyx-privacy/nyx/sidecar/clientcred"
+	"github.com/nyx-privacy/nyx/sidecar/home"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 )
 
@@ -42,7 +43,7 @@ credentials/ (0600, fsynced before this command returns). A request cut short
 is kept as pending and finished by running buy again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			h, err := client.LoadHome(home(cmd))
+			h, err := loadHome(cmd)
 			if err != nil {
 				return err
 			}
@@ -93,7 +94,7 @@ func credentialListCmd() *cobra.Command {
 		Short: "List the credentials held (ready to show, or pending issuance)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			h, err := client.LoadHome(home(cmd))
+			h, err := loadHome(cmd)
 			if err != nil {
 				return err
 			}
@@ -125,12 +126,13 @@ func credentialListCmd() *cobra.Command {
 }
 
 func credentialAddressCmd() *cobra.Command {
-	return &cobra.Command{
+	var output string
+	cmd := &cobra.Command{
 		Use:   "address",
 		Short: "Print the address of the home's chain key (made if missing): fund it to buy credentials",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			h, err := client.LoadHome(home(cmd))
+			h, err := loadHome(cmd)
 			if err != nil {
 				return err
 			}
@@ -142,10 +144,11 @@ func credentialAddressCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), addr)
-			return nil
+			return home.Print(cmd.OutOrStdout(), output, map[string]string{"address": addr}, addr+"\n")
 		},
 	}
+	home.OutputFlag(cmd.Flags(), &output)
+	return cmd
 }
 
 func credentialImportCmd() *cobra.Command {
@@ -154,7 +157,7 @@ func credentialImportCmd() *cobra.Command {
 		Short: "Use the account of a BIP-39 mnemonic (read from <file>, '-' for stdin) as the home's chain key",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := client.LoadHome(home(cmd))
+			h, err := loadHome(cmd)
 			if err != nil {
 				return err
 			}
@@ -180,9 +183,4 @@ func credentialImportCmd() *cobra.Command {
 			return nil
 		},
 	}
-}
-
-func home(cmd *cobra.Command) string {
-	h, _ := cmd.Flags().GetString("home")
-	return h
 }
