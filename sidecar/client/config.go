@@ -28,8 +28,8 @@ import (
 
 // Files of a client's home directory.
 const (
-	ConfigFile = "config/config.toml"
-	KeysDir    = "keys"
+	ConfigFile = home.ConfigFile
+	KeysDir    = home.KeysDir
 	// StateFile keeps what a stopped client held (state.go).
 	StateFile = "data/state.json"
 )

@@ -1,31 +1,27 @@
 // Package home is what every Nyx daemon (nym-node, nym-client, nym-monitor)
-// keeps in its home directory and how it reads it: one layout
-// (config/config.toml, keys/, data/), one key file format (a label and the
-// key in base64, created 0600 in a 0700 directory, fsynced, never
-// overwritten, refused when others may read it), strict TOML config
-// loading (an unknown key is an error, a missing one keeps its default),
-// the slog logger the [log] section describes, the HTTP server for
-// /metrics and /health, and the --home flag's habits (a flag, else an
-// environment variable with the daemon's prefix, else ~/.<daemon>).
+// keeps in its home directory and how it reads it, written once for all:
 //
-// nym-monitor uses it. nym-node and nym-client keep equivalent code of
-// their own until they move onto it; what that move is:
-//
-//   - sidecar/node/keys.go: encodeKey, parseKey, writeKeyFile, syncDir and
-//     readKeyFile become EncodeKey, ParseKey, WriteFileOnce and ReadKey (the
-//     file format is the same, so existing homes read unchanged);
-//     sidecar/client's key files likewise.
-//   - sidecar/node/config.go and sidecar/client/config.go: ParseConfig's
-//     strict decoding becomes DecodeConfig/ReadConfig; their [log] sections
-//     become LogSection (same keys); the sections that copy mixnode.Config
-//     and gateway.Config field by field (MixnodeSection, GatewayConfig)
-//     give way to TOML tags on those configs themselves.
-//   - sidecar/node/servers.go: /metrics and /health through ServeHTTP, or
-//     ServeHTTP grown to take the node's extra routes and connection
-//     limits.
-//   - cmd/nym-node and cmd/nym-client: --home through Dir (so
-//     $NYM_NODE_HOME and $NYM_CLIENT_HOME work), --output json where they
-//     print.
+//   - one layout: config/config.toml, keys/, data/;
+//   - one key file format (EncodeKey, ParseKey): a label and the key in
+//     base64 on one line, created 0600 in a 0700 directory, fsynced with
+//     its directory entry, never overwritten (WriteKey, WriteFileOnce; a
+//     registration's key is replaced whole, ReplaceKey), and refused when
+//     others may read it (ReadKey). The hex key files of homes written
+//     before the daemons shared this format still read;
+//   - strict TOML config loading (DecodeConfig, ReadConfig): an unknown
+//     key is an error, a missing one keeps its default. Component configs
+//     (mixnode.Config, gateway.Config, the client's SenderConfig) carry
+//     their own TOML tags, durations as sidecar/tomltime's, and each
+//     daemon's init writes every default out with a comment;
+//   - the [log] section and the slog logger it describes (LogSection);
+//   - the HTTP server (HTTPServer, HTTPLimits, Routes): /metrics, /health
+//     and a daemon's own routes, request timeouts, and bounds on pending
+//     connections in all and per source (SourceKey), net/http's error log
+//     rate-limited;
+//   - the command line's habits, cosmos/cometbft's (CLI): --home, else
+//     $<PREFIX>_HOME, else ~/.<daemon> (Dir); every flag also from
+//     $<PREFIX>_<FLAG>; --grpc-addr with --grpc as a deprecated alias
+//     (GRPCFlag); --output text|json on the commands that print (Print).
 package home
 
 import (

@@ -31,13 +31,13 @@ import (
 
 // Files of a node's home directory.
 const (
-	ConfigFile      = "config/config.toml"
+	ConfigFile      = home.ConfigFile
 	IdentityKeyFile = "keys/identity_ed25519.key"
 	SphinxKeyFile   = "keys/sphinx_x25519.key"
 	// NextSphinxKeyFile holds the key made by rotate-sphinx-key until the
 	// chain switches to it; the node then moves it over SphinxKeyFile.
 	NextSphinxKeyFile = "keys/sphinx_x25519.next.key"
-	DataDir           = "data"
+	DataDir           = home.DataDir
 )
 
 // Default ports, as Nym's.
