@@ -131,7 +131,7 @@ type Config struct {
 	HoldBytes int64 `toml:"hold_bytes"`
 	// CredentialTimeout bounds the check and spend of one credential.
 	// Default 2m.
-	CredentialTimeout tomltime.Duration `toml:"-"`
+	CredentialTimeout tomltime.Duration `toml:"credential_timeout"`
 
 	// Observe, when set, is called with the client, the layer-1 node and
 	// the size of every client packet forwarded: a tap for measuring what a

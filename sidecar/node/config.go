@@ -110,12 +110,12 @@ type GatewaySection struct {
 func DefaultConfig() Config {
 	m := mixnode.Config{}.WithDefaults()
 	// Zero workers: one per CPU of the machine the node runs on, not of
-	// the one that wrote the config. The accepted geometries are not a
-	// setting.
+	// the one that wrote the config. The accepted geometries and the
+	// largest payload follow from the packet formats: not settings.
 	m.Workers, m.Geometries = 0, nil
 	g := gateway.DefaultConfig(filepath.Join(DataDir, "inbox"))
 	g.EnforceCredentials = true
-	g.MaxPayloadSize, g.CredentialTimeout = 0, 0
+	g.MaxPayloadSize = 0
 	return Config{
 		Node: NodeSection{
 			Host: "127.0.0.1", MixPort: DefaultMixPort, ClientsPort: DefaultClientsPort, HTTPPort: DefaultHTTPPort,
@@ -409,6 +409,9 @@ enforce_credentials = {{.Gateway.EnforceCredentials}}
 serve_optimistically = {{.Gateway.Optimistic}}
 # How long a spend waits for others to share its transaction (MsgSpendCredentials).
 spend_batch_interval = {{q .Gateway.SpendBatchInterval.String}}
+# Longest wait for one credential's check and spend on chain; a credential
+# not through by then is refused (the client may present it again).
+credential_timeout = {{q .Gateway.CredentialTimeout.String}}
 # Metered balances are written to the store this often (and at the end of
 # each session and at shutdown); a crash loses at most this much metering.
 balance_flush_interval = {{q .Gateway.BalanceFlushInterval.String}}
