@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"text/template"
-	"time"
 
 	"github.com/mr-tron/base58"
 
@@ -443,19 +442,11 @@ func Serve(ctx context.Context, h *Home, l net.Listener, topo func() *topology.T
 	return err
 }
 
-// serveHTTP serves h on l until ctx ends.
+// serveHTTP serves h on l until ctx ends, through sidecar/home's server:
+// its limits bound a connection until it is a websocket session.
 func serveHTTP(ctx context.Context, l net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	stop := context.AfterFunc(ctx, func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-		srv.Close()
-	})
-	defer stop()
-	err := srv.Serve(l)
-	if errors.Is(err, http.ErrServerClosed) {
-		return ctx.Err()
+	if err := (home.HTTPServer{Handler: h, Limits: home.DefaultHTTPLimits(), Name: "api"}).Serve(ctx, l); err != nil {
+		return err
 	}
-	return err
+	return ctx.Err()
 }

@@ -208,11 +208,11 @@ func Routes(reg *prometheus.Registry, health func() any, extra map[string]http.H
 	return mux
 }
 
-// ServeHTTP serves Routes(reg, health, nil) on l under the default limits
-// until ctx ends.
-func ServeHTTP(ctx context.Context, l net.Listener, reg *prometheus.Registry, health func() any) error {
+// Serve serves on l until ctx ends (then shuts the server down) or the
+// server fails.
+func (o HTTPServer) Serve(ctx context.Context, l net.Listener) error {
 	errc := make(chan error, 1)
-	srv, done := HTTPServer{Handler: Routes(reg, health, nil), Limits: DefaultHTTPLimits(), Name: "http"}.Start(l, func(err error) { errc <- err })
+	srv, done := o.Start(l, func(err error) { errc <- err })
 	select {
 	case <-ctx.Done():
 		Shutdown(srv)
@@ -226,6 +226,12 @@ func ServeHTTP(ctx context.Context, l net.Listener, reg *prometheus.Registry, he
 			return nil
 		}
 	}
+}
+
+// ServeHTTP serves Routes(reg, health, nil) on l under the default limits
+// until ctx ends.
+func ServeHTTP(ctx context.Context, l net.Listener, reg *prometheus.Registry, health func() any) error {
+	return HTTPServer{Handler: Routes(reg, health, nil), Limits: DefaultHTTPLimits(), Name: "http"}.Serve(ctx, l)
 }
 
 // rlogWriter writes net/http's error log lines through a ratelog.Logger.
