@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"text/template"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -74,6 +75,31 @@ type HTTPLimits struct {
 	// either, a new connection is closed at once.
 	MaxPending      int `toml:"max_pending_connections"`
 	MaxPendingPerIP int `toml:"max_pending_per_ip"`
+}
+
+// HTTPLimitsTemplate writes the limits into a daemon's [http] section as
+// init does, each setting with its comment: a text/template body whose dot
+// is an HTTPLimits. A daemon's config template includes it (AddTemplates).
+const HTTPLimitsTemplate = `# Time to read a request's headers; to read the whole request.
+read_header_timeout = "{{.ReadHeaderTimeout}}"
+read_timeout = "{{.ReadTimeout}}"
+# Time to write a plain HTTP response (metrics, health, errors).
+write_timeout = "{{.WriteTimeout}}"
+# A kept-alive connection with no request this long is closed.
+idle_timeout = "{{.IdleTimeout}}"
+# Largest request header (bytes).
+max_header_bytes = {{.MaxHeaderBytes}}
+# Connections that are not (yet) websocket sessions, per listener: in all
+# and from one source IP. Over either, a new connection is closed at once.
+max_pending_connections = {{.MaxPending}}
+max_pending_per_ip = {{.MaxPendingPerIP}}
+`
+
+// AddTemplates adds home's config fragments to t, by name:
+// "http_limits" (HTTPLimitsTemplate).
+func AddTemplates(t *template.Template) *template.Template {
+	template.Must(t.New("http_limits").Parse(HTTPLimitsTemplate))
+	return t
 }
 
 // DefaultHTTPLimits are the limits of a daemon's HTTP server.

@@ -238,7 +238,7 @@ func (c Config) Render() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-var configTemplate = template.Must(template.New("config").Funcs(template.FuncMap{
+var configTemplate = home.AddTemplates(template.Must(template.New("config").Funcs(template.FuncMap{
 	"q": strconv.Quote,
 	"f": tomlFloat,
 }).Parse(`# nym-node configuration, written by "nym-node init".
@@ -422,20 +422,7 @@ hold_bytes = {{.Gateway.HoldBytes}}
 [http]
 # Bounds on the clients port and the HTTP port, for a connection until it
 # becomes a websocket session (the gateway's limits apply then).
-# Time to read a request's headers; to read the whole request.
-read_header_timeout = {{q .HTTP.ReadHeaderTimeout.String}}
-read_timeout = {{q .HTTP.ReadTimeout.String}}
-# Time to write a plain HTTP response (metrics, health, errors).
-write_timeout = {{q .HTTP.WriteTimeout.String}}
-# A kept-alive connection with no request this long is closed.
-idle_timeout = {{q .HTTP.IdleTimeout.String}}
-# Largest request header (bytes).
-max_header_bytes = {{.HTTP.MaxHeaderBytes}}
-# Connections that are not (yet) websocket sessions, per listener: in all
-# and from one source IP. Over either, a new connection is closed at once.
-max_pending_connections = {{.HTTP.MaxPending}}
-max_pending_per_ip = {{.HTTP.MaxPendingPerIP}}
-
+{{template "http_limits" .HTTP}}
 [keys]
 # Each sphinx key's replay filter (the tags of the packets taken under it) is
 # saved in data/replay/ this often, when the key is retired and at shutdown,
@@ -457,7 +444,7 @@ format = {{q .Log.Format}}
 # client-gateway handshake being the only protection.
 cert_file = {{q .ClientsTLS.CertFile}}
 key_file = {{q .ClientsTLS.KeyFile}}
-`))
+`)))
 
 // tomlFloat writes v as a TOML float (always with a fraction or exponent).
 func tomlFloat(v float64) string {
