@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -88,8 +89,20 @@ is kept as pending and finished by running buy again.`,
 	return cmd
 }
 
+// credentialEntry is a credential as list -o json shows it: what it is
+// worth and where it stands, none of its secrets.
+type credentialEntry struct {
+	Name      string `json:"name"`
+	State     string `json:"state"`
+	Bytes     uint64 `json:"bytes"`
+	Deposit   string `json:"deposit"`
+	RequestID uint64 `json:"request_id"`
+	ChainID   string `json:"chain_id"`
+}
+
 func credentialListCmd() *cobra.Command {
-	return &cobra.Command{
+	var output string
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the credentials held (ready to show, or pending issuance)",
 		Args:  cobra.NoArgs,
@@ -106,23 +119,28 @@ func credentialListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			entries := make([]credentialEntry, 0, len(recs))
+			var text bytes.Buffer
+			tw := tabwriter.NewWriter(&text, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tSTATE\tBYTES\tDEPOSIT\tREQUEST\tCHAIN")
 			var total uint64
 			for _, r := range recs {
+				entries = append(entries, credentialEntry{Name: r.Name(), State: r.State, Bytes: r.Value, Deposit: r.Deposit, RequestID: r.RequestID, ChainID: r.ChainID})
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\n", r.Name(), r.State, r.Value, r.Deposit, r.RequestID, r.ChainID)
 				if r.State == clientcred.StateReady {
 					total += r.Value
 				}
 			}
 			tw.Flush()
-			fmt.Fprintf(cmd.OutOrStdout(), "%d credentials, %d bytes ready to show\n", len(recs), total)
+			fmt.Fprintf(&text, "%d credentials, %d bytes ready to show\n", len(recs), total)
 			for _, b := range bad {
 				fmt.Fprintln(cmd.ErrOrStderr(), "unreadable:", b)
 			}
-			return nil
+			return home.Print(cmd.OutOrStdout(), output, map[string]any{"credentials": entries, "ready_bytes": total, "unreadable": bad}, text.String())
 		},
 	}
+	home.OutputFlag(cmd.Flags(), &output)
+	return cmd
 }
 
 func credentialAddressCmd() *cobra.Command {

@@ -7,7 +7,7 @@
 //	nym-client address --home DIR [-o json]
 //	nym-client send --home DIR --to ADDRESS MESSAGE
 //	nym-client receive --home DIR [--count N]
-//	nym-client credential address [-o json]|buy --amount COINS|list|import-mnemonic FILE --home DIR
+//	nym-client credential address|buy --amount COINS|list|import-mnemonic FILE --home DIR (address and list take -o json)
 //
 // The home is --home, else $NYM_CLIENT_HOME, else ~/.nym-client. Every flag
 // may also come from the environment: --grpc-addr from
