@@ -61,7 +61,7 @@ func (c CLI) fromEnv(fs *pflag.FlagSet) error {
 	})
 	var err error
 	fs.VisitAll(func(f *pflag.Flag) {
-		if err != nil || given[f.Name] || f.Deprecated != "" {
+		if err != nil || given[f.Name] || f.Deprecated != "" || f.Name == "help" {
 			return
 		}
 		if v, ok := os.LookupEnv(c.EnvName(f.Name)); ok {
