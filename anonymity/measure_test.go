@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nyx-privacy/nyx/sidecar/client"
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/testutil/mixnet"
 )
@@ -134,7 +135,7 @@ func TestAnonymity(t *testing.T) {
 			// which the simulation does not do. Such rows are reported.
 			nominal := c.MessageRate
 			if c.Cover {
-				nominal = 1 / client.DefaultSenderConfig().AverageSendDelay.Seconds()
+				nominal = 1 / time.Duration(client.DefaultSenderConfig().AverageSendDelay).Seconds()
 			}
 			switch {
 			case rate < keptUp*nominal:
@@ -217,7 +218,7 @@ func waitForRoom(t *testing.T, nw *mixnet.Network, need time.Duration) {
 // client was up.
 func runTraffic(t *testing.T, nw *mixnet.Network, rec *Recorder, c Condition, n int, seconds float64) float64 {
 	sc := client.DefaultSenderConfig()
-	sc.AveragePacketDelay = time.Duration(c.HopDelay * float64(time.Second))
+	sc.AveragePacketDelay = tomltime.Duration(c.HopDelay * float64(time.Second))
 	clients := make([]*mixnet.Client, n)
 	for i := range clients {
 		clients[i] = nw.StartClient(t, mixnet.ClientOptions{Sender: sc, LoopCover: c.Cover})

@@ -94,7 +94,7 @@ if [ -f "$home/config/genesis.json" ]; then
 	say "resuming the network in $dir (use --fresh to start a new one)"
 else
 	if [ ! -f "$mhome/config/config.toml" ]; then
-		"$nym_monitor" --home "$mhome" init --chain-id "$chain_id" --grpc "127.0.0.1:$((base + 2))" \
+		"$nym_monitor" --home "$mhome" init --chain-id "$chain_id" --grpc-addr "127.0.0.1:$((base + 2))" \
 			--http-listen "127.0.0.1:$((base + 310))" --rate 50 >"$dir/monitor.init.log"
 	fi
 	"$nyxd" testnet init-files --v 1 --output-dir "$dir" --chain-id "$chain_id" \
@@ -141,13 +141,13 @@ if [ "$chain_only" = 0 ]; then
 		nhome="$dir/nodes/node$i"
 		mix=$((base + 100 + 10 * i)) clients=$((base + 101 + 10 * i)) http=$((base + 102 + 10 * i))
 		if [ ! -f "$nhome/config/config.toml" ]; then
-			"$nym_node" --home "$nhome" init --chain-id "$chain_id" --grpc "127.0.0.1:$grpc" \
+			"$nym_node" --home "$nhome" init --chain-id "$chain_id" --grpc-addr "127.0.0.1:$grpc" \
 				--host 127.0.0.1 --listen-host 127.0.0.1 --mix-port "$mix" --clients-port "$clients" \
 				--http-port "$http" >"$dir/logs/node$i.init.log"
 		fi
 		owner=$(q keys show "operator$i" -a)
 		if ! q query mixnet node-by-owner "$owner" >/dev/null 2>&1; then
-			info=$("$nym_node" --home "$nhome" bonding-info --owner "$owner" --grpc "127.0.0.1:$grpc" --json)
+			info=$("$nym_node" --home "$nhome" bonding-info --owner "$owner" --grpc-addr "127.0.0.1:$grpc" -o json)
 			say "bonding node$i (owner operator$i)"
 			txhash=$(q tx mixnet bond-node 100000000unym "$(field identity_key)" "$(field sphinx_key)" \
 				"$(field host)" "$(field mix_port)" "$(field clients_port)" "$(field http_port)" "$(field signature)" \
@@ -210,7 +210,7 @@ if [ "$chain_only" = 0 ]; then
 	for c in alice bob; do
 		chome="$dir/clients/$c"
 		if [ ! -f "$chome/config.toml" ] && [ ! -f "$chome/config/config.toml" ]; then
-			"$nym_client" --home "$chome" init --grpc "127.0.0.1:$grpc" --listen "127.0.0.1:$((base + 200 + j))" \
+			"$nym_client" --home "$chome" init --grpc-addr "127.0.0.1:$grpc" --listen "127.0.0.1:$((base + 200 + j))" \
 				>"$dir/logs/client-$c.init.log" 2>&1 || { cat "$dir/logs/client-$c.init.log" >&2; exit 1; }
 			buy_credential "$chome" "$c" "$c" "$dir/logs/client-$c.init.log"
 		fi

@@ -20,8 +20,11 @@ import (
 
 // apiURL returns the local API's websocket URL from the client's config.
 func apiURL(cmd *cobra.Command) (string, error) {
-	home, _ := cmd.Flags().GetString("home")
-	cfg, err := client.LoadConfig(home)
+	dir, err := cli.Home(cmd)
+	if err != nil {
+		return "", err
+	}
+	cfg, err := client.LoadConfig(dir)
 	if err != nil {
 		return "", err
 	}

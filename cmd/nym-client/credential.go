@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sidecar/client"
 	"github.com/nyx-privacy/nyx/sidecar/clientcred"
+	"github.com/nyx-privacy/nyx/sidecar/home"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 )
 
@@ -42,7 +44,7 @@ credentials/ (0600, fsynced before this command returns). A request cut short
 is kept as pending and finished by running buy again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			h, err := client.LoadHome(home(cmd))
+			h, err := loadHome(cmd)
 			if err != nil {
 				return err
 			}
@@ -87,13 +89,25 @@ is kept as pending and finished by running buy again.`,
 	return cmd
 }
 
+// credentialEntry is a credential as list -o json shows it: what it is
+// worth and where it stands, none of its secrets.
+type credentialEntry struct {
+	Name      string `json:"name"`
+	State     string `json:"state"`
+	Bytes     uint64 `json:"bytes"`
+	Deposit   string `json:"deposit"`
+	RequestID uint64 `json:"request_id"`
+	ChainID   string `json:"chain_id"`
+}
+
 func credentialListCmd() *cobra.Command {
-	return &cobra.Command{
+	var output string
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the credentials held (ready to show, or pending issuance)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			h, err := client.LoadHome(home(cmd))
+			h, err := loadHome(cmd)
 			if err != nil {
 				return err
 			}
@@ -105,32 +119,38 @@ func credentialListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			entries := make([]credentialEntry, 0, len(recs))
+			var text bytes.Buffer
+			tw := tabwriter.NewWriter(&text, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tSTATE\tBYTES\tDEPOSIT\tREQUEST\tCHAIN")
 			var total uint64
 			for _, r := range recs {
+				entries = append(entries, credentialEntry{Name: r.Name(), State: r.State, Bytes: r.Value, Deposit: r.Deposit, RequestID: r.RequestID, ChainID: r.ChainID})
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\n", r.Name(), r.State, r.Value, r.Deposit, r.RequestID, r.ChainID)
 				if r.State == clientcred.StateReady {
 					total += r.Value
 				}
 			}
 			tw.Flush()
-			fmt.Fprintf(cmd.OutOrStdout(), "%d credentials, %d bytes ready to show\n", len(recs), total)
+			fmt.Fprintf(&text, "%d credentials, %d bytes ready to show\n", len(recs), total)
 			for _, b := range bad {
 				fmt.Fprintln(cmd.ErrOrStderr(), "unreadable:", b)
 			}
-			return nil
+			return home.Print(cmd.OutOrStdout(), output, map[string]any{"credentials": entries, "ready_bytes": total, "unreadable": bad}, text.String())
 		},
 	}
+	home.OutputFlag(cmd.Flags(), &output)
+	return cmd
 }
 
 func credentialAddressCmd() *cobra.Command {
-	return &cobra.Command{
+	var output string
+	cmd := &cobra.Command{
 		Use:   "address",
 		Short: "Print the address of the home's chain key (made if missing): fund it to buy credentials",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			h, err := client.LoadHome(home(cmd))
+			h, err := loadHome(cmd)
 			if err != nil {
 				return err
 			}
@@ -142,10 +162,11 @@ func credentialAddressCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), addr)
-			return nil
+			return home.Print(cmd.OutOrStdout(), output, map[string]string{"address": addr}, addr+"\n")
 		},
 	}
+	home.OutputFlag(cmd.Flags(), &output)
+	return cmd
 }
 
 func credentialImportCmd() *cobra.Command {
@@ -154,7 +175,7 @@ func credentialImportCmd() *cobra.Command {
 		Short: "Use the account of a BIP-39 mnemonic (read from <file>, '-' for stdin) as the home's chain key",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := client.LoadHome(home(cmd))
+			h, err := loadHome(cmd)
 			if err != nil {
 				return err
 			}
@@ -180,9 +201,4 @@ func credentialImportCmd() *cobra.Command {
 			return nil
 		},
 	}
-}
-
-func home(cmd *cobra.Command) string {
-	h, _ := cmd.Flags().GetString("home")
-	return h
 }

@@ -2,12 +2,17 @@
 // keeps a connection to it, and serves a local websocket API on 127.0.0.1
 // through which apps send and receive messages (sidecar/client/README.md).
 //
-//	nym-client init --home DIR --grpc NYXD:9090 [--gateway IDENTITY] [--listen 127.0.0.1:1977]
+//	nym-client init --home DIR --grpc-addr NYXD:9090 [--gateway IDENTITY] [--listen 127.0.0.1:1977] [-o json]
 //	nym-client run --home DIR
-//	nym-client address --home DIR
+//	nym-client address --home DIR [-o json]
 //	nym-client send --home DIR --to ADDRESS MESSAGE
 //	nym-client receive --home DIR [--count N]
-//	nym-client credential address|buy --amount COINS|list|import-mnemonic FILE --home DIR
+//	nym-client credential address|buy --amount COINS|list|import-mnemonic FILE --home DIR (address and list take -o json)
+//
+// The home is --home, else $NYM_CLIENT_HOME, else ~/.nym-client. Every flag
+// may also come from the environment: --grpc-addr from
+// $NYM_CLIENT_GRPC_ADDR, and so on; --grpc is a deprecated alias of
+// --grpc-addr.
 package main
 
 import (
@@ -16,13 +21,13 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nyx-privacy/nyx/sidecar/client"
+	"github.com/nyx-privacy/nyx/sidecar/home"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
@@ -34,11 +39,15 @@ func main() {
 	}
 }
 
-func defaultHome() string {
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".nym-client")
+var cli = home.CLI{EnvPrefix: "NYM_CLIENT", Name: "nym-client"}
+
+// loadHome loads the client's home.
+func loadHome(cmd *cobra.Command) (*client.Home, error) {
+	dir, err := cli.Home(cmd)
+	if err != nil {
+		return nil, err
 	}
-	return ".nym-client"
+	return client.LoadHome(dir)
 }
 
 func newRootCmd() *cobra.Command {
@@ -48,7 +57,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().String("home", defaultHome(), "the client's home directory (config and keys)")
+	cli.Root(root)
 	root.AddCommand(initCmd(), runCmd(), addressCmd(), sendCmd(), receiveCmd(), credentialCmd(), signServiceCmd())
 	return root
 }
@@ -69,13 +78,16 @@ func readTopology(ctx context.Context, grpcAddr string) (*topology.Topology, err
 
 func initCmd() *cobra.Command {
 	def := client.DefaultFileConfig()
-	var grpcAddr, gw, listen string
+	var grpcAddr, gw, listen, output string
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create keys, pick a gateway (or use --gateway), register with it, and write config.toml",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, _ := cmd.Flags().GetString("home")
+			dir, err := cli.Home(cmd)
+			if err != nil {
+				return err
+			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 			defer cancel()
 			t, err := readTopology(ctx, grpcAddr)
@@ -85,17 +97,18 @@ func initCmd() *cobra.Command {
 			cfg := client.DefaultFileConfig()
 			cfg.Chain.GRPC = grpcAddr
 			cfg.Client.Listen = listen
-			addr, err := client.Init(ctx, home, cfg, t, gw)
+			addr, err := client.Init(ctx, dir, cfg, t, gw)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "initialised %s\naddress: %s\n", home, addr)
-			return nil
+			return home.Print(cmd.OutOrStdout(), output, map[string]string{"home": dir, "address": addr.String()},
+				fmt.Sprintf("initialised %s\naddress: %s\n", dir, addr))
 		},
 	}
-	cmd.Flags().StringVar(&grpcAddr, "grpc", def.Chain.GRPC, "nyxd gRPC address (host:port)")
+	home.GRPCFlag(cmd.Flags(), &grpcAddr, def.Chain.GRPC, "nyxd gRPC address (host:port)")
 	cmd.Flags().StringVar(&gw, "gateway", "", "identity (base58) of the gateway to register with; default: a random gateway of the topology")
 	cmd.Flags().StringVar(&listen, "listen", def.Client.Listen, "address of the local websocket API (loopback only)")
+	home.OutputFlag(cmd.Flags(), &output)
 	return cmd
 }
 
@@ -105,8 +118,7 @@ func runCmd() *cobra.Command {
 		Short: "Connect to the gateway and serve the local websocket API",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, _ := cmd.Flags().GetString("home")
-			h, err := client.LoadHome(home)
+			h, err := loadHome(cmd)
 			if err != nil {
 				return err
 			}
@@ -132,18 +144,19 @@ func runCmd() *cobra.Command {
 }
 
 func addressCmd() *cobra.Command {
-	return &cobra.Command{
+	var output string
+	cmd := &cobra.Command{
 		Use:   "address",
 		Short: "Print the client's address",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, _ := cmd.Flags().GetString("home")
-			h, err := client.LoadHome(home)
+			h, err := loadHome(cmd)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), h.Address())
-			return nil
+			return home.Print(cmd.OutOrStdout(), output, map[string]string{"address": h.Address().String()}, h.Address().String()+"\n")
 		},
 	}
+	home.OutputFlag(cmd.Flags(), &output)
+	return cmd
 }

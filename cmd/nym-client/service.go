@@ -3,11 +3,10 @@ package main
 import (
 	"encoding/hex"
 	"errors"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/nyx-privacy/nyx/sidecar/client"
+	"github.com/nyx-privacy/nyx/sidecar/home"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
@@ -16,7 +15,7 @@ import (
 // announce-service <kind> <address> <signature>), so an app served over a
 // nym-client can be listed from any account its operator chooses.
 func signServiceCmd() *cobra.Command {
-	var kind, announcer, chainID, description string
+	var kind, announcer, chainID, description, output string
 	cmd := &cobra.Command{
 		Use:   "sign-service",
 		Short: "Sign an announcement of this client's address in the chain's service directory",
@@ -34,8 +33,7 @@ func signServiceCmd() *cobra.Command {
 			if err := mixnettypes.ValidateServiceDescription(description); err != nil {
 				return err
 			}
-			home, _ := cmd.Flags().GetString("home")
-			h, err := client.LoadHome(home)
+			h, err := loadHome(cmd)
 			if err != nil {
 				return err
 			}
@@ -44,13 +42,15 @@ func signServiceCmd() *cobra.Command {
 			if err := m.ValidateBasic(); err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), hex.EncodeToString(m.IdentitySignature))
-			return nil
+			sig := hex.EncodeToString(m.IdentitySignature)
+			return home.Print(cmd.OutOrStdout(), output, map[string]string{"signature": sig, "nym_address": m.NymAddress,
+				"announcer": announcer, "kind": kind, "chain_id": chainID}, sig+"\n")
 		},
 	}
 	cmd.Flags().StringVar(&kind, "kind", mixnettypes.ServiceKindNetworkRequester, "the service's kind (a-z, 0-9 and '-')")
 	cmd.Flags().StringVar(&announcer, "announcer", "", "the account that sends the announcement (bech32)")
 	cmd.Flags().StringVar(&chainID, "chain-id", "", "the chain the announcement is for")
 	cmd.Flags().StringVar(&description, "description", "", "the entry's description, exactly as it will be announced")
+	home.OutputFlag(cmd.Flags(), &output)
 	return cmd
 }

@@ -2,19 +2,19 @@
 // of the epoch with test packets indistinguishable from clients' and
 // reports each node's performance to x/mixnet.
 //
-//	nym-monitor init --home DIR --grpc NYXD:9090 --chain-id ID
-//	nym-monitor chain-address --home DIR [--output json]
+//	nym-monitor init --home DIR --grpc-addr NYXD:9090 --chain-id ID [-o json]
+//	nym-monitor chain-address --home DIR [-o json]
 //	nym-monitor run --home DIR
 //
-// The home is --home, else $NYM_MONITOR_HOME, else ~/.nym-monitor. The
-// chain account (chain-address) must be funded and listed in x/mixnet's
-// network_monitors param.
+// The home is --home, else $NYM_MONITOR_HOME, else ~/.nym-monitor. Every
+// flag may also come from the environment: --grpc-addr from
+// $NYM_MONITOR_GRPC_ADDR, and so on; --grpc is a deprecated alias of
+// --grpc-addr. The chain account (chain-address) must be funded and listed
+// in x/mixnet's network_monitors param.
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -33,7 +33,7 @@ func main() {
 	}
 }
 
-const envPrefix = "NYM_MONITOR"
+var cli = home.CLI{EnvPrefix: "NYM_MONITOR", Name: "nym-monitor"}
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -42,26 +42,21 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().String("home", "", "the monitor's home directory (default $"+envPrefix+"_HOME or ~/.nym-monitor)")
+	cli.Root(root)
 	root.AddCommand(initCmd(), addressCmd(), runCmd())
 	return root
 }
 
-func homeDir(cmd *cobra.Command) (string, error) {
-	flag, _ := cmd.Flags().GetString("home")
-	return home.Dir(flag, envPrefix, "nym-monitor")
-}
-
 func initCmd() *cobra.Command {
 	def := monitor.DefaultConfig()
-	var grpc, chainID, httpListen string
+	var grpc, chainID, httpListen, output string
 	var rate float64
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Write a new home: identity and chain account keys (owner-only) and a documented config.toml",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := homeDir(cmd)
+			dir, err := cli.Home(cmd)
 			if err != nil {
 				return err
 			}
@@ -76,14 +71,15 @@ func initCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "monitor home written to %s\nchain account: %s (fund it, and have it added to x/mixnet's network_monitors)\n", dir, addr)
-			return nil
+			return home.Print(cmd.OutOrStdout(), output, map[string]string{"home": dir, "chain_account": addr},
+				fmt.Sprintf("monitor home written to %s\nchain account: %s (fund it, and have it added to x/mixnet's network_monitors)\n", dir, addr))
 		},
 	}
-	cmd.Flags().StringVar(&grpc, "grpc", def.Chain.GRPC, "nyxd's gRPC endpoint")
+	home.GRPCFlag(cmd.Flags(), &grpc, def.Chain.GRPC, "nyxd's gRPC endpoint")
 	cmd.Flags().StringVar(&chainID, "chain-id", "", "the chain id reports are signed for")
 	cmd.Flags().StringVar(&httpListen, "http-listen", def.HTTP.Listen, "where /metrics and /health are served")
 	cmd.Flags().Float64Var(&rate, "rate", def.Monitor.Rate, "mean test packets per second")
+	home.OutputFlag(cmd.Flags(), &output)
 	return cmd
 }
 
@@ -94,7 +90,7 @@ func addressCmd() *cobra.Command {
 		Short: "Print the monitor's chain account address",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := homeDir(cmd)
+			dir, err := cli.Home(cmd)
 			if err != nil {
 				return err
 			}
@@ -106,22 +102,11 @@ func addressCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printOut(cmd.OutOrStdout(), output, map[string]string{"address": addr}, addr)
+			return home.Print(cmd.OutOrStdout(), output, map[string]string{"address": addr}, addr+"\n")
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	home.OutputFlag(cmd.Flags(), &output)
 	return cmd
-}
-
-func printOut(w io.Writer, output string, v any, text string) error {
-	switch output {
-	case "json":
-		return json.NewEncoder(w).Encode(v)
-	case "text":
-		_, err := fmt.Fprintln(w, text)
-		return err
-	}
-	return fmt.Errorf("--output %q is not text or json", output)
 }
 
 func runCmd() *cobra.Command {
@@ -130,7 +115,7 @@ func runCmd() *cobra.Command {
 		Short: "Measure the network and report each epoch until interrupted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := homeDir(cmd)
+			dir, err := cli.Home(cmd)
 			if err != nil {
 				return err
 			}

@@ -54,3 +54,32 @@ func TestInitAndAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFlagHabits: --grpc-addr, its deprecated alias --grpc, and the
+// environment ($NYM_MONITOR_GRPC_ADDR) all set the gRPC endpoint, a flag
+// before the environment; an unknown --output is refused before anything
+// is written.
+func TestFlagHabits(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("NYM_MONITOR_GRPC_ADDR", "127.0.0.1:3")
+	for name, args := range map[string][]string{
+		"127.0.0.1:1": {"--grpc-addr", "127.0.0.1:1"},
+		"127.0.0.1:2": {"--grpc", "127.0.0.1:2"},
+		"127.0.0.1:3": nil,
+	} {
+		h := filepath.Join(dir, name)
+		if out, err := execute(t, append([]string{"init", "--home", h, "--chain-id", "nyx-test"}, args...)...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		if cfg, err := monitor.LoadConfig(h); err != nil || cfg.Chain.GRPC != name {
+			t.Fatalf("%v: grpc %q, %v", args, cfg.Chain.GRPC, err)
+		}
+	}
+	h := filepath.Join(dir, "yaml")
+	if _, err := execute(t, "init", "--home", h, "--chain-id", "nyx-test", "-o", "yaml"); err == nil {
+		t.Fatal("init -o yaml")
+	}
+	if _, err := os.Stat(h); !os.IsNotExist(err) {
+		t.Fatalf("init -o yaml wrote %s: %v", h, err)
+	}
+}

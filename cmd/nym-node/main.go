@@ -1,20 +1,23 @@
 // Command nym-node runs a Nyx mix node or gateway: the chain assigns its role
 // each epoch.
 //
-//	nym-node init --home DIR --host HOST --grpc NYXD:9090 --chain-id ID
-//	nym-node bonding-info --home DIR --owner n1... [--grpc NYXD:9090 | --nonce N]
+//	nym-node init --home DIR --host HOST --grpc-addr NYXD:9090 --chain-id ID [-o json]
+//	nym-node bonding-info --home DIR --owner n1... [--grpc-addr NYXD:9090 | --nonce N] [-o json]
 //	nym-node run --home DIR
-//	nym-node rotate-sphinx-key --home DIR
-//	nym-node chain-address --home DIR
+//	nym-node rotate-sphinx-key --home DIR [-o json]
+//	nym-node chain-address --home DIR [-o json]
+//
+// The home is --home, else $NYM_NODE_HOME, else ~/.nym-node. Every flag may
+// also come from the environment: --grpc-addr from $NYM_NODE_GRPC_ADDR,
+// --chain-id from $NYM_NODE_CHAIN_ID, and so on. --grpc is a deprecated
+// alias of --grpc-addr, and bonding-info's --json of --output json.
 package main
 
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -26,6 +29,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nyx-privacy/nyx/sidecar/chaintx"
+	"github.com/nyx-privacy/nyx/sidecar/home"
 	"github.com/nyx-privacy/nyx/sidecar/node"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
@@ -38,12 +42,7 @@ func main() {
 	}
 }
 
-func defaultHome() string {
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".nym-node")
-	}
-	return ".nym-node"
-}
+var cli = home.CLI{EnvPrefix: "NYM_NODE", Name: "nym-node"}
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -52,7 +51,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().String("home", defaultHome(), "the node's home directory (config, keys, data)")
+	cli.Root(root)
 	root.AddCommand(initCmd(), bondingInfoCmd(), runCmd(), rotateSphinxKeyCmd(), chainAddressCmd())
 	return root
 }
@@ -63,7 +62,7 @@ func initCmd() *cobra.Command {
 		host                    string
 		mixPort, clients, httpP uint16
 		listenHost, httpListen  string
-		grpc, chainID           string
+		grpc, chainID, output   string
 		noGateway               bool
 	)
 	cmd := &cobra.Command{
@@ -71,7 +70,10 @@ func initCmd() *cobra.Command {
 		Short: "Write a new home directory: identity and sphinx keys (owner-only) and a documented config.toml",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, _ := cmd.Flags().GetString("home")
+			dir, err := cli.Home(cmd)
+			if err != nil {
+				return err
+			}
 			cfg := node.DefaultConfig()
 			cfg.Node.Host, cfg.Node.MixPort, cfg.Node.ClientsPort, cfg.Node.HTTPPort = host, mixPort, clients, httpP
 			cfg.Node.MixListen = net.JoinHostPort(listenHost, strconv.Itoa(int(mixPort)))
@@ -79,10 +81,10 @@ func initCmd() *cobra.Command {
 			cfg.Node.HTTPListen = net.JoinHostPort(httpListen, strconv.Itoa(int(httpP)))
 			cfg.Chain.GRPC, cfg.Chain.ChainID = grpc, chainID
 			cfg.Gateway.Enabled = !noGateway
-			if err := node.Init(home, cfg); err != nil {
+			if err := node.Init(dir, cfg); err != nil {
 				return err
 			}
-			keys, err := node.LoadKeys(home)
+			keys, err := node.LoadKeys(dir)
 			if err != nil {
 				return err
 			}
@@ -91,9 +93,10 @@ func initCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "initialised %s\nidentity key:  %x\nsphinx key:    %x\nchain account: %s (fund it: the node pays its sphinx key announcements from it)\nnext: nym-node bonding-info --home %s --owner <your n1... address> --grpc %s\n",
-				home, id[:], keys.Sphinx.PublicKey().Bytes(), account, home, grpc)
-			return nil
+			out := initOutput{Home: dir, IdentityKey: hex.EncodeToString(id[:]),
+				SphinxKey: hex.EncodeToString(keys.Sphinx.PublicKey().Bytes()), ChainAccount: account}
+			return home.Print(cmd.OutOrStdout(), output, out, fmt.Sprintf("initialised %s\nidentity key:  %s\nsphinx key:    %s\nchain account: %s (fund it: the node pays its sphinx key announcements from it)\nnext: nym-node bonding-info --home %s --owner <your n1... address> --grpc-addr %s\n",
+				dir, out.IdentityKey, out.SphinxKey, account, dir, grpc))
 		},
 	}
 	f := cmd.Flags()
@@ -103,32 +106,44 @@ func initCmd() *cobra.Command {
 	f.Uint16Var(&httpP, "http-port", def.Node.HTTPPort, "HTTP (metrics, health) port")
 	f.StringVar(&listenHost, "listen-host", "0.0.0.0", "interface address to listen on for the mix and clients ports")
 	f.StringVar(&httpListen, "http-listen-host", "127.0.0.1", "interface address to listen on for the HTTP port (metrics, health: for the operator, loopback by default)")
-	f.StringVar(&grpc, "grpc", def.Chain.GRPC, "nyxd gRPC address")
+	home.GRPCFlag(f, &grpc, def.Chain.GRPC, "nyxd gRPC address")
 	f.StringVar(&chainID, "chain-id", def.Chain.ChainID, "chain id")
 	f.BoolVar(&noGateway, "no-gateway", false, "do not serve clients (the node then drops final-hop packets)")
+	home.OutputFlag(f, &output)
 	return cmd
+}
+
+// initOutput is what init prints with --output json.
+type initOutput struct {
+	Home         string `json:"home"`
+	IdentityKey  string `json:"identity_key"`
+	SphinxKey    string `json:"sphinx_key"`
+	ChainAccount string `json:"chain_account"`
 }
 
 func bondingInfoCmd() *cobra.Command {
 	var (
-		owner, grpc, chainID, pledge string
-		nonce                        int64
-		asJSON                       bool
+		owner, grpc, chainID, pledge, output string
+		nonce                                int64
+		asJSON                               bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bonding-info",
 		Short: "Print what the owner needs to bond this node: keys, host, ports and the identity key's signature",
 		Long: "Print the node's public keys, host and ports and its identity key's signature over the bond for an owner.\n" +
-			"The signature covers the owner's signing nonce: with --grpc it is read from the chain (Query/SigningNonce),\n" +
+			"The signature covers the owner's signing nonce: with --grpc-addr it is read from the chain (Query/SigningNonce),\n" +
 			"otherwise give it with --nonce.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, _ := cmd.Flags().GetString("home")
-			cfg, err := node.LoadConfig(home)
+			dir, err := cli.Home(cmd)
 			if err != nil {
 				return err
 			}
-			keys, err := node.LoadKeys(home)
+			cfg, err := node.LoadConfig(dir)
+			if err != nil {
+				return err
+			}
+			keys, err := node.LoadKeys(dir)
 			if err != nil {
 				return err
 			}
@@ -146,23 +161,29 @@ func bondingInfoCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printBondingInfo(cmd.OutOrStdout(), info, pledge, asJSON)
+			if asJSON {
+				output = "json"
+			}
+			return home.Print(cmd.OutOrStdout(), output, info,
+				fmt.Sprintf("%s\nbond it (as the owner):\n  %s\n", info.Text(), info.Command(pledge, "<owner key name>")))
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&owner, "owner", "", "the owner's bech32 address (the account that will sign MsgBondNode)")
-	f.StringVar(&grpc, "grpc", "", "nyxd gRPC address to read the owner's signing nonce from")
-	f.Int64Var(&nonce, "nonce", -1, "the owner's signing nonce, when --grpc is not given")
+	home.GRPCFlag(f, &grpc, "", "nyxd gRPC address to read the owner's signing nonce from")
+	f.Int64Var(&nonce, "nonce", -1, "the owner's signing nonce, when --grpc-addr is not given")
 	f.StringVar(&chainID, "chain-id", "", "chain id (default: the config's)")
 	f.StringVar(&pledge, "pledge", "100000000unym", "pledge to show in the bond command")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
+	_ = f.MarkDeprecated("json", "use --output json")
+	home.OutputFlag(f, &output)
 	return cmd
 }
 
 func resolveNonce(ctx context.Context, grpc, owner string, nonce int64) (uint64, error) {
 	if grpc == "" {
 		if nonce < 0 {
-			return 0, errors.New("give --grpc to read the owner's signing nonce from the chain, or --nonce")
+			return 0, errors.New("give --grpc-addr to read the owner's signing nonce from the chain, or --nonce")
 		}
 		return uint64(nonce), nil
 	}
@@ -186,32 +207,26 @@ func resolveNonce(ctx context.Context, grpc, owner string, nonce int64) (uint64,
 	return resp.Nonce, nil
 }
 
-func printBondingInfo(w io.Writer, info node.BondingInfo, pledge string, asJSON bool) error {
-	if asJSON {
-		e := json.NewEncoder(w)
-		e.SetIndent("", "  ")
-		return e.Encode(info)
-	}
-	_, err := fmt.Fprintf(w, "%s\nbond it (as the owner):\n  %s\n", info.Text(), info.Command(pledge, "<owner key name>"))
-	return err
-}
-
 func runCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "run",
 		Short: "Run the node: follow the chain's topology and serve the mix and gateway roles",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, _ := cmd.Flags().GetString("home")
+			dir, err := cli.Home(cmd)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return node.Run(ctx, home, node.Options{})
+			return node.Run(ctx, dir, node.Options{})
 		},
 	}
 }
 
 func chainAddressCmd() *cobra.Command {
-	return &cobra.Command{
+	var output string
+	cmd := &cobra.Command{
 		Use:   "chain-address",
 		Short: "Print the address of the node's chain account, which pays for its sphinx key announcements",
 		Long: "Print the address of the account whose key is " + node.ChainAccountKeyFile + ". A node rotates\n" +
@@ -219,26 +234,30 @@ func chainAddressCmd() *cobra.Command {
 			"the next key itself, paying the fee from this account: fund it with some unym.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, _ := cmd.Flags().GetString("home")
-			keys, err := node.LoadKeys(home)
+			dir, err := cli.Home(cmd)
+			if err != nil {
+				return err
+			}
+			keys, err := node.LoadKeys(dir)
 			if err != nil {
 				return err
 			}
 			if keys.Account == nil {
-				return fmt.Errorf("no %s in %s: a home made before chain accounts; nym-node run makes one", node.ChainAccountKeyFile, home)
+				return fmt.Errorf("no %s in %s: a home made before chain accounts; nym-node run makes one", node.ChainAccountKeyFile, dir)
 			}
 			addr, err := chaintx.Address(keys.Account, "")
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintln(cmd.OutOrStdout(), addr)
-			return err
+			return home.Print(cmd.OutOrStdout(), output, map[string]string{"address": addr}, addr+"\n")
 		},
 	}
+	home.OutputFlag(cmd.Flags(), &output)
+	return cmd
 }
 
 func rotateSphinxKeyCmd() *cobra.Command {
-	var chainID string
+	var chainID, output string
 	cmd := &cobra.Command{
 		Use:   "rotate-sphinx-key",
 		Short: "Make the node's next sphinx key and print the transaction that announces it",
@@ -250,24 +269,29 @@ func rotateSphinxKeyCmd() *cobra.Command {
 			"more epoch for packets made before the switch. Nothing needs restarting.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, _ := cmd.Flags().GetString("home")
+			dir, err := cli.Home(cmd)
+			if err != nil {
+				return err
+			}
 			if chainID == "" {
-				cfg, err := node.LoadConfig(home)
+				cfg, err := node.LoadConfig(dir)
 				if err != nil {
 					return err
 				}
 				chainID = cfg.Chain.ChainID
 			}
-			k, err := node.GenerateNextSphinxKey(home)
+			k, err := node.GenerateNextSphinxKey(dir)
 			if err != nil {
 				return err
 			}
 			pub := hex.EncodeToString(k.PublicKey().Bytes())
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "next sphinx key: %s\nwritten to:      %s\nannounce it (as the owner):\n  nyxd tx mixnet update-node-config --next-sphinx-key %s --from <owner key name> --chain-id %s --gas auto --gas-adjustment 1.5 --gas-prices 0.025unym\n",
-				pub, filepath.Join(home, node.NextSphinxKeyFile), pub, chainID)
-			return err
+			file := filepath.Join(dir, node.NextSphinxKeyFile)
+			return home.Print(cmd.OutOrStdout(), output, map[string]string{"next_sphinx_key": pub, "file": file},
+				fmt.Sprintf("next sphinx key: %s\nwritten to:      %s\nannounce it (as the owner):\n  nyxd tx mixnet update-node-config --next-sphinx-key %s --from <owner key name> --chain-id %s --gas auto --gas-adjustment 1.5 --gas-prices 0.025unym\n",
+					pub, file, pub, chainID))
 		},
 	}
 	cmd.Flags().StringVar(&chainID, "chain-id", "", "chain id (default: the config's)")
+	home.OutputFlag(cmd.Flags(), &output)
 	return cmd
 }

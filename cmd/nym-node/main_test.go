@@ -42,7 +42,7 @@ func TestInitAndBondOnChain(t *testing.T) {
 	c := chain.Start(t, chain.Options{Accounts: []string{"owner"}, Genesis: mixnet.Genesis(mixnet.GenesisParams{})})
 	home := filepath.Join(t.TempDir(), "node")
 	out, err := run(t, "init", "--home", home, "--host", "127.0.0.1", "--mix-port", "21789",
-		"--clients-port", "29000", "--http-port", "28000", "--grpc", c.GRPCAddr, "--chain-id", c.ChainID)
+		"--clients-port", "29000", "--http-port", "28000", "--grpc-addr", c.GRPCAddr, "--chain-id", c.ChainID)
 	if err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
@@ -51,9 +51,9 @@ func TestInitAndBondOnChain(t *testing.T) {
 	}
 	owner := c.Accounts["owner"].String()
 	if _, err := run(t, "bonding-info", "--home", home, "--owner", owner); err == nil {
-		t.Fatal("bonding-info without --grpc or --nonce succeeded")
+		t.Fatal("bonding-info without --grpc-addr or --nonce succeeded")
 	}
-	out, err = run(t, "bonding-info", "--home", home, "--owner", owner, "--grpc", c.GRPCAddr, "--json")
+	out, err = run(t, "bonding-info", "--home", home, "--owner", owner, "--grpc-addr", c.GRPCAddr, "-o", "json")
 	if err != nil {
 		t.Fatalf("bonding-info: %v\n%s", err, out)
 	}
@@ -105,7 +105,7 @@ func TestInitAndBondOnChain(t *testing.T) {
 		t.Fatal("the bonded keys are not the node's")
 	}
 	// The nonce moved on: the same signature is now stale.
-	out, err = run(t, "bonding-info", "--home", home, "--owner", owner, "--grpc", c.GRPCAddr, "--json")
+	out, err = run(t, "bonding-info", "--home", home, "--owner", owner, "--grpc-addr", c.GRPCAddr, "-o", "json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestInitAndBondOnChain(t *testing.T) {
 	if after.Nonce != 1 || after.Signature == info.Signature {
 		t.Fatalf("after bonding: nonce %d", after.Nonce)
 	}
-	if _, err := run(t, "bonding-info", "--home", home, "--owner", owner, "--grpc", c.GRPCAddr, "--nonce", strconv.Itoa(0)); err == nil {
+	if _, err := run(t, "bonding-info", "--home", home, "--owner", owner, "--grpc-addr", c.GRPCAddr, "--nonce", strconv.Itoa(0)); err == nil {
 		t.Fatal("a --nonce that differs from the chain's was accepted")
 	}
 
@@ -147,5 +147,39 @@ func TestInitAndBondOnChain(t *testing.T) {
 	}
 	if hex.EncodeToString(got.Node.NextSphinxKey) != next {
 		t.Fatal("the chain does not hold the announced next key")
+	}
+}
+
+// TestHomeEnvAndOutput: without --home the home is $NYM_NODE_HOME; flags
+// come from the environment ($NYM_NODE_GRPC_ADDR) unless given; the
+// deprecated --grpc still works; init and chain-address print JSON with
+// -o json.
+func TestHomeEnvAndOutput(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "node")
+	t.Setenv("NYM_NODE_HOME", dir)
+	t.Setenv("NYM_NODE_GRPC_ADDR", "127.0.0.1:7")
+	out, err := run(t, "init", "--chain-id", "nyx-test", "-o", "json")
+	if err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	var got initOutput
+	if err := json.Unmarshal([]byte(out), &got); err != nil || got.Home != dir || len(got.IdentityKey) != 64 || !strings.HasPrefix(got.ChainAccount, "n1") {
+		t.Fatalf("init -o json: %v\n%s", err, out)
+	}
+	if cfg, err := node.LoadConfig(dir); err != nil || cfg.Chain.GRPC != "127.0.0.1:7" || cfg.Chain.ChainID != "nyx-test" {
+		t.Fatalf("config: %+v, %v", cfg.Chain, err)
+	}
+	out, err = run(t, "chain-address", "-o", "json")
+	var addr struct{ Address string }
+	if err != nil || json.Unmarshal([]byte(out), &addr) != nil || addr.Address != got.ChainAccount {
+		t.Fatalf("chain-address -o json: %v\n%s", err, out)
+	}
+	old := filepath.Join(t.TempDir(), "old")
+	out, err = run(t, "init", "--home", old, "--grpc", "127.0.0.1:8")
+	if err != nil || !strings.Contains(out, "--grpc has been deprecated") {
+		t.Fatalf("init --grpc: %v\n%s", err, out)
+	}
+	if cfg, err := node.LoadConfig(old); err != nil || cfg.Chain.GRPC != "127.0.0.1:8" {
+		t.Fatalf("--grpc: %+v, %v", cfg.Chain, err)
 	}
 }

@@ -1,7 +1,9 @@
 package chaintx
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	sdk "github.com/cosmos/cosmos-sdk/types"
 	banktypes "github.com/cosmos/cosmos-sdk/x/bank/types"
 
+	"github.com/nyx-privacy/nyx/sidecar/home"
 	"github.com/nyx-privacy/nyx/testutil/chain"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
@@ -127,11 +130,30 @@ func TestKeyFile(t *testing.T) {
 			t.Fatalf("%q: %v", bad, err)
 		}
 	}
+	b, _ := os.ReadFile(p)
+	if !bytes.Equal(b, home.EncodeKey(keyLabel, k.Bytes())) {
+		t.Fatalf("not written in the home format: %q", b)
+	}
+}
+
+// TestOldKeyFile: an account key written before the home format (hex after
+// the label) still loads, to the same key.
+func TestOldKeyFile(t *testing.T) {
+	k := secp256k1.GenPrivKey()
+	p := filepath.Join(t.TempDir(), "account.key")
+	if err := os.WriteFile(p, []byte(keyLabel+": "+hex.EncodeToString(k.Bytes())+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadKeyFile(p)
+	if err != nil || !got.Equals(k) {
+		t.Fatalf("old key file: %v", err)
+	}
 }
 
 func FuzzParseKey(f *testing.F) {
 	f.Add([]byte(keyLabel + ": " + strings.Repeat("11", 32) + "\n"))
 	f.Add([]byte(keyLabel + ": " + strings.Repeat("ff", 32)))
+	f.Add(home.EncodeKey(keyLabel, bytes.Repeat([]byte{0x11}, 32)))
 	f.Add([]byte("garbage"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		k, err := ParseKey(b)

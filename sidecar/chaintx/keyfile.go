@@ -1,23 +1,21 @@
 package chaintx
 
 import (
-	"bytes"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
 
 	"github.com/cosmos/cosmos-sdk/crypto/keys/secp256k1"
+
+	"github.com/nyx-privacy/nyx/sidecar/home"
 )
 
-// keyLabel starts an account key file: the label, a colon, a space and the
-// 32-byte secp256k1 private key in hex, on one line.
+// keyLabel starts an account key file (sidecar/home's format): the label, a
+// colon, a space and the 32-byte secp256k1 private key in base64, on one
+// line. Files written before that format, with the key in hex, still read.
 const keyLabel = "nyx-chain-account-secp256k1"
 
 // ErrKeyFile: an account key file is malformed or readable by others.
-var ErrKeyFile = errors.New("chaintx: bad account key file")
+var ErrKeyFile = home.ErrKeyFile
 
 // GenerateKeyFile makes a fresh account key and writes it to path (see
 // WriteKeyFile).
@@ -32,23 +30,8 @@ func GenerateKeyFile(path string) (*secp256k1.PrivKey, error) {
 // WriteKeyFile writes key to path (0600, in a 0700 directory, synced). It
 // refuses to overwrite a file.
 func WriteKeyFile(path string, key *secp256k1.PrivKey) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("create key directory: %w", err)
-	}
-	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	if err := home.WriteKey(path, keyLabel, key.Bytes()); err != nil {
 		return fmt.Errorf("write account key: %w", err)
-	}
-	_, err = fh.WriteString(keyLabel + ": " + hex.EncodeToString(key.Bytes()) + "\n")
-	if err == nil {
-		err = fh.Sync()
-	}
-	if cerr := fh.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return fmt.Errorf("write account key %s: %w", path, err)
 	}
 	return nil
 }
@@ -56,34 +39,23 @@ func WriteKeyFile(path string, key *secp256k1.PrivKey) error {
 // LoadKeyFile reads an account key file, refusing one that anyone but its
 // owner may read or write.
 func LoadKeyFile(path string) (*secp256k1.PrivKey, error) {
-	st, err := os.Stat(path)
+	raw, err := home.ReadKey(path, keyLabel, secp256k1.PrivKeySize)
 	if err != nil {
-		return nil, fmt.Errorf("read account key: %w", err)
+		return nil, err
 	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s has permissions %v; it must be readable by its owner only (chmod 600)", ErrKeyFile, path, st.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read account key: %w", err)
-	}
-	return ParseKey(b)
+	return newKey(raw)
 }
 
 // ParseKey decodes an account key file's contents.
 func ParseKey(b []byte) (*secp256k1.PrivKey, error) {
-	b = bytes.TrimSpace(b)
-	enc, ok := bytes.CutPrefix(b, []byte(keyLabel+": "))
-	if !ok {
-		return nil, fmt.Errorf("%w: does not start with %q", ErrKeyFile, keyLabel+":")
+	raw, err := home.ParseKey(keyLabel, secp256k1.PrivKeySize, b)
+	if err != nil {
+		return nil, err
 	}
-	if len(enc) != 2*secp256k1.PrivKeySize {
-		return nil, fmt.Errorf("%w: key is not %d bytes in hex", ErrKeyFile, secp256k1.PrivKeySize)
-	}
-	raw := make([]byte, secp256k1.PrivKeySize)
-	if _, err := hex.Decode(raw, enc); err != nil {
-		return nil, fmt.Errorf("%w: key is not %d bytes in hex", ErrKeyFile, secp256k1.PrivKeySize)
-	}
+	return newKey(raw)
+}
+
+func newKey(raw []byte) (*secp256k1.PrivKey, error) {
 	if d := new(big.Int).SetBytes(raw); d.Sign() == 0 || d.Cmp(curveOrder) >= 0 {
 		return nil, fmt.Errorf("%w: not a valid secp256k1 private key", ErrKeyFile)
 	}

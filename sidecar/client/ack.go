@@ -88,11 +88,11 @@ func (s *Sender) route(t *topology.Topology, last topology.Node) ([]sphinx.Hop, 
 		if len(layer) == 0 {
 			return nil, 0, fmt.Errorf("mix layer %d is empty in epoch %d", l, t.Epoch)
 		}
-		d := s.exp(s.cfg.AveragePacketDelay)
+		d := s.exp(time.Duration(s.cfg.AveragePacketDelay))
 		sum += d
 		route = append(route, layer[s.intN(len(layer))].Hop(d))
 	}
-	d := s.exp(s.cfg.AveragePacketDelay)
+	d := s.exp(time.Duration(s.cfg.AveragePacketDelay))
 	return append(route, last.Hop(d)), sum + d, nil
 }
 
@@ -136,11 +136,11 @@ func (s *Sender) withSURBAck(t *topology.Topology, id ackID, content []byte) ([]
 // The measured RTT beyond the sampled delays (a few ms per hop on
 // loopback; see README.md) is what AckWait covers.
 func (c SenderConfig) ackTimeout(rtt time.Duration, attempt int) time.Duration {
-	d := rtt*3/2 + c.AckWait
-	for i := 1; i < attempt && d < c.MaxAckWait; i++ {
+	d, most := rtt*3/2+time.Duration(c.AckWait), time.Duration(c.MaxAckWait)
+	for i := 1; i < attempt && d < most; i++ {
 		d *= 2
 	}
-	return min(d, c.MaxAckWait)
+	return min(d, most)
 }
 
 // timeout runs when the ack of j's transmission id did not come in time.

@@ -70,7 +70,7 @@ func BenchmarkCoverPacket(b *testing.B) {
 	if sent == 0 {
 		b.Fatal("no cover packet")
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(cfg.AverageSendDelay.Nanoseconds()), "core-fraction-at-default-rate")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(cfg.AverageSendDelay), "core-fraction-at-default-rate")
 }
 
 // BenchmarkFloorX25519 is one X25519 scalar multiplication (circl), the

@@ -14,13 +14,12 @@ import (
 	"os"
 	"path/filepath"
 	"text/template"
-	"time"
 
 	"github.com/mr-tron/base58"
-	"github.com/pelletier/go-toml/v2"
 
 	"github.com/nyx-privacy/nyx/sidecar/gatewayclient"
 	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
+	"github.com/nyx-privacy/nyx/sidecar/home"
 	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/sphinx"
@@ -28,8 +27,8 @@ import (
 
 // Files of a client's home directory.
 const (
-	ConfigFile = "config/config.toml"
-	KeysDir    = "keys"
+	ConfigFile = home.ConfigFile
+	KeysDir    = home.KeysDir
 	// StateFile keeps what a stopped client held (state.go).
 	StateFile = "data/state.json"
 )
@@ -42,12 +41,12 @@ type Duration = tomltime.Duration
 
 // FileConfig is a client's config.toml.
 type FileConfig struct {
-	Client  ClientSection  `toml:"client"`
-	Gateway GatewaySection `toml:"gateway"`
-	Chain   ChainSection   `toml:"chain"`
-	Traffic TrafficSection `toml:"traffic"`
-	Replies RepliesSection `toml:"replies"`
-	Log     LogSection     `toml:"log"`
+	Client  ClientSection   `toml:"client"`
+	Gateway GatewaySection  `toml:"gateway"`
+	Chain   ChainSection    `toml:"chain"`
+	Traffic TrafficSection  `toml:"traffic"`
+	Replies ReplyConfig     `toml:"replies"`
+	Log     home.LogSection `toml:"log"`
 	// Credentials is the buying of bandwidth credentials (bandwidth.go).
 	Credentials CredentialsSection `toml:"credentials"`
 }
@@ -70,44 +69,26 @@ type ChainSection struct {
 	Refresh Duration `toml:"topology_refresh"`
 }
 
-// TrafficSection tunes the sender.
+// TrafficSection is the sender's config (its own TOML tags) and whether
+// the client sends loop cover.
 type TrafficSection struct {
-	AveragePacketDelay Duration `toml:"average_packet_delay"`
-	AverageSendDelay   Duration `toml:"average_send_delay"`
-	SendQueue          int      `toml:"send_queue"`
-	LoopCover          bool     `toml:"loop_cover_traffic"`
-	AckWait            Duration `toml:"ack_wait"`
-	MaxAckWait         Duration `toml:"max_ack_wait"`
-	MaxRetransmissions int      `toml:"max_retransmissions"`
-}
-
-// RepliesSection tunes anonymous messages and reply SURBs.
-type RepliesSection struct {
-	SURBs        int      `toml:"reply_surbs"`
-	SURBLifetime Duration `toml:"surb_lifetime"`
-	MaxPerTag    int      `toml:"max_surbs_per_tag"`
-	MaxTags      int      `toml:"max_sender_tags"`
-	MaxReplyKeys int      `toml:"max_reply_keys"`
-	Wait         Duration `toml:"reply_wait"`
-}
-
-// LogSection sets the logs.
-type LogSection struct {
-	Level string `toml:"level"`
+	SenderConfig
+	LoopCover bool `toml:"loop_cover_traffic"`
 }
 
 // DefaultFileConfig is the config Init writes before it fills in the gateway.
 func DefaultFileConfig() FileConfig {
 	s := DefaultSenderConfig()
+	// The geometry is not a setting, the replies are their own section,
+	// and the low-water mark follows reply_surbs (ClientConfig).
 	r := s.Replies
+	s.Geometry, s.Replies, r.LowWater = sphinx.Geometry{}, ReplyConfig{}, 0
 	return FileConfig{
-		Client: ClientSection{Listen: DefaultListen, ReceiveBuffer: 1024},
-		Chain:  ChainSection{GRPC: "127.0.0.1:9090", Refresh: Duration(topology.DefaultRefresh)},
-		Traffic: TrafficSection{AveragePacketDelay: Duration(s.AveragePacketDelay), AverageSendDelay: Duration(s.AverageSendDelay), SendQueue: s.QueueSize, LoopCover: true,
-			AckWait: Duration(s.AckWait), MaxAckWait: Duration(s.MaxAckWait), MaxRetransmissions: s.MaxRetransmissions},
-		Replies: RepliesSection{SURBs: r.SURBs, SURBLifetime: Duration(r.Lifetime), MaxPerTag: r.MaxPerTag, MaxTags: r.MaxTags,
-			MaxReplyKeys: r.MaxReplyKeys, Wait: Duration(r.Wait)},
-		Log: LogSection{Level: "info"},
+		Client:  ClientSection{Listen: DefaultListen, ReceiveBuffer: 1024},
+		Chain:   ChainSection{GRPC: "127.0.0.1:9090", Refresh: Duration(topology.DefaultRefresh)},
+		Traffic: TrafficSection{SenderConfig: s, LoopCover: true},
+		Replies: r,
+		Log:     home.DefaultLog(),
 
 		Credentials: DefaultCredentialsSection(),
 	}
@@ -142,7 +123,7 @@ average_packet_delay = "{{.Traffic.AveragePacketDelay}}"
 # Mean gap between packets of the Poisson release stream (Nym: 20ms).
 average_send_delay = "{{.Traffic.AverageSendDelay}}"
 # Messages waiting for a release slot; beyond it, sends are refused.
-send_queue = {{.Traffic.SendQueue}}
+send_queue = {{.Traffic.QueueSize}}
 # Fill every slot of the release stream that no message takes with a loop
 # cover packet (through the mixnet back to this client, which drops it), so
 # the client sends at the same rate whether it has something to say or not.
@@ -165,7 +146,7 @@ reply_surbs = {{.Replies.SURBs}}
 # Longest a reply SURB is used (shorter when a node on its route has
 # announced a new key: then until the epoch ends). Its reply key is kept as
 # long, so a reply can still be opened.
-surb_lifetime = "{{.Replies.SURBLifetime}}"
+surb_lifetime = "{{.Replies.Lifetime}}"
 # Bounds: SURBs held for one sender tag (and outstanding with one
 # recipient), sender tags whose SURBs are held (the least recently used goes
 # first), reply keys kept for SURBs given out.
@@ -179,6 +160,8 @@ reply_wait = "{{.Replies.Wait}}"
 [log]
 # debug, info, warn or error.
 level = "{{.Log.Level}}"
+# text or json.
+format = "{{.Log.Format}}"
 
 [credentials]
 # Gateways that enforce bandwidth credentials charge every packet sent
@@ -205,12 +188,9 @@ func (c FileConfig) Marshal() []byte {
 // ParseConfig reads a config.toml: unknown keys are refused (a typo would
 // otherwise silently keep a default), and the result is validated.
 func ParseConfig(b []byte) (FileConfig, error) {
-	// A config written before [credentials] existed keeps its defaults.
-	c := FileConfig{Credentials: DefaultCredentialsSection()}
-	d := toml.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&c); err != nil {
-		return c, fmt.Errorf("parse config: %w", err)
+	c := DefaultFileConfig()
+	if err := home.DecodeConfig(b, &c); err != nil {
+		return c, err
 	}
 	return c, c.Validate()
 }
@@ -238,7 +218,7 @@ func (c FileConfig) Validate() error {
 	if c.Chain.Refresh < 0 || c.Traffic.AveragePacketDelay < 0 || c.Traffic.AverageSendDelay < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))
 	}
-	if c.Traffic.SendQueue <= 0 {
+	if c.Traffic.QueueSize <= 0 {
 		errs = append(errs, errors.New("traffic.send_queue must be positive"))
 	}
 	if c.Traffic.AckWait <= 0 || c.Traffic.MaxAckWait < c.Traffic.AckWait {
@@ -251,7 +231,7 @@ func (c FileConfig) Validate() error {
 	if r.SURBs <= 0 || r.SURBs > MaxSURBsPerMessage {
 		errs = append(errs, fmt.Errorf("replies.reply_surbs must be 1 to %d", MaxSURBsPerMessage))
 	}
-	if r.SURBLifetime <= 0 || r.Wait <= 0 {
+	if r.Lifetime <= 0 || r.Wait <= 0 {
 		errs = append(errs, errors.New("replies.surb_lifetime and replies.reply_wait must be positive"))
 	}
 	if r.MaxPerTag < r.SURBs || r.MaxTags <= 0 || r.MaxReplyKeys < r.SURBs {
@@ -260,7 +240,7 @@ func (c FileConfig) Validate() error {
 	if c.Traffic.LoopCover && c.Traffic.AverageSendDelay <= 0 {
 		errs = append(errs, errors.New("traffic.loop_cover_traffic needs a positive traffic.average_send_delay (every slot of the stream sends a packet)"))
 	}
-	if _, err := parseLevel(c.Log.Level); err != nil {
+	if err := c.Log.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Credentials.validate(); err != nil {
@@ -278,19 +258,16 @@ func (c FileConfig) GatewayIdentity() ([32]byte, error) {
 	return [32]byte(b), nil
 }
 
-func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	switch s {
-	case "debug", "info", "warn", "error":
-		return l, l.UnmarshalText([]byte(s))
-	}
-	return l, fmt.Errorf("log.level %q is not debug, info, warn or error", s)
-}
-
-// NewLogger returns the logger the config asks for, writing text to stderr.
+// NewLogger returns the logger the config's [log] section asks for,
+// writing to stderr.
 func (c FileConfig) NewLogger() *slog.Logger {
-	l, _ := parseLevel(c.Log.Level)
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	l, err := c.Log.Logger(os.Stderr)
+	if err != nil {
+		// Validate refused such a config; a caller that skipped it still
+		// gets its logs.
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return l
 }
 
 // ClientConfig turns the file config into the engine's Config.
@@ -299,28 +276,27 @@ func (c FileConfig) ClientConfig() (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	sc := c.Traffic.SenderConfig
+	sc.Geometry, sc.Replies = sphinx.Regular, c.Replies
+	sc.Replies.LowWater = min(5, c.Replies.SURBs)
 	return Config{
 		GatewayURL:      c.Gateway.URL,
 		GatewayIdentity: id,
-		Sender: SenderConfig{Geometry: sphinx.Regular, AveragePacketDelay: time.Duration(c.Traffic.AveragePacketDelay),
-			AverageSendDelay: time.Duration(c.Traffic.AverageSendDelay), QueueSize: c.Traffic.SendQueue,
-			AckWait: time.Duration(c.Traffic.AckWait), MaxAckWait: time.Duration(c.Traffic.MaxAckWait), MaxRetransmissions: c.Traffic.MaxRetransmissions,
-			Replies: ReplyConfig{SURBs: c.Replies.SURBs, Lifetime: time.Duration(c.Replies.SURBLifetime), LowWater: min(5, c.Replies.SURBs),
-				MaxPerTag: c.Replies.MaxPerTag, MaxTags: c.Replies.MaxTags, MaxReplyKeys: c.Replies.MaxReplyKeys, Wait: time.Duration(c.Replies.Wait)}},
-		ReceiveBuffer: c.Client.ReceiveBuffer,
-		LoopCover:     c.Traffic.LoopCover,
+		Sender:          sc,
+		ReceiveBuffer:   c.Client.ReceiveBuffer,
+		LoopCover:       c.Traffic.LoopCover,
 	}, nil
 }
 
-// LoadConfig reads home's config.toml.
-func LoadConfig(home string) (FileConfig, error) {
-	b, err := os.ReadFile(filepath.Join(home, ConfigFile))
-	if err != nil {
-		return FileConfig{}, fmt.Errorf("read config: %w", err)
+// LoadConfig reads dir's config.toml (sidecar/home's ReadConfig) and
+// validates it.
+func LoadConfig(dir string) (FileConfig, error) {
+	c := DefaultFileConfig()
+	if err := home.ReadConfig(dir, &c); err != nil {
+		return c, err
 	}
-	c, err := ParseConfig(b)
-	if err != nil {
-		return c, fmt.Errorf("%s: %w", filepath.Join(home, ConfigFile), err)
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("%s: %w", filepath.Join(dir, ConfigFile), err)
 	}
 	return c, nil
 }
@@ -353,10 +329,10 @@ func PickGateway(t *topology.Topology, identity string) (topology.Node, string, 
 // picked from t) and config.toml. cfg gives the settings other than the
 // gateway (DefaultFileConfig and flags). It refuses a home that has a
 // config already.
-func Init(ctx context.Context, home string, cfg FileConfig, t *topology.Topology, gatewayIdentity string) (Address, error) {
-	path := filepath.Join(home, ConfigFile)
+func Init(ctx context.Context, dir string, cfg FileConfig, t *topology.Topology, gatewayIdentity string) (Address, error) {
+	path := filepath.Join(dir, ConfigFile)
 	if _, err := os.Stat(path); err == nil {
-		return Address{}, fmt.Errorf("%s exists: this home is initialised already", path)
+		return Address{}, fmt.Errorf("%s exists: this dir is initialised already", path)
 	}
 	gw, wsURL, err := PickGateway(t, gatewayIdentity)
 	if err != nil {
@@ -370,7 +346,7 @@ func Init(ctx context.Context, home string, cfg FileConfig, t *topology.Topology
 	if err != nil {
 		return Address{}, err
 	}
-	keyDir := filepath.Join(home, KeysDir)
+	keyDir := filepath.Join(dir, KeysDir)
 	if err := keys.Save(keyDir); err != nil {
 		return Address{}, err
 	}
@@ -381,11 +357,8 @@ func Init(ctx context.Context, home string, cfg FileConfig, t *topology.Topology
 	if err := SaveSharedKey(keyDir, shared); err != nil {
 		return Address{}, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := home.WriteFileOnce(path, cfg.Marshal(), 0o600); err != nil {
 		return Address{}, err
-	}
-	if err := os.WriteFile(path, cfg.Marshal(), 0o600); err != nil {
-		return Address{}, fmt.Errorf("write config: %w", err)
 	}
 	return keys.Address(gw.Identity), nil
 }
@@ -406,20 +379,20 @@ func (h *Home) Address() Address {
 }
 
 // LoadHome reads the config and keys of an initialised home.
-func LoadHome(home string) (*Home, error) {
-	cfg, err := LoadConfig(home)
+func LoadHome(dir string) (*Home, error) {
+	cfg, err := LoadConfig(dir)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := LoadKeys(filepath.Join(home, KeysDir))
+	keys, err := LoadKeys(filepath.Join(dir, KeysDir))
 	if err != nil {
 		return nil, err
 	}
-	shared, err := LoadSharedKey(filepath.Join(home, KeysDir))
+	shared, err := LoadSharedKey(filepath.Join(dir, KeysDir))
 	if err != nil {
 		return nil, err
 	}
-	return &Home{Dir: home, Config: cfg, Keys: keys, Shared: shared}, nil
+	return &Home{Dir: dir, Config: cfg, Keys: keys, Shared: shared}, nil
 }
 
 // NewClient returns the client of the home, configured by its config.toml;
@@ -469,19 +442,11 @@ func Serve(ctx context.Context, h *Home, l net.Listener, topo func() *topology.T
 	return err
 }
 
-// serveHTTP serves h on l until ctx ends.
+// serveHTTP serves h on l until ctx ends, through sidecar/home's server:
+// its limits bound a connection until it is a websocket session.
 func serveHTTP(ctx context.Context, l net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	stop := context.AfterFunc(ctx, func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-		srv.Close()
-	})
-	defer stop()
-	err := srv.Serve(l)
-	if errors.Is(err, http.ErrServerClosed) {
-		return ctx.Err()
+	if err := (home.HTTPServer{Handler: h, Limits: home.DefaultHTTPLimits(), Name: "api"}).Serve(ctx, l); err != nil {
+		return err
 	}
-	return err
+	return ctx.Err()
 }

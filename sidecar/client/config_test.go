@@ -16,6 +16,7 @@ import (
 	"github.com/mr-tron/base58"
 
 	"github.com/nyx-privacy/nyx/sidecar/topology"
+	"github.com/nyx-privacy/nyx/testutil/hometest"
 )
 
 func testFileConfig() FileConfig {
@@ -35,19 +36,7 @@ func TestConfigRoundTripAndDocumented(t *testing.T) {
 		t.Fatalf("round trip: %+v != %+v", back, c)
 	}
 	// Every setting is written out, with a comment above it.
-	lines := strings.Split(string(b), "\n")
-	settings := 0
-	for i, l := range lines {
-		if strings.Contains(l, " = ") && !strings.HasPrefix(l, "#") {
-			settings++
-			if i == 0 || !strings.HasPrefix(lines[i-1], "#") && !strings.Contains(lines[i-1], " = ") {
-				t.Errorf("setting %q has no comment", l)
-			}
-		}
-	}
-	if settings != 23 {
-		t.Errorf("%d settings written, want 23", settings)
-	}
+	hometest.CheckDocumented(t, b, c)
 }
 
 func TestConfigRefusals(t *testing.T) {

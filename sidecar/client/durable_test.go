@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 )
 
@@ -52,7 +53,7 @@ func testKilledClient(t *testing.T, compact bool) {
 	cfgA := Config{GatewayURL: urlA, GatewayIdentity: gwA, Sender: DefaultSenderConfig()}
 	cfgA.Sender.AverageSendDelay, cfgA.Sender.AveragePacketDelay = 0, 0
 	// Long enough that the lost chunk comes again only after the kill.
-	cfgA.Sender.AckWait = 3 * time.Second
+	cfgA.Sender.AckWait = tomltime.Duration(3 * time.Second)
 	a, err := New(cfgA, alice, sharedA, topo, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -263,6 +263,11 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("[client]\nlisten = \"127.0.0.1:1\"\n"))
 	f.Add([]byte("[traffic]\naverage_send_delay = \"-5s\"\n"))
 	f.Add([]byte("= ="))
+	f.Add([]byte("[log]\nlevel = \"debug\"\nformat = \"json\"\n"))
+	// A config as init wrote it before the client moved onto sidecar/home.
+	if old, err := os.ReadFile("testdata/home-v1/config/config.toml"); err == nil {
+		f.Add(old)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := ParseConfig(b)
 		if err != nil {

@@ -3,19 +3,18 @@ package client
 import (
 	"crypto/ecdh"
 	"crypto/ed25519"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
+	"github.com/nyx-privacy/nyx/sidecar/home"
 )
 
-// Key file names in a client's home directory. Each holds one key in hex
-// and is readable only by its owner.
+// Key file names in a client's home directory. Each holds one key in
+// sidecar/home's format (a label and the key in base64; homes written
+// before it, with the key alone in hex, still read) and is readable only by
+// its owner.
 const (
 	IdentityKeyFile   = "identity.key"   // ed25519 seed (32 bytes)
 	EncryptionKeyFile = "encryption.key" // X25519 private key (32 bytes)
@@ -53,25 +52,29 @@ func (k *Keys) Address(gw [32]byte) Address {
 	return Address{Identity: k.IdentityPublic(), Encryption: [32]byte(k.Encryption.PublicKey().Bytes()), Gateway: gw}
 }
 
+// Labels of the key files.
+const (
+	identityLabel   = "nyx-client-identity-ed25519"
+	encryptionLabel = "nyx-client-encryption-x25519"
+	gatewayLabel    = "nyx-client-gateway-shared"
+)
+
 // Save writes the keys into dir (created owner-only if missing). It refuses
 // to overwrite existing key files.
 func (k *Keys) Save(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create key directory: %w", err)
-	}
-	if err := writeKeyFile(filepath.Join(dir, IdentityKeyFile), k.Identity.Seed()); err != nil {
+	if err := home.WriteKey(filepath.Join(dir, IdentityKeyFile), identityLabel, k.Identity.Seed()); err != nil {
 		return err
 	}
-	return writeKeyFile(filepath.Join(dir, EncryptionKeyFile), k.Encryption.Bytes())
+	return home.WriteKey(filepath.Join(dir, EncryptionKeyFile), encryptionLabel, k.Encryption.Bytes())
 }
 
 // LoadKeys reads the keys Save wrote.
 func LoadKeys(dir string) (*Keys, error) {
-	seed, err := readKeyFile(filepath.Join(dir, IdentityKeyFile), ed25519.SeedSize)
+	seed, err := home.ReadKey(filepath.Join(dir, IdentityKeyFile), identityLabel, ed25519.SeedSize)
 	if err != nil {
 		return nil, err
 	}
-	encb, err := readKeyFile(filepath.Join(dir, EncryptionKeyFile), 32)
+	encb, err := home.ReadKey(filepath.Join(dir, EncryptionKeyFile), encryptionLabel, 32)
 	if err != nil {
 		return nil, err
 	}
@@ -83,66 +86,16 @@ func LoadKeys(dir string) (*Keys, error) {
 }
 
 // SaveSharedKey writes the key of the registration with the client's
-// gateway into dir (replacing an earlier one).
+// gateway into dir, replacing an earlier one whole.
 func SaveSharedKey(dir string, k gatewayproto.SharedKey) error {
-	path := filepath.Join(dir, GatewayKeyFile)
-	os.Remove(path)
-	return writeKeyFile(path, k[:])
+	return home.ReplaceKey(filepath.Join(dir, GatewayKeyFile), gatewayLabel, k[:])
 }
 
 // LoadSharedKey reads the key SaveSharedKey wrote.
 func LoadSharedKey(dir string) (gatewayproto.SharedKey, error) {
-	b, err := readKeyFile(filepath.Join(dir, GatewayKeyFile), gatewayproto.SharedKeySize)
-	return gatewayproto.SharedKey(b), err
-}
-
-func writeKeyFile(path string, key []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	b, err := home.ReadKey(filepath.Join(dir, GatewayKeyFile), gatewayLabel, gatewayproto.SharedKeySize)
 	if err != nil {
-		return fmt.Errorf("write key file: %w", err)
+		return gatewayproto.SharedKey{}, err
 	}
-	_, err = f.WriteString(hex.EncodeToString(key) + "\n")
-	if err2 := f.Sync(); err == nil {
-		err = err2
-	}
-	if err2 := f.Close(); err == nil {
-		err = err2
-	}
-	if err != nil {
-		return fmt.Errorf("write key file %s: %w", path, err)
-	}
-	return nil
-}
-
-// readKeyFile reads a hex key of size bytes, refusing a file others can
-// read.
-func readKeyFile(path string, size int) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("read key file: %w", err)
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("key file %s has mode %v: others may read it (chmod 600)", path, st.Mode().Perm())
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read key file: %w", err)
-	}
-	b, err := hex.DecodeString(strings.TrimSpace(string(raw)))
-	if err != nil || len(b) != size {
-		return nil, fmt.Errorf("key file %s: want %d bytes in hex", path, size)
-	}
-	if allZero(b) {
-		return nil, errors.New("key file " + path + " holds an all-zero key")
-	}
-	return b, nil
-}
-
-func allZero(b []byte) bool {
-	for _, x := range b {
-		if x != 0 {
-			return false
-		}
-	}
-	return true
+	return gatewayproto.SharedKey(b), nil
 }

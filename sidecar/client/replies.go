@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
@@ -29,31 +30,31 @@ import (
 type ReplyConfig struct {
 	// SURBs is how many reply SURBs an anonymous message carries when the
 	// caller does not say, and how many a top-up gives. Default 10 (Nym's).
-	SURBs int
+	SURBs int `toml:"reply_surbs"`
 	// Lifetime bounds how long a SURB is used, and so its reply key kept
 	// (less when a node on its route has announced its next key: then it
 	// lasts until the end of the epoch). Default 1 h.
-	Lifetime time.Duration
+	Lifetime tomltime.Duration `toml:"surb_lifetime"`
 	// LowWater: a replier with fewer SURBs for a tag after a reply asks for
 	// more; an asker whose outstanding SURBs for a tag fall below it tops
 	// them up. Default 5.
-	LowWater int
+	LowWater int `toml:"-"`
 	// MaxPerTag bounds the SURBs a replier holds for one tag, and those an
 	// asker has outstanding with one recipient. Default 200 (Nym's).
-	MaxPerTag int
+	MaxPerTag int `toml:"max_surbs_per_tag"`
 	// MaxTags bounds the tags a replier holds SURBs for; the least recently
 	// used goes first. Default 1000.
-	MaxTags int
+	MaxTags int `toml:"max_sender_tags"`
 	// MaxReplyKeys bounds the reply keys an asker keeps. Default 20000.
-	MaxReplyKeys int
+	MaxReplyKeys int `toml:"max_reply_keys"`
 	// Wait is how long a reply waits for SURBs before it is reported
 	// failed. Default 30 s.
-	Wait time.Duration
+	Wait tomltime.Duration `toml:"reply_wait"`
 }
 
 // DefaultReplyConfig returns the defaults.
 func DefaultReplyConfig() ReplyConfig {
-	return ReplyConfig{SURBs: 10, Lifetime: time.Hour, LowWater: 5, MaxPerTag: 200, MaxTags: 1000, MaxReplyKeys: 20000, Wait: 30 * time.Second}
+	return ReplyConfig{SURBs: 10, Lifetime: tomltime.Duration(time.Hour), LowWater: 5, MaxPerTag: 200, MaxTags: 1000, MaxReplyKeys: 20000, Wait: tomltime.Duration(30 * time.Second)}
 }
 
 func (c ReplyConfig) withDefaults() ReplyConfig {
@@ -184,7 +185,7 @@ func (s *Sender) makeSURBs(t *topology.Topology, to Address, n int, bounded bool
 		if err != nil {
 			return tag, nil, fmt.Errorf("reply SURB: %w", err)
 		}
-		rs := ReplySURB{SURB: surb, Expires: now.Add(s.cfg.Replies.Lifetime)}
+		rs := ReplySURB{SURB: surb, Expires: now.Add(time.Duration(s.cfg.Replies.Lifetime))}
 		if rotating && t.EpochEnd.Before(rs.Expires) {
 			rs.Expires = t.EpochEnd
 		}
@@ -213,9 +214,9 @@ func (s *Sender) surbRoute(t *topology.Topology, gw topology.Node) ([]sphinx.Hop
 		}
 		n := layer[s.intN(len(layer))]
 		rotating = rotating || n.NextSphinxKey != nil
-		route = append(route, n.Hop(s.exp(s.cfg.AveragePacketDelay)))
+		route = append(route, n.Hop(s.exp(time.Duration(s.cfg.AveragePacketDelay))))
 	}
-	return append(route, gw.Hop(s.exp(s.cfg.AveragePacketDelay))), rotating, nil
+	return append(route, gw.Hop(s.exp(time.Duration(s.cfg.AveragePacketDelay)))), rotating, nil
 }
 
 func (s *Sender) forgetSURBs(tag SenderTag, rs []ReplySURB) {
@@ -351,7 +352,7 @@ func (s *Sender) parkLocked(j *job) {
 	rand.Read(id[:])
 	j.ack = id
 	s.pending[id] = j
-	j.timer = time.AfterFunc(s.cfg.Replies.Wait, func() {
+	j.timer = time.AfterFunc(time.Duration(s.cfg.Replies.Wait), func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.pending[id] != j {

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
@@ -28,36 +29,36 @@ var (
 // DefaultSenderConfig has Nym's client defaults.
 type SenderConfig struct {
 	// Geometry is the Sphinx geometry of every packet.
-	Geometry sphinx.Geometry
+	Geometry sphinx.Geometry `toml:"-"`
 	// AveragePacketDelay is the mean of the exponential delay each hop holds
 	// a packet.
-	AveragePacketDelay time.Duration
+	AveragePacketDelay tomltime.Duration `toml:"average_packet_delay"`
 	// AverageSendDelay is the mean gap between packets of the Poisson
 	// release stream.
-	AverageSendDelay time.Duration
+	AverageSendDelay tomltime.Duration `toml:"average_send_delay"`
 	// QueueSize bounds the packets sent and not yet acknowledged, or
 	// waiting to be sent; a message beyond it is refused.
-	QueueSize int
+	QueueSize int `toml:"send_queue"`
 	// AckWait is what the sender waits for an ack beyond 1.5 times the
 	// sampled delays of the packet's route and its SURB-ACK's route.
 	// Default 1.5 s (Nym's).
-	AckWait time.Duration
+	AckWait tomltime.Duration `toml:"ack_wait"`
 	// MaxAckWait bounds the wait, which doubles at each retransmission.
 	// Default 30 s.
-	MaxAckWait time.Duration
+	MaxAckWait tomltime.Duration `toml:"max_ack_wait"`
 	// MaxRetransmissions is how often a packet is sent again before its
 	// message is reported failed. Default 10.
-	MaxRetransmissions int
+	MaxRetransmissions int `toml:"max_retransmissions"`
 	// Replies bounds and tunes reply SURBs.
-	Replies ReplyConfig
+	Replies ReplyConfig `toml:"-"`
 }
 
 // DefaultSenderConfig returns Nym's client defaults: regular packets, 15 ms
 // mean per-hop delay, 20 ms mean gap between packets, and acks waited for
 // 1.5 times the sampled delays plus 1.5 s.
 func DefaultSenderConfig() SenderConfig {
-	return SenderConfig{Geometry: sphinx.Regular, AveragePacketDelay: 15 * time.Millisecond, AverageSendDelay: 20 * time.Millisecond,
-		QueueSize: 1024, AckWait: 1500 * time.Millisecond, MaxAckWait: 30 * time.Second, MaxRetransmissions: 10,
+	return SenderConfig{Geometry: sphinx.Regular, AveragePacketDelay: tomltime.Duration(15 * time.Millisecond), AverageSendDelay: tomltime.Duration(20 * time.Millisecond),
+		QueueSize: 1024, AckWait: tomltime.Duration(1500 * time.Millisecond), MaxAckWait: tomltime.Duration(30 * time.Second), MaxRetransmissions: 10,
 		Replies: DefaultReplyConfig()}
 }
 
@@ -331,7 +332,7 @@ func (s *Sender) Run(ctx context.Context) error {
 				}
 			}
 		}
-		if err := s.sleep(ctx, s.exp(s.cfg.AverageSendDelay)); err != nil {
+		if err := s.sleep(ctx, s.exp(time.Duration(s.cfg.AverageSendDelay))); err != nil {
 			return err
 		}
 		select {
@@ -457,7 +458,7 @@ func (s *Sender) build(t *topology.Topology, j *job, id ackID, surb *ReplySURB) 
 	if j.reply {
 		packet, err = s.cfg.Geometry.NewReply(surb.SURB, payload)
 		// The SURB's delays are its creator's: expect ours.
-		return [32]byte(surb.SURB.FirstHop()), packet, ackDelays + 4*s.cfg.AveragePacketDelay, err
+		return [32]byte(surb.SURB.FirstHop()), packet, ackDelays + 4*time.Duration(s.cfg.AveragePacketDelay), err
 	}
 	gw, err := recipientGateway(t, j.to)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
@@ -38,9 +39,9 @@ func TestSenderRoutesThroughEachLayer(t *testing.T) {
 	bobAddr := bob.Address(n.topo.Exit[0].Identity)
 	out := make(chan sent, 16)
 	cfg := DefaultSenderConfig()
-	cfg.AverageSendDelay = time.Millisecond
+	cfg.AverageSendDelay = tomltime.Duration(time.Millisecond)
 	// The test acks by hand, however slowly: no packet is sent again.
-	cfg.AckWait, cfg.MaxAckWait = time.Hour, time.Hour
+	cfg.AckWait, cfg.MaxAckWait = tomltime.Duration(time.Hour), tomltime.Duration(time.Hour)
 	s := newTestSender(t, n, alice, cfg, func(next [32]byte, p []byte) error {
 		out <- sent{next, p}
 		return nil
@@ -140,7 +141,7 @@ func TestRetransmission(t *testing.T) {
 	out := make(chan sent, 64)
 	cfg := DefaultSenderConfig()
 	cfg.AverageSendDelay, cfg.AveragePacketDelay = 0, 0
-	cfg.AckWait, cfg.MaxAckWait, cfg.MaxRetransmissions = 20*time.Millisecond, 50*time.Millisecond, 3
+	cfg.AckWait, cfg.MaxAckWait, cfg.MaxRetransmissions = tomltime.Duration(20*time.Millisecond), tomltime.Duration(50*time.Millisecond), 3
 	s := newTestSender(t, n, alice, cfg, func(next [32]byte, p []byte) error {
 		out <- sent{next, p}
 		return nil
@@ -191,7 +192,7 @@ func TestRetransmission(t *testing.T) {
 	// A packet acknowledged after its first retransmission: the ack of
 	// the first transmission came late, and counts nothing. (Its wait is
 	// long; the test ends it by hand, so that no timing matters.)
-	cfg.AckWait, cfg.MaxAckWait = time.Hour, time.Hour
+	cfg.AckWait, cfg.MaxAckWait = tomltime.Duration(time.Hour), tomltime.Duration(time.Hour)
 	s = newTestSender(t, n, alice, cfg, func(next [32]byte, p []byte) error {
 		out <- sent{next, p}
 		return nil
@@ -278,8 +279,8 @@ func TestLoopCover(t *testing.T) {
 	self := alice.Address(n.topo.Entry[0].Identity)
 	out := make(chan sent, 64)
 	cfg := DefaultSenderConfig()
-	cfg.AverageSendDelay = time.Millisecond
-	cfg.AckWait, cfg.MaxAckWait = time.Hour, time.Hour // no ack comes: none is sent again
+	cfg.AverageSendDelay = tomltime.Duration(time.Millisecond)
+	cfg.AckWait, cfg.MaxAckWait = tomltime.Duration(time.Hour), tomltime.Duration(time.Hour) // no ack comes: none is sent again
 	s := newTestSender(t, n, alice, cfg, func(next [32]byte, p []byte) error {
 		out <- sent{next, p}
 		return nil
@@ -363,7 +364,7 @@ func TestSenderDelaysAreExponential(t *testing.T) {
 	var sum time.Duration
 	seen := map[time.Duration]bool{}
 	for range draws {
-		d := s.exp(cfg.AveragePacketDelay)
+		d := s.exp(time.Duration(cfg.AveragePacketDelay))
 		if d < 0 {
 			t.Fatal("negative delay")
 		}
@@ -371,7 +372,7 @@ func TestSenderDelaysAreExponential(t *testing.T) {
 		seen[d] = true
 	}
 	mean := sum / draws
-	if mean < cfg.AveragePacketDelay*9/10 || mean > cfg.AveragePacketDelay*11/10 {
+	if d := time.Duration(cfg.AveragePacketDelay); mean < d*9/10 || mean > d*11/10 {
 		t.Errorf("mean delay %v, configured %v", mean, cfg.AveragePacketDelay)
 	}
 	if len(seen) < draws/2 {

@@ -196,7 +196,7 @@ func (g *Gateway) flushBalances() {
 
 func (g *Gateway) flushEvery() {
 	defer g.wg.Done()
-	t := time.NewTicker(g.cfg.BalanceFlushInterval)
+	t := time.NewTicker(time.Duration(g.cfg.BalanceFlushInterval))
 	defer t.Stop()
 	for {
 		select {
@@ -342,7 +342,7 @@ func (s *session) present(c *gatewayproto.Control) error {
 	go func() {
 		defer g.credWG.Done()
 		defer g.release(s.client)
-		ctx, cancel := context.WithTimeout(g.credCtx, g.cfg.CredentialTimeout)
+		ctx, cancel := context.WithTimeout(g.credCtx, time.Duration(g.cfg.CredentialTimeout))
 		defer cancel()
 		granted, err := g.redeem(ctx, s, c.Theta, c.Nonce)
 		s.cred.mu.Lock()

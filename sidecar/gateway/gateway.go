@@ -43,6 +43,7 @@ import (
 
 	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
 	"github.com/nyx-privacy/nyx/sidecar/ratelog"
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
 
@@ -55,109 +56,111 @@ type Forwarder interface {
 }
 
 // Config holds the gateway's settings. The zero value of a field means its
-// default (see DefaultConfig).
+// default (see DefaultConfig). Its TOML tags make it the [gateway] section
+// of nym-node's config.toml (sidecar/node); durations are written as Go
+// duration strings.
 type Config struct {
 	// StoreDir is the directory of the inbox store (created if missing).
 	// Required.
-	StoreDir string
+	StoreDir string `toml:"store_dir"`
 	// MaxMessageAge is how long a stored message waits for its client before
 	// it is deleted. Default 24h (Nym's).
-	MaxMessageAge time.Duration
+	MaxMessageAge tomltime.Duration `toml:"max_message_age"`
 	// SweepInterval is how often expired messages are deleted. Default 1h.
-	SweepInterval time.Duration
+	SweepInterval tomltime.Duration `toml:"sweep_interval"`
 	// MaxStoredBytesPerClient bounds the bytes of one client's messages the
 	// gateway holds (stored, or pushed and unacknowledged; each message
 	// counts its payload and 33 bytes). Deliver refuses a message beyond it
 	// before accepting it: an accepted message is never dropped later for
 	// want of room. Default 64 MiB.
-	MaxStoredBytesPerClient int64
+	MaxStoredBytesPerClient int64 `toml:"max_stored_bytes_per_client"`
 	// MaxStoredBytes bounds the same for all clients together. Default
 	// 4 GiB.
-	MaxStoredBytes int64
+	MaxStoredBytes int64 `toml:"max_stored_bytes"`
 	// MaxClientIdle is how long a registration is kept without an
 	// authentication; then it is forgotten with its inbox. Default 30 days.
-	MaxClientIdle time.Duration
+	MaxClientIdle tomltime.Duration `toml:"max_client_idle"`
 	// MaxClients bounds the registered identities (anyone may register
 	// any number, and each takes room on disk); a registration of a new
 	// identity beyond it is refused. Default 1,000,000.
-	MaxClients int
+	MaxClients int `toml:"max_clients"`
 	// MaxPayloadSize bounds a delivered payload. Default the payload of the
 	// largest standard Sphinx geometry (32 KiB).
-	MaxPayloadSize int
+	MaxPayloadSize int `toml:"-"`
 	// Window is how many pushed messages a client may leave unacknowledged;
 	// beyond it, new messages are stored until it acknowledges. Default 256.
-	Window int
+	Window int `toml:"window"`
 	// MaxSessionPushedBytes bounds the payload bytes of one session's
 	// pushed, unacknowledged messages (held in memory until acknowledged);
 	// beyond it the session pushes nothing more until acknowledgements
 	// come. At least MaxPayloadSize. Default 1 MiB.
-	MaxSessionPushedBytes int64
+	MaxSessionPushedBytes int64 `toml:"max_session_pushed_bytes"`
 	// MaxPushedBytes bounds the same for all sessions together. Default
 	// 256 MiB.
-	MaxPushedBytes int64
+	MaxPushedBytes int64 `toml:"max_pushed_bytes"`
 	// HandshakeTimeout bounds the time from the websocket upgrade to a
 	// completed registration or authentication. Default 10s.
-	HandshakeTimeout time.Duration
+	HandshakeTimeout tomltime.Duration `toml:"handshake_timeout"`
 	// WriteTimeout bounds one websocket write. Default 10s.
-	WriteTimeout time.Duration
+	WriteTimeout tomltime.Duration `toml:"write_timeout"`
 	// PingInterval is how often the gateway pings an idle client; a client
 	// silent for two intervals is disconnected. Default 30s.
-	PingInterval time.Duration
+	PingInterval tomltime.Duration `toml:"ping_interval"`
 	// MaxConnections bounds open websocket connections. Default 10,000.
-	MaxConnections int
+	MaxConnections int `toml:"max_connections"`
 
 	// EnforceCredentials makes clients pay with bandwidth credentials
 	// (PROTOCOL.md §6): every packet a client sends (cover included) and
 	// every payload pushed to it is charged to its balance in bytes, and a
 	// packet beyond the balance is held (HoldBytes) or refused. The chain
 	// side of the checks is the Redeemer (SetRedeemer).
-	EnforceCredentials bool
+	EnforceCredentials bool `toml:"enforce_credentials"`
 	// Optimistic grants a credential's bandwidth as soon as the local and
 	// on-chain checks pass, without waiting for its spend to be committed.
 	// The risk: a client showing one credential at several gateways within
 	// one batch interval is served by each until their spends land, and
 	// only the first is paid. Default false: serve after the commit.
-	Optimistic bool
+	Optimistic bool `toml:"serve_optimistically"`
 	// BalanceFlushInterval is how often metered balances are written to
 	// the store (they are also written when a session ends and at Close;
 	// a crash loses at most this much metering). Default 10s.
-	BalanceFlushInterval time.Duration
+	BalanceFlushInterval tomltime.Duration `toml:"balance_flush_interval"`
 	// HoldBytes bounds the packets a session holds, in order, after its
 	// balance ran out, until its next credential is accepted (they are
 	// then forwarded); beyond it packets are refused. Default 64 KiB.
-	HoldBytes int64
+	HoldBytes int64 `toml:"hold_bytes"`
 	// CredentialTimeout bounds the check and spend of one credential.
 	// Default 2m.
-	CredentialTimeout time.Duration
+	CredentialTimeout tomltime.Duration `toml:"credential_timeout"`
 
 	// Observe, when set, is called with the client, the layer-1 node and
 	// the size of every client packet forwarded: a tap for measuring what a
 	// passive observer of the links sees (package anonymity). Nil costs
 	// nothing; it is never set from a config file.
-	Observe func(client, next [32]byte, size int)
+	Observe func(client, next [32]byte, size int) `toml:"-"`
 }
 
 // DefaultConfig returns the defaults, with StoreDir set to dir.
 func DefaultConfig(dir string) Config {
 	return Config{
 		StoreDir:                dir,
-		MaxMessageAge:           24 * time.Hour,
-		SweepInterval:           time.Hour,
+		MaxMessageAge:           tomltime.Duration(24 * time.Hour),
+		SweepInterval:           tomltime.Duration(time.Hour),
 		MaxStoredBytesPerClient: 64 << 20,
 		MaxStoredBytes:          4 << 30,
-		MaxClientIdle:           30 * 24 * time.Hour,
+		MaxClientIdle:           tomltime.Duration(30 * 24 * time.Hour),
 		MaxClients:              1_000_000,
 		MaxPayloadSize:          sphinx.Extended32.PayloadSize,
 		Window:                  256,
 		MaxSessionPushedBytes:   1 << 20,
 		MaxPushedBytes:          256 << 20,
-		HandshakeTimeout:        10 * time.Second,
-		WriteTimeout:            10 * time.Second,
-		PingInterval:            30 * time.Second,
+		HandshakeTimeout:        tomltime.Duration(10 * time.Second),
+		WriteTimeout:            tomltime.Duration(10 * time.Second),
+		PingInterval:            tomltime.Duration(30 * time.Second),
 		MaxConnections:          10_000,
-		BalanceFlushInterval:    10 * time.Second,
+		BalanceFlushInterval:    tomltime.Duration(10 * time.Second),
 		HoldBytes:               64 << 10,
-		CredentialTimeout:       2 * time.Minute,
+		CredentialTimeout:       tomltime.Duration(2 * time.Minute),
 	}
 }
 
@@ -172,7 +175,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.StoreDir == "" {
 		return c, errors.New("gateway: config: StoreDir is required")
 	}
-	setD := func(v *time.Duration, def time.Duration) {
+	setD := func(v *tomltime.Duration, def tomltime.Duration) {
 		if *v == 0 {
 			*v = def
 		}
@@ -204,8 +207,8 @@ func (c Config) withDefaults() (Config, error) {
 	setI(&c.Window, d.Window)
 	setI(&c.MaxClients, d.MaxClients)
 	setI(&c.MaxConnections, d.MaxConnections)
-	for name, v := range map[string]time.Duration{"MaxMessageAge": c.MaxMessageAge, "MaxClientIdle": c.MaxClientIdle, "SweepInterval": c.SweepInterval, "HandshakeTimeout": c.HandshakeTimeout, "WriteTimeout": c.WriteTimeout, "PingInterval": c.PingInterval,
-		"BalanceFlushInterval": c.BalanceFlushInterval, "CredentialTimeout": c.CredentialTimeout} {
+	for name, v := range map[string]time.Duration{"MaxMessageAge": time.Duration(c.MaxMessageAge), "MaxClientIdle": time.Duration(c.MaxClientIdle), "SweepInterval": time.Duration(c.SweepInterval), "HandshakeTimeout": time.Duration(c.HandshakeTimeout), "WriteTimeout": time.Duration(c.WriteTimeout), "PingInterval": time.Duration(c.PingInterval),
+		"BalanceFlushInterval": time.Duration(c.BalanceFlushInterval), "CredentialTimeout": time.Duration(c.CredentialTimeout)} {
 		if v < 0 {
 			return c, fmt.Errorf("gateway: config: %s is negative", name)
 		}
@@ -349,7 +352,7 @@ func New(cfg Config, identity ed25519.PrivateKey, sphinxKey *sphinx.PrivateKey, 
 	g.credCtx, g.credStop = context.WithCancel(context.Background())
 	copy(g.id[:], identity.Public().(ed25519.PublicKey))
 	g.upgrader = websocket.Upgrader{
-		HandshakeTimeout: cfg.HandshakeTimeout,
+		HandshakeTimeout: time.Duration(cfg.HandshakeTimeout),
 		ReadBufferSize:   4096,
 		WriteBufferSize:  4096,
 		// Clients are programs, not browsers: no cookies or ambient
@@ -539,7 +542,7 @@ func (g *Gateway) Close() error {
 
 func (g *Gateway) sweep() {
 	defer g.wg.Done()
-	t := time.NewTicker(g.cfg.SweepInterval)
+	t := time.NewTicker(time.Duration(g.cfg.SweepInterval))
 	defer t.Stop()
 	for {
 		g.expire()
@@ -553,7 +556,7 @@ func (g *Gateway) sweep() {
 
 func (g *Gateway) expire() sweepStats {
 	now := g.now()
-	st, err := g.st.expire(now.Add(-g.cfg.MaxMessageAge), now.Add(-g.cfg.MaxClientIdle), func(id [gatewayproto.IdentitySize]byte) bool {
+	st, err := g.st.expire(now.Add(time.Duration(-g.cfg.MaxMessageAge)), now.Add(time.Duration(-g.cfg.MaxClientIdle)), func(id [gatewayproto.IdentitySize]byte) bool {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		return g.sessions[id] != nil

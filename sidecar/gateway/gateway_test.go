@@ -19,6 +19,7 @@ import (
 
 	"github.com/nyx-privacy/nyx/sidecar/gatewayclient"
 	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
 
@@ -391,7 +392,7 @@ func TestNewSessionReplacesOld(t *testing.T) {
 }
 
 func TestExpiry(t *testing.T) {
-	g := newTestGateway(t, Config{MaxMessageAge: time.Hour}, nil)
+	g := newTestGateway(t, Config{MaxMessageAge: tomltime.Duration(time.Hour)}, nil)
 	client := newClientKey(t)
 	id := idOf(client)
 	c, _ := register(t, g, client)

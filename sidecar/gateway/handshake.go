@@ -80,7 +80,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) serveConn(conn *websocket.Conn, remote string) {
 	conn.SetReadLimit(gatewayproto.MaxClientFrameSize)
-	_ = conn.SetReadDeadline(time.Now().Add(g.cfg.HandshakeTimeout))
+	_ = conn.SetReadDeadline(time.Now().Add(time.Duration(g.cfg.HandshakeTimeout)))
 	client, key, answer, err := g.handshake(conn)
 	if err != nil {
 		g.refuseConn(conn, remote, err)
@@ -158,7 +158,7 @@ func (g *Gateway) refuseConn(conn *websocket.Conn, remote string, err error) {
 	}
 	g.m.refused.WithLabelValues(reason).Inc()
 	g.rlog.Log(slog.LevelDebug, "handshake refused", "handshake refused", "remote", remote, "reason", reason, "err", err)
-	_ = conn.SetWriteDeadline(time.Now().Add(g.cfg.WriteTimeout))
+	_ = conn.SetWriteDeadline(time.Now().Add(time.Duration(g.cfg.WriteTimeout)))
 	_ = conn.WriteMessage(websocket.TextMessage, (&gatewayproto.Control{Type: gatewayproto.TypeError, Code: reason, Message: gatewayproto.Truncate(err.Error(), 200)}).Marshal())
 	_ = conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, reason))
 }
@@ -193,7 +193,7 @@ func readControl(conn *websocket.Conn) (*gatewayproto.Control, error) {
 }
 
 func (g *Gateway) writeControl(conn *websocket.Conn, c *gatewayproto.Control) error {
-	_ = conn.SetWriteDeadline(time.Now().Add(g.cfg.WriteTimeout))
+	_ = conn.SetWriteDeadline(time.Now().Add(time.Duration(g.cfg.WriteTimeout)))
 	return conn.WriteMessage(websocket.TextMessage, c.Marshal())
 }
 

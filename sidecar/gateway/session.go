@@ -267,7 +267,7 @@ func (s *session) offer(p []byte, ack *surbAck) bool {
 }
 
 func (s *session) writeLoop() {
-	ping := time.NewTicker(s.g.cfg.PingInterval)
+	ping := time.NewTicker(time.Duration(s.g.cfg.PingInterval))
 	defer ping.Stop()
 	for {
 		var err error
@@ -279,7 +279,7 @@ func (s *session) writeLoop() {
 		case <-s.wake:
 			err = s.pump()
 		case <-ping.C:
-			err = s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.g.cfg.WriteTimeout))
+			err = s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Duration(s.g.cfg.WriteTimeout)))
 		}
 		if err != nil {
 			// The reader sees the closed connection and ends the session.
@@ -293,7 +293,7 @@ func (s *session) writeLoop() {
 func (s *session) write(mt int, b []byte) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	_ = s.conn.SetWriteDeadline(time.Now().Add(s.g.cfg.WriteTimeout))
+	_ = s.conn.SetWriteDeadline(time.Now().Add(time.Duration(s.g.cfg.WriteTimeout)))
 	return s.conn.WriteMessage(mt, b)
 }
 
@@ -448,9 +448,9 @@ func (s *session) ack(upto uint64) error {
 func (s *session) readLoop() {
 	g := s.g
 	idle := 2 * g.cfg.PingInterval
-	_ = s.conn.SetReadDeadline(time.Now().Add(idle))
+	_ = s.conn.SetReadDeadline(time.Now().Add(time.Duration(idle)))
 	s.conn.SetPongHandler(func(string) error {
-		return s.conn.SetReadDeadline(time.Now().Add(idle))
+		return s.conn.SetReadDeadline(time.Now().Add(time.Duration(idle)))
 	})
 	for {
 		mt, data, err := s.conn.ReadMessage()
@@ -460,7 +460,7 @@ func (s *session) readLoop() {
 			}
 			return
 		}
-		_ = s.conn.SetReadDeadline(time.Now().Add(idle))
+		_ = s.conn.SetReadDeadline(time.Now().Add(time.Duration(idle)))
 		if mt == websocket.BinaryMessage {
 			s.forward(data)
 			continue

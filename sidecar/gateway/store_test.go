@@ -13,6 +13,7 @@ import (
 
 	"github.com/nyx-privacy/nyx/sidecar/gatewayclient"
 	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 )
 
 // keysSharingStripe returns two client keys whose identities fall in the
@@ -159,7 +160,7 @@ func dialT(t *testing.T, g *testGateway, client ed25519.PrivateKey, key gatewayp
 // inbox; one that authenticated meanwhile stays.
 func TestUnusedRegistrationExpires(t *testing.T) {
 	const idle = 30 * 24 * time.Hour
-	g := newTestGateway(t, Config{MaxClientIdle: idle, MaxMessageAge: 365 * 24 * time.Hour}, nil)
+	g := newTestGateway(t, Config{MaxClientIdle: tomltime.Duration(idle), MaxMessageAge: tomltime.Duration(365 * 24 * time.Hour)}, nil)
 	var mu sync.Mutex
 	now := time.Now()
 	g.setClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
@@ -209,7 +210,7 @@ func TestUnusedRegistrationExpires(t *testing.T) {
 // sweep transaction deletes more than sweepBatch of them: the writer's
 // lock, which every delivery's commit needs, is never held for long.
 func TestSweepInSmallTransactions(t *testing.T) {
-	g := newTestGateway(t, Config{MaxMessageAge: time.Hour}, nil)
+	g := newTestGateway(t, Config{MaxMessageAge: tomltime.Duration(time.Hour)}, nil)
 	ids := registerOfflineT(t, g, 4)
 	const n = 100_000
 	old := time.Now().Add(-2 * time.Hour)
@@ -264,7 +265,7 @@ func registerOfflineT(t *testing.T, g *testGateway, n int) [][32]byte {
 // TestSweepPagesThroughClients forgets more idle clients than one page of
 // the sweep holds.
 func TestSweepPagesThroughClients(t *testing.T) {
-	g := newTestGateway(t, Config{MaxClientIdle: time.Hour}, nil)
+	g := newTestGateway(t, Config{MaxClientIdle: tomltime.Duration(time.Hour)}, nil)
 	const n = 2*sweepPage + 500
 	long := time.Now().Add(-2 * time.Hour)
 	err := g.st.db.Update(func(tx *bolt.Tx) error {
@@ -301,7 +302,7 @@ func TestSweepPagesThroughClients(t *testing.T) {
 // takes room on disk, and anyone may make any number); a known identity
 // may register again, and a place comes back when a client is forgotten.
 func TestMaxClients(t *testing.T) {
-	g := newTestGateway(t, Config{MaxClients: 3, MaxClientIdle: time.Hour}, nil)
+	g := newTestGateway(t, Config{MaxClients: 3, MaxClientIdle: tomltime.Duration(time.Hour)}, nil)
 	var keys []ed25519.PrivateKey
 	for range 3 {
 		k := newClientKey(t)

@@ -1,36 +1,33 @@
 // Package home is what every Nyx daemon (nym-node, nym-client, nym-monitor)
-// keeps in its home directory and how it reads it: one layout
-// (config/config.toml, keys/, data/), one key file format (a label and the
-// key in base64, created 0600 in a 0700 directory, fsynced, never
-// overwritten, refused when others may read it), strict TOML config
-// loading (an unknown key is an error, a missing one keeps its default),
-// the slog logger the [log] section describes, the HTTP server for
-// /metrics and /health, and the --home flag's habits (a flag, else an
-// environment variable with the daemon's prefix, else ~/.<daemon>).
+// keeps in its home directory and how it reads it, written once for all:
 //
-// nym-monitor uses it. nym-node and nym-client keep equivalent code of
-// their own until they move onto it; what that move is:
-//
-//   - sidecar/node/keys.go: encodeKey, parseKey, writeKeyFile, syncDir and
-//     readKeyFile become EncodeKey, ParseKey, WriteFileOnce and ReadKey (the
-//     file format is the same, so existing homes read unchanged);
-//     sidecar/client's key files likewise.
-//   - sidecar/node/config.go and sidecar/client/config.go: ParseConfig's
-//     strict decoding becomes DecodeConfig/ReadConfig; their [log] sections
-//     become LogSection (same keys); the sections that copy mixnode.Config
-//     and gateway.Config field by field (MixnodeSection, GatewayConfig)
-//     give way to TOML tags on those configs themselves.
-//   - sidecar/node/servers.go: /metrics and /health through ServeHTTP, or
-//     ServeHTTP grown to take the node's extra routes and connection
-//     limits.
-//   - cmd/nym-node and cmd/nym-client: --home through Dir (so
-//     $NYM_NODE_HOME and $NYM_CLIENT_HOME work), --output json where they
-//     print.
+//   - one layout: config/config.toml, keys/, data/;
+//   - one key file format (EncodeKey, ParseKey): a label and the key in
+//     base64 on one line, created 0600 in a 0700 directory, fsynced with
+//     its directory entry, never overwritten (WriteKey, WriteFileOnce; a
+//     registration's key is replaced whole, ReplaceKey), and refused when
+//     others may read it (ReadKey). The hex key files of homes written
+//     before the daemons shared this format still read;
+//   - strict TOML config loading (DecodeConfig, ReadConfig): an unknown
+//     key is an error, a missing one keeps its default. Component configs
+//     (mixnode.Config, gateway.Config, the client's SenderConfig) carry
+//     their own TOML tags, durations as sidecar/tomltime's, and each
+//     daemon's init writes every default out with a comment;
+//   - the [log] section and the slog logger it describes (LogSection);
+//   - the HTTP server (HTTPServer, HTTPLimits, Routes): /metrics, /health
+//     and a daemon's own routes, request timeouts, and bounds on pending
+//     connections in all and per source (SourceKey), net/http's error log
+//     rate-limited;
+//   - the command line's habits, cosmos/cometbft's (CLI): --home, else
+//     $<PREFIX>_HOME, else ~/.<daemon> (Dir); every flag also from
+//     $<PREFIX>_<FLAG>; --grpc-addr with --grpc as a deprecated alias
+//     (GRPCFlag); --output text|json on the commands that print (Print).
 package home
 
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -66,6 +63,9 @@ func Dir(flag, envPrefix, name string) (string, error) {
 // ErrKeyFile: a key file is malformed or readable by others.
 var ErrKeyFile = errors.New("home: bad key file")
 
+// MaxKeyFileSize bounds a key file: it is read whole.
+const MaxKeyFileSize = 4096
+
 // EncodeKey is a key file's contents: label, a colon, a space and the key
 // in standard base64, one line.
 func EncodeKey(label string, key []byte) []byte {
@@ -73,21 +73,42 @@ func EncodeKey(label string, key []byte) []byte {
 }
 
 // ParseKey decodes a key file's contents, which must carry label and a
-// key of size bytes.
+// key of size bytes. It also reads the key files of homes written before
+// every daemon shared this format: the key in hex after the label
+// (chain account keys) or alone (nym-client's keys). Base64 and hex of the
+// same key differ in length, so the two cannot be taken for each other.
+// An all-zero key is refused: no generator makes one, a zeroed file does.
 func ParseKey(label string, size int, b []byte) ([]byte, error) {
 	b = bytes.TrimSpace(b)
-	prefix := []byte(label + ": ")
-	if !bytes.HasPrefix(b, prefix) {
+	enc, labelled := bytes.CutPrefix(b, []byte(label+": "))
+	var k []byte
+	var err error
+	switch {
+	case labelled && len(enc) == base64.StdEncoding.EncodedLen(size):
+		k, err = base64.StdEncoding.DecodeString(string(enc))
+	case len(enc) == hex.EncodedLen(size):
+		k, err = hex.DecodeString(string(enc))
+	case !labelled:
 		return nil, fmt.Errorf("%w: does not start with %q", ErrKeyFile, label+":")
+	default:
+		return nil, fmt.Errorf("%w: key is not %d bytes in base64", ErrKeyFile, size)
 	}
-	k, err := base64.StdEncoding.DecodeString(string(b[len(prefix):]))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeyFile, err)
+	if err != nil || len(k) != size {
+		return nil, fmt.Errorf("%w: key is not %d bytes in base64", ErrKeyFile, size)
 	}
-	if len(k) != size {
-		return nil, fmt.Errorf("%w: key of %d bytes, want %d", ErrKeyFile, len(k), size)
+	if allZero(k) {
+		return nil, fmt.Errorf("%w: an all-zero key", ErrKeyFile)
 	}
 	return k, nil
+}
+
+func allZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // WriteKey creates the key file path (0600, in a 0700 directory) holding
@@ -97,17 +118,33 @@ func WriteKey(path, label string, key []byte) error {
 	return WriteFileOnce(path, EncodeKey(label, key), 0o600)
 }
 
-// ReadKey reads the key file path, refusing one that anyone but its owner
-// may read or write.
+// ReplaceKey writes the key file path as WriteKey does, replacing the one
+// there in a single rename, so a crash leaves the old key or the new one.
+// Only for keys that are not a daemon's name (a registration's key).
+func ReplaceKey(path, label string, key []byte) error {
+	tmp := path + ".new"
+	os.Remove(tmp)
+	if err := WriteKey(tmp, label, key); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("replace %s: %w", path, err)
+	}
+	return SyncDir(filepath.Dir(path))
+}
+
+// ReadKey reads the key file path (as ParseKey), refusing one that anyone
+// but its owner may read or write.
 func ReadKey(path, label string, size int) ([]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("read key: %w", err)
 	}
 	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s has permissions %v; it must be readable by its owner only (chmod 600)", ErrKeyFile, path, st.Mode().Perm())
+		return nil, fmt.Errorf("%w: %s has permissions %v: others may read or write it; it must be readable by its owner only (chmod 600)", ErrKeyFile, path, st.Mode().Perm())
 	}
-	if st.Size() > 4096 {
+	if st.Size() > MaxKeyFileSize {
 		return nil, fmt.Errorf("%w: %s is %d bytes", ErrKeyFile, path, st.Size())
 	}
 	b, err := os.ReadFile(path)
@@ -122,7 +159,8 @@ func ReadKey(path, label string, size int) ([]byte, error) {
 }
 
 // WriteFileOnce creates path with data and mode, its directory (0700) if
-// needed, synced, and refuses to overwrite an existing file.
+// needed, synced with its directory entry, and refuses to overwrite an
+// existing file.
 func WriteFileOnce(path string, data []byte, mode os.FileMode) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -143,10 +181,11 @@ func WriteFileOnce(path string, data []byte, mode os.FileMode) error {
 		os.Remove(path)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
-func syncDir(dir string) error {
+// SyncDir makes a directory's entries (a created or renamed file) durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -2,6 +2,8 @@ package home
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -37,6 +39,52 @@ func TestKeyFile(t *testing.T) {
 	os.Chmod(p, 0o644)
 	if _, err := ReadKey(p, "nyx-test", 32); !errors.Is(err, ErrKeyFile) || !strings.Contains(err.Error(), "chmod 600") {
 		t.Fatalf("a key readable by others: %v", err)
+	}
+}
+
+// TestOldKeyFiles: the key files of homes written before the format was
+// shared (hex after the label, or bare hex) still read, to the same key.
+func TestOldKeyFiles(t *testing.T) {
+	key := bytes.Repeat([]byte{0xab}, 32)
+	for _, in := range []string{
+		"nyx-test: " + base64.StdEncoding.EncodeToString(key) + "\n",
+		"nyx-test: " + hex.EncodeToString(key) + "\n",
+		hex.EncodeToString(key) + "\n",
+	} {
+		got, err := ParseKey("nyx-test", 32, []byte(in))
+		if err != nil || !bytes.Equal(got, key) {
+			t.Fatalf("%q: %x, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{
+		"nyx-other: " + hex.EncodeToString(key),
+		"nyx-test: " + base64.StdEncoding.EncodeToString(key[:31]),
+		"nyx-test: " + hex.EncodeToString(key[:31]),
+		hex.EncodeToString(make([]byte, 32)),
+		"nyx-test: " + strings.Repeat("zz", 32),
+	} {
+		if _, err := ParseKey("nyx-test", 32, []byte(in)); !errors.Is(err, ErrKeyFile) {
+			t.Fatalf("%q: %v", in, err)
+		}
+	}
+}
+
+// TestReplaceKey: a registration's key is replaced whole, still owner-only.
+func TestReplaceKey(t *testing.T) {
+	p := filepath.Join(t.TempDir(), KeysDir, "shared.key")
+	a, b := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	if err := ReplaceKey(p, "nyx-test", a); err != nil {
+		t.Fatal(err)
+	}
+	if err := ReplaceKey(p, "nyx-test", b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadKey(p, "nyx-test", 32)
+	if err != nil || !bytes.Equal(got, b) {
+		t.Fatalf("%x, %v", got, err)
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(p)); len(ents) != 1 {
+		t.Fatalf("%d files left", len(ents))
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+
+	"github.com/nyx-privacy/nyx/sidecar/home"
 )
 
 // Admission of incoming mix connections.
@@ -38,7 +40,7 @@ import (
 type peerSet map[netip.Addr]struct{}
 
 // admission counts the open incoming connections, in total, by kind and by
-// source (SourceKey). byIP only holds sources with an open connection, so it
+// source (home.SourceKey). byIP only holds sources with an open connection, so it
 // never has more than MaxConns entries.
 type admission struct {
 	max, reserved, perIP int
@@ -55,14 +57,14 @@ func newAdmission(cfg Config) *admission {
 
 // admitted is one admitted connection, to release when it ends.
 type admitted struct {
-	src  netip.Addr // SourceKey of its IP
+	src  netip.Addr // home.SourceKey of its IP
 	peer bool
 }
 
 // admit takes a slot for a connection from addr, or says why not.
 func (a *admission) admit(addr net.Addr) (admitted, DropReason, bool) {
-	ip := addrIP(addr)
-	adm := admitted{src: SourceKey(ip), peer: a.isPeer(ip)}
+	ip := home.AddrIP(addr)
+	adm := admitted{src: home.SourceKey(ip), peer: a.isPeer(ip)}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	switch {
@@ -116,31 +118,7 @@ func (a *admission) open() (peers, strangers int) {
 func (a *admission) from(ip netip.Addr) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.byIP[SourceKey(ip)]
-}
-
-// SourceKey is what a per-source limit counts ip under: an IPv4 address
-// itself, an IPv6 address its /64 (a host given a /64 could otherwise open
-// connections from as many addresses as it likes).
-func SourceKey(ip netip.Addr) netip.Addr {
-	ip = ip.Unmap()
-	if ip.Is6() {
-		if p, err := ip.Prefix(64); err == nil {
-			return p.Addr()
-		}
-	}
-	return ip
-}
-
-// addrIP is the IP of a TCP address; every other kind of address (a unix
-// socket in tests) maps to the zero Addr, one source.
-func addrIP(addr net.Addr) netip.Addr {
-	if ta, ok := addr.(*net.TCPAddr); ok {
-		if ip, ok := netip.AddrFromSlice(ta.IP); ok {
-			return ip.Unmap()
-		}
-	}
-	return netip.Addr{}
+	return a.byIP[home.SourceKey(ip)]
 }
 
 // SetPeers sets the IP addresses of the nodes of the topology: connections
@@ -157,5 +135,5 @@ func (n *Node) SetPeers(ips []netip.Addr) {
 }
 
 // ConnsFrom returns the open incoming connections from ip's source
-// (SourceKey).
+// (home.SourceKey).
 func (n *Node) ConnsFrom(ip netip.Addr) int { return n.admit.from(ip) }

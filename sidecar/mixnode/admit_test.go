@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/wire"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
@@ -41,7 +42,7 @@ func TestIdleConnectionFlood(t *testing.T) {
 		prefaceWait = 5 * time.Second
 	)
 	tn := newTestNet(t)
-	b := tn.start(Config{PrefaceTimeout: prefaceWait}, "")
+	b := tn.start(Config{PrefaceTimeout: tomltime.Duration(prefaceWait)}, "")
 	a := tn.start(Config{}, "")
 	box := newInbox()
 	b.SetDeliverer(box)
@@ -131,7 +132,7 @@ func connOpen(c net.Conn) bool {
 // each well within any idle timeout, is closed at the preface deadline.
 func TestSlowPreface(t *testing.T) {
 	tn := newTestNet(t)
-	b := tn.start(Config{PrefaceTimeout: time.Second}, "")
+	b := tn.start(Config{PrefaceTimeout: tomltime.Duration(time.Second)}, "")
 	c := dialFrom(t, netip.MustParseAddr("127.0.3.1"), b.addr)
 	// The preface and the start of the first handshake message, byte by
 	// byte: 12 bytes at 200 ms take 2.4 s, the deadline is 1 s.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/wire"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
@@ -162,7 +163,7 @@ func newBenchNode(b *testing.B, count int, secure bool) *benchNode {
 		}
 		return "", false
 	}
-	cfg := Config{ReplayRate: 100_000, ReplayWindow: time.Minute, Identity: nodeIdent, PlaintextLinks: !secure}
+	cfg := Config{ReplayRate: 100_000, ReplayWindow: tomltime.Duration(time.Minute), Identity: nodeIdent, PlaintextLinks: !secure}
 	n, err := New(cfg, key, resolve, nil, nil)
 	if err != nil {
 		b.Fatal(err)

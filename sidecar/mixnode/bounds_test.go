@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/wire"
 	"github.com/nyx-privacy/nyx/sphinx"
 	"github.com/nyx-privacy/nyx/testutil/syncbuf"
@@ -105,7 +106,7 @@ func TestDelayQueueBytes(t *testing.T) {
 func TestLinkQueueBytes(t *testing.T) {
 	const bound = 1 << 20
 	tn := newTestNet(t)
-	a := tn.start(Config{LinkQueueBytes: bound, LinksBytes: 2 * bound, WriteTimeout: time.Minute}, "")
+	a := tn.start(Config{LinkQueueBytes: bound, LinksBytes: 2 * bound, WriteTimeout: tomltime.Duration(time.Minute)}, "")
 	stall, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -204,7 +204,7 @@ func (ls *links) run(l *link) {
 				} else {
 					n.rlog.Warn("next hop unreachable", "next", shortID(l.id), "addr", addr, "err", err, "retry_in", backoff)
 				}
-				nextDial = time.Now().Add(backoff)
+				nextDial = time.Now().Add(time.Duration(backoff))
 				backoff = min(2*backoff, cfg.ReconnectMax)
 				lost(1)
 				return
@@ -215,7 +215,7 @@ func (ls *links) run(l *link) {
 			go watch(c, dead)
 		}
 		if pending == 0 {
-			_ = conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+			_ = conn.SetWriteDeadline(time.Now().Add(time.Duration(cfg.WriteTimeout)))
 		}
 		if err := w.WritePacket(out.packet); err != nil {
 			n.rlog.Warn("link write failed", "next", shortID(l.id), "err", err)
@@ -240,7 +240,7 @@ func (ls *links) run(l *link) {
 		pending = 0
 	}
 
-	idle := time.NewTimer(cfg.LinkIdle)
+	idle := time.NewTimer(time.Duration(cfg.LinkIdle))
 	defer idle.Stop()
 	for {
 		select {
@@ -268,7 +268,7 @@ func (ls *links) run(l *link) {
 				return
 			}
 			ls.mu.Unlock()
-			idle.Reset(cfg.LinkIdle)
+			idle.Reset(time.Duration(cfg.LinkIdle))
 		case out := <-l.q:
 			ls.dequeued(l, out)
 			if conn != nil && gen != n.linkGen.Load() {
@@ -286,7 +286,7 @@ func (ls *links) run(l *link) {
 				}
 			}
 			flush()
-			idle.Reset(cfg.LinkIdle)
+			idle.Reset(time.Duration(cfg.LinkIdle))
 		}
 	}
 }
@@ -297,9 +297,9 @@ func (ls *links) run(l *link) {
 func (ls *links) dial(id [32]byte, addr string) (net.Conn, *wire.Writer, error) {
 	n := ls.n
 	if n.link != nil {
-		return wire.DialLink(ls.ctx, addr, n.link, id, n.cfg.DialTimeout)
+		return wire.DialLink(ls.ctx, addr, n.link, id, time.Duration(n.cfg.DialTimeout))
 	}
-	d := net.Dialer{Timeout: n.cfg.DialTimeout}
+	d := net.Dialer{Timeout: time.Duration(n.cfg.DialTimeout)}
 	c, err := d.DialContext(ls.ctx, "tcp", addr)
 	if err != nil {
 		return nil, nil, err

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/wire"
 	"github.com/nyx-privacy/nyx/sphinx"
 	"github.com/nyx-privacy/nyx/testutil/syncbuf"
@@ -49,7 +50,7 @@ func TestPlaintextLinkRefused(t *testing.T) {
 // reads no frame, both ends count the failure.
 func TestWrongStaticKeyRefused(t *testing.T) {
 	tn := newTestNet(t)
-	a := tn.start(Config{ReconnectMin: 10 * time.Millisecond, ReconnectMax: 20 * time.Millisecond}, "")
+	a := tn.start(Config{ReconnectMin: tomltime.Duration(10 * time.Millisecond), ReconnectMax: tomltime.Duration(20 * time.Millisecond)}, "")
 	c, impostor := tn.start(Config{}, ""), tn.start(Config{}, "")
 	tn.mu.Lock()
 	tn.addrs[c.id] = impostor.addr
@@ -81,7 +82,7 @@ func TestWrongStaticKeyRefused(t *testing.T) {
 // PrefaceTimeout and gives its slot back.
 func TestStalledHandshake(t *testing.T) {
 	tn := newTestNet(t)
-	a := tn.start(Config{PrefaceTimeout: time.Second}, "")
+	a := tn.start(Config{PrefaceTimeout: tomltime.Duration(time.Second)}, "")
 	c := dialFrom(t, strangerIP, a.addr)
 	_, ident, _ := ed25519.GenerateKey(rand.Reader)
 	k, _ := wire.NewLinkKey(ident)
@@ -156,7 +157,7 @@ func TestLinksRekeyOnRotation(t *testing.T) {
 // treated as a peer: its idle link is not closed as a stranger's.
 func TestProvenPeerIsPeer(t *testing.T) {
 	tn := newTestNet(t)
-	a := tn.start(Config{StrangerIdle: 500 * time.Millisecond}, "")
+	a := tn.start(Config{StrangerIdle: tomltime.Duration(500 * time.Millisecond)}, "")
 	b := tn.start(Config{}, "")
 	a.SetPeers([]netip.Addr{netip.MustParseAddr("127.0.9.9")}) // not b's address
 	var bob [32]byte

@@ -39,91 +39,100 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nyx-privacy/nyx/sidecar/ratelog"
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/wire"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
 
-// Config tunes a Node. The zero value of any field gives its default.
+// Config tunes a Node. The zero value of any field gives its default. Its
+// TOML tags make it the [mixnode] section of nym-node's config.toml
+// (sidecar/node); durations are written as Go duration strings.
 type Config struct {
 	// Workers is the number of Sphinx processing goroutines; default
 	// GOMAXPROCS.
-	Workers int
+	Workers int `toml:"workers"`
 	// ProcessQueue bounds the packets read and waiting for a worker.
-	ProcessQueue int
+	ProcessQueue int `toml:"process_queue"`
 	// DelayQueue bounds the packets held for their delay.
-	DelayQueue int
+	DelayQueue int `toml:"delay_queue"`
 	// LinkQueue bounds the packets waiting for one next hop's connection.
-	LinkQueue int
+	LinkQueue int `toml:"link_queue"`
 	// DeliverQueue bounds the final-hop payloads waiting for the gateway.
-	DeliverQueue int
+	DeliverQueue int `toml:"deliver_queue"`
 	// DeliverWorkers is how many goroutines hand final-hop payloads to the
 	// gateway. A delivery to an offline client returns once it is on disk,
 	// and the gateway commits the deliveries waiting at a time together,
 	// so its store's throughput grows with this (one worker: one fsync per
 	// payload).
-	DeliverWorkers int
+	DeliverWorkers int `toml:"deliver_workers"`
 	// MaxDelay is the longest per-hop delay the node honours; a packet asking
 	// for more is dropped.
-	MaxDelay time.Duration
+	MaxDelay tomltime.Duration `toml:"max_delay"`
 	// MaxConns bounds the incoming mix connections.
-	MaxConns int
+	MaxConns int `toml:"max_connections"`
 	// DialTimeout bounds a dial to a next hop; WriteTimeout one batch of
 	// writes to it.
-	DialTimeout, WriteTimeout time.Duration
+	DialTimeout  tomltime.Duration `toml:"dial_timeout"`
+	WriteTimeout tomltime.Duration `toml:"write_timeout"`
 	// ReconnectMin and ReconnectMax bound the backoff between dials to an
 	// unreachable next hop (packets for it are dropped meanwhile).
-	ReconnectMin, ReconnectMax time.Duration
+	ReconnectMin tomltime.Duration `toml:"reconnect_min"`
+	ReconnectMax tomltime.Duration `toml:"reconnect_max"`
 	// LinkIdle closes an outgoing link unused this long; ReadIdle an
 	// incoming connection silent this long between frames (before its
 	// first frame, PrefaceTimeout applies; a stranger's, StrangerIdle).
-	LinkIdle, ReadIdle time.Duration
+	LinkIdle tomltime.Duration `toml:"link_idle"`
+	ReadIdle tomltime.Duration `toml:"read_idle"`
 	// ReplayRate (packets per second) and ReplayWindow (the sphinx key's
 	// expected lifetime) size the replay filter, for a false-positive
 	// rate of ReplayFalsePositive once that many packets have been seen.
-	ReplayRate          float64
-	ReplayWindow        time.Duration
-	ReplayFalsePositive float64
+	ReplayRate          float64           `toml:"replay_rate"`
+	ReplayWindow        tomltime.Duration `toml:"replay_window"`
+	ReplayFalsePositive float64           `toml:"replay_false_positive"`
 	// Geometries are the packet formats accepted; default the standard ones.
-	Geometries []sphinx.Geometry
+	Geometries []sphinx.Geometry `toml:"-"`
 
 	// Admission of incoming connections (see admit.go). PrefaceTimeout
 	// bounds the time from accept to the first complete frame;
 	// MaxConnsPerIP the connections one source IP holds; ReservedConns the
 	// share of MaxConns only the topology's nodes (SetPeers) may take.
-	PrefaceTimeout time.Duration
-	MaxConnsPerIP  int
-	ReservedConns  int
+	PrefaceTimeout tomltime.Duration `toml:"preface_timeout"`
+	MaxConnsPerIP  int               `toml:"max_connections_per_ip"`
+	ReservedConns  int               `toml:"reserved_connections"`
 	// Memory bounds in bytes (of the packet buffers held), since a packet
 	// count is none: extended packets are 16 times the size of regular
 	// ones. DelayQueueBytes bounds the packets held for their delay,
 	// LinkQueueBytes one next hop's queue, LinksBytes all next hops'
 	// queues together.
-	DelayQueueBytes, LinkQueueBytes, LinksBytes int64
+	DelayQueueBytes int64 `toml:"delay_queue_bytes"`
+	LinkQueueBytes  int64 `toml:"link_queue_bytes"`
+	LinksBytes      int64 `toml:"links_bytes"`
 	// ProcessQueueBytes bounds the packets read and waiting for a worker,
 	// DeliverQueueBytes the final-hop payloads waiting for the gateway
 	// (each holds its whole packet buffer until it is handed over).
-	ProcessQueueBytes, DeliverQueueBytes int64
+	ProcessQueueBytes int64 `toml:"process_queue_bytes"`
+	DeliverQueueBytes int64 `toml:"deliver_queue_bytes"`
 	// Strangers (sources not among SetPeers) are held to less than
 	// peers: StrangerIdle replaces ReadIdle between their frames, and a
 	// stranger's connection is closed after a run of StrangerFailures
 	// packets that all fail Sphinx processing (see strangers.go).
-	StrangerIdle     time.Duration
-	StrangerFailures int
+	StrangerIdle     tomltime.Duration `toml:"stranger_idle"`
+	StrangerFailures int               `toml:"stranger_failures"`
 	// Observe, when set, is called with the next hop and size of every
 	// processed packet as it leaves for that hop: a tap for measuring what
 	// a passive observer of the links sees (package anonymity). Nil costs
 	// nothing; it is never set from a config file.
-	Observe func(next [32]byte, size int)
+	Observe func(next [32]byte, size int) `toml:"-"`
 
 	// Identity is the node's ed25519 identity key. Its links are Noise
 	// sessions (sidecar/wire) keyed by it: the node proves it to the nodes
 	// that dial it and to those it dials, and dials a next hop expecting
 	// the key of the identity in the packet's routing information.
 	// Required unless PlaintextLinks.
-	Identity ed25519.PrivateKey
+	Identity ed25519.PrivateKey `toml:"-"`
 	// PlaintextLinks runs unencrypted (version 1) links, and refuses
 	// encrypted ones: only for measuring what the encryption costs.
-	PlaintextLinks bool
+	PlaintextLinks bool `toml:"-"`
 }
 
 // Defaults of Config.
@@ -163,9 +172,9 @@ func (c Config) WithDefaults() Config {
 			*v = d
 		}
 	}
-	defd := func(v *time.Duration, d time.Duration) {
+	defd := func(v *tomltime.Duration, d time.Duration) {
 		if *v <= 0 {
-			*v = d
+			*v = tomltime.Duration(d)
 		}
 	}
 	def(&c.Workers, runtime.GOMAXPROCS(0))
@@ -394,7 +403,7 @@ func (n *Node) SetKeys(primary *sphinx.PrivateKey, others ...*sphinx.PrivateKey)
 	for _, k := range keys {
 		kf := KeyFilter{Key: k, Filter: n.filterOf(k)}
 		if kf.Filter == nil {
-			f, err := sphinx.NewReplayFilter(n.cfg.ReplayRate, n.cfg.ReplayWindow, n.cfg.ReplayFalsePositive)
+			f, err := sphinx.NewReplayFilter(n.cfg.ReplayRate, time.Duration(n.cfg.ReplayWindow), n.cfg.ReplayFalsePositive)
 			if err != nil {
 				return fmt.Errorf("mixnode: replay filter: %w", err)
 			}
@@ -480,7 +489,7 @@ func (n *Node) process(j job) {
 		n.drop(sphinxDropReason(err), j.buf)
 		return
 	}
-	if res.Delay > n.cfg.MaxDelay {
+	if res.Delay > time.Duration(n.cfg.MaxDelay) {
 		n.drop(DropDelayTooLong, j.buf)
 		return
 	}

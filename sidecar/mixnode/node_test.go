@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/wire"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
@@ -115,7 +116,7 @@ func (tn *testNet) startWith(cfg Config, addr string, ident ed25519.PrivateKey, 
 		t.Fatal(err)
 	}
 	if cfg.ReplayRate == 0 {
-		cfg.ReplayRate, cfg.ReplayWindow = 100, time.Minute
+		cfg.ReplayRate, cfg.ReplayWindow = 100, tomltime.Duration(time.Minute)
 	}
 	cfg.Identity = ident
 	reg := prometheus.NewRegistry()
@@ -418,7 +419,7 @@ func TestDelayQueueBounded(t *testing.T) {
 
 func TestDelayTooLong(t *testing.T) {
 	tn := newTestNet(t)
-	a, c := tn.start(Config{MaxDelay: time.Second}, ""), tn.start(Config{}, "")
+	a, c := tn.start(Config{MaxDelay: tomltime.Duration(time.Second)}, ""), tn.start(Config{}, "")
 	var bob [32]byte
 	dial(t, a.addr).send(t, packet(t, bob, []byte("x"), a.hop(time.Hour), c.hop(0)))
 	eventually(t, "too long a delay counted", func() bool { return a.Stats().Dropped["delay_too_long"] == 1 })
@@ -428,7 +429,7 @@ func TestDelayTooLong(t *testing.T) {
 // and traffic flows again.
 func TestReconnect(t *testing.T) {
 	tn := newTestNet(t)
-	a := tn.start(Config{ReconnectMin: 10 * time.Millisecond, ReconnectMax: 50 * time.Millisecond}, "")
+	a := tn.start(Config{ReconnectMin: tomltime.Duration(10 * time.Millisecond), ReconnectMax: tomltime.Duration(50 * time.Millisecond)}, "")
 	c := tn.start(Config{}, "")
 	box := newInbox()
 	c.SetDeliverer(box)

@@ -93,7 +93,7 @@ func (n *Node) serveConn(c net.Conn, adm admitted) {
 	// Until its first frame is in, a connection has shown nothing: it
 	// gets PrefaceTimeout in all, handshake included, however it drips
 	// its bytes.
-	_ = c.SetDeadline(time.Now().Add(n.cfg.PrefaceTimeout))
+	_ = c.SetDeadline(time.Now().Add(time.Duration(n.cfg.PrefaceTimeout)))
 	r, err := n.openLink(c, &from)
 	if err != nil {
 		n.connEnded(c, err, true, from)
@@ -112,7 +112,7 @@ func (n *Node) serveConn(c net.Conn, adm admitted) {
 			if from.stranger() {
 				idle = n.cfg.StrangerIdle
 			}
-			_ = c.SetReadDeadline(time.Now().Add(idle))
+			_ = c.SetReadDeadline(time.Now().Add(time.Duration(idle)))
 		}
 		p, err := r.ReadPacket(get)
 		if err != nil {

@@ -4,6 +4,8 @@ import (
 	"net"
 	"net/netip"
 	"sync/atomic"
+
+	"github.com/nyx-privacy/nyx/sidecar/home"
 )
 
 // Strangers on the mix port.
@@ -48,7 +50,7 @@ type strangerConn struct {
 }
 
 func newStrangerConn(c net.Conn, a *admission, max int) *strangerConn {
-	return &strangerConn{conn: c, ip: addrIP(c.RemoteAddr()), admit: a, max: int32(min(max, 1<<30))}
+	return &strangerConn{conn: c, ip: home.AddrIP(c.RemoteAddr()), admit: a, max: int32(min(max, 1<<30))}
 }
 
 // stranger reports whether s is (still) a stranger's connection.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
 
@@ -39,7 +40,7 @@ var (
 // off; a peer that does the same keeps its connection.
 func TestStrangerIdle(t *testing.T) {
 	tn := newTestNet(t)
-	a := tn.start(Config{StrangerIdle: time.Second}, "")
+	a := tn.start(Config{StrangerIdle: tomltime.Duration(time.Second)}, "")
 	a.SetPeers([]netip.Addr{peerIP})
 	var dest [32]byte
 	peer := dialSender(t, peerIP, a.addr)

@@ -74,9 +74,11 @@ type MonitorSection struct {
 	MaxGateways int `toml:"max_gateways"`
 }
 
-// HTTPSection is where /metrics and /health are served.
+// HTTPSection is where /metrics and /health are served, and the limits
+// on what a connection to them may cost (sidecar/home's).
 type HTTPSection struct {
 	Listen string `toml:"listen"`
+	home.HTTPLimits
 }
 
 // Defaults.
@@ -99,7 +101,7 @@ func DefaultConfig() Config {
 		Monitor: MonitorSection{Rate: DefaultRate, PacketDelay: Duration(DefaultPacketDelay),
 			PacketTimeout: Duration(DefaultPacketTimeout), ReportAfter: DefaultReportAfter,
 			ReportInterval: Duration(DefaultReportInterval), MinPackets: DefaultMinPackets, MaxGateways: DefaultMaxGateways},
-		HTTP:        HTTPSection{Listen: DefaultHTTPListen},
+		HTTP:        HTTPSection{Listen: DefaultHTTPListen, HTTPLimits: home.DefaultHTTPLimits()},
 		Log:         home.DefaultLog(),
 		Credentials: CredentialsSection{Deposit: "1000000unym", Keep: 4},
 	}
@@ -146,6 +148,9 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		bad("http.listen %q is not host:port", c.HTTP.Listen)
 	}
+	if err := c.HTTP.HTTPLimits.Validate("http"); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.Log.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -184,7 +189,7 @@ func LoadConfig(dir string) (Config, error) {
 	return c, nil
 }
 
-var configTemplate = template.Must(template.New("config").Parse(`# nym-monitor config. Every key is written out with its default; remove
+var configTemplate = home.AddTemplates(template.Must(template.New("config").Parse(`# nym-monitor config. Every key is written out with its default; remove
 # one and the default applies, misspell one and the monitor refuses to start.
 
 [chain]
@@ -223,7 +228,7 @@ max_gateways = {{.Monitor.MaxGateways}}
 # /metrics (Prometheus) and /health. The per-node figures are public on
 # chain anyway; keep it on loopback unless your scraper is elsewhere.
 listen = "{{.HTTP.Listen}}"
-
+{{template "http_limits" .HTTP.HTTPLimits}}
 [log]
 # debug, info, warn or error.
 level = "{{.Log.Level}}"
@@ -237,7 +242,7 @@ format = "{{.Log.Format}}"
 # deposit from its chain account; an empty deposit buys none.
 deposit = "{{.Credentials.Deposit}}"
 keep = {{.Credentials.Keep}}
-`))
+`)))
 
 // Render writes c as a documented config.toml.
 func (c Config) Render() ([]byte, error) {

@@ -3,8 +3,9 @@ package monitor
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/nyx-privacy/nyx/testutil/hometest"
 )
 
 func testConfig() Config {
@@ -28,13 +29,7 @@ func TestConfigRoundTrip(t *testing.T) {
 	if got != c {
 		t.Fatalf("read back %+v, want %+v", got, c)
 	}
-	for _, key := range []string{"grpc", "chain_id", "gas_price", "topology_refresh", "epoch_poll", "rate", "packet_delay",
-		"packet_timeout", "report_after", "report_interval", "min_packets", "max_gateways", "listen", "level", "format",
-		"deposit", "keep"} {
-		if !strings.Contains(string(b), "\n"+key+" = ") {
-			t.Fatalf("%s is not written out", key)
-		}
-	}
+	hometest.CheckDocumented(t, b, c)
 }
 
 func TestConfigRefused(t *testing.T) {

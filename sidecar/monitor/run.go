@@ -16,6 +16,7 @@ import (
 	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sidecar/clientcred"
 	"github.com/nyx-privacy/nyx/sidecar/home"
+	"github.com/nyx-privacy/nyx/sidecar/ratelog"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
@@ -94,9 +95,11 @@ func Start(dir string, cfg Config, keys Keys, log *slog.Logger, httpL net.Listen
 	d.wg.Add(3)
 	go func() { defer d.wg.Done(); _ = d.Reader.Run(ctx) }()
 	go func() { defer d.wg.Done(); _ = d.Monitor.Run(ctx) }()
+	srv := home.HTTPServer{Handler: home.Routes(d.Registry, func() any { return d.Health() }, nil), Limits: cfg.HTTP.HTTPLimits,
+		Name: "http", Refused: home.NewRefusedCounter(d.Registry, "nyx", "monitor"), Log: ratelog.New(log, 0, 0)}
 	go func() {
 		defer d.wg.Done()
-		if err := home.ServeHTTP(ctx, httpL, d.Registry, func() any { return d.Health() }); err != nil && !errors.Is(err, net.ErrClosed) {
+		if err := srv.Serve(ctx, httpL); err != nil && !errors.Is(err, net.ErrClosed) {
 			log.Error("HTTP server stopped", "err", err)
 		}
 	}()

@@ -14,17 +14,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"text/template"
 	"time"
 
-	"github.com/pelletier/go-toml/v2"
-
 	"github.com/nyx-privacy/nyx/sidecar/chaintx"
 	"github.com/nyx-privacy/nyx/sidecar/gateway"
+	"github.com/nyx-privacy/nyx/sidecar/home"
 	"github.com/nyx-privacy/nyx/sidecar/mixnode"
 	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
@@ -33,13 +31,13 @@ import (
 
 // Files of a node's home directory.
 const (
-	ConfigFile      = "config/config.toml"
+	ConfigFile      = home.ConfigFile
 	IdentityKeyFile = "keys/identity_ed25519.key"
 	SphinxKeyFile   = "keys/sphinx_x25519.key"
 	// NextSphinxKeyFile holds the key made by rotate-sphinx-key until the
 	// chain switches to it; the node then moves it over SphinxKeyFile.
 	NextSphinxKeyFile = "keys/sphinx_x25519.next.key"
-	DataDir           = "data"
+	DataDir           = home.DataDir
 )
 
 // Default ports, as Nym's.
@@ -54,13 +52,13 @@ type Duration = tomltime.Duration
 
 // Config is a node's config.toml.
 type Config struct {
-	Node    NodeSection    `toml:"node"`
-	Chain   ChainSection   `toml:"chain"`
-	Mixnode MixnodeSection `toml:"mixnode"`
-	Gateway GatewaySection `toml:"gateway"`
-	HTTP    HTTPSection    `toml:"http"`
-	Keys    KeysSection    `toml:"keys"`
-	Log     LogSection     `toml:"log"`
+	Node    NodeSection     `toml:"node"`
+	Chain   ChainSection    `toml:"chain"`
+	Mixnode mixnode.Config  `toml:"mixnode"`
+	Gateway GatewaySection  `toml:"gateway"`
+	HTTP    HTTPSection     `toml:"http"`
+	Keys    KeysSection     `toml:"keys"`
+	Log     home.LogSection `toml:"log"`
 	// ClientsTLS, when set, serves the clients port over TLS (tls.go).
 	ClientsTLS ClientsTLSSection `toml:"clients_tls"`
 }
@@ -94,91 +92,30 @@ type ChainSection struct {
 	GasPrice  string   `toml:"gas_price"`
 }
 
-// MixnodeSection mirrors mixnode.Config.
-type MixnodeSection struct {
-	Workers             int      `toml:"workers"`
-	ProcessQueue        int      `toml:"process_queue"`
-	DelayQueue          int      `toml:"delay_queue"`
-	LinkQueue           int      `toml:"link_queue"`
-	DeliverQueue        int      `toml:"deliver_queue"`
-	DeliverWorkers      int      `toml:"deliver_workers"`
-	MaxDelay            Duration `toml:"max_delay"`
-	MaxConnections      int      `toml:"max_connections"`
-	DialTimeout         Duration `toml:"dial_timeout"`
-	WriteTimeout        Duration `toml:"write_timeout"`
-	ReconnectMin        Duration `toml:"reconnect_min"`
-	ReconnectMax        Duration `toml:"reconnect_max"`
-	LinkIdle            Duration `toml:"link_idle"`
-	ReadIdle            Duration `toml:"read_idle"`
-	ReplayRate          float64  `toml:"replay_rate"`
-	ReplayWindow        Duration `toml:"replay_window"`
-	ReplayFalsePositive float64  `toml:"replay_false_positive"`
-
-	// Admission on the mix port and memory bounds (mixnode.Config).
-	PrefaceTimeout      Duration `toml:"preface_timeout"`
-	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"`
-	ReservedConnections int      `toml:"reserved_connections"`
-	DelayQueueBytes     int64    `toml:"delay_queue_bytes"`
-	LinkQueueBytes      int64    `toml:"link_queue_bytes"`
-	LinksBytes          int64    `toml:"links_bytes"`
-	ProcessQueueBytes   int64    `toml:"process_queue_bytes"`
-	DeliverQueueBytes   int64    `toml:"deliver_queue_bytes"`
-	StrangerIdle        Duration `toml:"stranger_idle"`
-	StrangerFailures    int      `toml:"stranger_failures"`
-}
-
 // HTTPSection bounds what a connection may cost the node's two HTTP
 // servers (the clients port, the HTTP port) before it is a websocket
-// session (then the gateway's own limits apply).
-type HTTPSection struct {
-	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
-	ReadTimeout       Duration `toml:"read_timeout"`
-	WriteTimeout      Duration `toml:"write_timeout"`
-	IdleTimeout       Duration `toml:"idle_timeout"`
-	MaxHeaderBytes    int      `toml:"max_header_bytes"`
-	MaxPending        int      `toml:"max_pending_connections"`
-	MaxPendingPerIP   int      `toml:"max_pending_per_ip"`
-}
+// session (then the gateway's own limits apply): sidecar/home's limits.
+type HTTPSection = home.HTTPLimits
 
-// GatewaySection mirrors gateway.Config.
+// GatewaySection is the gateway's config (its own TOML tags) and what the
+// node adds to it: whether to serve clients at all, and the batching of
+// credential spends.
 type GatewaySection struct {
-	Enabled          bool     `toml:"enabled"`
-	StoreDir         string   `toml:"store_dir"`
-	MaxMessageAge    Duration `toml:"max_message_age"`
-	SweepInterval    Duration `toml:"sweep_interval"`
-	Window           int      `toml:"window"`
-	HandshakeTimeout Duration `toml:"handshake_timeout"`
-	WriteTimeout     Duration `toml:"write_timeout"`
-	PingInterval     Duration `toml:"ping_interval"`
-	MaxConnections   int      `toml:"max_connections"`
-
-	// The inbox's byte quotas, the expiry of unused registrations and the
-	// bounds on pushed, unacknowledged messages (see gateway.Config).
-	MaxStoredBytesPerClient int64    `toml:"max_stored_bytes_per_client"`
-	MaxStoredBytes          int64    `toml:"max_stored_bytes"`
-	MaxClientIdle           Duration `toml:"max_client_idle"`
-	MaxClients              int      `toml:"max_clients"`
-	MaxSessionPushedBytes   int64    `toml:"max_session_pushed_bytes"`
-	MaxPushedBytes          int64    `toml:"max_pushed_bytes"`
-
-	// Bandwidth credentials (gateway.Config, sidecar/gatewaycred).
-	EnforceCredentials   bool     `toml:"enforce_credentials"`
-	ServeOptimistically  bool     `toml:"serve_optimistically"`
-	SpendBatchInterval   Duration `toml:"spend_batch_interval"`
-	BalanceFlushInterval Duration `toml:"balance_flush_interval"`
-	HoldBytes            int64    `toml:"hold_bytes"`
-}
-
-// LogSection sets the logs.
-type LogSection struct {
-	Level  string `toml:"level"`
-	Format string `toml:"format"`
+	Enabled            bool     `toml:"enabled"`
+	SpendBatchInterval Duration `toml:"spend_batch_interval"`
+	gateway.Config
 }
 
 // DefaultConfig is the config Init writes, with every default spelled out.
 func DefaultConfig() Config {
 	m := mixnode.Config{}.WithDefaults()
+	// Zero workers: one per CPU of the machine the node runs on, not of
+	// the one that wrote the config. The accepted geometries and the
+	// largest payload follow from the packet formats: not settings.
+	m.Workers, m.Geometries = 0, nil
 	g := gateway.DefaultConfig(filepath.Join(DataDir, "inbox"))
+	g.EnforceCredentials = true
+	g.MaxPayloadSize = 0
 	return Config{
 		Node: NodeSection{
 			Host: "127.0.0.1", MixPort: DefaultMixPort, ClientsPort: DefaultClientsPort, HTTPPort: DefaultHTTPPort,
@@ -191,31 +128,11 @@ func DefaultConfig() Config {
 		Chain: ChainSection{GRPC: "127.0.0.1:9090", ChainID: "nyx-1",
 			Refresh: Duration(topology.DefaultRefresh), EpochPoll: Duration(topology.DefaultEpochPoll),
 			GasPrice: chaintx.DefaultGasPrice},
-		Mixnode: MixnodeSection{
-			Workers: 0, ProcessQueue: m.ProcessQueue, DelayQueue: m.DelayQueue, LinkQueue: m.LinkQueue,
-			DeliverQueue: m.DeliverQueue, DeliverWorkers: m.DeliverWorkers, MaxDelay: Duration(m.MaxDelay), MaxConnections: m.MaxConns,
-			DialTimeout: Duration(m.DialTimeout), WriteTimeout: Duration(m.WriteTimeout),
-			ReconnectMin: Duration(m.ReconnectMin), ReconnectMax: Duration(m.ReconnectMax),
-			LinkIdle: Duration(m.LinkIdle), ReadIdle: Duration(m.ReadIdle),
-			ReplayRate: m.ReplayRate, ReplayWindow: Duration(m.ReplayWindow), ReplayFalsePositive: m.ReplayFalsePositive,
-			PrefaceTimeout: Duration(m.PrefaceTimeout), MaxConnectionsPerIP: m.MaxConnsPerIP, ReservedConnections: m.ReservedConns,
-			DelayQueueBytes: m.DelayQueueBytes, LinkQueueBytes: m.LinkQueueBytes, LinksBytes: m.LinksBytes,
-			ProcessQueueBytes: m.ProcessQueueBytes, DeliverQueueBytes: m.DeliverQueueBytes,
-			StrangerIdle: Duration(m.StrangerIdle), StrangerFailures: m.StrangerFailures,
-		},
-		Gateway: GatewaySection{
-			Enabled: true, StoreDir: g.StoreDir, MaxMessageAge: Duration(g.MaxMessageAge),
-			SweepInterval: Duration(g.SweepInterval), Window: g.Window,
-			HandshakeTimeout: Duration(g.HandshakeTimeout),
-			WriteTimeout:     Duration(g.WriteTimeout), PingInterval: Duration(g.PingInterval), MaxConnections: g.MaxConnections,
-			MaxStoredBytesPerClient: g.MaxStoredBytesPerClient, MaxStoredBytes: g.MaxStoredBytes,
-			MaxClientIdle: Duration(g.MaxClientIdle), MaxClients: g.MaxClients, MaxSessionPushedBytes: g.MaxSessionPushedBytes, MaxPushedBytes: g.MaxPushedBytes,
-			EnforceCredentials: true, SpendBatchInterval: Duration(time.Second),
-			BalanceFlushInterval: Duration(g.BalanceFlushInterval), HoldBytes: g.HoldBytes,
-		},
-		HTTP: DefaultHTTPSection(),
-		Keys: KeysSection{ReplaySaveInterval: Duration(DefaultReplaySaveInterval)},
-		Log:  LogSection{Level: "info", Format: "text"},
+		Mixnode: m,
+		Gateway: GatewaySection{Enabled: true, SpendBatchInterval: Duration(time.Second), Config: g},
+		HTTP:    DefaultHTTPSection(),
+		Keys:    KeysSection{ReplaySaveInterval: Duration(DefaultReplaySaveInterval)},
+		Log:     home.DefaultLog(),
 	}
 }
 
@@ -243,7 +160,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("chain.gas_price: %v", err))
 	}
 	if c.Mixnode.Workers < 0 || c.Mixnode.ProcessQueue < 0 || c.Mixnode.DelayQueue < 0 || c.Mixnode.LinkQueue < 0 ||
-		c.Mixnode.DeliverQueue < 0 || c.Mixnode.DeliverWorkers < 0 || c.Mixnode.MaxConnections < 0 {
+		c.Mixnode.DeliverQueue < 0 || c.Mixnode.DeliverWorkers < 0 || c.Mixnode.MaxConns < 0 {
 		errs = append(errs, errors.New("mixnode: counts must not be negative"))
 	}
 	if c.Mixnode.ReplayFalsePositive < 0 || c.Mixnode.ReplayFalsePositive >= 1 {
@@ -267,30 +184,19 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("gateway: balance_flush_interval and hold_bytes must not be negative"))
 		}
 	}
-	switch c.Log.Level {
-	case "debug", "info", "warn", "error":
-	default:
-		errs = append(errs, fmt.Errorf("log.level %q is not debug, info, warn or error", c.Log.Level))
-	}
-	switch c.Log.Format {
-	case "text", "json":
-	default:
-		errs = append(errs, fmt.Errorf("log.format %q is not text or json", c.Log.Format))
+	if err := c.Log.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-// ParseConfig decodes config.toml. Unknown keys are an error (a typo must
-// not silently leave a default in place); missing keys keep their defaults.
+// ParseConfig decodes config.toml (strictly, sidecar/home's
+// DecodeConfig: an unknown key is an error, a missing one keeps its
+// default) and validates it.
 func ParseConfig(b []byte) (Config, error) {
 	c := DefaultConfig()
-	dec := toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		var sme *toml.StrictMissingError
-		if errors.As(err, &sme) {
-			return Config{}, fmt.Errorf("parse config: %s", strings.TrimSpace(sme.String()))
-		}
-		return Config{}, fmt.Errorf("parse config: %w", err)
+	if err := home.DecodeConfig(b, &c); err != nil {
+		return Config{}, err
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, fmt.Errorf("invalid config: %w", err)
@@ -298,50 +204,29 @@ func ParseConfig(b []byte) (Config, error) {
 	return c, nil
 }
 
-// LoadConfig reads home's config.toml.
-func LoadConfig(home string) (Config, error) {
-	b, err := os.ReadFile(filepath.Join(home, ConfigFile))
-	if err != nil {
-		return Config{}, fmt.Errorf("read config: %w", err)
+// LoadConfig reads and validates dir's config.toml.
+func LoadConfig(dir string) (Config, error) {
+	c := DefaultConfig()
+	if err := home.ReadConfig(dir, &c); err != nil {
+		return Config{}, err
 	}
-	return ParseConfig(b)
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: invalid config: %w", filepath.Join(dir, ConfigFile), err)
+	}
+	return c, nil
 }
 
 // MixnodeConfig is the mix engine's config.
-func (c Config) MixnodeConfig() mixnode.Config {
-	m := c.Mixnode
-	return mixnode.Config{
-		Workers: m.Workers, ProcessQueue: m.ProcessQueue, DelayQueue: m.DelayQueue, LinkQueue: m.LinkQueue,
-		DeliverQueue: m.DeliverQueue, DeliverWorkers: m.DeliverWorkers, MaxDelay: time.Duration(m.MaxDelay), MaxConns: m.MaxConnections,
-		DialTimeout: time.Duration(m.DialTimeout), WriteTimeout: time.Duration(m.WriteTimeout),
-		ReconnectMin: time.Duration(m.ReconnectMin), ReconnectMax: time.Duration(m.ReconnectMax),
-		LinkIdle: time.Duration(m.LinkIdle), ReadIdle: time.Duration(m.ReadIdle),
-		ReplayRate: m.ReplayRate, ReplayWindow: time.Duration(m.ReplayWindow), ReplayFalsePositive: m.ReplayFalsePositive,
-		PrefaceTimeout: time.Duration(m.PrefaceTimeout), MaxConnsPerIP: m.MaxConnectionsPerIP, ReservedConns: m.ReservedConnections,
-		DelayQueueBytes: m.DelayQueueBytes, LinkQueueBytes: m.LinkQueueBytes, LinksBytes: m.LinksBytes,
-		ProcessQueueBytes: m.ProcessQueueBytes, DeliverQueueBytes: m.DeliverQueueBytes,
-		StrangerIdle: time.Duration(m.StrangerIdle), StrangerFailures: m.StrangerFailures,
-	}
-}
+func (c Config) MixnodeConfig() mixnode.Config { return c.Mixnode }
 
 // GatewayConfig is the gateway's config, its store directory resolved
-// against home.
-func (c Config) GatewayConfig(home string) gateway.Config {
-	g := c.Gateway
-	dir := g.StoreDir
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(home, dir)
+// against dir.
+func (c Config) GatewayConfig(dir string) gateway.Config {
+	g := c.Gateway.Config
+	if !filepath.IsAbs(g.StoreDir) {
+		g.StoreDir = filepath.Join(dir, g.StoreDir)
 	}
-	return gateway.Config{
-		StoreDir: dir, MaxMessageAge: time.Duration(g.MaxMessageAge), SweepInterval: time.Duration(g.SweepInterval),
-		Window:           g.Window,
-		HandshakeTimeout: time.Duration(g.HandshakeTimeout), WriteTimeout: time.Duration(g.WriteTimeout),
-		PingInterval: time.Duration(g.PingInterval), MaxConnections: g.MaxConnections,
-		MaxStoredBytesPerClient: g.MaxStoredBytesPerClient, MaxStoredBytes: g.MaxStoredBytes,
-		MaxClientIdle: time.Duration(g.MaxClientIdle), MaxClients: g.MaxClients, MaxSessionPushedBytes: g.MaxSessionPushedBytes, MaxPushedBytes: g.MaxPushedBytes,
-		EnforceCredentials: g.EnforceCredentials, Optimistic: g.ServeOptimistically,
-		BalanceFlushInterval: time.Duration(g.BalanceFlushInterval), HoldBytes: g.HoldBytes,
-	}
+	return g
 }
 
 // Render writes c as a documented config.toml: every setting with a comment.
@@ -353,7 +238,7 @@ func (c Config) Render() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-var configTemplate = template.Must(template.New("config").Funcs(template.FuncMap{
+var configTemplate = home.AddTemplates(template.Must(template.New("config").Funcs(template.FuncMap{
 	"q": strconv.Quote,
 	"f": tomlFloat,
 }).Parse(`# nym-node configuration, written by "nym-node init".
@@ -416,7 +301,7 @@ deliver_workers = {{.Mixnode.DeliverWorkers}}
 # Longest per-hop delay honoured; a packet asking for more is dropped.
 max_delay = {{q .Mixnode.MaxDelay.String}}
 # Incoming mix connections at most.
-max_connections = {{.Mixnode.MaxConnections}}
+max_connections = {{.Mixnode.MaxConns}}
 # Bound on a dial to a next hop, and on one batch of writes to it.
 dial_timeout = {{q .Mixnode.DialTimeout.String}}
 write_timeout = {{q .Mixnode.WriteTimeout.String}}
@@ -445,10 +330,10 @@ replay_false_positive = {{f .Mixnode.ReplayFalsePositive}}
 # stranger, applies after that).
 preface_timeout = {{q .Mixnode.PrefaceTimeout.String}}
 # Incoming connections one source IP may hold.
-max_connections_per_ip = {{.Mixnode.MaxConnectionsPerIP}}
+max_connections_per_ip = {{.Mixnode.MaxConnsPerIP}}
 # The share of max_connections kept for the nodes of the topology (known by
 # the IP their bonded host resolves to); other sources share the rest.
-reserved_connections = {{.Mixnode.ReservedConnections}}
+reserved_connections = {{.Mixnode.ReservedConns}}
 # Strangers (sources that are not nodes of the topology) are held to less:
 # a stranger's connection silent this long between packets is closed (at
 # most read_idle), and so is one that sends stranger_failures packets in a
@@ -521,9 +406,12 @@ enforce_credentials = {{.Gateway.EnforceCredentials}}
 # its tag is unspent, without waiting for the spend to be committed (about a
 # block). The risk: a client that shows one credential at several gateways
 # within that window is served by each, and only the first spend is paid.
-serve_optimistically = {{.Gateway.ServeOptimistically}}
+serve_optimistically = {{.Gateway.Optimistic}}
 # How long a spend waits for others to share its transaction (MsgSpendCredentials).
 spend_batch_interval = {{q .Gateway.SpendBatchInterval.String}}
+# Longest wait for one credential's check and spend on chain; a credential
+# not through by then is refused (the client may present it again).
+credential_timeout = {{q .Gateway.CredentialTimeout.String}}
 # Metered balances are written to the store this often (and at the end of
 # each session and at shutdown); a crash loses at most this much metering.
 balance_flush_interval = {{q .Gateway.BalanceFlushInterval.String}}
@@ -534,20 +422,7 @@ hold_bytes = {{.Gateway.HoldBytes}}
 [http]
 # Bounds on the clients port and the HTTP port, for a connection until it
 # becomes a websocket session (the gateway's limits apply then).
-# Time to read a request's headers; to read the whole request.
-read_header_timeout = {{q .HTTP.ReadHeaderTimeout.String}}
-read_timeout = {{q .HTTP.ReadTimeout.String}}
-# Time to write a plain HTTP response (metrics, health, errors).
-write_timeout = {{q .HTTP.WriteTimeout.String}}
-# A kept-alive connection with no request this long is closed.
-idle_timeout = {{q .HTTP.IdleTimeout.String}}
-# Largest request header (bytes).
-max_header_bytes = {{.HTTP.MaxHeaderBytes}}
-# Connections that are not (yet) websocket sessions, per listener: in all
-# and from one source IP. Over either, a new connection is closed at once.
-max_pending_connections = {{.HTTP.MaxPending}}
-max_pending_per_ip = {{.HTTP.MaxPendingPerIP}}
-
+{{template "http_limits" .HTTP}}
 [keys]
 # Each sphinx key's replay filter (the tags of the packets taken under it) is
 # saved in data/replay/ this often, when the key is retired and at shutdown,
@@ -569,7 +444,7 @@ format = {{q .Log.Format}}
 # client-gateway handshake being the only protection.
 cert_file = {{q .ClientsTLS.CertFile}}
 key_file = {{q .ClientsTLS.KeyFile}}
-`))
+`)))
 
 // tomlFloat writes v as a TOML float (always with a fraction or exponent).
 func tomlFloat(v float64) string {

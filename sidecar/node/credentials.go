@@ -24,6 +24,6 @@ func (s *Server) startRedeemer(cfg Config) error {
 	}
 	s.redeemer = red
 	s.gw.SetRedeemer(red)
-	s.log.Info("gateway enforces bandwidth credentials", "operator", red.Operator(), "optimistic", cfg.Gateway.ServeOptimistically)
+	s.log.Info("gateway enforces bandwidth credentials", "operator", red.Operator(), "optimistic", cfg.Gateway.Optimistic)
 	return nil
 }

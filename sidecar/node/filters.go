@@ -73,7 +73,7 @@ func (s *Server) filterFor(k *sphinx.PrivateKey) *sphinx.ReplayFilter {
 // rate. Held by keyMu.
 func (s *Server) newReplayFilter(name string) *sphinx.ReplayFilter {
 	m := s.cfg.MixnodeConfig().WithDefaults()
-	life := keyLifetime(time.Duration(s.chainEpoch.Load()), s.rotationEpochs.Load(), m.ReplayWindow)
+	life := keyLifetime(time.Duration(s.chainEpoch.Load()), s.rotationEpochs.Load(), time.Duration(m.ReplayWindow))
 	f, err := sphinx.NewReplayFilter(m.ReplayRate, life, m.ReplayFalsePositive)
 	if err != nil {
 		s.log.Error("cannot size a replay filter: the key's packets are dropped", "sphinx_key", name, "lifetime", life, "err", err)

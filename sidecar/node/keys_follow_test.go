@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nyx-privacy/nyx/sidecar/home"
 	"github.com/nyx-privacy/nyx/sidecar/mixnode"
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/sidecar/topology"
 	"github.com/nyx-privacy/nyx/sphinx"
 	"github.com/nyx-privacy/nyx/testutil/syncbuf"
@@ -22,22 +24,22 @@ import (
 // old key goes an epoch later, and a key the node let go is never taken up
 // again.
 func TestFollowKeys(t *testing.T) {
-	home := filepath.Join(t.TempDir(), "home")
-	if err := Init(home, DefaultConfig()); err != nil {
+	dir := filepath.Join(t.TempDir(), "home")
+	if err := Init(dir, DefaultConfig()); err != nil {
 		t.Fatal(err)
 	}
-	keys, err := LoadKeys(home)
+	keys, err := LoadKeys(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	mix, err := mixnode.New(mixnode.Config{ReplayRate: 10, ReplayWindow: time.Minute, Identity: keys.Identity}, keys.Sphinx, func([32]byte) (string, bool) { return "", false }, log, nil)
+	mix, err := mixnode.New(mixnode.Config{ReplayRate: 10, ReplayWindow: tomltime.Duration(time.Minute), Identity: keys.Identity}, keys.Sphinx, func([32]byte) (string, bool) { return "", false }, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer mix.Close()
-	s := &Server{id: keys.IdentityPublic(), log: log, mix: mix, home: home, sphinxKey: keys.Sphinx}
+	s := &Server{id: keys.IdentityPublic(), log: log, mix: mix, home: dir, sphinxKey: keys.Sphinx}
 	topo := func(epoch uint64, cur, next *sphinx.PublicKey) *topology.Topology {
 		return &topology.Topology{Epoch: epoch, Layers: [3][]topology.Node{{{Identity: s.id, Role: topology.Layer1, SphinxKey: cur, NextSphinxKey: next}}}}
 	}
@@ -61,7 +63,7 @@ func TestFollowKeys(t *testing.T) {
 
 	follow(topo(1, old, nil))
 	want("no next key", old)
-	next, err := GenerateNextSphinxKey(home)
+	next, err := GenerateNextSphinxKey(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +80,7 @@ func TestFollowKeys(t *testing.T) {
 
 	follow(topo(2, next.PublicKey(), nil))
 	want("switched", next.PublicKey(), old)
-	on, err := LoadKeys(home)
+	on, err := LoadKeys(dir)
 	if err != nil || !on.Sphinx.Equal(next) || on.NextSphinx != nil {
 		t.Fatalf("key files after the switch: %v", err)
 	}
@@ -88,7 +90,7 @@ func TestFollowKeys(t *testing.T) {
 	want("old key dropped", next.PublicKey())
 
 	// The old key back in the next key file is refused.
-	if err := os.WriteFile(filepath.Join(home, NextSphinxKeyFile), encodeKey(sphinxLabel, keys.Sphinx.Bytes()), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, NextSphinxKeyFile), home.EncodeKey(sphinxLabel, keys.Sphinx.Bytes()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if s.syncNextKeyFile() {
@@ -98,21 +100,21 @@ func TestFollowKeys(t *testing.T) {
 		t.Fatal("the retired key was not reported")
 	}
 	want("retired key refused", next.PublicKey())
-	os.Remove(filepath.Join(home, NextSphinxKeyFile))
+	os.Remove(filepath.Join(dir, NextSphinxKeyFile))
 
 	// A next key whose file goes away is dropped, and refused if it comes
 	// back.
-	third, err := GenerateNextSphinxKey(home)
+	third, err := GenerateNextSphinxKey(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	follow(topo(3, next.PublicKey(), nil))
 	want("third key taken up", next.PublicKey(), third.PublicKey())
-	b, _ := os.ReadFile(filepath.Join(home, NextSphinxKeyFile))
-	os.Remove(filepath.Join(home, NextSphinxKeyFile))
+	b, _ := os.ReadFile(filepath.Join(dir, NextSphinxKeyFile))
+	os.Remove(filepath.Join(dir, NextSphinxKeyFile))
 	follow(topo(3, next.PublicKey(), nil))
 	want("third key's file gone", next.PublicKey())
-	if err := os.WriteFile(filepath.Join(home, NextSphinxKeyFile), b, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, NextSphinxKeyFile), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	follow(topo(3, next.PublicKey(), nil))

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nyx-privacy/nyx/sidecar/home"
+	"github.com/nyx-privacy/nyx/testutil/hometest"
 	mixnettypes "github.com/nyx-privacy/nyx/x/mixnet/types"
 )
 
@@ -29,20 +31,7 @@ func TestConfigRoundTrip(t *testing.T) {
 		t.Fatalf("round trip differs:\n%+v\n%+v", got, def)
 	}
 	// Every setting is written out, each after a comment line.
-	lines := strings.Split(string(b), "\n")
-	settings := 0
-	for i, l := range lines {
-		if l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "[") {
-			continue
-		}
-		settings++
-		if !strings.HasPrefix(lines[i-1], "#") && !strings.Contains(lines[i-1], " = ") {
-			t.Fatalf("setting %q has no comment", l)
-		}
-	}
-	if want := countFields(reflect.TypeOf(def)); settings != want {
-		t.Fatalf("%d settings written, config has %d fields", settings, want)
-	}
+	hometest.CheckDocumented(t, b, def)
 
 	// A changed value survives too.
 	c := def
@@ -51,19 +40,6 @@ func TestConfigRoundTrip(t *testing.T) {
 	if got, err := ParseConfig(b); err != nil || !reflect.DeepEqual(got, c) {
 		t.Fatalf("changed config: %v", err)
 	}
-}
-
-func countFields(t reflect.Type) int {
-	n := 0
-	for i := range t.NumField() {
-		f := t.Field(i).Type
-		if f.Kind() == reflect.Struct {
-			n += countFields(f)
-		} else {
-			n++
-		}
-	}
-	return n
 }
 
 func TestParseConfigErrors(t *testing.T) {
@@ -216,7 +192,7 @@ func TestKeyParsing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := ParseIdentityKey(encodeKey(identityLabel, keys.Identity.Seed()))
+	id, err := ParseIdentityKey(home.EncodeKey(identityLabel, keys.Identity.Seed()))
 	if err != nil || !id.Equal(keys.Identity) {
 		t.Fatalf("identity: %v", err)
 	}
@@ -292,6 +268,11 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("[node]\nhost = \"h\"\n"))
 	f.Add([]byte("[mixnode]\nmax_delay = \"1h\"\nreplay_rate = 1e3\n"))
 	f.Add([]byte{})
+	f.Add([]byte("[gateway]\nenabled = false\nserve_optimistically = true\n[log]\nformat = \"json\"\n"))
+	// A config as init wrote it before the node moved onto sidecar/home.
+	if old, err := os.ReadFile("testdata/home-v1/config/config.toml"); err == nil {
+		f.Add(old)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := ParseConfig(b)
 		if err != nil {
@@ -306,8 +287,8 @@ func FuzzParseConfig(f *testing.F) {
 // FuzzParseKeys: key files of any content parse to a key or give ErrKeyFile.
 func FuzzParseKeys(f *testing.F) {
 	keys, _ := GenerateKeys(bytes.NewReader(bytes.Repeat([]byte{1}, 64)))
-	f.Add(encodeKey(identityLabel, keys.Identity.Seed()))
-	f.Add(encodeKey(sphinxLabel, keys.Sphinx.Bytes()))
+	f.Add(home.EncodeKey(identityLabel, keys.Identity.Seed()))
+	f.Add(home.EncodeKey(sphinxLabel, keys.Sphinx.Bytes()))
 	f.Add([]byte(sphinxLabel + ": "))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if k, err := ParseIdentityKey(b); err == nil && len(k) != ed25519.PrivateKeySize {

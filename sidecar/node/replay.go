@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nyx-privacy/nyx/sidecar/home"
 	"github.com/nyx-privacy/nyx/sphinx"
 )
 
@@ -30,32 +31,32 @@ const ReplayDir = DataDir + "/replay"
 // ErrReplayFilterLost: a key's replay filter cannot be restored.
 var ErrReplayFilterLost = errors.New("node: replay filter lost")
 
-func replayPath(home string, pub *sphinx.PublicKey, ext string) string {
-	return filepath.Join(home, ReplayDir, hex.EncodeToString(pub.Bytes())+ext)
+func replayPath(nodeHome string, pub *sphinx.PublicKey, ext string) string {
+	return filepath.Join(nodeHome, ReplayDir, hex.EncodeToString(pub.Bytes())+ext)
 }
 
 // markFreshKey records that pub is a new key, never used, so that the node
 // may start it with an empty replay filter. Called where keys are made,
 // before the key can be taken up.
-func markFreshKey(home string, pub *sphinx.PublicKey) error {
-	dir := filepath.Join(home, ReplayDir)
+func markFreshKey(nodeHome string, pub *sphinx.PublicKey) error {
+	dir := filepath.Join(nodeHome, ReplayDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	if err := writeKeyFile(replayPath(home, pub, ".fresh"), nil); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := home.WriteFileOnce(replayPath(nodeHome, pub, ".fresh"), nil, 0o600); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("mark the new sphinx key: %w", err)
 	}
 	return nil
 }
 
-// loadReplayFilter restores pub's filter from home. fresh reports a key
+// loadReplayFilter restores pub's filter from the home nodeHome. fresh reports a key
 // marked new (and no filter yet): the caller makes an empty filter and saves
 // it before use. Any other absence or damage is ErrReplayFilterLost.
-func loadReplayFilter(home string, pub *sphinx.PublicKey) (f *sphinx.ReplayFilter, fresh bool, err error) {
-	p := replayPath(home, pub, ".bloom")
+func loadReplayFilter(nodeHome string, pub *sphinx.PublicKey) (f *sphinx.ReplayFilter, fresh bool, err error) {
+	p := replayPath(nodeHome, pub, ".bloom")
 	fh, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, err := os.Stat(replayPath(home, pub, ".fresh")); err == nil {
+		if _, err := os.Stat(replayPath(nodeHome, pub, ".fresh")); err == nil {
 			return nil, true, nil
 		}
 		return nil, false, fmt.Errorf("%w: %s is missing and the key is not marked new", ErrReplayFilterLost, p)
@@ -79,8 +80,8 @@ func loadReplayFilter(home string, pub *sphinx.PublicKey) (f *sphinx.ReplayFilte
 // renamed over the old one, and the directory synced, so a crash leaves the
 // old file or the new one, never a torn one. It then removes the key's
 // fresh mark.
-func saveReplayFilter(home string, pub *sphinx.PublicKey, f *sphinx.ReplayFilter) error {
-	p := replayPath(home, pub, ".bloom")
+func saveReplayFilter(nodeHome string, pub *sphinx.PublicKey, f *sphinx.ReplayFilter) error {
+	p := replayPath(nodeHome, pub, ".bloom")
 	dir := filepath.Dir(p)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("save replay filter: %w", err)
@@ -104,22 +105,22 @@ func saveReplayFilter(home string, pub *sphinx.PublicKey, f *sphinx.ReplayFilter
 		os.Remove(tmp.Name())
 		return fmt.Errorf("save replay filter %s: %w", p, err)
 	}
-	if err := os.Remove(replayPath(home, pub, ".fresh")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(replayPath(nodeHome, pub, ".fresh")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove the fresh mark of %s: %w", p, err)
 	}
-	return syncDir(dir)
+	return home.SyncDir(dir)
 }
 
 // removeReplayFilter deletes pub's files: the key is gone for good.
-func removeReplayFilter(home string, pub *sphinx.PublicKey) error {
+func removeReplayFilter(nodeHome string, pub *sphinx.PublicKey) error {
 	var errs []error
 	for _, ext := range []string{".bloom", ".fresh"} {
-		if err := os.Remove(replayPath(home, pub, ext)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := os.Remove(replayPath(nodeHome, pub, ext)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}
 	if len(errs) == 0 {
-		errs = append(errs, syncDir(filepath.Join(home, ReplayDir)))
+		errs = append(errs, home.SyncDir(filepath.Join(nodeHome, ReplayDir)))
 	}
 	return errors.Join(errs...)
 }

@@ -5,10 +5,8 @@ import (
 	"crypto/ed25519"
 	"crypto/tls"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -107,17 +105,6 @@ type Server struct {
 	closeErr  error
 }
 
-// NewLogger builds the logger the [log] section asks for, writing to w.
-func NewLogger(c LogSection, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
-}
-
 // Run loads home's config and keys, starts the node and serves until ctx
 // ends.
 func Run(ctx context.Context, home string, opts Options) error {
@@ -152,7 +139,9 @@ func Start(ctx context.Context, home string, cfg Config, keys Keys, opts Options
 	}
 	log := opts.Logger
 	if log == nil {
-		log = NewLogger(cfg.Log, os.Stderr)
+		if log, err = cfg.Log.Logger(os.Stderr); err != nil {
+			return nil, err
+		}
 	}
 	s := &Server{cfg: cfg, id: keys.IdentityPublic(), reg: prometheus.NewRegistry(),
 		home: home, sphinxKey: keys.Sphinx, next: keys.NextSphinx, identity: keys.Identity}
@@ -488,11 +477,6 @@ func (s *Server) Status() Status {
 		st.ChainAccount = s.signer.Address()
 	}
 	return st
-}
-
-func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(s.Status())
 }
 
 // Identity is the node's identity public key.

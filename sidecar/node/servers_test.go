@@ -123,7 +123,7 @@ func TestHeaderTooLarge(t *testing.T) {
 	for _, addr := range []string{s.HTTPAddr(), s.ClientsAddr()} {
 		c := dialFrom(t, "127.0.0.1", addr)
 		// net/http allows 4 KiB of slack over MaxHeaderBytes.
-		req := "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", DefaultHTTPMaxHeaderBytes+8<<10) + "\r\n\r\n"
+		req := "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", DefaultHTTPSection().MaxHeaderBytes+8<<10) + "\r\n\r\n"
 		go c.Write([]byte(req))
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {

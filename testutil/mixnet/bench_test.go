@@ -113,7 +113,7 @@ func deliveryRun(b *testing.B, nw *mixnet.Network, loss float64) {
 		// Half the stream's rate (a packet every 20 ms on average): at
 		// its full rate the queue would grow without bound and the
 		// latency measure the queue, not the network.
-		time.Sleep(2 * sc.AverageSendDelay)
+		time.Sleep(time.Duration(2 * sc.AverageSendDelay))
 	}
 	<-done
 	slices.Sort(latencies)
@@ -123,7 +123,7 @@ func deliveryRun(b *testing.B, nw *mixnet.Network, loss float64) {
 		}
 		return float64(latencies[(len(latencies)-1)*p/100].Microseconds()) / 1000
 	}
-	floor := float64((sc.AverageSendDelay + 4*sc.AveragePacketDelay).Microseconds()) / 1000
+	floor := float64(time.Duration(sc.AverageSendDelay+4*sc.AveragePacketDelay).Microseconds()) / 1000
 	st := a.Stats()
 	packet, ack := float64(sphinx.Regular.PacketSize()), float64(sphinx.Ack.PacketSize())
 	withAcks := (float64(st.Sent)*packet*6 + float64(st.Acked+st.OtherAcks)*ack*5) / (count * size)

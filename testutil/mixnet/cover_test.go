@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nyx-privacy/nyx/sidecar/client"
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/testutil/mixnet"
 )
 
@@ -20,7 +21,7 @@ func TestLoopCoverThroughTheNetwork(t *testing.T) {
 	}
 	nw := mixnet.Start(t, mixnet.Options{})
 	sc := client.DefaultSenderConfig()
-	sc.AveragePacketDelay, sc.AverageSendDelay = 0, 10*time.Millisecond
+	sc.AveragePacketDelay, sc.AverageSendDelay = 0, tomltime.Duration(10*time.Millisecond)
 	a := nw.StartClient(t, mixnet.ClientOptions{Gateway: nw.Gateway(0), Sender: sc, LoopCover: true})
 	b := nw.StartClient(t, mixnet.ClientOptions{Gateway: nw.Gateway(1)})
 	ctx := timeout(t, time.Minute)
@@ -63,7 +64,7 @@ func TestLongMessage(t *testing.T) {
 	}
 	nw := mixnet.Start(t, mixnet.Options{})
 	sc := client.DefaultSenderConfig()
-	sc.AveragePacketDelay, sc.AverageSendDelay = 2*time.Millisecond, 5*time.Millisecond
+	sc.AveragePacketDelay, sc.AverageSendDelay = tomltime.Duration(2*time.Millisecond), tomltime.Duration(5*time.Millisecond)
 	a := nw.StartClient(t, mixnet.ClientOptions{Gateway: nw.Gateway(0), Sender: sc, LoopCover: true})
 	b := nw.StartClient(t, mixnet.ClientOptions{Gateway: nw.Gateway(1), Sender: sc, LoopCover: true})
 	ctx := timeout(t, 2*time.Minute)

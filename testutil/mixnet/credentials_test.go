@@ -14,6 +14,7 @@ import (
 	"github.com/nyx-privacy/nyx/sidecar/clientcred"
 	"github.com/nyx-privacy/nyx/sidecar/gatewayclient"
 	"github.com/nyx-privacy/nyx/sidecar/gatewayproto"
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/testutil/mixnet"
 )
 
@@ -41,7 +42,7 @@ func TestCredentials(t *testing.T) {
 	ctx := timeout(t, 3*time.Minute)
 	payer := nw.ChainAccount(ctx, t)
 	sc := client.DefaultSenderConfig()
-	sc.AveragePacketDelay, sc.AverageSendDelay = 0, 5*time.Millisecond
+	sc.AveragePacketDelay, sc.AverageSendDelay = 0, tomltime.Duration(5*time.Millisecond)
 	gwA, gwB := nw.Gateway(0), nw.Gateway(1)
 	a := nw.StartClient(t, mixnet.ClientOptions{Gateway: gwA, Sender: sc, LoopCover: true})
 	b := nw.StartClient(t, mixnet.ClientOptions{Gateway: gwB})

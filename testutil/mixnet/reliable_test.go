@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nyx-privacy/nyx/sidecar/client"
+	"github.com/nyx-privacy/nyx/sidecar/tomltime"
 	"github.com/nyx-privacy/nyx/testutil/mixnet"
 )
 
@@ -191,10 +192,10 @@ func testAnonymous(t *testing.T, nw *mixnet.Network) {
 // failed.
 func testExpiredSURBs(t *testing.T, nw *mixnet.Network) {
 	sc := defaultDelays()
-	sc.Replies.Lifetime = time.Second
+	sc.Replies.Lifetime = tomltime.Duration(time.Second)
 	asker := nw.StartClient(t, mixnet.ClientOptions{Gateway: nw.Gateway(0), Sender: sc})
 	sc = defaultDelays()
-	sc.Replies.Wait = time.Second
+	sc.Replies.Wait = tomltime.Duration(time.Second)
 	service := nw.StartClient(t, mixnet.ClientOptions{Gateway: nw.Gateway(1), Sender: sc})
 	ctx := timeout(t, time.Minute)
 	if _, err := asker.SendAnonymous(ctx, service.Address(), []byte("q"), 5); err != nil {
@@ -224,7 +225,7 @@ func testExpiredSURBs(t *testing.T, nw *mixnet.Network) {
 
 func testGatewayGone(t *testing.T, nw *mixnet.Network) {
 	sc := defaultDelays()
-	sc.AckWait, sc.MaxRetransmissions = 300*time.Millisecond, 2
+	sc.AckWait, sc.MaxRetransmissions = tomltime.Duration(300*time.Millisecond), 2
 	a := nw.StartClient(t, mixnet.ClientOptions{Gateway: nw.Gateway(0), Sender: sc})
 	gone := nw.Gateway(1)
 	b := nw.StartClient(t, mixnet.ClientOptions{Gateway: gone, Offline: true})
