@@ -251,7 +251,7 @@ if [ "$chain_only" = 0 ]; then
 	# nothing when it is listed already; run would announce it too, with
 	# [directory] announce = true, but later).
 	service_id=$("$nym_requester" --home "$rhome" announce --output json 2>>"$dir/logs/requester.init.log" |
-		sed -n 's/.*"service_id":"\([0-9]*\)".*/\1/p')
+		sed -n 's/.*"service_id": *"\([0-9]*\)".*/\1/p')
 	[ -n "$service_id" ] || { say "the requester could not announce itself"; tail -5 "$dir/logs/requester.init.log" >&2; exit 1; }
 	"$nym_requester" --home "$rhome" run >"$dir/logs/requester.log" 2>&1 &
 	pids+=($!)

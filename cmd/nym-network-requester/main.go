@@ -20,7 +20,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -49,7 +48,7 @@ func main() {
 	}
 }
 
-const envPrefix = "NYM_NETWORK_REQUESTER"
+var cli = home.CLI{EnvPrefix: "NYM_NETWORK_REQUESTER", Name: "nym-network-requester"}
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -58,45 +57,22 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().String("home", "", "the requester's home directory: config, keys, exit policy (default $"+envPrefix+"_HOME or ~/.nym-network-requester)")
+	cli.Root(root)
 	root.AddCommand(initCmd(), runCmd(), addressCmd(), chainAddressCmd(), announceCmd(), withdrawCmd(), defaultPolicyCmd())
 	return root
 }
 
-func homeDir(cmd *cobra.Command) (string, error) {
-	flag, _ := cmd.Flags().GetString("home")
-	return home.Dir(flag, envPrefix, "nym-network-requester")
-}
+func homeDir(cmd *cobra.Command) (string, error) { return cli.Home(cmd) }
 
-// grpcFlag adds --grpc-addr and its deprecated spelling --grpc, both
-// setting v.
 func grpcFlag(cmd *cobra.Command, v *string, def string) {
-	cmd.Flags().StringVar(v, "grpc-addr", def, "nyxd gRPC address (host:port)")
-	cmd.Flags().StringVar(v, "grpc", def, "nyxd gRPC address (host:port)")
-	_ = cmd.Flags().MarkDeprecated("grpc", "use --grpc-addr")
+	home.GRPCFlag(cmd.Flags(), v, def, "nyxd gRPC address (host:port)")
 }
 
-func outputFlag(cmd *cobra.Command, v *string) {
-	cmd.Flags().StringVarP(v, "output", "o", "text", "text or json")
-}
+func outputFlag(cmd *cobra.Command, v *string) { home.OutputFlag(cmd.Flags(), v) }
 
-// printOut writes v as one JSON object, or text.
+// printOut writes v as JSON, or text and a newline.
 func printOut(w io.Writer, output string, v any, text string) error {
-	switch output {
-	case "json":
-		return json.NewEncoder(w).Encode(v)
-	case "text":
-		_, err := fmt.Fprintln(w, text)
-		return err
-	}
-	return fmt.Errorf("--output %q is not text or json", output)
-}
-
-func checkOutput(output string) error {
-	if output != "text" && output != "json" {
-		return fmt.Errorf("--output %q is not text or json", output)
-	}
-	return nil
+	return home.Print(w, output, v, text+"\n")
 }
 
 func initCmd() *cobra.Command {
@@ -108,9 +84,6 @@ func initCmd() *cobra.Command {
 		Short: "Create the client's keys, register with a gateway, write config.toml, requester.toml and exit-policy.txt",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
 			dir, err := homeDir(cmd)
 			if err != nil {
 				return err
@@ -214,9 +187,6 @@ func chainAddressCmd() *cobra.Command {
 		Short: "Print the chain account that pays for credentials and the directory's deposit (made if missing)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
 			dir, err := homeDir(cmd)
 			if err != nil {
 				return err
@@ -283,9 +253,6 @@ func announceCmd() *cobra.Command {
 			"listed already is not announced again: its service id is printed.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
 			dir, err := homeDir(cmd)
 			if err != nil {
 				return err
@@ -325,9 +292,6 @@ func withdrawCmd() *cobra.Command {
 		Long:  "Withdraw a service the chain account announced: the given id, or by default the entry of this requester's address.",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
 			dir, err := homeDir(cmd)
 			if err != nil {
 				return err

@@ -16,7 +16,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -43,7 +42,7 @@ func main() {
 	}
 }
 
-const envPrefix = "NYM_SOCKS5_CLIENT"
+var cli = home.CLI{EnvPrefix: "NYM_SOCKS5_CLIENT", Name: "nym-socks5-client"}
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -52,45 +51,22 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().String("home", "", "the SOCKS5 client's home directory: config and keys (default $"+envPrefix+"_HOME or ~/.nym-socks5-client)")
+	cli.Root(root)
 	root.AddCommand(initCmd(), runCmd(), addressCmd(), providersCmd())
 	return root
 }
 
-func homeDir(cmd *cobra.Command) (string, error) {
-	flag, _ := cmd.Flags().GetString("home")
-	return home.Dir(flag, envPrefix, "nym-socks5-client")
-}
+func homeDir(cmd *cobra.Command) (string, error) { return cli.Home(cmd) }
 
-// grpcFlag adds --grpc-addr and its deprecated spelling --grpc, both
-// setting v.
 func grpcFlag(cmd *cobra.Command, v *string, def string) {
-	cmd.Flags().StringVar(v, "grpc-addr", def, "nyxd gRPC address (host:port)")
-	cmd.Flags().StringVar(v, "grpc", def, "nyxd gRPC address (host:port)")
-	_ = cmd.Flags().MarkDeprecated("grpc", "use --grpc-addr")
+	home.GRPCFlag(cmd.Flags(), v, def, "nyxd gRPC address (host:port)")
 }
 
-func outputFlag(cmd *cobra.Command, v *string) {
-	cmd.Flags().StringVarP(v, "output", "o", "text", "text or json")
-}
+func outputFlag(cmd *cobra.Command, v *string) { home.OutputFlag(cmd.Flags(), v) }
 
-func checkOutput(output string) error {
-	if output != "text" && output != "json" {
-		return fmt.Errorf("--output %q is not text or json", output)
-	}
-	return nil
-}
-
-// printOut writes v as one JSON object, or text.
+// printOut writes v as JSON, or text and a newline.
 func printOut(w io.Writer, output string, v any, text string) error {
-	if err := checkOutput(output); err != nil {
-		return err
-	}
-	if output == "json" {
-		return json.NewEncoder(w).Encode(v)
-	}
-	_, err := fmt.Fprintln(w, text)
-	return err
+	return home.Print(w, output, v, text+"\n")
 }
 
 func initCmd() *cobra.Command {
@@ -101,9 +77,6 @@ func initCmd() *cobra.Command {
 		Short: "Create the client's keys, register with a gateway, write config.toml and socks5.toml",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
 			dir, err := homeDir(cmd)
 			if err != nil {
 				return err
@@ -209,9 +182,6 @@ func providersCmd() *cobra.Command {
 		Short: "List the network requesters of the chain's service directory, marking those whose gateway is in the topology",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
 			if grpcAddr == "" {
 				dir, err := homeDir(cmd)
 				if err != nil {
@@ -247,9 +217,6 @@ func providersCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"providers": list})
-			}
 			var b strings.Builder
 			for _, p := range list {
 				mark := "usable"
@@ -261,8 +228,7 @@ func providersCmd() *cobra.Command {
 			if len(list) == 0 {
 				b.WriteString("no network requester in the service directory\n")
 			}
-			_, err = io.WriteString(cmd.OutOrStdout(), b.String())
-			return err
+			return home.Print(cmd.OutOrStdout(), output, map[string]any{"providers": list}, b.String())
 		},
 	}
 	cmd.Flags().StringVar(&grpcAddr, "grpc-addr", "", "nyxd gRPC address (default: the home's config)")
