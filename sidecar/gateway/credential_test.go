@@ -27,8 +27,24 @@ func enforcing(t *testing.T) *testGateway {
 
 // seed gives a registered client a stored balance (what a redeemed
 // credential leaves) while it has no session.
+// seed writes a client's stored balance. It waits for the client's
+// earlier sessions (its registration) to have let go of the account first:
+// the last one writes the balance it held back, which would undo the seed.
 func seed(t *testing.T, g *testGateway, id [32]byte, bal int64) {
 	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g.acctMu.Lock()
+		held := g.accts[id] != nil
+		g.acctMu.Unlock()
+		if !held {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the client's earlier session still holds its account after 10 s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 	if err := g.st.saveBalances(map[[32]byte]int64{id: bal}); err != nil {
 		t.Fatal(err)
 	}
