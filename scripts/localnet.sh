@@ -273,7 +273,7 @@ explorer_url=
 if [ -x "$nym_explorer" ]; then
 	ehome="$dir/explorer"
 	if [ ! -f "$ehome/config/config.toml" ]; then
-		"$nym_explorer" --home "$ehome" init --grpc "127.0.0.1:$grpc" --listen "127.0.0.1:$((base + 400))" \
+		"$nym_explorer" --home "$ehome" init --grpc-addr "127.0.0.1:$grpc" --listen "127.0.0.1:$((base + 400))" \
 			--http-listen "127.0.0.1:$((base + 410))" >"$dir/logs/explorer.init.log" 2>&1 ||
 			{ cat "$dir/logs/explorer.init.log" >&2; exit 1; }
 	fi

@@ -3,10 +3,11 @@
 // and the credential counts (see package sidecar/explorer), with /metrics
 // (Prometheus) and /health on a second listener.
 //
-//	nym-explorer init --home DIR --grpc NYXD:9090 --listen 127.0.0.1:8080 --http-listen 127.0.0.1:8081
+//	nym-explorer init --home DIR --grpc-addr NYXD:9090 --listen 127.0.0.1:8080 --http-listen 127.0.0.1:8081
 //	nym-explorer run --home DIR
 //
-// The home is --home, else $NYM_EXPLORER_HOME, else ~/.nym-explorer. It
+// The home is --home, else $NYM_EXPLORER_HOME, else ~/.nym-explorer; every
+// flag may also come from $NYM_EXPLORER_<FLAG>. It
 // holds config/config.toml only: the explorer keeps no keys and no data.
 package main
 
@@ -30,7 +31,7 @@ func main() {
 	}
 }
 
-const envPrefix = "NYM_EXPLORER"
+var cli = home.CLI{EnvPrefix: "NYM_EXPLORER", Name: "nym-explorer"}
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -39,14 +40,9 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().String("home", "", "the explorer's home directory (default $"+envPrefix+"_HOME or ~/.nym-explorer)")
+	cli.Root(root)
 	root.AddCommand(initCmd(), runCmd())
 	return root
-}
-
-func homeDir(cmd *cobra.Command) (string, error) {
-	flag, _ := cmd.Flags().GetString("home")
-	return home.Dir(flag, envPrefix, "nym-explorer")
 }
 
 func initCmd() *cobra.Command {
@@ -57,7 +53,7 @@ func initCmd() *cobra.Command {
 		Short: "Write a new home: a documented config.toml",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := homeDir(cmd)
+			dir, err := cli.Home(cmd)
 			if err != nil {
 				return err
 			}
@@ -68,7 +64,7 @@ func initCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&cfg.Chain.GRPC, "grpc", def.Chain.GRPC, "nyxd's gRPC endpoint")
+	home.GRPCFlag(cmd.Flags(), &cfg.Chain.GRPC, def.Chain.GRPC, "nyxd's gRPC endpoint")
 	cmd.Flags().StringVar(&cfg.Explorer.Listen, "listen", def.Explorer.Listen, "where the pages are served")
 	cmd.Flags().StringVar(&cfg.HTTP.Listen, "http-listen", def.HTTP.Listen, "where /metrics and /health are served")
 	return cmd
@@ -80,7 +76,7 @@ func runCmd() *cobra.Command {
 		Short: "Serve the pages until interrupted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := homeDir(cmd)
+			dir, err := cli.Home(cmd)
 			if err != nil {
 				return err
 			}

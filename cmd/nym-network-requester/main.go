@@ -21,7 +21,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -62,19 +61,6 @@ func newRootCmd() *cobra.Command {
 	return root
 }
 
-func homeDir(cmd *cobra.Command) (string, error) { return cli.Home(cmd) }
-
-func grpcFlag(cmd *cobra.Command, v *string, def string) {
-	home.GRPCFlag(cmd.Flags(), v, def, "nyxd gRPC address (host:port)")
-}
-
-func outputFlag(cmd *cobra.Command, v *string) { home.OutputFlag(cmd.Flags(), v) }
-
-// printOut writes v as JSON, or text and a newline.
-func printOut(w io.Writer, output string, v any, text string) error {
-	return home.Print(w, output, v, text+"\n")
-}
-
 func initCmd() *cobra.Command {
 	def := client.DefaultFileConfig()
 	var grpcAddr, gw, policyFile, description, output string
@@ -84,7 +70,7 @@ func initCmd() *cobra.Command {
 		Short: "Create the client's keys, register with a gateway, write config.toml, requester.toml and exit-policy.txt",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := homeDir(cmd)
+			dir, err := cli.Home(cmd)
 			if err != nil {
 				return err
 			}
@@ -122,17 +108,17 @@ func initCmd() *cobra.Command {
 				return err
 			}
 			pp := filepath.Join(dir, requester.PolicyFile)
-			return printOut(cmd.OutOrStdout(), output,
+			return home.Print(cmd.OutOrStdout(), output,
 				map[string]any{"home": dir, "exit_policy": pp, "address": addr.String(), "announce": announce},
-				fmt.Sprintf("initialised %s\nexit policy: %s\naddress: %s", dir, pp, addr))
+				fmt.Sprintf("initialised %s\nexit policy: %s\naddress: %s\n", dir, pp, addr))
 		},
 	}
-	grpcFlag(cmd, &grpcAddr, def.Chain.GRPC)
+	home.GRPCFlag(cmd.Flags(), &grpcAddr, def.Chain.GRPC, "nyxd gRPC address (host:port)")
 	cmd.Flags().StringVar(&gw, "gateway", "", "identity (base58) of the gateway to register with; default: a random gateway of the topology")
 	cmd.Flags().StringVar(&policyFile, "policy", "", "exit policy file to start from (Tor ExitPolicy syntax); default: the built-in default policy")
 	cmd.Flags().BoolVar(&announce, "announce", false, "announce the requester in the chain's service directory at each start unless it is listed ([directory] announce)")
 	cmd.Flags().StringVar(&description, "description", "", "short text for the directory entry (at most 256 bytes)")
-	outputFlag(cmd, &output)
+	home.OutputFlag(cmd.Flags(), &output)
 	return cmd
 }
 
@@ -142,7 +128,7 @@ func runCmd() *cobra.Command {
 		Short: "Connect to the gateway and serve SOCKS5 clients' streams",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := homeDir(cmd)
+			dir, err := cli.Home(cmd)
 			if err != nil {
 				return err
 			}
@@ -164,7 +150,7 @@ func addressCmd() *cobra.Command {
 		Short: "Print the requester's address",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := homeDir(cmd)
+			dir, err := cli.Home(cmd)
 			if err != nil {
 				return err
 			}
@@ -173,10 +159,10 @@ func addressCmd() *cobra.Command {
 				return err
 			}
 			a := h.Address().String()
-			return printOut(cmd.OutOrStdout(), output, map[string]string{"address": a}, a)
+			return home.Print(cmd.OutOrStdout(), output, map[string]string{"address": a}, a+"\n")
 		},
 	}
-	outputFlag(cmd, &output)
+	home.OutputFlag(cmd.Flags(), &output)
 	return cmd
 }
 
@@ -187,7 +173,7 @@ func chainAddressCmd() *cobra.Command {
 		Short: "Print the chain account that pays for credentials and the directory's deposit (made if missing)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := homeDir(cmd)
+			dir, err := cli.Home(cmd)
 			if err != nil {
 				return err
 			}
@@ -202,10 +188,10 @@ func chainAddressCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printOut(cmd.OutOrStdout(), output, map[string]string{"address": addr}, addr)
+			return home.Print(cmd.OutOrStdout(), output, map[string]string{"address": addr}, addr+"\n")
 		},
 	}
-	outputFlag(cmd, &output)
+	home.OutputFlag(cmd.Flags(), &output)
 	return cmd
 }
 
@@ -253,7 +239,7 @@ func announceCmd() *cobra.Command {
 			"listed already is not announced again: its service id is printed.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := homeDir(cmd)
+			dir, err := cli.Home(cmd)
 			if err != nil {
 				return err
 			}
@@ -275,12 +261,12 @@ func announceCmd() *cobra.Command {
 			if existing {
 				text = fmt.Sprintf("listed already as service %d", id)
 			}
-			return printOut(cmd.OutOrStdout(), output, map[string]any{"service_id": strconv.FormatUint(id, 10), "existing": existing,
-				"address": a.h.Address().String(), "announcer": a.signer.Address()}, text)
+			return home.Print(cmd.OutOrStdout(), output, map[string]any{"service_id": strconv.FormatUint(id, 10), "existing": existing,
+				"address": a.h.Address().String(), "announcer": a.signer.Address()}, text+"\n")
 		},
 	}
 	cmd.Flags().StringVar(&description, "description", "", "short text for the entry (default: requester.toml's [directory] description)")
-	outputFlag(cmd, &output)
+	home.OutputFlag(cmd.Flags(), &output)
 	return cmd
 }
 
@@ -292,7 +278,7 @@ func withdrawCmd() *cobra.Command {
 		Long:  "Withdraw a service the chain account announced: the given id, or by default the entry of this requester's address.",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir, err := homeDir(cmd)
+			dir, err := cli.Home(cmd)
 			if err != nil {
 				return err
 			}
@@ -321,11 +307,11 @@ func withdrawCmd() *cobra.Command {
 			if err := requester.Withdraw(ctx, a.signer, id); err != nil {
 				return err
 			}
-			return printOut(cmd.OutOrStdout(), output, map[string]string{"service_id": strconv.FormatUint(id, 10)},
-				fmt.Sprintf("withdrew service %d", id))
+			return home.Print(cmd.OutOrStdout(), output, map[string]string{"service_id": strconv.FormatUint(id, 10)},
+				fmt.Sprintf("withdrew service %d\n", id))
 		},
 	}
-	outputFlag(cmd, &output)
+	home.OutputFlag(cmd.Flags(), &output)
 	return cmd
 }
 

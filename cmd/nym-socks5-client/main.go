@@ -17,7 +17,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -56,19 +55,6 @@ func newRootCmd() *cobra.Command {
 	return root
 }
 
-func homeDir(cmd *cobra.Command) (string, error) { return cli.Home(cmd) }
-
-func grpcFlag(cmd *cobra.Command, v *string, def string) {
-	home.GRPCFlag(cmd.Flags(), v, def, "nyxd gRPC address (host:port)")
-}
-
-func outputFlag(cmd *cobra.Command, v *string) { home.OutputFlag(cmd.Flags(), v) }
-
-// printOut writes v as JSON, or text and a newline.
-func printOut(w io.Writer, output string, v any, text string) error {
-	return home.Print(w, output, v, text+"\n")
-}
-
 func initCmd() *cobra.Command {
 	def := client.DefaultFileConfig()
 	var grpcAddr, gw, listen, provider, output string
@@ -77,7 +63,7 @@ func initCmd() *cobra.Command {
 		Short: "Create the client's keys, register with a gateway, write config.toml and socks5.toml",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := homeDir(cmd)
+			dir, err := cli.Home(cmd)
 			if err != nil {
 				return err
 			}
@@ -110,16 +96,16 @@ func initCmd() *cobra.Command {
 			if shown == "" {
 				shown = "picked from the chain's service directory at each start"
 			}
-			return printOut(cmd.OutOrStdout(), output,
+			return home.Print(cmd.OutOrStdout(), output,
 				map[string]string{"home": dir, "address": addr.String(), "listen": listen, "provider": provider},
-				fmt.Sprintf("initialised %s\naddress: %s\nSOCKS5 proxy: %s\nprovider: %s", dir, addr, listen, shown))
+				fmt.Sprintf("initialised %s\naddress: %s\nSOCKS5 proxy: %s\nprovider: %s\n", dir, addr, listen, shown))
 		},
 	}
-	grpcFlag(cmd, &grpcAddr, def.Chain.GRPC)
+	home.GRPCFlag(cmd.Flags(), &grpcAddr, def.Chain.GRPC, "nyxd gRPC address (host:port)")
 	cmd.Flags().StringVar(&gw, "gateway", "", "identity (base58) of the gateway to register with; default: a random gateway of the topology")
 	cmd.Flags().StringVar(&listen, "listen", socks5.DefaultListen, "address of the SOCKS5 proxy (loopback only)")
 	cmd.Flags().StringVar(&provider, "provider", "", "address of the network requester; default: one picked at each start from the chain's service directory")
-	outputFlag(cmd, &output)
+	home.OutputFlag(cmd.Flags(), &output)
 	return cmd
 }
 
@@ -129,7 +115,7 @@ func runCmd() *cobra.Command {
 		Short: "Connect to the gateway and serve the SOCKS5 proxy",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := homeDir(cmd)
+			dir, err := cli.Home(cmd)
 			if err != nil {
 				return err
 			}
@@ -149,7 +135,7 @@ func addressCmd() *cobra.Command {
 		Short: "Print the client's own mixnet address",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := homeDir(cmd)
+			dir, err := cli.Home(cmd)
 			if err != nil {
 				return err
 			}
@@ -158,10 +144,10 @@ func addressCmd() *cobra.Command {
 				return err
 			}
 			a := h.Address().String()
-			return printOut(cmd.OutOrStdout(), output, map[string]string{"address": a}, a)
+			return home.Print(cmd.OutOrStdout(), output, map[string]string{"address": a}, a+"\n")
 		},
 	}
-	outputFlag(cmd, &output)
+	home.OutputFlag(cmd.Flags(), &output)
 	return cmd
 }
 
@@ -183,7 +169,7 @@ func providersCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if grpcAddr == "" {
-				dir, err := homeDir(cmd)
+				dir, err := cli.Home(cmd)
 				if err != nil {
 					return err
 				}
@@ -232,6 +218,6 @@ func providersCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&grpcAddr, "grpc-addr", "", "nyxd gRPC address (default: the home's config)")
-	outputFlag(cmd, &output)
+	home.OutputFlag(cmd.Flags(), &output)
 	return cmd
 }
