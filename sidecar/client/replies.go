@@ -189,6 +189,12 @@ func (s *Sender) makeSURBs(t *topology.Topology, to Address, n int, bounded bool
 		if rotating && t.EpochEnd.Before(rs.Expires) {
 			rs.Expires = t.EpochEnd
 		}
+		// A SURB outliving its route's keys is lost, and would count as
+		// outstanding until it expired: the replier would use it to no
+		// effect, and the asker would not top up.
+		if until := t.KeysHeldUntil(); !until.IsZero() && until.Before(rs.Expires) {
+			rs.Expires = until
+		}
 		rand.Read(rs.Key[:])
 		out = append(out, rs)
 	}

@@ -20,6 +20,7 @@ import (
 type Querier interface {
 	Topology(ctx context.Context, in *mixnettypes.QueryTopologyRequest, opts ...grpc.CallOption) (*mixnettypes.QueryTopologyResponse, error)
 	Nodes(ctx context.Context, in *mixnettypes.QueryNodesRequest, opts ...grpc.CallOption) (*mixnettypes.QueryNodesResponse, error)
+	Params(ctx context.Context, in *mixnettypes.QueryParamsRequest, opts ...grpc.CallOption) (*mixnettypes.QueryParamsResponse, error)
 }
 
 // nodesPage is how many bonded nodes one Nodes query asks for.
@@ -180,8 +181,30 @@ func (r *Reader) refresh(ctx context.Context) (*Topology, time.Time, error) {
 	for _, bad := range t.Invalid {
 		r.log.Warn("node left out of the topology", "epoch", t.Epoch, "node", bad.ID, "err", bad.Err)
 	}
+	r.readRotation(ctx, t)
 	r.set(t)
 	return t, t.EpochEnd, nil
+}
+
+// readRotation sets t's key rotation schedule from the chain's params,
+// read once per epoch (else the schedule of the epoch before stays).
+func (r *Reader) readRotation(ctx context.Context, t *Topology) {
+	cur := r.Current()
+	if cur != nil && cur.Epoch == t.Epoch {
+		t.KeyRotationEpochs = cur.KeyRotationEpochs
+		return
+	}
+	qctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+	resp, err := r.q.Params(qctx, &mixnettypes.QueryParamsRequest{})
+	if err != nil {
+		if cur != nil {
+			t.KeyRotationEpochs = cur.KeyRotationEpochs
+		}
+		r.log.Warn("the chain's params not read; the key rotation schedule of the epoch before stays", "err", err)
+		return
+	}
+	t.KeyRotationEpochs = uint64(resp.Params.SphinxKeyRotationEpochs)
 }
 
 // addUnassigned reads every bonded node, a page at a time, and adds those

@@ -25,7 +25,7 @@ func TestReaderOnChain(t *testing.T) {
 		t.Skip("starts a chain")
 	}
 	operators := []string{"op0", "op1", "op2", "op3", "op4"}
-	c := chain.Start(t, chain.Options{Accounts: operators, Genesis: mixnet.Genesis(mixnet.GenesisParams{})})
+	c := chain.Start(t, chain.Options{Accounts: operators, Genesis: mixnet.Genesis(mixnet.GenesisParams{SphinxKeyRotationEpochs: 1000})})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	q := mixnettypes.NewQueryClient(c.GRPC(t))
@@ -72,6 +72,13 @@ func TestReaderOnChain(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("no topology after bonding")
+	}
+	params, err := q.Params(ctx, &mixnettypes.QueryParamsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := uint64(params.Params.SphinxKeyRotationEpochs); first.KeyRotationEpochs != want || want == 0 {
+		t.Fatalf("key rotation schedule %d, the chain's is %d", first.KeyRotationEpochs, want)
 	}
 	all := first.All()
 	if len(all) != len(operators) || len(first.Entry) != 1 || len(first.Exit) != 1 {

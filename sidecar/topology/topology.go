@@ -145,6 +145,30 @@ type Topology struct {
 	// Invalid lists the nodes of the query response that were left out
 	// because a key or an address did not parse.
 	Invalid []InvalidNode
+	// KeyRotationEpochs is the chain's sphinx key rotation schedule
+	// (x/mixnet's sphinx_key_rotation_epochs): every node switches to a new
+	// key at each epoch that is a multiple of it. 0: no schedule.
+	KeyRotationEpochs uint64
+}
+
+// KeysHeldUntil bounds how long the sphinx keys of this epoch can be
+// counted on, on the chain's rotation schedule: a node switches keys at
+// the next epoch R that is a multiple of KeyRotationEpochs and keeps its
+// old key through R; the bound is half an epoch before R ends, so a packet
+// made with these keys (a reply SURB) still has time to cross. Zero
+// without a schedule. An epoch that runs late only moves the real switch
+// later, so the bound stays safe.
+func (t *Topology) KeysHeldUntil() time.Time {
+	n := t.KeyRotationEpochs
+	if n == 0 {
+		return time.Time{}
+	}
+	d := t.EpochEnd.Sub(t.EpochStart)
+	if d <= 0 {
+		return t.EpochEnd
+	}
+	next := (t.Epoch/n + 1) * n
+	return t.EpochEnd.Add(time.Duration(next-t.Epoch)*d - d/2)
 }
 
 // Errors of FromQuery and Validate.

@@ -248,3 +248,36 @@ func FuzzFromQuery(f *testing.F) {
 		}
 	})
 }
+
+// TestKeysHeldUntil: with a schedule of N epochs, the keys of epoch e are
+// held through the next multiple of N; the bound is half an epoch before
+// that epoch ends.
+func TestKeysHeldUntil(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	d := 30 * time.Second
+	at := func(epoch, n uint64) time.Time {
+		tp := &Topology{Epoch: epoch, EpochStart: start, EpochEnd: start.Add(d), KeyRotationEpochs: n}
+		return tp.KeysHeldUntil()
+	}
+	if !at(5, 0).IsZero() {
+		t.Fatal("a bound without a rotation schedule")
+	}
+	for _, c := range []struct {
+		epoch, n uint64
+		// epochs after this one's end that the keys are held, less half an epoch
+		more int
+	}{
+		{0, 24, 24}, {1, 24, 23}, {22, 24, 2}, {23, 24, 1}, {24, 24, 24}, {25, 24, 23},
+		{7, 1, 1}, {9, 10, 1}, {10, 10, 10},
+	} {
+		want := start.Add(d + time.Duration(c.more)*d - d/2)
+		if got := at(c.epoch, c.n); !got.Equal(want) {
+			t.Errorf("epoch %d, rotation every %d: held until %v, want %v", c.epoch, c.n, got, want)
+		}
+	}
+	// An epoch whose end is not after its start bounds at its end.
+	tp := &Topology{Epoch: 3, EpochStart: start, EpochEnd: start, KeyRotationEpochs: 24}
+	if !tp.KeysHeldUntil().Equal(start) {
+		t.Fatal("no length: not bounded at the epoch's end")
+	}
+}
