@@ -156,18 +156,29 @@ func fetchThroughSOCKS5(t *testing.T, dir string, base int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := io.ReadAll(direct.Body)
+	// The page names the node's epoch and role, which change every few
+	// seconds here: the fields that do not change say it is node0's page.
+	type health struct {
+		Status, Identity string
+		ChainAccount     string `json:"chain_account"`
+	}
+	var want health
+	err = json.NewDecoder(direct.Body).Decode(&want)
 	direct.Body.Close()
+	if err != nil || want.Status != "ok" || want.Identity == "" {
+		t.Fatalf("node0's /health: %+v, %v", want, err)
+	}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		resp, err := hc.Get(url)
 		if err == nil {
 			got, rerr := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if rerr == nil && resp.StatusCode == http.StatusOK && bytes.Equal(got, want) {
+			var h health
+			if rerr == nil && resp.StatusCode == http.StatusOK && json.Unmarshal(got, &h) == nil && h == want {
 				return
 			}
-			err = fmt.Errorf("status %d, %d bytes (want %d): %v", resp.StatusCode, len(got), len(want), rerr)
+			err = fmt.Errorf("status %d, %+v (want %+v): %v\n%s", resp.StatusCode, h, want, rerr, got)
 		}
 		if time.Now().After(deadline) {
 			var logs strings.Builder
